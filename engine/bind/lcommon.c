@@ -1,0 +1,114 @@
+/* lcommon.c - argument checking and matrix userdata shared by the binding. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "lbind.h"
+
+/* The userdata header; an owning matrix's doubles follow it. Its size is a
+ * multiple of 16 so the data stays 16-byte aligned. */
+typedef struct lidl_header {
+    idl_mat m;
+    double pad_;
+} lidl_header;
+
+int lidl_error(lua_State *L, const char *fname, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    luaL_where(L, 1);
+    lua_pushfstring(L, "%s: %s", fname, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+void lidl_check(lua_State *L, idl_status st, const char *fname)
+{
+    if (st != IDL_OK)
+        lidl_error(L, fname, "%s", idl_strerror(st));
+}
+
+idl_mat *lidl_newmat(lua_State *L, int rows, int cols, const char *fname)
+{
+    if (rows < 0 || cols < 0)
+        lidl_error(L, fname, "negative size %dx%d", rows, cols);
+    size_t n = (size_t)rows * (size_t)cols;
+    if (n > ((size_t)1 << 40) / sizeof(double))
+        lidl_error(L, fname, "a %dx%d matrix is too large", rows, cols);
+    lidl_header *h = lua_newuserdatauv(L, sizeof(lidl_header) + n * sizeof(double), 1);
+    h->m = idl_mat_wrap((double *)(h + 1), rows, cols);
+    luaL_setmetatable(L, LIDL_MATRIX);
+    return &h->m;
+}
+
+idl_mat *lidl_newmat_like(lua_State *L, const idl_mat *m, const char *fname)
+{
+    return lidl_newmat(L, m->rows, m->cols, fname);
+}
+
+idl_mat *lidl_testmat(lua_State *L, int idx)
+{
+    lidl_header *h = luaL_testudata(L, idx, LIDL_MATRIX);
+    return h ? &h->m : NULL;
+}
+
+idl_mat *lidl_checkmat(lua_State *L, int idx, const char *fname, const char *what)
+{
+    idl_mat *m = lidl_testmat(L, idx);
+    if (!m)
+        lidl_error(L, fname, "%s must be a matrix, got %s", what, luaL_typename(L, idx));
+    return m;
+}
+
+lua_Integer lidl_checkrange(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
+                            const char *fname, const char *what)
+{
+    int isint = 0;
+    lua_Integer v = lua_tointegerx(L, idx, &isint);
+    if (!isint) {
+        if (lua_type(L, idx) == LUA_TNUMBER)
+            lidl_error(L, fname, "%s must be an integer, got %s", what,
+                       lua_tostring(L, idx));
+        lidl_error(L, fname, "%s must be an integer, got %s", what, luaL_typename(L, idx));
+    }
+    if (v < lo || v > hi)
+        lidl_error(L, fname, "%s must be in [%lld, %lld], got %lld", what, (long long)lo,
+                   (long long)hi, (long long)v);
+    return v;
+}
+
+int lidl_checksize(lua_State *L, int idx, const char *fname, const char *what)
+{
+    int isint = 0;
+    lua_Integer v = lua_tointegerx(L, idx, &isint);
+    if (!isint || v < 0)
+        lidl_error(L, fname, "%s must be a non-negative integer, got %s", what,
+                   lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
+    if (v > (1 << 30))
+        lidl_error(L, fname, "%s is too large (%lld)", what, (long long)v);
+    return (int)v;
+}
+
+double lidl_checkfinite(lua_State *L, int idx, const char *fname, const char *what)
+{
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        lidl_error(L, fname, "%s must be a number, got %s", what, luaL_typename(L, idx));
+    double v = lua_tonumber(L, idx);
+    if (!isfinite(v))
+        lidl_error(L, fname, "%s must be finite, got %f", what, v);
+    return v;
+}
+
+idl_mat *lidl_newview(lua_State *L, int parent, idl_mat view)
+{
+    parent = lua_absindex(L, parent);
+    lidl_header *h = lua_newuserdatauv(L, sizeof(lidl_header), 1);
+    h->m = view;
+    luaL_setmetatable(L, LIDL_MATRIX);
+    lua_pushvalue(L, parent);
+    lua_setiuservalue(L, -2, 1);
+    return &h->m;
+}

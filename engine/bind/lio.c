@@ -1,0 +1,135 @@
+/* lio.c - idl.read_csv and idl.write_csv. */
+#include <string.h>
+
+#include "csv.h"
+#include "lbind.h"
+
+static char check_delimiter(lua_State *L, int idx, const char *fn)
+{
+    size_t n;
+    const char *d = lua_tolstring(L, idx, &n);
+    if (!d || n != 1 || d[0] == '\n' || d[0] == '\r' || d[0] == '.' || d[0] == '-')
+        lidl_error(L, fn, "delimiter must be one character (not a newline, '.' or '-')");
+    return d[0];
+}
+
+/* Reads the options table of read_csv at idx (header, delimiter). */
+static void read_opts(lua_State *L, int idx, char *delim, idl_csv_header *header)
+{
+    *delim = ',';
+    *header = IDL_CSV_AUTO;
+    if (lua_isnoneornil(L, idx))
+        return;
+    if (!lua_istable(L, idx))
+        lidl_error(L, "read_csv", "options must be a table, got %s", luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (strcmp(key, "delimiter") == 0) {
+            *delim = check_delimiter(L, -1, "read_csv");
+        } else if (strcmp(key, "header") == 0) {
+            if (lua_isboolean(L, -1))
+                *header = lua_toboolean(L, -1) ? IDL_CSV_HEADER : IDL_CSV_NO_HEADER;
+            else if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "auto") == 0)
+                *header = IDL_CSV_AUTO;
+            else
+                lidl_error(L, "read_csv", "header must be true, false or \"auto\"");
+        } else {
+            lidl_error(L, "read_csv", "unknown option '%s' (known: header, delimiter)", key);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* The table read from a file lives in a userdata whose __gc frees it, so a
+ * Lua error while it is converted cannot leak it. */
+static int csvbox_gc(lua_State *L)
+{
+    idl_csv_free(lua_touserdata(L, 1));
+    return 0;
+}
+
+static idl_csv_table *new_csvbox(lua_State *L)
+{
+    idl_csv_table *t = lua_newuserdatauv(L, sizeof *t, 0);
+    memset(t, 0, sizeof *t);
+    if (luaL_newmetatable(L, "idl.csvbox")) {
+        lua_pushcfunction(L, csvbox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return t;
+}
+
+/// idl.read_csv(path [, {header = "auto"|true|false, delimiter = ","}])
+/// -> matrix (one row per line), names (a table of header names, or nil).
+/// A malformed file raises an error naming the file, line and column.
+static int l_read_csv(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char delim;
+    idl_csv_header header;
+    read_opts(L, 2, &delim, &header);
+    idl_csv_table *t = new_csvbox(L);
+    idl_csv_error err;
+    idl_status st = idl_csv_read(path, delim, header, t, &err);
+    if (st == IDL_EIO)
+        return lidl_error(L, "read_csv", "cannot read '%s': %s", path, err.message);
+    if (st == IDL_EPARSE && err.column > 0)
+        return lidl_error(L, "read_csv", "%s:%d: column %d: %s", path, err.line, err.column,
+                          err.message);
+    if (st == IDL_EPARSE)
+        return lidl_error(L, "read_csv", "%s:%d: %s", path, err.line, err.message);
+    lidl_check(L, st, "read_csv");
+    idl_mat *m = lidl_newmat(L, t->rows, t->cols, "read_csv");
+    for (int r = 0; r < t->rows; r++)
+        for (int c = 0; c < t->cols; c++)
+            IDL_AT(m, r, c) = t->values[(size_t)r * (size_t)t->cols + (size_t)c];
+    if (t->names) {
+        lua_createtable(L, t->cols, 0);
+        for (int c = 0; c < t->cols; c++) {
+            lua_pushstring(L, t->names[c]);
+            lua_rawseti(L, -2, c + 1);
+        }
+    } else {
+        lua_pushnil(L);
+    }
+    return 2;
+}
+
+/// idl.write_csv(path, m [, names [, delimiter]]) writes m one row per line
+/// (values round-trip exactly), atomically (temporary file + rename).
+static int l_write_csv(lua_State *L)
+{
+    const char *fn = "write_csv";
+    const char *path = luaL_checkstring(L, 1);
+    idl_mat *m = lidl_checkmat(L, 2, fn, "m");
+    char delim = lua_isnoneornil(L, 4) ? ',' : check_delimiter(L, 4, fn);
+    const char **names = NULL;
+    if (!lua_isnoneornil(L, 3)) {
+        if (!lua_istable(L, 3) || luaL_len(L, 3) != m->cols)
+            lidl_error(L, fn, "names must be a table of %d strings", m->cols);
+        names = lua_newuserdatauv(L, (size_t)m->cols * sizeof *names + 1, 0);
+        lua_createtable(L, m->cols, 0); /* anchors the name strings */
+        int anchor = lua_gettop(L);
+        for (int c = 0; c < m->cols; c++) {
+            lua_geti(L, 3, c + 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                lidl_error(L, fn, "name %d must be a string, got %s", c + 1,
+                           luaL_typename(L, -1));
+            names[c] = lua_tostring(L, -1);
+            lua_rawseti(L, anchor, c + 1);
+        }
+    }
+    if (idl_csv_write(path, m, names, delim) != IDL_OK)
+        return lidl_error(L, fn, "cannot write '%s'", path);
+    return 0;
+}
+
+void lidl_open_io(lua_State *L)
+{
+    lua_pushcfunction(L, l_read_csv);
+    lua_setfield(L, -2, "read_csv");
+    lua_pushcfunction(L, l_write_csv);
+    lua_setfield(L, -2, "write_csv");
+}

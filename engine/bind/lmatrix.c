@@ -1,0 +1,781 @@
+/*
+ * lmatrix.c - the matrix userdata: constructors, methods, operators, and the
+ * kernel tier (module functions that write into a destination given first and
+ * allocate nothing).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lbind.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void check_same_shape(lua_State *L, const idl_mat *a, const idl_mat *b,
+                             const char *fname, const char *na, const char *nb)
+{
+    if (a->rows != b->rows || a->cols != b->cols)
+        lidl_error(L, fname, "%s is %dx%d, %s is %dx%d", na, a->rows, a->cols, nb, b->rows,
+                   b->cols);
+}
+
+/* 1-based index argument checked against its bound, returned 0-based. */
+static int check_index(lua_State *L, int idx, int bound, const char *fname, const char *what)
+{
+    if (bound == 0)
+        lidl_error(L, fname, "%s out of range: the dimension is empty", what);
+    return (int)lidl_checkrange(L, idx, 1, bound, fname, what) - 1;
+}
+
+static idl_mat *new_filled(lua_State *L, int rows, int cols, double v, const char *fname)
+{
+    idl_mat *m = lidl_newmat(L, rows, cols, fname);
+    idl_fill(m, v);
+    return m;
+}
+
+/* ---- constructors ----------------------------------------------------- */
+
+/// idl.zeros(rows, cols) -> a rows x cols matrix of zeros.
+static int l_zeros(lua_State *L)
+{
+    new_filled(L, lidl_checksize(L, 1, "zeros", "rows"), lidl_checksize(L, 2, "zeros", "cols"),
+               0.0, "zeros");
+    return 1;
+}
+
+/// idl.ones(rows, cols) -> a rows x cols matrix of ones.
+static int l_ones(lua_State *L)
+{
+    new_filled(L, lidl_checksize(L, 1, "ones", "rows"), lidl_checksize(L, 2, "ones", "cols"),
+               1.0, "ones");
+    return 1;
+}
+
+/// idl.full(rows, cols, v) -> a rows x cols matrix with every entry v.
+static int l_full(lua_State *L)
+{
+    int r = lidl_checksize(L, 1, "full", "rows"), c = lidl_checksize(L, 2, "full", "cols");
+    luaL_checktype(L, 3, LUA_TNUMBER);
+    new_filled(L, r, c, lua_tonumber(L, 3), "full");
+    return 1;
+}
+
+/// idl.eye(n [, cols]) -> the n x n (or n x cols) identity.
+static int l_eye(lua_State *L)
+{
+    int r = lidl_checksize(L, 1, "eye", "n");
+    int c = lua_isnoneornil(L, 2) ? r : lidl_checksize(L, 2, "eye", "cols");
+    idl_mat *m = new_filled(L, r, c, 0.0, "eye");
+    for (int i = 0; i < r && i < c; i++)
+        IDL_AT(m, i, i) = 1.0;
+    return 1;
+}
+
+/// idl.from_table{{a11, a12, ...}, {a21, ...}, ...} -> matrix (rows as written).
+/// A flat table {x1, x2, ...} gives a column vector.
+static int l_from_table(lua_State *L)
+{
+    const char *fn = "from_table";
+    if (!lua_istable(L, 1))
+        lidl_error(L, fn, "expected a table of rows, got %s", luaL_typename(L, 1));
+    lua_Integer nrows = luaL_len(L, 1);
+    if (nrows > (1 << 30))
+        lidl_error(L, fn, "too many rows (%lld)", (long long)nrows);
+    if (nrows == 0) {
+        lidl_newmat(L, 0, 0, fn);
+        return 1;
+    }
+    bool flat = lua_geti(L, 1, 1) == LUA_TNUMBER;
+    lua_pop(L, 1);
+    lua_Integer ncols = 1;
+    if (!flat) {
+        if (lua_geti(L, 1, 1) != LUA_TTABLE)
+            lidl_error(L, fn, "row 1 must be a table of numbers, got %s", luaL_typename(L, -1));
+        ncols = luaL_len(L, -1);
+        lua_pop(L, 1);
+        if (ncols > (1 << 30))
+            lidl_error(L, fn, "too many columns (%lld)", (long long)ncols);
+    }
+    idl_mat *m = lidl_newmat(L, (int)nrows, (int)ncols, fn);
+    for (lua_Integer i = 1; i <= nrows; i++) {
+        if (flat) {
+            if (lua_geti(L, 1, i) != LUA_TNUMBER)
+                lidl_error(L, fn, "entry %lld must be a number, got %s", (long long)i,
+                           luaL_typename(L, -1));
+            IDL_AT(m, i - 1, 0) = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+            continue;
+        }
+        if (lua_geti(L, 1, i) != LUA_TTABLE)
+            lidl_error(L, fn, "row %lld must be a table of numbers, got %s", (long long)i,
+                       luaL_typename(L, -1));
+        if (luaL_len(L, -1) != ncols)
+            lidl_error(L, fn, "row %lld has %lld entries, row 1 has %lld", (long long)i,
+                       (long long)luaL_len(L, -1), (long long)ncols);
+        for (lua_Integer j = 1; j <= ncols; j++) {
+            if (lua_geti(L, -1, j) != LUA_TNUMBER)
+                lidl_error(L, fn, "entry (%lld, %lld) must be a number, got %s", (long long)i,
+                           (long long)j, luaL_typename(L, -1));
+            IDL_AT(m, i - 1, j - 1) = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/// idl.rand(rows, cols, rng [, lo, hi]) -> uniform draws on [lo, hi) (default [0, 1)).
+static int l_rand(lua_State *L)
+{
+    int r = lidl_checksize(L, 1, "rand", "rows"), c = lidl_checksize(L, 2, "rand", "cols");
+    idl_rng *g = lidl_checkrng(L, 3, "rand");
+    double lo = lua_isnoneornil(L, 4) ? 0.0 : lidl_checkfinite(L, 4, "rand", "lo");
+    double hi = lua_isnoneornil(L, 5) ? 1.0 : lidl_checkfinite(L, 5, "rand", "hi");
+    idl_rng_fill_uniform(g, lidl_newmat(L, r, c, "rand"), lo, hi);
+    return 1;
+}
+
+/// idl.randn(rows, cols, rng [, mean, sd]) -> normal draws (default standard normal).
+static int l_randn(lua_State *L)
+{
+    int r = lidl_checksize(L, 1, "randn", "rows"), c = lidl_checksize(L, 2, "randn", "cols");
+    idl_rng *g = lidl_checkrng(L, 3, "randn");
+    double mean = lua_isnoneornil(L, 4) ? 0.0 : lidl_checkfinite(L, 4, "randn", "mean");
+    double sd = lua_isnoneornil(L, 5) ? 1.0 : lidl_checkfinite(L, 5, "randn", "sd");
+    idl_rng_fill_normal(g, lidl_newmat(L, r, c, "randn"), mean, sd);
+    return 1;
+}
+
+/* ---- concatenation ---------------------------------------------------- */
+
+/* Concatenates the matrices at stack indices first..last, side by side
+ * (horizontal) or stacked (vertical). */
+static int concat(lua_State *L, int first, int last, bool horizontal, const char *fn)
+{
+    int rows = 0, cols = 0;
+    for (int k = first; k <= last; k++) {
+        idl_mat *m = lidl_checkmat(L, k, fn, "every argument");
+        int along = horizontal ? m->rows : m->cols;
+        if (k > first && along != (horizontal ? rows : cols))
+            lidl_error(L, fn, "argument %d is %dx%d, argument 1 is %dx%d", k - first + 1,
+                       m->rows, m->cols, lidl_testmat(L, first)->rows,
+                       lidl_testmat(L, first)->cols);
+        if (horizontal) {
+            rows = m->rows;
+            cols += m->cols;
+        } else {
+            cols = m->cols;
+            rows += m->rows;
+        }
+    }
+    idl_mat *out = lidl_newmat(L, rows, cols, fn);
+    int offset = 0;
+    for (int k = first; k <= last; k++) {
+        idl_mat *m = lidl_testmat(L, k);
+        idl_mat dst = horizontal ? idl_mat_block(out, 0, offset, rows, m->cols)
+                                 : idl_mat_block(out, offset, 0, m->rows, cols);
+        idl_copy(m, &dst);
+        offset += horizontal ? m->cols : m->rows;
+    }
+    return 1;
+}
+
+/// idl.hcat(a, b, ...) -> [a b ...] (same number of rows); also m:hcat(b, ...).
+static int l_hcat(lua_State *L)
+{
+    if (lua_gettop(L) == 0)
+        lidl_error(L, "hcat", "needs at least one matrix");
+    return concat(L, 1, lua_gettop(L), true, "hcat");
+}
+
+/// idl.vcat(a, b, ...) -> [a; b; ...] (same number of columns); also m:vcat(b, ...).
+static int l_vcat(lua_State *L)
+{
+    if (lua_gettop(L) == 0)
+        lidl_error(L, "vcat", "needs at least one matrix");
+    return concat(L, 1, lua_gettop(L), false, "vcat");
+}
+
+/* ---- methods ---------------------------------------------------------- */
+
+/// m:rows() -> number of rows.
+static int m_rows(lua_State *L)
+{
+    lua_pushinteger(L, lidl_checkmat(L, 1, "rows", "self")->rows);
+    return 1;
+}
+
+/// m:cols() -> number of columns.
+static int m_cols(lua_State *L)
+{
+    lua_pushinteger(L, lidl_checkmat(L, 1, "cols", "self")->cols);
+    return 1;
+}
+
+/// m:size() -> rows, cols.
+static int m_size(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "size", "self");
+    lua_pushinteger(L, m->rows);
+    lua_pushinteger(L, m->cols);
+    return 2;
+}
+
+/* The entry addressed by (i, j) at stack 2, 3 or, when single, by the one
+ * index k at stack 2 into a row or column vector. */
+static double *element(lua_State *L, idl_mat *m, const char *fn, bool single)
+{
+    if (single) {
+        if (m->rows != 1 && m->cols != 1)
+            lidl_error(L, fn, "a single index needs a vector, matrix is %dx%d", m->rows,
+                       m->cols);
+        int k = check_index(L, 2, m->rows == 1 ? m->cols : m->rows, fn, "index");
+        return m->rows == 1 ? &IDL_AT(m, 0, k) : &IDL_AT(m, k, 0);
+    }
+    int i = check_index(L, 2, m->rows, fn, "row index");
+    int j = check_index(L, 3, m->cols, fn, "column index");
+    return &IDL_AT(m, i, j);
+}
+
+/// m:get(i, j) -> the entry at row i, column j (1-based); m:get(k) for a vector.
+static int m_get(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "get", "self");
+    lua_pushnumber(L, *element(L, m, "get", lua_gettop(L) == 2));
+    return 1;
+}
+
+/// m:set(i, j, v) sets the entry at (i, j); m:set(k, v) for a vector. Returns m.
+static int m_set(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "set", "self");
+    bool single = lua_gettop(L) == 3;
+    double *p = element(L, m, "set", single);
+    int vi = single ? 3 : 4;
+    if (lua_type(L, vi) != LUA_TNUMBER)
+        lidl_error(L, "set", "value must be a number, got %s", luaL_typename(L, vi));
+    *p = lua_tonumber(L, vi);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// m:copy() -> a new matrix with the same contents (never a view).
+static int m_copy(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "copy", "self");
+    idl_copy(m, lidl_newmat_like(L, m, "copy"));
+    return 1;
+}
+
+/// m:t() -> the transpose (a new matrix).
+static int m_t(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "t", "self");
+    idl_transpose(m, lidl_newmat(L, m->cols, m->rows, "t"));
+    return 1;
+}
+
+/// m:totable() -> {{row 1}, {row 2}, ...} (the inverse of idl.from_table).
+static int m_totable(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "totable", "self");
+    lua_createtable(L, m->rows, 0);
+    for (int i = 0; i < m->rows; i++) {
+        lua_createtable(L, m->cols, 0);
+        for (int j = 0; j < m->cols; j++) {
+            lua_pushnumber(L, IDL_AT(m, i, j));
+            lua_rawseti(L, -2, j + 1);
+        }
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/// m:sum([dim]) -> the sum of all entries (a number); dim 1 sums each column
+/// (a 1 x cols matrix), dim 2 each row (a rows x 1 matrix).
+static int m_sum(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "sum", "self");
+    if (lua_isnoneornil(L, 2)) {
+        double s;
+        idl_mat out = idl_mat_wrap(&s, 1, 1);
+        idl_sum(m, 0, &out);
+        lua_pushnumber(L, s);
+        return 1;
+    }
+    int dim = (int)lidl_checkrange(L, 2, 1, 2, "sum", "dim");
+    idl_mat *out = dim == 1 ? lidl_newmat(L, 1, m->cols, "sum") : lidl_newmat(L, m->rows, 1, "sum");
+    idl_sum(m, dim, out);
+    return 1;
+}
+
+/// m:relu() -> max(m, 0) elementwise (a new matrix).
+static int m_relu(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "relu", "self");
+    idl_relu(m, lidl_newmat_like(L, m, "relu"));
+    return 1;
+}
+
+static const char *const norm_names[] = {"fro", "1", "inf", "2", "max", NULL};
+static const idl_norm_kind norm_kinds[] = {IDL_NORM_FRO, IDL_NORM_ONE, IDL_NORM_INF,
+                                           IDL_NORM_TWO, IDL_NORM_MAX};
+
+/// m:norm([kind]) -> "fro" (default), "1" (max column abs sum), "inf" (max row
+/// abs sum), "2" (largest singular value) or "max" (largest |entry|).
+static int m_norm(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "norm", "self");
+    int k = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        if (lua_type(L, 2) == LUA_TNUMBER) /* m:norm(1), m:norm(2) read naturally */
+            lua_pushstring(L, lua_tostring(L, 2)), lua_replace(L, 2);
+        const char *name = lua_tostring(L, 2);
+        for (k = 0; norm_names[k]; k++)
+            if (name && strcmp(name, norm_names[k]) == 0)
+                break;
+        if (!norm_names[k])
+            lidl_error(L, "norm", "kind must be \"fro\", \"1\", \"inf\", \"2\" or \"max\", got %s",
+                       name ? name : luaL_typename(L, 2));
+    }
+    double r;
+    lidl_check(L, idl_norm(m, norm_kinds[k], &r), "norm");
+    lua_pushnumber(L, r);
+    return 1;
+}
+
+/// m:hadamard(b) -> m .* b elementwise (a new matrix).
+static int m_hadamard(lua_State *L)
+{
+    idl_mat *a = lidl_checkmat(L, 1, "hadamard", "self");
+    idl_mat *b = lidl_checkmat(L, 2, "hadamard", "argument");
+    check_same_shape(L, a, b, "hadamard", "A", "B");
+    idl_hadamard(a, b, lidl_newmat_like(L, a, "hadamard"));
+    return 1;
+}
+
+/// m:sub(i1, i2, j1, j2) -> a view of rows i1..i2 and columns j1..j2
+/// (inclusive, 1-based). Writes through the view change m; the view keeps m alive.
+static int m_sub(lua_State *L)
+{
+    const char *fn = "sub";
+    idl_mat *m = lidl_checkmat(L, 1, fn, "self");
+    int i1 = (int)lidl_checkrange(L, 2, 1, m->rows + 1, fn, "i1");
+    int i2 = (int)lidl_checkrange(L, 3, i1 - 1, m->rows, fn, "i2");
+    int j1 = (int)lidl_checkrange(L, 4, 1, m->cols + 1, fn, "j1");
+    int j2 = (int)lidl_checkrange(L, 5, j1 - 1, m->cols, fn, "j2");
+    lidl_newview(L, 1, idl_mat_block(m, i1 - 1, j1 - 1, i2 - i1 + 1, j2 - j1 + 1));
+    return 1;
+}
+
+/// m:col(j) -> a view of column j; m:row(i) -> a view of row i.
+static int m_col(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "col", "self");
+    int j = check_index(L, 2, m->cols, "col", "column index");
+    lidl_newview(L, 1, idl_mat_block(m, 0, j, m->rows, 1));
+    return 1;
+}
+
+static int m_row(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "row", "self");
+    int i = check_index(L, 2, m->rows, "row", "row index");
+    lidl_newview(L, 1, idl_mat_block(m, i, 0, 1, m->cols));
+    return 1;
+}
+
+/// m:select_cols(idx) -> a new matrix of the columns listed in the Lua array
+/// idx (1-based, repeats allowed): batching and shuffling of samples.
+static int m_select_cols(lua_State *L)
+{
+    const char *fn = "select_cols";
+    idl_mat *m = lidl_checkmat(L, 1, fn, "self");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 2);
+    if (n < 0 || n > (1 << 30))
+        lidl_error(L, fn, "bad index count %lld", (long long)n);
+    idl_mat *out = lidl_newmat(L, m->rows, (int)n, fn);
+    for (lua_Integer k = 1; k <= n; k++) {
+        lua_geti(L, 2, k);
+        int j = check_index(L, -1, m->cols, fn, "column index");
+        lua_pop(L, 1);
+        memcpy(&IDL_AT(out, 0, k - 1), &IDL_AT(m, 0, j), (size_t)m->rows * sizeof(double));
+    }
+    return 1;
+}
+
+/// m:is_view() -> true when m shares another matrix's storage.
+static int m_is_view(lua_State *L)
+{
+    lidl_checkmat(L, 1, "is_view", "self");
+    lua_pushboolean(L, lua_getiuservalue(L, 1, 1) != LUA_TNIL);
+    return 1;
+}
+
+/// m:all_finite() -> true when no entry is NaN or infinite.
+static int m_all_finite(lua_State *L)
+{
+    lua_pushboolean(L, idl_all_finite(lidl_checkmat(L, 1, "all_finite", "self")));
+    return 1;
+}
+
+/// idl.equal(a, b [, tol]) -> true when shapes agree and |a - b| <= tol everywhere (tol 0).
+static int l_equal(lua_State *L)
+{
+    idl_mat *a = lidl_checkmat(L, 1, "equal", "a");
+    idl_mat *b = lidl_checkmat(L, 2, "equal", "b");
+    double tol = lua_isnoneornil(L, 3) ? 0.0 : lidl_checkfinite(L, 3, "equal", "tol");
+    double d;
+    lua_pushboolean(L, idl_max_abs_diff(a, b, &d) == IDL_OK && d <= tol);
+    return 1;
+}
+
+/// idl.is_matrix(x) -> true when x is an idl matrix.
+static int l_is_matrix(lua_State *L)
+{
+    lua_pushboolean(L, lidl_testmat(L, 1) != NULL);
+    return 1;
+}
+
+/* ---- operators -------------------------------------------------------- */
+
+static int op_mul(lua_State *L)
+{
+    idl_mat *a = lidl_testmat(L, 1), *b = lidl_testmat(L, 2);
+    if (a && b) {
+        if (a->cols != b->rows)
+            lidl_error(L, "matmul", "A is %dx%d, B is %dx%d", a->rows, a->cols, b->rows,
+                       b->cols);
+        idl_gemm(false, false, 1.0, a, b, 0.0, lidl_newmat(L, a->rows, b->cols, "matmul"));
+        return 1;
+    }
+    idl_mat *m = a ? a : b;
+    int s = a ? 2 : 1;
+    if (lua_type(L, s) != LUA_TNUMBER)
+        lidl_error(L, "matmul", "cannot multiply a matrix by a %s", luaL_typename(L, s));
+    double alpha = lua_tonumber(L, s);
+    idl_mat *out = lidl_newmat_like(L, m, "scale");
+    idl_copy(m, out);
+    idl_scale(alpha, out);
+    return 1;
+}
+
+/* a + sign * b where either may be a number. */
+static int add_or_sub(lua_State *L, double sign, const char *fn)
+{
+    idl_mat *a = lidl_testmat(L, 1), *b = lidl_testmat(L, 2);
+    if (a && b) {
+        check_same_shape(L, a, b, fn, "A", "B");
+        idl_mat *out = lidl_newmat_like(L, a, fn);
+        idl_copy(a, out);
+        idl_axpy(sign, b, out);
+        return 1;
+    }
+    int s = a ? 2 : 1;
+    if (lua_type(L, s) != LUA_TNUMBER)
+        lidl_error(L, fn, "cannot combine a matrix with a %s", luaL_typename(L, s));
+    double v = lua_tonumber(L, s);
+    idl_mat *m = a ? a : b;
+    idl_mat *out = lidl_newmat_like(L, m, fn);
+    idl_copy(m, out);
+    if (a) {
+        idl_add_scalar(out, sign * v); /* m + v, m - v */
+    } else {
+        idl_scale(sign, out); /* v + m, v - m */
+        idl_add_scalar(out, v);
+    }
+    return 1;
+}
+
+static int op_add(lua_State *L)
+{
+    return add_or_sub(L, 1.0, "add");
+}
+
+static int op_sub(lua_State *L)
+{
+    return add_or_sub(L, -1.0, "subtract");
+}
+
+static int op_div(lua_State *L)
+{
+    idl_mat *m = lidl_testmat(L, 1);
+    if (!m || lua_type(L, 2) != LUA_TNUMBER)
+        lidl_error(L, "divide", "only matrix / number is defined, got %s / %s",
+                   luaL_typename(L, 1), luaL_typename(L, 2));
+    idl_mat *out = lidl_newmat_like(L, m, "divide");
+    idl_copy(m, out);
+    idl_scale(1.0 / lua_tonumber(L, 2), out);
+    return 1;
+}
+
+static int op_unm(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "unm", "operand");
+    idl_mat *out = lidl_newmat_like(L, m, "unm");
+    idl_copy(m, out);
+    idl_scale(-1.0, out);
+    return 1;
+}
+
+/* ---- printing --------------------------------------------------------- */
+
+enum { SHOW_EDGE_ROWS = 5, SHOW_EDGE_COLS = 4 };
+
+/* Which rows (or columns) are shown: all when few, else the first and last
+ * `edge` with a gap (-1) between. Returns the count written to idx. */
+static int shown(int n, int edge, int *idx)
+{
+    int k = 0;
+    if (n <= 2 * edge + 1) {
+        for (int i = 0; i < n; i++)
+            idx[k++] = i;
+    } else {
+        for (int i = 0; i < edge; i++)
+            idx[k++] = i;
+        idx[k++] = -1;
+        for (int i = n - edge; i < n; i++)
+            idx[k++] = i;
+    }
+    return k;
+}
+
+static void format_entry(char *buf, size_t size, double v, bool fixed)
+{
+    if (fixed)
+        snprintf(buf, size, "%.4f", v);
+    else
+        snprintf(buf, size, "%.4e", v);
+}
+
+static int op_tostring(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "tostring", "self");
+    int ri[2 * SHOW_EDGE_ROWS + 1], ci[2 * SHOW_EDGE_COLS + 1];
+    int nr = shown(m->rows, SHOW_EDGE_ROWS, ri), nc = shown(m->cols, SHOW_EDGE_COLS, ci);
+    /* Fixed notation when every shown entry reads well in it. */
+    bool fixed = true, integers = true;
+    for (int a = 0; a < nr; a++)
+        for (int b = 0; b < nc; b++) {
+            if (ri[a] < 0 || ci[b] < 0)
+                continue;
+            double v = fabs(IDL_AT(m, ri[a], ci[b]));
+            if (isfinite(v) && v != 0.0 && (v < 1e-3 || v >= 1e5))
+                fixed = false;
+            if (!isfinite(v) || v != floor(v) || v >= 1e9)
+                integers = false;
+        }
+    int width[2 * SHOW_EDGE_COLS + 1] = {0};
+    char buf[64];
+    for (int b = 0; b < nc; b++)
+        for (int a = 0; a < nr; a++) {
+            if (ci[b] < 0 || ri[a] < 0) {
+                if (width[b] < 3)
+                    width[b] = 3;
+                continue;
+            }
+            double v = IDL_AT(m, ri[a], ci[b]);
+            if (integers)
+                snprintf(buf, sizeof buf, "%.0f", v);
+            else
+                format_entry(buf, sizeof buf, v, fixed);
+            int w = (int)strlen(buf);
+            if (w > width[b])
+                width[b] = w;
+        }
+    luaL_Buffer out;
+    luaL_buffinit(L, &out);
+    for (int a = 0; a < nr; a++) {
+        for (int b = 0; b < nc; b++) {
+            const char *cell = "...";
+            if (ri[a] >= 0 && ci[b] >= 0) {
+                double v = IDL_AT(m, ri[a], ci[b]);
+                if (integers)
+                    snprintf(buf, sizeof buf, "%.0f", v);
+                else
+                    format_entry(buf, sizeof buf, v, fixed);
+                cell = buf;
+            } else if (ri[a] < 0 && ci[b] >= 0) {
+                cell = ":";
+            }
+            char padded[96];
+            snprintf(padded, sizeof padded, "%s%*s", b ? "  " : " ", width[b], cell);
+            luaL_addstring(&out, padded);
+        }
+        luaL_addchar(&out, '\n');
+    }
+    lua_getiuservalue(L, 1, 1);
+    bool view = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    snprintf(buf, sizeof buf, "[idl.matrix %dx%d%s]", m->rows, m->cols, view ? " view" : "");
+    luaL_addstring(&out, buf);
+    luaL_pushresult(&out);
+    return 1;
+}
+
+/* ---- kernel tier: destination first, no allocation --------------------- */
+
+static bool opt_bool(lua_State *L, int idx)
+{
+    return !lua_isnoneornil(L, idx) && lua_toboolean(L, idx);
+}
+
+static double opt_number(lua_State *L, int idx, double dflt, const char *fn, const char *what)
+{
+    if (lua_isnoneornil(L, idx))
+        return dflt;
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        lidl_error(L, fn, "%s must be a number, got %s", what, luaL_typename(L, idx));
+    return lua_tonumber(L, idx);
+}
+
+/// idl.gemm(C, A, B [, alpha=1, beta=0, trans_a=false, trans_b=false]) -> C:
+/// C = alpha op(A) op(B) + beta C in place (one dgemm).
+static int k_gemm(lua_State *L)
+{
+    const char *fn = "gemm";
+    idl_mat *c = lidl_checkmat(L, 1, fn, "C");
+    idl_mat *a = lidl_checkmat(L, 2, fn, "A");
+    idl_mat *b = lidl_checkmat(L, 3, fn, "B");
+    double alpha = opt_number(L, 4, 1.0, fn, "alpha");
+    double beta = opt_number(L, 5, 0.0, fn, "beta");
+    bool ta = opt_bool(L, 6), tb = opt_bool(L, 7);
+    if (idl_gemm(ta, tb, alpha, a, b, beta, c) != IDL_OK)
+        lidl_error(L, fn, "C is %dx%d, A%s is %dx%d, B%s is %dx%d", c->rows, c->cols,
+                   ta ? "^T" : "", ta ? a->cols : a->rows, ta ? a->rows : a->cols,
+                   tb ? "^T" : "", tb ? b->cols : b->rows, tb ? b->rows : b->cols);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.axpy(Y, alpha, X) -> Y: Y += alpha X in place.
+static int k_axpy(lua_State *L)
+{
+    idl_mat *y = lidl_checkmat(L, 1, "axpy", "Y");
+    double alpha = lidl_checkfinite(L, 2, "axpy", "alpha");
+    idl_mat *x = lidl_checkmat(L, 3, "axpy", "X");
+    check_same_shape(L, y, x, "axpy", "Y", "X");
+    idl_axpy(alpha, x, y);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.copy(dst, src) -> dst: copies src's entries into dst (same shape).
+static int k_copy(lua_State *L)
+{
+    idl_mat *dst = lidl_checkmat(L, 1, "copy", "dst");
+    idl_mat *src = lidl_checkmat(L, 2, "copy", "src");
+    check_same_shape(L, dst, src, "copy", "dst", "src");
+    if (dst->data != src->data)
+        idl_copy(src, dst);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.scale(X, alpha) -> X: X *= alpha in place.
+static int k_scale(lua_State *L)
+{
+    idl_mat *x = lidl_checkmat(L, 1, "scale", "X");
+    idl_scale(lidl_checkfinite(L, 2, "scale", "alpha"), x);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.fill(X, v) -> X: every entry set to v.
+static int k_fill(lua_State *L)
+{
+    idl_mat *x = lidl_checkmat(L, 1, "fill", "X");
+    luaL_checktype(L, 2, LUA_TNUMBER);
+    idl_fill(x, lua_tonumber(L, 2));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.relu(dst [, src]) -> dst: dst = max(src, 0) (src defaults to dst).
+static int k_relu(lua_State *L)
+{
+    idl_mat *dst = lidl_checkmat(L, 1, "relu", "dst");
+    idl_mat *src = lua_isnoneornil(L, 2) ? dst : lidl_checkmat(L, 2, "relu", "src");
+    check_same_shape(L, dst, src, "relu", "dst", "src");
+    idl_relu(src, dst);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.hadamard(C, A, B) -> C: C = A .* B (C may be A or B).
+static int k_hadamard(lua_State *L)
+{
+    idl_mat *c = lidl_checkmat(L, 1, "hadamard", "C");
+    idl_mat *a = lidl_checkmat(L, 2, "hadamard", "A");
+    idl_mat *b = lidl_checkmat(L, 3, "hadamard", "B");
+    check_same_shape(L, a, b, "hadamard", "A", "B");
+    check_same_shape(L, c, a, "hadamard", "C", "A");
+    idl_hadamard(a, b, c);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.add_col(X, alpha, v) -> X: X += alpha v 1^T (v a column, added to every column).
+static int k_add_col(lua_State *L)
+{
+    idl_mat *x = lidl_checkmat(L, 1, "add_col", "X");
+    double alpha = lidl_checkfinite(L, 2, "add_col", "alpha");
+    idl_mat *v = lidl_checkmat(L, 3, "add_col", "v");
+    if (idl_add_col(x, alpha, v) != IDL_OK)
+        lidl_error(L, "add_col", "X is %dx%d, v is %dx%d (want %dx1)", x->rows, x->cols, v->rows,
+                   v->cols, x->rows);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.transpose(dst, src) -> dst: dst = src^T.
+static int k_transpose(lua_State *L)
+{
+    idl_mat *dst = lidl_checkmat(L, 1, "transpose", "dst");
+    idl_mat *src = lidl_checkmat(L, 2, "transpose", "src");
+    if (dst->rows != src->cols || dst->cols != src->rows)
+        lidl_error(L, "transpose", "dst is %dx%d, src is %dx%d", dst->rows, dst->cols, src->rows,
+                   src->cols);
+    if (dst->data == src->data && src->rows * src->cols > 1)
+        lidl_error(L, "transpose", "dst and src share storage");
+    idl_transpose(src, dst);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* ---- registration ----------------------------------------------------- */
+
+static const luaL_Reg methods[] = {
+    {"rows", m_rows},         {"cols", m_cols},       {"size", m_size},
+    {"get", m_get},           {"set", m_set},         {"copy", m_copy},
+    {"t", m_t},               {"totable", m_totable}, {"sum", m_sum},
+    {"relu", m_relu},         {"norm", m_norm},       {"hadamard", m_hadamard},
+    {"sub", m_sub},           {"col", m_col},         {"row", m_row},
+    {"hcat", l_hcat},         {"vcat", l_vcat},       {"select_cols", m_select_cols},
+    {"is_view", m_is_view},   {"all_finite", m_all_finite},
+    {NULL, NULL}};
+
+static const luaL_Reg metamethods[] = {
+    {"__mul", op_mul}, {"__add", op_add}, {"__sub", op_sub},           {"__div", op_div},
+    {"__unm", op_unm}, {"__tostring", op_tostring}, {NULL, NULL}};
+
+static const luaL_Reg functions[] = {
+    {"zeros", l_zeros},       {"ones", l_ones},          {"full", l_full},
+    {"eye", l_eye},           {"from_table", l_from_table}, {"rand", l_rand},
+    {"randn", l_randn},       {"hcat", l_hcat},          {"vcat", l_vcat},
+    {"equal", l_equal},       {"is_matrix", l_is_matrix}, {"gemm", k_gemm},
+    {"axpy", k_axpy},         {"copy", k_copy},          {"scale", k_scale},
+    {"fill", k_fill},         {"relu", k_relu},          {"hadamard", k_hadamard},
+    {"add_col", k_add_col},   {"transpose", k_transpose}, {NULL, NULL}};
+
+void lidl_open_matrix(lua_State *L)
+{
+    luaL_newmetatable(L, LIDL_MATRIX);
+    luaL_setfuncs(L, metamethods, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    luaL_setfuncs(L, functions, 0);
+}

@@ -1,0 +1,157 @@
+/* lrng.c - idl.rng(seed): seeded generators as userdata (GSL mt19937). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "lbind.h"
+
+typedef struct lidl_rng {
+    idl_rng *r;
+} lidl_rng;
+
+idl_rng *lidl_checkrng(lua_State *L, int idx, const char *fname)
+{
+    lidl_rng *u = luaL_testudata(L, idx, LIDL_RNG);
+    if (!u)
+        lidl_error(L, fname, "a generator from idl.rng(seed) is required, got %s",
+                   luaL_typename(L, idx));
+    if (!u->r)
+        lidl_error(L, fname, "the generator was closed");
+    return u->r;
+}
+
+/// idl.rng([seed]) -> a generator (GSL mt19937); the same seed gives the same draws.
+/// seed is a non-negative integer (default 0).
+static int l_rng(lua_State *L)
+{
+    lua_Integer seed = lua_isnoneornil(L, 1)
+                           ? 0
+                           : lidl_checkrange(L, 1, 0, (lua_Integer)UINT32_MAX, "rng", "seed");
+    lidl_rng *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->r = NULL;
+    luaL_setmetatable(L, LIDL_RNG);
+    u->r = idl_rng_new((unsigned long)seed);
+    if (!u->r)
+        lidl_error(L, "rng", "out of memory");
+    return 1;
+}
+
+static int rng_gc(lua_State *L)
+{
+    lidl_rng *u = luaL_checkudata(L, 1, LIDL_RNG);
+    idl_rng_free(u->r);
+    u->r = NULL;
+    return 0;
+}
+
+/// rng:uniform([lo, hi]) -> a draw uniform on [lo, hi) (default [0, 1)).
+static int rng_uniform(lua_State *L)
+{
+    idl_rng *r = lidl_checkrng(L, 1, "uniform");
+    double lo = lua_isnoneornil(L, 2) ? 0.0 : lidl_checkfinite(L, 2, "uniform", "lo");
+    double hi = lua_isnoneornil(L, 3) ? 1.0 : lidl_checkfinite(L, 3, "uniform", "hi");
+    lua_pushnumber(L, lo + (hi - lo) * idl_rng_uniform(r));
+    return 1;
+}
+
+/// rng:normal([mean, sd]) -> a normal draw (default standard normal).
+static int rng_normal(lua_State *L)
+{
+    idl_rng *r = lidl_checkrng(L, 1, "normal");
+    double mean = lua_isnoneornil(L, 2) ? 0.0 : lidl_checkfinite(L, 2, "normal", "mean");
+    double sd = lua_isnoneornil(L, 3) ? 1.0 : lidl_checkfinite(L, 3, "normal", "sd");
+    lua_pushnumber(L, mean + sd * idl_rng_normal(r));
+    return 1;
+}
+
+/// rng:integer(n) -> a uniform integer in 1..n.
+static int rng_integer(lua_State *L)
+{
+    idl_rng *r = lidl_checkrng(L, 1, "integer");
+    lua_Integer n = lidl_checkrange(L, 2, 1, (lua_Integer)UINT32_MAX, "integer", "n");
+    lua_pushinteger(L, (lua_Integer)idl_rng_below(r, (unsigned long)n) + 1);
+    return 1;
+}
+
+/// rng:permutation(n) -> a Lua array holding a random permutation of 1..n.
+static int rng_permutation(lua_State *L)
+{
+    idl_rng *r = lidl_checkrng(L, 1, "permutation");
+    lua_Integer n = lidl_checkrange(L, 2, 0, 1 << 28, "permutation", "n");
+    size_t *p = lua_newuserdatauv(L, (size_t)n * sizeof(size_t) + 1, 0);
+    idl_rng_permutation(r, p, (size_t)n);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 0; i < n; i++) {
+        lua_pushinteger(L, (lua_Integer)p[i] + 1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/// rng:shuffle(t) -> t, its array part shuffled in place (Fisher-Yates).
+static int rng_shuffle(lua_State *L)
+{
+    idl_rng *r = lidl_checkrng(L, 1, "shuffle");
+    if (!lua_istable(L, 2))
+        lidl_error(L, "shuffle", "expected a table, got %s", luaL_typename(L, 2));
+    lua_Integer n = luaL_len(L, 2);
+    for (lua_Integer i = n; i > 1; i--) {
+        lua_Integer j = (lua_Integer)idl_rng_below(r, (unsigned long)i) + 1;
+        lua_geti(L, 2, i);
+        lua_geti(L, 2, j);
+        lua_seti(L, 2, i);
+        lua_seti(L, 2, j);
+    }
+    lua_settop(L, 2);
+    return 1;
+}
+
+/// rng:state() -> the full generator state as a string (for checkpoints).
+static int rng_state(lua_State *L)
+{
+    idl_rng *r = lidl_checkrng(L, 1, "state");
+    size_t n = idl_rng_state_size(r);
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, n);
+    idl_rng_get_state(r, p);
+    luaL_pushresultsize(&b, n);
+    return 1;
+}
+
+/// rng:set_state(s) -> rng, restored to a state from rng:state().
+static int rng_set_state(lua_State *L)
+{
+    idl_rng *r = lidl_checkrng(L, 1, "set_state");
+    size_t n;
+    const char *s = luaL_checklstring(L, 2, &n);
+    if (idl_rng_set_state(r, s, n) != IDL_OK)
+        lidl_error(L, "set_state", "state has %d bytes, expected %d", (int)n,
+                   (int)idl_rng_state_size(r));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int rng_tostring(lua_State *L)
+{
+    lidl_checkrng(L, 1, "tostring");
+    lua_pushfstring(L, "idl.rng (mt19937) %p", lua_topointer(L, 1));
+    return 1;
+}
+
+static const luaL_Reg rng_methods[] = {
+    {"uniform", rng_uniform},       {"normal", rng_normal}, {"integer", rng_integer},
+    {"permutation", rng_permutation}, {"shuffle", rng_shuffle}, {"state", rng_state},
+    {"set_state", rng_set_state},   {NULL, NULL}};
+
+void lidl_open_rng(lua_State *L)
+{
+    luaL_newmetatable(L, LIDL_RNG);
+    lua_pushcfunction(L, rng_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, rng_tostring);
+    lua_setfield(L, -2, "__tostring");
+    luaL_newlib(L, rng_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_rng);
+    lua_setfield(L, -2, "rng");
+}

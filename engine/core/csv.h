@@ -1,0 +1,45 @@
+/*
+ * csv.h - numeric CSV files: one sample per line, fields separated by a
+ * delimiter, an optional header line of names.
+ *
+ * Ownership: idl_csv_read allocates the table it returns; idl_csv_free releases
+ * it. Values are stored row-major as in the file (values[r * cols + c]).
+ */
+#ifndef IDL_CSV_H
+#define IDL_CSV_H
+
+#include <stddef.h>
+
+#include "mat.h"
+
+typedef enum idl_csv_header { IDL_CSV_NO_HEADER, IDL_CSV_HEADER, IDL_CSV_AUTO } idl_csv_header;
+
+typedef struct idl_csv_table {
+    int rows, cols;
+    double *values;  /* rows * cols, row-major */
+    char **names;    /* cols header names, or NULL when the file has none */
+} idl_csv_table;
+
+/* Where and why a read failed: line and column are 1-based (0 when the
+ * failure is not tied to a position, e.g. a missing file). */
+typedef struct idl_csv_error {
+    int line, column;
+    char message[160];
+} idl_csv_error;
+
+/* Reads path. With IDL_CSV_AUTO the first line is a header when any of its
+ * fields is not a number. Blank lines are skipped; every other line must have
+ * the same number of fields. On failure returns IDL_EIO or IDL_EPARSE with err
+ * filled and *out left empty. */
+idl_status idl_csv_read(const char *path, char delimiter, idl_csv_header header,
+                        idl_csv_table *out, idl_csv_error *err);
+
+void idl_csv_free(idl_csv_table *t);
+
+/* Writes m (one line per row, %.17g so values round-trip) with an optional
+ * header of m->cols names, to a temporary file renamed over path at the end,
+ * so a reader never sees half a file. */
+idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
+                         char delimiter);
+
+#endif
