@@ -1,0 +1,148 @@
+/* test_mat.c - matrix kernels against naive reference loops. */
+#include <string.h>
+
+#include "testutil.h"
+
+/* C = op(A) op(B) by the textbook triple loop. */
+static void naive_gemm(bool ta, bool tb, double alpha, const idl_mat *a, const idl_mat *b,
+                       double beta, idl_mat *c)
+{
+    int k = ta ? a->rows : a->cols;
+    for (int i = 0; i < c->rows; i++)
+        for (int j = 0; j < c->cols; j++) {
+            double s = 0.0;
+            for (int l = 0; l < k; l++)
+                s += (ta ? IDL_AT(a, l, i) : IDL_AT(a, i, l)) * (tb ? IDL_AT(b, j, l) : IDL_AT(b, l, j));
+            IDL_AT(c, i, j) = alpha * s + (beta == 0.0 ? 0.0 : beta * IDL_AT(c, i, j));
+        }
+}
+
+static void test_gemm(void)
+{
+    unsigned s = 1;
+    int shapes[][3] = {{3, 4, 5}, {1, 7, 1}, {6, 1, 6}, {5, 5, 1}, {17, 9, 33}, {0, 3, 2}, {3, 0, 2}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++)
+        for (int flags = 0; flags < 4; flags++) {
+            bool ta = flags & 1, tb = flags & 2;
+            int m = shapes[t][0], k = shapes[t][1], n = shapes[t][2];
+            idl_mat a = ta ? tu_alloc(k, m, 2) : tu_alloc(m, k, 2);
+            idl_mat b = tb ? tu_alloc(n, k, 1) : tu_alloc(k, n, 1);
+            idl_mat c = tu_alloc(m, n, 3), ref = tu_alloc(m, n, 0);
+            tu_fill(&a, &s);
+            tu_fill(&b, &s);
+            tu_fill(&c, &s);
+            idl_copy(&c, &ref);
+            CHECK(idl_gemm(ta, tb, 0.7, &a, &b, -0.3, &c) == IDL_OK);
+            naive_gemm(ta, tb, 0.7, &a, &b, -0.3, &ref);
+            double d;
+            idl_max_abs_diff(&c, &ref, &d);
+            CHECK(d < 1e-12);
+            free(a.data), free(b.data), free(c.data), free(ref.data);
+        }
+    /* beta = 0 must not read C: NaN there does not propagate. */
+    idl_mat a = tu_alloc(2, 2, 0), b = tu_alloc(2, 2, 0), c = tu_alloc(2, 2, 0);
+    idl_fill(&a, 1.0);
+    idl_fill(&b, 1.0);
+    idl_fill(&c, NAN);
+    idl_gemm(false, false, 1.0, &a, &b, 0.0, &c);
+    CHECK(idl_all_finite(&c) && IDL_AT(&c, 1, 1) == 2.0);
+    idl_mat wrong = tu_alloc(3, 2, 0);
+    CHECK(idl_gemm(false, false, 1.0, &a, &b, 0.0, &wrong) == IDL_EDIM);
+    free(a.data), free(b.data), free(c.data), free(wrong.data);
+}
+
+static void test_elementwise(void)
+{
+    unsigned s = 7;
+    idl_mat x = tu_alloc(5, 4, 2), y = tu_alloc(5, 4, 1), z = tu_alloc(5, 4, 0);
+    tu_fill(&x, &s);
+    tu_fill(&y, &s);
+    idl_mat y0 = tu_alloc(5, 4, 0);
+    idl_copy(&y, &y0);
+    CHECK(idl_axpy(2.5, &x, &y) == IDL_OK);
+    int bad = 0;
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 5; i++)
+            bad += fabs(IDL_AT(&y, i, j) - (IDL_AT(&y0, i, j) + 2.5 * IDL_AT(&x, i, j))) > 1e-15;
+    CHECK(bad == 0);
+    idl_relu(&x, &z);
+    bad = 0;
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 5; i++)
+            bad += IDL_AT(&z, i, j) != (IDL_AT(&x, i, j) > 0 ? IDL_AT(&x, i, j) : 0.0);
+    CHECK(bad == 0);
+    idl_hadamard(&x, &y0, &z);
+    CHECK(IDL_AT(&z, 3, 2) == IDL_AT(&x, 3, 2) * IDL_AT(&y0, 3, 2));
+    idl_mat t = tu_alloc(4, 5, 0);
+    idl_transpose(&x, &t);
+    bad = 0;
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 5; i++)
+            bad += IDL_AT(&t, j, i) != IDL_AT(&x, i, j);
+    CHECK(bad == 0);
+    CHECK(idl_transpose(&x, &z) == IDL_EDIM);
+    double v[5] = {1, 2, 3, 4, 5};
+    idl_mat col = idl_mat_wrap(v, 5, 1);
+    idl_copy(&y0, &z);
+    idl_add_col(&z, -1.0, &col);
+    CHECK(IDL_AT(&z, 4, 3) == IDL_AT(&y0, 4, 3) - 5.0);
+    free(x.data), free(y.data), free(z.data), free(y0.data), free(t.data);
+}
+
+static void test_sum_and_norms(void)
+{
+    double a[6] = {1, -4, 2, 5, -3, 6}; /* [1 2 -3; -4 5 6] column-major */
+    idl_mat m = idl_mat_wrap(a, 2, 3);
+    double out[3];
+    idl_mat total = idl_mat_wrap(out, 1, 1);
+    idl_sum(&m, 0, &total);
+    CHECK(out[0] == 7.0);
+    idl_mat colsums = {1, 3, 1, out};
+    idl_sum(&m, 1, &colsums);
+    CHECK(out[0] == -3.0 && out[1] == 7.0 && out[2] == 3.0);
+    idl_mat rowsums = idl_mat_wrap(out, 2, 1);
+    idl_sum(&m, 2, &rowsums);
+    CHECK(out[0] == 0.0 && out[1] == 7.0);
+    double r;
+    idl_norm(&m, IDL_NORM_FRO, &r);
+    CHECK_NEAR(r, sqrt(1 + 4 + 9 + 16 + 25 + 36), 1e-14);
+    idl_norm(&m, IDL_NORM_ONE, &r);
+    CHECK(r == 9.0);
+    idl_norm(&m, IDL_NORM_INF, &r);
+    CHECK(r == 15.0);
+    idl_norm(&m, IDL_NORM_MAX, &r);
+    CHECK(r == 6.0);
+    /* Spectral norm: the square root of the largest eigenvalue of M M^T
+     * = [14 -12; -12 77], computed in closed form. */
+    double tr = 14 + 77, det = 14 * 77 - 144;
+    idl_norm(&m, IDL_NORM_TWO, &r);
+    CHECK_NEAR(r, sqrt(tr / 2 + sqrt(tr * tr / 4 - det)), 1e-12);
+    idl_mat empty = idl_mat_wrap(a, 0, 3);
+    idl_norm(&empty, IDL_NORM_TWO, &r);
+    CHECK(r == 0.0);
+    a[2] = NAN;
+    CHECK(!idl_all_finite(&m));
+    idl_norm(&m, IDL_NORM_INF, &r);
+    CHECK(isnan(r));
+}
+
+static void test_views(void)
+{
+    unsigned s = 3;
+    idl_mat m = tu_alloc(6, 5, 0);
+    tu_fill(&m, &s);
+    idl_mat b = idl_mat_block(&m, 1, 2, 3, 2);
+    CHECK(IDL_AT(&b, 0, 0) == IDL_AT(&m, 1, 2) && IDL_AT(&b, 2, 1) == IDL_AT(&m, 3, 3));
+    idl_scale(0.0, &b);
+    CHECK(IDL_AT(&m, 3, 3) == 0.0 && IDL_AT(&m, 4, 3) != 0.0);
+    free(m.data);
+}
+
+int main(void)
+{
+    test_gemm();
+    test_elementwise();
+    test_sum_and_norms();
+    test_views();
+    return tu_finish("test_mat");
+}
