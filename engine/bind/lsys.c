@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lbind.h"
 
@@ -25,6 +26,19 @@ static int l_clock(lua_State *L)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+    return 1;
+}
+
+/// idl.executable() -> the absolute path of the running program (the `idl`
+/// executable, or the Lua interpreter that loaded idl.core), so that scripts
+/// can start worker processes of the same kind.
+static int l_executable(lua_State *L)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0)
+        return lidl_error(L, "executable", "cannot read /proc/self/exe");
+    lua_pushlstring(L, buf, (size_t)n);
     return 1;
 }
 
@@ -59,7 +73,7 @@ void lidl_open_sys(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"set_threads", l_set_threads}, {"get_threads", l_get_threads}, {"clock", l_clock},
-        {"_time_dgemm", l_time_dgemm},
+        {"_time_dgemm", l_time_dgemm}, {"executable", l_executable},
         {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 }
