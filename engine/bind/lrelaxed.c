@@ -1,0 +1,208 @@
+/*
+ * lrelaxed.c - idl.fenchel, idl.objective, idl.gradients, idl.lipschitz and
+ * idl.dual_update: shape checks with messages that name the offending piece,
+ * then one call into relaxed.c. Workspaces are temporary userdata, so the
+ * collector sees them.
+ */
+#include <stdio.h>
+
+#include "lbind.h"
+#include "relaxed.h"
+
+/* The matrix m must be rows x cols; what names it in the message. */
+static void expect_shape(lua_State *L, const idl_mat *m, int rows, int cols, const char *fn,
+                         const char *what)
+{
+    if (m->rows != rows || m->cols != cols)
+        lidl_error(L, fn, "%s is %dx%d, expected %dx%d", what, m->rows, m->cols, rows, cols);
+}
+
+/* Field name of the table at idx as a matrix, or a "missing"/type error. */
+static idl_mat *theta_field(lua_State *L, int idx, const char *name, const char *fn)
+{
+    char what[32];
+    snprintf(what, sizeof what, "theta.%s", name);
+    if (lua_getfield(L, idx, name) == LUA_TNIL)
+        lidl_error(L, fn, "%s is missing", what);
+    idl_mat *m = lidl_checkmat(L, -1, fn, what);
+    lua_pop(L, 1); /* the table at idx keeps the userdata alive */
+    return m;
+}
+
+static void check_table(lua_State *L, int idx, const char *fn)
+{
+    if (!lua_istable(L, idx))
+        lidl_error(L, fn, "theta must be a table, got %s", luaL_typename(L, idx));
+}
+
+/* theta at idx against h, n, p: each field's shape is checked and copied. */
+static void get_theta(lua_State *L, int idx, int h, int n, int p, const char *fn, idl_theta *th)
+{
+    check_table(L, idx, fn);
+    struct {
+        const char *name;
+        int rows, cols;
+        idl_mat *dst;
+    } f[] = {{"A", p, h, &th->A}, {"B", p, n, &th->B}, {"c", p, 1, &th->c},
+             {"D", h, h, &th->D}, {"E", h, n, &th->E}, {"f", h, 1, &th->f}};
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+        idl_mat *m = theta_field(L, idx, f[k].name, fn);
+        char what[32];
+        snprintf(what, sizeof what, "theta.%s", f[k].name);
+        expect_shape(L, m, f[k].rows, f[k].cols, fn, what);
+        *f[k].dst = *m;
+    }
+}
+
+/* The data arguments X, U[, Y], lambda from stack index first on; they must
+ * agree with X (h x m, m >= 1). Y is skipped when y is NULL. */
+typedef struct data_args {
+    idl_mat *x, *u, *y, *lambda;
+} data_args;
+
+static data_args get_data(lua_State *L, int first, bool with_y, const char *fn)
+{
+    data_args d = {NULL, NULL, NULL, NULL};
+    d.x = lidl_checkmat(L, first, fn, "X");
+    d.u = lidl_checkmat(L, first + 1, fn, "U");
+    if (with_y)
+        d.y = lidl_checkmat(L, first + 2, fn, "Y");
+    d.lambda = lidl_checkmat(L, first + 2 + with_y, fn, "lambda");
+    int h = d.x->rows, m = d.x->cols;
+    if (m == 0)
+        lidl_error(L, fn, "X has no columns (m = 0)");
+    expect_shape(L, d.u, d.u->rows, m, fn, "U");
+    if (with_y)
+        expect_shape(L, d.y, d.y->rows, m, fn, "Y");
+    expect_shape(L, d.lambda, h, 1, fn, "lambda");
+    return d;
+}
+
+/* Pushes one userdata scratch of Z (h x m) and R (p x m). */
+static idl_relaxed_ws push_ws(lua_State *L, int h, int p, int m, const char *fn)
+{
+    idl_mat *buf = lidl_newmat(L, h + p, m, fn);
+    idl_relaxed_ws ws = {idl_mat_block(buf, 0, 0, h, m), idl_mat_block(buf, h, 0, p, m)};
+    return ws;
+}
+
+/// idl.fenchel(X, Z) -> F (h x 1): F_i = mean over columns of
+/// 0.5 x^2 + 0.5 (z)_+^2 - x z (the Fenchel divergence, report 2.2).
+static int l_fenchel(lua_State *L)
+{
+    const char *fn = "fenchel";
+    idl_mat *x = lidl_checkmat(L, 1, fn, "X"), *z = lidl_checkmat(L, 2, fn, "Z");
+    expect_shape(L, z, x->rows, x->cols, fn, "Z");
+    if (x->cols == 0)
+        lidl_error(L, fn, "X has no columns (m = 0)");
+    lidl_check(L, idl_fenchel(x, z, lidl_newmat(L, x->rows, 1, fn)), fn);
+    return 1;
+}
+
+/// idl.objective(theta, X, U, Y, lambda) -> G, L, F with
+/// L = ||A X + B U + c 1^T - Y||_F^2 / (2m), F = fenchel(X, D X + E U + f 1^T),
+/// G = L + lambda^T F.
+static int l_objective(lua_State *L)
+{
+    const char *fn = "objective";
+    data_args d = get_data(L, 2, true, fn);
+    idl_theta th;
+    get_theta(L, 1, d.x->rows, d.u->rows, d.y->rows, fn, &th);
+    idl_relaxed_ws ws = push_ws(L, d.x->rows, d.y->rows, d.x->cols, fn);
+    idl_mat *f = lidl_newmat(L, d.x->rows, 1, fn);
+    double g, l;
+    lidl_check(L, idl_objective(&th, d.x, d.u, d.y, d.lambda, &ws, &g, &l, f), fn);
+    lua_pushnumber(L, g);
+    lua_pushnumber(L, l);
+    lua_rotate(L, -3, -1); /* F, G, L -> G, L, F */
+    return 3;
+}
+
+/* Pushes a new matrix shaped like m and stores it as field name of the
+ * table at -2; returns it. */
+static idl_mat *new_field(lua_State *L, const idl_mat *m, const char *name, const char *fn)
+{
+    idl_mat *g = lidl_newmat_like(L, m, fn);
+    lua_setfield(L, -2, name);
+    return g;
+}
+
+/// idl.gradients(theta, X, U, Y, lambda) -> g = {A=, B=, c=, D=, E=, f=, X=}:
+/// the gradients of G (report ch. 3), each shaped like its variable.
+static int l_gradients(lua_State *L)
+{
+    const char *fn = "gradients";
+    data_args d = get_data(L, 2, true, fn);
+    idl_theta th, g;
+    get_theta(L, 1, d.x->rows, d.u->rows, d.y->rows, fn, &th);
+    idl_relaxed_ws ws = push_ws(L, d.x->rows, d.y->rows, d.x->cols, fn);
+    lua_createtable(L, 0, 7);
+    g.A = *new_field(L, &th.A, "A", fn);
+    g.B = *new_field(L, &th.B, "B", fn);
+    g.c = *new_field(L, &th.c, "c", fn);
+    g.D = *new_field(L, &th.D, "D", fn);
+    g.E = *new_field(L, &th.E, "E", fn);
+    g.f = *new_field(L, &th.f, "f", fn);
+    idl_mat *gx = new_field(L, d.x, "X", fn);
+    lidl_check(L, idl_gradients(&th, d.x, d.u, d.y, d.lambda, &ws, &g, gx), fn);
+    return 1;
+}
+
+/// idl.lipschitz(theta, X, U, lambda) -> {theta1=, theta2=, x=}: valid
+/// Lipschitz constants of the gradient blocks (A,B,c), (D,E,f) and X:
+/// theta1 = ||[X; U; 1^T]||_2^2 / m, theta2 = max|lambda_i| * theta1,
+/// x = (||A^T A + Lambda - Lambda D - D^T Lambda||_2 + max|lambda_i| ||D||_2^2) / m.
+/// Only theta.A and theta.D are read.
+static int l_lipschitz(lua_State *L)
+{
+    const char *fn = "lipschitz";
+    data_args d = get_data(L, 2, false, fn);
+    int h = d.x->rows;
+    check_table(L, 1, fn);
+    idl_theta th;
+    th.A = *theta_field(L, 1, "A", fn);
+    expect_shape(L, &th.A, th.A.rows, h, fn, "theta.A");
+    th.D = *theta_field(L, 1, "D", fn);
+    expect_shape(L, &th.D, h, h, fn, "theta.D");
+    size_t nwork;
+    lidl_check(L, idl_lipschitz_worksize(h, d.u->rows, &nwork), fn);
+    double *work = lua_newuserdatauv(L, nwork * sizeof(double), 0);
+    idl_lipschitz_consts c;
+    lidl_check(L, idl_lipschitz(&th, d.x, d.u, d.lambda, work, &c), fn);
+    lua_createtable(L, 0, 3);
+    lua_pushnumber(L, c.theta1);
+    lua_setfield(L, -2, "theta1");
+    lua_pushnumber(L, c.theta2);
+    lua_setfield(L, -2, "theta2");
+    lua_pushnumber(L, c.x);
+    lua_setfield(L, -2, "x");
+    return 1;
+}
+
+/// idl.dual_update(lambda, F, alpha, eps) -> lambda + alpha F .* 1{F >= eps}
+/// (report 4.1), a new matrix; lambda is not changed.
+static int l_dual_update(lua_State *L)
+{
+    const char *fn = "dual_update";
+    idl_mat *lambda = lidl_checkmat(L, 1, fn, "lambda"), *f = lidl_checkmat(L, 2, fn, "F");
+    double alpha = lidl_checkfinite(L, 3, fn, "alpha");
+    double eps = lidl_checkfinite(L, 4, fn, "eps");
+    if (lambda->cols != 1)
+        lidl_error(L, fn, "lambda is %dx%d, expected a column", lambda->rows, lambda->cols);
+    expect_shape(L, f, lambda->rows, 1, fn, "F");
+    if (alpha < 0.0)
+        lidl_error(L, fn, "alpha must be non-negative, got %g", alpha);
+    idl_mat *out = lidl_newmat_like(L, lambda, fn);
+    idl_copy(lambda, out);
+    lidl_check(L, idl_dual_update(out, f, alpha, eps), fn);
+    return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"fenchel", l_fenchel},     {"objective", l_objective},     {"gradients", l_gradients},
+    {"lipschitz", l_lipschitz}, {"dual_update", l_dual_update}, {NULL, NULL}};
+
+void lidl_open_relaxed(lua_State *L)
+{
+    luaL_setfuncs(L, funcs, 0);
+}

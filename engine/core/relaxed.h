@@ -1,0 +1,78 @@
+/*
+ * relaxed.h - the relaxed training problem of the IDL report (chapters 2-4):
+ * the Fenchel divergence, the objective G(theta, X) = L + lambda^T F(X, Z),
+ * its gradient blocks, valid Lipschitz constants and the dual update.
+ *
+ * Shapes: U n x m, X h x m, Y p x m (columns are samples), lambda h x 1,
+ * theta = {A p x h, B p x n, c p x 1, D h x h, E h x n, f h x 1},
+ * Z = D X + E U + f 1^T, R = A X + B U + c 1^T - Y.
+ *
+ * Ownership: the caller owns every idl_mat, inputs are only read, outputs and
+ * workspaces are written; nothing here allocates. Outputs may not alias inputs.
+ * Indexing: 0-based, column-major with leading dimension (see mat.h).
+ * Errors: IDL_EDIM for disagreeing shapes, IDL_EINVAL for m = 0 (every mean
+ * over samples needs a sample); outputs are unspecified on failure.
+ */
+#ifndef IDL_RELAXED_H
+#define IDL_RELAXED_H
+
+#include "mat.h"
+
+/* The parameters of an implicit model, as views owned by the caller. */
+typedef struct idl_theta {
+    idl_mat A, B, c, D, E, f;
+} idl_theta;
+
+/* IDL_OK when theta, X (h x m), U (n x m), lambda (h x 1) and, unless NULL,
+ * Y (p x m) agree in shape with h, n, m taken from X and U, p from A (or Y). */
+idl_status idl_relaxed_check(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                             const idl_mat *y, const idl_mat *lambda);
+
+/* F (h x 1) = mean over columns of 0.5 x.^2 + 0.5 (z)_+.^2 - x.*z (report 2.2),
+ * X and Z h x m. F >= 0 wherever X >= 0. */
+idl_status idl_fenchel(const idl_mat *x, const idl_mat *z, idl_mat *f_out);
+
+/* Workspaces of the objective and the gradients: Z h x m and R p x m. */
+typedef struct idl_relaxed_ws {
+    idl_mat Z, R;
+} idl_relaxed_ws;
+
+/* *g = L + lambda^T F, *l = ||R||_F^2 / (2m), F_out (h x 1) = F(X, Z).
+ * On return ws->Z holds Z and ws->R holds R. */
+idl_status idl_objective(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                         const idl_mat *y, const idl_mat *lambda, idl_relaxed_ws *ws,
+                         double *g, double *l, idl_mat *f_out);
+
+/* The gradients of G (report ch. 3): grad->A..f receive the theta blocks
+ * (same shapes as theta), gx (h x m) the X block. Either output may be NULL to
+ * skip its GEMMs. Ten GEMMs at most: Z and R two each, then with
+ * Omega = R/m and W = (Lambda/m)((Z)_+ - X):
+ *   grad A, B, c = Omega X^T, Omega U^T, Omega 1
+ *   grad D, E, f = W X^T, W U^T, W 1
+ *   grad X = (Lambda/m)(X - Z) + A^T Omega + D^T W
+ * (the report's formula regrouped). ws is overwritten (Z by W, R by Omega). */
+idl_status idl_gradients(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                         const idl_mat *y, const idl_mat *lambda, idl_relaxed_ws *ws,
+                         idl_theta *grad, idl_mat *gx);
+
+/* Valid Lipschitz constants of the three gradient blocks (REPORT-NOTES.md):
+ *   theta1 = ||S||_2^2 / m with S = [X; U; 1^T]            (A, B, c)
+ *   theta2 = lmax ||S||_2^2 / m                            (D, E, f)
+ *   x      = (||A^T A + Lambda - Lambda D - D^T Lambda||_2 + lmax ||D||_2^2) / m
+ * with lmax = max |lambda_i| (lambda_max when lambda >= 0; the absolute value
+ * keeps the bound valid for any sign). ||S||_2^2 is the top eigenvalue of the
+ * (h+n+1)^2 Gram matrix S S^T, built block by block from X and U (dsyrk, one
+ * GEMM, two row sums) without copying S; no SVD of a wide matrix.
+ * Only A and D of theta are read. work holds idl_lipschitz_worksize doubles. */
+typedef struct idl_lipschitz_consts {
+    double theta1, theta2, x;
+} idl_lipschitz_consts;
+
+idl_status idl_lipschitz_worksize(int h, int n, size_t *ndoubles);
+idl_status idl_lipschitz(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                         const idl_mat *lambda, double *work, idl_lipschitz_consts *out);
+
+/* lambda += alpha F .* 1{F >= eps} (report 4.1), lambda and F h x 1. */
+idl_status idl_dual_update(idl_mat *lambda, const idl_mat *f, double alpha, double eps);
+
+#endif
