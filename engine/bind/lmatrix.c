@@ -745,6 +745,54 @@ static int k_transpose(lua_State *L)
     return 1;
 }
 
+/* Reads the Lua array of 1-based column indices at idx into a temporary
+ * int array (anchored on the stack), each checked against bound. */
+static int *check_index_array(lua_State *L, int idx, int bound, int *n, const char *fn)
+{
+    if (!lua_istable(L, idx))
+        lidl_error(L, fn, "idx must be a table of column indices, got %s", luaL_typename(L, idx));
+    lua_Integer len = luaL_len(L, idx);
+    if (len > (1 << 30))
+        lidl_error(L, fn, "too many indices (%lld)", (long long)len);
+    int *out = lua_newuserdatauv(L, (size_t)len * sizeof(int) + 1, 0);
+    for (lua_Integer k = 1; k <= len; k++) {
+        lua_geti(L, idx, k);
+        out[k - 1] = check_index(L, -1, bound, fn, "column index");
+        lua_pop(L, 1);
+    }
+    *n = (int)len;
+    return out;
+}
+
+/// idl.gather_cols(dst, src, idx) -> dst: dst's column k = src's column idx[k]
+/// (1-based; dst has #idx columns). For mini-batches without allocation.
+static int k_gather_cols(lua_State *L)
+{
+    idl_mat *dst = lidl_checkmat(L, 1, "gather_cols", "dst");
+    idl_mat *src = lidl_checkmat(L, 2, "gather_cols", "src");
+    int n;
+    int *idx = check_index_array(L, 3, src->cols, &n, "gather_cols");
+    if (idl_gather_cols(src, idx, n, dst) != IDL_OK)
+        lidl_error(L, "gather_cols", "dst is %dx%d, expected %dx%d", dst->rows, dst->cols,
+                   src->rows, n);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.scatter_cols(dst, idx, src) -> dst: dst's column idx[k] = src's column k.
+static int k_scatter_cols(lua_State *L)
+{
+    idl_mat *dst = lidl_checkmat(L, 1, "scatter_cols", "dst");
+    idl_mat *src = lidl_checkmat(L, 3, "scatter_cols", "src");
+    int n;
+    int *idx = check_index_array(L, 2, dst->cols, &n, "scatter_cols");
+    if (idl_scatter_cols(src, idx, n, dst) != IDL_OK)
+        lidl_error(L, "scatter_cols", "src is %dx%d, expected %dx%d", src->rows, src->cols,
+                   dst->rows, n);
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* ---- registration ----------------------------------------------------- */
 
 static const luaL_Reg methods[] = {
@@ -768,7 +816,8 @@ static const luaL_Reg functions[] = {
     {"equal", l_equal},       {"is_matrix", l_is_matrix}, {"gemm", k_gemm},
     {"axpy", k_axpy},         {"copy", k_copy},          {"scale", k_scale},
     {"fill", k_fill},         {"relu", k_relu},          {"hadamard", k_hadamard},
-    {"add_col", k_add_col},   {"transpose", k_transpose}, {NULL, NULL}};
+    {"add_col", k_add_col},   {"transpose", k_transpose}, {"gather_cols", k_gather_cols},
+    {"scatter_cols", k_scatter_cols}, {NULL, NULL}};
 
 void lidl_open_matrix(lua_State *L)
 {

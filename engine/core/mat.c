@@ -312,3 +312,27 @@ idl_status idl_max_abs_diff(const idl_mat *a, const idl_mat *b, double *out)
     *out = r;
     return IDL_OK;
 }
+
+idl_status idl_gather_cols(const idl_mat *src, const int *idx, int n, idl_mat *dst)
+{
+    if (dst->rows != src->rows || dst->cols != n)
+        return IDL_EDIM;
+    for (int k = 0; k < n; k++)
+        if (idx[k] < 0 || idx[k] >= src->cols)
+            return IDL_EINVAL;
+    for (int k = 0; k < n; k++)
+        memcpy(&IDL_AT(dst, 0, k), &IDL_AT(src, 0, idx[k]), (size_t)src->rows * sizeof(double));
+    return IDL_OK;
+}
+
+idl_status idl_scatter_cols(const idl_mat *src, const int *idx, int n, idl_mat *dst)
+{
+    if (dst->rows != src->rows || src->cols != n)
+        return IDL_EDIM;
+    for (int k = 0; k < n; k++)
+        if (idx[k] < 0 || idx[k] >= dst->cols)
+            return IDL_EINVAL;
+    for (int k = 0; k < n; k++)
+        memcpy(&IDL_AT(dst, 0, idx[k]), &IDL_AT(src, 0, k), (size_t)src->rows * sizeof(double));
+    return IDL_OK;
+}

@@ -108,6 +108,13 @@ idl_status idl_norm(const idl_mat *x, idl_norm_kind kind, double *out);
 /* True when every element is finite. */
 bool idl_all_finite(const idl_mat *x);
 
+/* dst(:, k) = src(:, idx[k]) for k < n (dst has n columns, 0-based idx,
+ * checked against src). */
+idl_status idl_gather_cols(const idl_mat *src, const int *idx, int n, idl_mat *dst);
+
+/* dst(:, idx[k]) = src(:, k) for k < n (the inverse of gather). */
+idl_status idl_scatter_cols(const idl_mat *src, const int *idx, int n, idl_mat *dst);
+
 /* Largest |a - b| over all elements (shapes must agree). */
 idl_status idl_max_abs_diff(const idl_mat *a, const idl_mat *b, double *out);
 

@@ -1,0 +1,211 @@
+--- First-order optimizers, learning-rate schedules and a gradient checker,
+-- in the torch/optim style.
+--
+-- An optimizer is a function `step(feval, params, config, state)`:
+--
+-- * `params` is a table of named matrices (e.g. theta = {A=, B=, c=, D=, E=, f=}),
+--   updated in place;
+-- * `feval(params)` returns `fx, grads` with `grads` a table of matrices with
+--   the same keys and shapes (keys absent from `grads` are left alone);
+-- * `config` is read-only (learning rate, betas, ...);
+-- * `state` is a plain table of buffers and counters that the optimizer fills
+--   on first use, so that a checkpoint can save it as it is.
+--
+-- Each step returns `params, {fx}`. The heavy part (one fused pass per
+-- matrix) is C: `idl.adam_step`, `idl.sgd_step`.
+-- @module idl.optim
+
+local core = require "idl.core"
+
+local optim = {}
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+-- The buffer state[field][key], created as zeros shaped like params[key], or
+-- checked against it (a state from other parameters is an error, not a crash).
+local function buffer(name, state, field, key, p)
+  state[field] = state[field] or {}
+  local b = state[field][key]
+  if b == nil then
+    b = core.zeros(p:rows(), p:cols())
+    state[field][key] = b
+  elseif not core.is_matrix(b) or b:rows() ~= p:rows() or b:cols() ~= p:cols() then
+    local shape = core.is_matrix(b) and (b:rows() .. "x" .. b:cols()) or type(b)
+    error(string.format("%s: state.%s.%s is %s, params.%s is %dx%d: pass a fresh state table "
+      .. "for new parameters", name, field, tostring(key), shape, tostring(key), p:rows(), p:cols()), 3)
+  end
+  return b
+end
+
+local function check_common(name, feval, params, config, state)
+  if type(feval) ~= "function" then error(name .. ": feval must be a function", 3) end
+  if type(params) ~= "table" then error(name .. ": params must be a table of matrices", 3) end
+  if config ~= nil and type(config) ~= "table" then error(name .. ": config must be a table", 3) end
+  if type(state) ~= "table" then error(name .. ": state must be a table (use {} to start)", 3) end
+  for k, p in pairs(params) do
+    if not core.is_matrix(p) then
+      error(string.format("%s: params.%s must be a matrix, got %s", name, tostring(k), type(p)), 3)
+    end
+  end
+end
+
+local function eval_checked(name, feval, params)
+  local fx, grads = feval(params)
+  if type(grads) ~= "table" then error(name .. ": feval must return fx, grads (a table)", 3) end
+  return fx, grads
+end
+
+local function positive(name, config, key, default)
+  local v = config[key]
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v or v < 0 then
+    error(string.format("%s: config.%s must be a non-negative number, got %s", name, key, tostring(v)), 3)
+  end
+  return v
+end
+
+--- Adam (Kingma and Ba, 2015), with decoupled weight decay when asked.
+-- config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8),
+-- weight_decay (0). state: t, m, v (filled on first use).
+function optim.adam(feval, params, config, state)
+  check_common("adam", feval, params, config, state)
+  config = config or {}
+  local lr = positive("adam", config, "learning_rate", 1e-3)
+  local b1 = positive("adam", config, "beta1", 0.9)
+  local b2 = positive("adam", config, "beta2", 0.999)
+  local eps = positive("adam", config, "epsilon", 1e-8)
+  local wd = positive("adam", config, "weight_decay", 0)
+  local fx, grads = eval_checked("adam", feval, params)
+  state.t = (state.t or 0) + 1
+  for _, k in ipairs(sorted_keys(grads)) do
+    local p = params[k]
+    if p then
+      local m = buffer("adam", state, "m", k, p)
+      local v = buffer("adam", state, "v", k, p)
+      core.adam_step(p, grads[k], m, v, lr, b1, b2, eps, wd, state.t)
+    end
+  end
+  return params, {fx}
+end
+
+--- Stochastic gradient descent with heavy-ball momentum.
+-- config: learning_rate (1e-2), momentum (0), weight_decay (0).
+function optim.sgd(feval, params, config, state)
+  check_common("sgd", feval, params, config, state)
+  config = config or {}
+  local lr = positive("sgd", config, "learning_rate", 1e-2)
+  local mu = positive("sgd", config, "momentum", 0)
+  local wd = positive("sgd", config, "weight_decay", 0)
+  local fx, grads = eval_checked("sgd", feval, params)
+  state.t = (state.t or 0) + 1
+  for _, k in ipairs(sorted_keys(grads)) do
+    local p = params[k]
+    if p then
+      local buf = mu ~= 0 and buffer("sgd", state, "momentum_buffer", k, p) or nil
+      core.sgd_step(p, grads[k], buf, lr, mu, wd)
+    end
+  end
+  return params, {fx}
+end
+
+--- A projected optimizer: `optim.projected(optim.adam, project)` is a step
+-- function that calls `project(params)` after every step (e.g. to keep D
+-- well-posed). `project` updates params in place.
+function optim.projected(step, project)
+  if type(step) ~= "function" or type(project) ~= "function" then
+    error("projected: expected (step, project) functions", 2)
+  end
+  return function(feval, params, config, state)
+    local _, fxs = step(feval, params, config, state)
+    project(params)
+    return params, fxs
+  end
+end
+
+--- Learning-rate schedules. A schedule is a plain table describing it; the
+-- current rate is `optim.schedule_lr(schedule, sstate, epoch [, metric])`,
+-- where sstate is a plain table the schedule keeps its counters in.
+--
+-- * {kind = "constant", lr = 1e-3}
+-- * {kind = "step", lr = 1e-2, every = 50, gamma = 0.5}: lr gamma^floor((epoch-1)/every)
+-- * {kind = "cosine", lr = 1e-2, total = 200, min_lr = 0}: cosine decay to min_lr at epoch total
+-- * {kind = "plateau", lr = 1e-2, factor = 0.5, patience = 10, min_lr = 1e-6, threshold = 1e-4}:
+--   multiplies the rate by factor when the metric has not improved (relative
+--   threshold) for patience epochs
+function optim.schedule_lr(schedule, sstate, epoch, metric)
+  if type(schedule) ~= "table" or type(schedule.lr) ~= "number" then
+    error("schedule_lr: schedule must be a table with a number lr", 2)
+  end
+  if type(sstate) ~= "table" then error("schedule_lr: sstate must be a table", 2) end
+  if math.type(epoch) ~= "integer" or epoch < 1 then
+    error("schedule_lr: epoch must be a positive integer, got " .. tostring(epoch), 2)
+  end
+  local kind, lr = schedule.kind or "constant", schedule.lr
+  if kind == "constant" then
+    return lr
+  elseif kind == "step" then
+    return lr * (schedule.gamma or 0.5) ^ ((epoch - 1) // (schedule.every or 50))
+  elseif kind == "cosine" then
+    local total, min_lr = schedule.total or 100, schedule.min_lr or 0
+    local t = math.min(epoch - 1, total) / total
+    return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * t))
+  elseif kind == "plateau" then
+    sstate.lr = sstate.lr or lr
+    if metric ~= nil then
+      local threshold = schedule.threshold or 1e-4
+      if sstate.best == nil or metric < sstate.best * (1 - threshold) then
+        sstate.best, sstate.bad = metric, 0
+      else
+        sstate.bad = (sstate.bad or 0) + 1
+        if sstate.bad > (schedule.patience or 10) then
+          sstate.lr = math.max(sstate.lr * (schedule.factor or 0.5), schedule.min_lr or 0)
+          sstate.bad = 0
+        end
+      end
+    end
+    return sstate.lr
+  end
+  error("schedule_lr: unknown kind '" .. tostring(kind) .. "' (constant, step, cosine, plateau)", 2)
+end
+
+--- Compares analytic gradients with central finite differences.
+-- `f(params)` returns a number; `grads` holds the analytic gradients (same keys
+-- and shapes). Every entry of every matrix in grads is perturbed in turn
+-- (opts.max_entries caps it per matrix, sampled deterministically).
+-- Returns the largest relative error and a table of the error per key, where
+-- relative error = |g - fd| / max(|g|, |fd|, opts.floor (1e-8)).
+function optim.check_gradient(f, params, grads, opts)
+  opts = opts or {}
+  local h, floor, cap = opts.eps or 1e-6, opts.floor or 1e-8, opts.max_entries or math.huge
+  local worst, per_key = 0, {}
+  for _, k in ipairs(sorted_keys(grads)) do
+    local p, g = params[k], grads[k]
+    if not p then error("check_gradient: params." .. tostring(k) .. " is missing", 2) end
+    local rows, cols = p:rows(), p:cols()
+    local n = rows * cols
+    local stride = math.max(1, n // math.min(n, cap))
+    local key_worst = 0
+    for idx = 0, n - 1, stride do
+      local i, j = idx % rows + 1, idx // rows + 1
+      local old = p:get(i, j)
+      p:set(i, j, old + h)
+      local fp = f(params)
+      p:set(i, j, old - h)
+      local fm = f(params)
+      p:set(i, j, old)
+      local fd, an = (fp - fm) / (2 * h), g:get(i, j)
+      local err = math.abs(an - fd) / math.max(math.abs(an), math.abs(fd), floor)
+      key_worst = math.max(key_worst, err)
+    end
+    per_key[k] = key_worst
+    worst = math.max(worst, key_worst)
+  end
+  return worst, per_key
+end
+
+return optim
