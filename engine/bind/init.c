@@ -15,6 +15,7 @@ int luaopen_idl_core(lua_State *L)
     lidl_open_io(L);
     lidl_open_sys(L);
     lidl_open_optim(L);
+    lidl_open_loss(L);
     lidl_open_linalg(L);
     lidl_open_relaxed(L);
     lidl_open_project(L);

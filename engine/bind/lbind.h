@@ -64,6 +64,7 @@ void lidl_open_rng(lua_State *L);
 void lidl_open_io(lua_State *L);
 void lidl_open_sys(lua_State *L);
 void lidl_open_optim(lua_State *L);
+void lidl_open_loss(lua_State *L);
 void lidl_open_linalg(lua_State *L);
 void lidl_open_relaxed(lua_State *L);
 void lidl_open_project(lua_State *L);
