@@ -1,0 +1,309 @@
+-- SPDX-License-Identifier: GPL-3.0-or-later
+-- The idl executable, driven through pipes and temporary files: the REPL (expressions, multi-line
+-- chunks, errors, completion, Ctrl-C), the lua.c-compatible command line and where it finds the
+-- Lua modules. Run as: idl /usr/bin/busted tests/lua/repl_spec.lua (IDL_EXE names the executable).
+
+local exe = os.getenv("IDL_EXE") or "build/bin/idl"
+
+local BANNER = "^idl %S+ %(Lua 5%.4%) %-%- implicit deep learning\n"
+
+local function quote(s)
+  return "'" .. (tostring(s):gsub("'", [['\'']])) .. "'"
+end
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function read_file(path)
+  local f = assert(io.open(path, "r"))
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function make_temp_dir()
+  local p = assert(io.popen("mktemp -d"))
+  local dir = p:read("l")
+  p:close()
+  return dir
+end
+
+-- Runs `program args` (program defaults to the idl under test) with input on stdin.
+-- Returns stdout, stderr and the exit status (nil when killed by a signal).
+local function run(args, input, program)
+  local inp, out, err = os.tmpname(), os.tmpname(), os.tmpname()
+  write_file(inp, input or "")
+  local _, how, code = os.execute(string.format("%s %s < %s > %s 2> %s",
+    quote(program or exe), args or "", quote(inp), quote(out), quote(err)))
+  local stdout, stderr = read_file(out), read_file(err)
+  os.remove(inp)
+  os.remove(out)
+  os.remove(err)
+  return stdout, stderr, how == "exit" and code or nil
+end
+
+-- A REPL session fed with input; returns what it printed after the banner, stderr and status.
+local function repl(input, args)
+  local stdout, stderr, code = run(args or "", input)
+  assert.truthy(stdout:match(BANNER), "no banner in: " .. stdout)
+  return stdout:gsub(BANNER, "", 1), stderr, code
+end
+
+describe("the idl REPL", function()
+  it("prints the banner and the value of an expression, without '='", function()
+    local out, err, code = repl("1+1\n")
+    assert.equal("2\n", out)
+    assert.equal("", err)
+    assert.equal(0, code)
+  end)
+
+  it("prints every returned value with tostring, tab-separated", function()
+    assert.equal("a\t2\tnil\ttrue\n", (repl("'a', 2, nil, true\n")))
+    assert.equal("custom!\n",
+      (repl("setmetatable({}, {__tostring = function() return 'custom!' end})\n")))
+  end)
+
+  it("runs statements silently and keeps globals between lines", function()
+    assert.equal("10\n", (repl("x = 5\nx * 2\n")))
+    assert.equal("7\n", (repl("=7\n")))
+  end)
+
+  it("continues an incomplete chunk on the next lines", function()
+    local out, err = repl("function f(a)\n  return a * 2\nend\nf(21)\n")
+    assert.equal("42\n", out)
+    assert.equal("", err)
+    assert.equal("6\n", (repl("do\n  local t = 0\n  for i = 1, 3 do t = t + i end\n  print(t)\nend\n")))
+  end)
+
+  it("reports an error with a traceback and goes on", function()
+    local out, err, code = repl("error('boom')\n1+1\n")
+    assert.equal("2\n", out)
+    assert.truthy(err:find("stdin:1: boom", 1, true))
+    assert.truthy(err:find("stack traceback:", 1, true))
+    assert.equal(0, code)
+  end)
+
+  it("reports syntax errors and a chunk left unfinished at the end of input", function()
+    local out, err = repl("1 +* 2\n3\n")
+    assert.equal("3\n", out)
+    assert.truthy(err:find("unexpected symbol", 1, true))
+    out, err = repl("if true then\n")
+    assert.equal("", out)
+    assert.truthy(err:find("'end' expected near <eof>", 1, true))
+  end)
+
+  it("reports an error raised by __tostring while printing", function()
+    local out, err = repl("setmetatable({}, {__tostring = function() error('bad tostring') end})\n1\n")
+    assert.equal("1\n", out)
+    assert.truthy(err:find("bad tostring", 1, true))
+  end)
+
+  it("preloads the idl module as the global idl and prints matrices with __tostring", function()
+    local expected = run([[-e 'io.write(tostring(require("idl").eye(2)))']])
+    assert.truthy(expected:find("idl.matrix", 1, true))
+    local out, err = repl("type(idl)\nidl.eye(2)\n")
+    assert.equal("table\n" .. expected .. "\n", out)
+    assert.equal("", err)
+  end)
+
+  it("honours os.exit", function()
+    local _, _, code = repl("os.exit(3)\nprint('not reached')\n")
+    assert.equal(3, code)
+  end)
+
+  it("stops a running computation on SIGINT and reads on", function()
+    local dir = make_temp_dir()
+    local marker = dir .. "/started"
+    write_file(dir .. "/in", string.format(
+      "io.open(%q, 'w'):close() local t = os.clock() while os.clock() - t < 30 do end\n"
+      .. "print('after')\n", marker))
+    -- The kill waits until the loop has started; exec keeps $$ as the pid of idl.
+    local script = string.format(
+      "( i=0; while [ ! -e %s ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+      .. "[ -e %s ] && kill -INT $$ ) >/dev/null 2>&1 & exec %s < %s > %s 2> %s",
+      quote(marker), quote(marker), quote(exe), quote(dir .. "/in"), quote(dir .. "/out"),
+      quote(dir .. "/err"))
+    local _, how, code = os.execute("sh -c " .. quote(script))
+    local out, err = read_file(dir .. "/out"), read_file(dir .. "/err")
+    os.execute("rm -rf " .. quote(dir))
+    assert.equal("exit", how)
+    assert.equal(0, code)
+    assert.equal("after\n", (out:gsub(BANNER, "", 1)))
+    assert.truthy(err:find("interrupted!", 1, true))
+  end)
+end)
+
+describe("REPL completion (_idl_complete)", function()
+  local function complete(texts)
+    local lines = { "m = setmetatable({}, {__index = {norm = function() end, "
+      .. "numel = function() end, size = 3}})", "s = 'text'" }
+    for _, text in ipairs(texts) do
+      lines[#lines + 1] = string.format("table.concat(_idl_complete(%q), ' ')", text)
+    end
+    local out, err = repl(table.concat(lines, "\n") .. "\n")
+    assert.equal("", err)
+    local results = {}
+    for line in out:gmatch("([^\n]*)\n") do results[#results + 1] = line end
+    return results
+  end
+
+  it("completes globals, keywords, fields, methods through metatables", function()
+    assert.same({
+      "s select setmetatable string",  -- globals
+      "while",                -- keywords
+      "string.format",        -- fields of a table
+      "m:norm m:numel",       -- methods from the metatable's __index table
+      "m.size",               -- any field after '.'
+      "",                     -- but only functions after ':'
+      "s:upper",              -- string methods
+      "",                     -- unknown table
+      "",                     -- not a name
+    }, complete({ "s", "whi", "string.fo", "m:n", "m.s", "m:s", "s:up", "nothere.x", "1.5" }))
+  end)
+
+  it("completes the methods of an idl matrix", function()
+    local out, err = repl("m = idl.zeros(2, 3)\ntable.concat(_idl_complete('m:no'), ' ')\n"
+      .. "table.concat(_idl_complete('idl.ey'), ' ')\n")
+    assert.equal("", err)
+    assert.equal("m:norm\nidl.eye\n", out)
+  end)
+end)
+
+describe("the idl command line", function()
+  it("-v prints the version and exits", function()
+    local out, err, code = run("-v")
+    assert.truthy(out:match(BANNER .. "$"))
+    assert.equal("", err)
+    assert.equal(0, code)
+  end)
+
+  it("-e runs strings in order, without the REPL", function()
+    local out, err, code = run([[-e 'x = 6' -e 'print(x * 7)']])
+    assert.equal("42\n", out)
+    assert.equal("", err)
+    assert.equal(0, code)
+  end)
+
+  it("-e reports an error with exit status 1", function()
+    local out, err, code = run([[-e 'error("nope")' -e 'print("not reached")']])
+    assert.equal("", out)
+    assert.truthy(err:find("(command line):1: nope", 1, true))
+    assert.equal(1, code)
+  end)
+
+  it("-i enters the REPL after -e", function()
+    assert.equal("6\n", (repl("x * 2\n", [[-e 'x = 3' -i]])))
+  end)
+
+  it("-l g=mod requires a module into a global", function()
+    assert.equal("abab\n", (run([[-l s=string -e 'print(s.rep("ab", 2))']])))
+  end)
+
+  it("-h prints usage; bad options fail with usage", function()
+    local out, _, code = run("-h")
+    assert.truthy(out:find("usage:", 1, true))
+    assert.equal(0, code)
+    local err
+    out, err, code = run("-x")
+    assert.equal("", out)
+    assert.truthy(err:find("unrecognized option '-x'", 1, true))
+    assert.truthy(err:find("usage:", 1, true))
+    assert.equal(1, code)
+    _, err, code = run("-e")
+    assert.truthy(err:find("'-e' needs argument", 1, true))
+    assert.equal(1, code)
+  end)
+
+  describe("running a script", function()
+    local dir
+    before_each(function() dir = make_temp_dir() end)
+    after_each(function() os.execute("rm -rf " .. quote(dir)) end)
+
+    it("passes arg and ... like lua5.4, skipping a #! line", function()
+      local script = dir .. "/args.lua"
+      write_file(script, "#!/usr/bin/env idl\n"
+        .. "print(arg[-1], arg[0], #arg, arg[1], arg[2])\n"
+        .. "print(select('#', ...), ...)\n")
+      local out, err, code = run(quote(script) .. " a 'b c'")
+      assert.equal(exe .. "\t" .. script .. "\t2\ta\tb c\n2\ta\tb c\n", out)
+      assert.equal("", err)
+      assert.equal(0, code)
+      out = run("-- " .. quote(script) .. " -x")
+      assert.equal("--\t" .. script .. "\t1\t-x\tnil\n1\t-x\n", out)
+    end)
+
+    it("exits with status 1 and the error on stderr when the script fails", function()
+      local script = dir .. "/fail.lua"
+      write_file(script, "local x = 1\nerror('boom')\n")
+      local out, err, code = run(quote(script))
+      assert.equal("", out)
+      assert.truthy(err:find("fail.lua:2: boom", 1, true))
+      assert.truthy(err:find("stack traceback:", 1, true))
+      assert.equal(1, code)
+    end)
+
+    it("honours os.exit", function()
+      local script = dir .. "/exit.lua"
+      write_file(script, "os.exit(tonumber(arg[1]) or arg[1] == 'true')\n")
+      assert.equal(5, select(3, run(quote(script) .. " 5")))
+      assert.equal(0, select(3, run(quote(script) .. " true")))
+      assert.equal(1, select(3, run(quote(script) .. " false")))
+    end)
+
+    it("reads the script from stdin with -", function()
+      local out, _, code = run("- x y", "print(...)\n")
+      assert.equal("x\ty\n", out)
+      assert.equal(0, code)
+    end)
+  end)
+end)
+
+describe("module lookup", function()
+  it("preloads idl.core and puts the source tree's lua/ first, keeping the default path", function()
+    local out = run([[-E -e 'print(type(package.preload["idl.core"])); print(package.path)']])
+    local preload, path = out:match("^(%S+)\n(.-)\n$")
+    assert.equal("function", preload)
+    local dir, rest = path:match("^(.-)/%?%.lua;(.*)$")
+    assert.truthy(dir, path)
+    assert.equal(dir .. "/?/init.lua;", rest:sub(1, #dir + 12))
+    local init = io.open(dir .. "/idl/init.lua")
+    assert.truthy(init, "no idl/init.lua in " .. dir)
+    init:close()
+    local lua = io.popen([[lua5.4 -E -e 'io.write(package.path)' 2>/dev/null]])
+    local default = lua:read("a")
+    lua:close()
+    if default ~= "" then assert.equal(default, rest:sub(#dir + 13)) end
+  end)
+
+  describe("when installed", function()
+    local prefix
+    before_each(function()
+      prefix = make_temp_dir()
+      assert.truthy(os.execute(string.format("mkdir -p %s/bin %s/share/lua/5.4/idl && cp %s %s/bin/idl",
+        quote(prefix), quote(prefix), quote(exe), quote(prefix))))
+    end)
+    after_each(function() os.execute("rm -rf " .. quote(prefix)) end)
+
+    it("loads idl from <exe_dir>/../share/lua/5.4, also through a symlink", function()
+      write_file(prefix .. "/share/lua/5.4/idl/init.lua", "return { where = 'installed' }\n")
+      local installed = prefix .. "/bin/idl"
+      assert.equal("installed\n", (run([[-e 'print(require("idl").where)']], nil, installed)))
+      assert.truthy(os.execute(string.format("ln -s %s %s/link", quote(installed), quote(prefix))))
+      local out, err = run("", "idl.where\n", prefix .. "/link")
+      assert.equal("installed\n", (out:gsub(BANNER, "", 1)))
+      assert.equal("", err)
+    end)
+
+    it("warns and goes on when the idl module fails to load in the REPL", function()
+      write_file(prefix .. "/share/lua/5.4/idl/init.lua", "error('broken on purpose')\n")
+      local out, err, code = run("", "idl\n1+1\n", prefix .. "/bin/idl")
+      assert.equal("nil\n2\n", (out:gsub(BANNER, "", 1)))
+      assert.truthy(err:find("warning", 1, true))
+      assert.truthy(err:find("broken on purpose", 1, true))
+      assert.equal(0, code)
+    end)
+  end)
+end)
