@@ -1,0 +1,288 @@
+/* test_relaxed.c - the relaxed objective, its gradients and Lipschitz constants
+ * against naive loops, finite differences and an SVD of the stacked data. */
+#include <lapacke.h>
+
+#include "relaxed.h"
+#include "testutil.h"
+
+/* A random problem; matrices get padded leading dimensions to exercise ld. */
+typedef struct problem {
+    idl_theta th;
+    idl_mat x, u, y, lambda, z, r, f;
+    int h, n, p, m;
+} problem;
+
+static problem make_problem(int h, int n, int p, int m, unsigned *s)
+{
+    problem pb = {.h = h, .n = n, .p = p, .m = m};
+    pb.th.A = tu_alloc(p, h, 1), pb.th.B = tu_alloc(p, n, 2), pb.th.c = tu_alloc(p, 1, 0);
+    pb.th.D = tu_alloc(h, h, 1), pb.th.E = tu_alloc(h, n, 0), pb.th.f = tu_alloc(h, 1, 0);
+    pb.x = tu_alloc(h, m, 3), pb.u = tu_alloc(n, m, 1), pb.y = tu_alloc(p, m, 0);
+    pb.lambda = tu_alloc(h, 1, 0);
+    pb.z = tu_alloc(h, m, 0), pb.r = tu_alloc(p, m, 0), pb.f = tu_alloc(h, 1, 0);
+    idl_mat *all[] = {&pb.th.A, &pb.th.B, &pb.th.c, &pb.th.D, &pb.th.E, &pb.th.f,
+                      &pb.x, &pb.u, &pb.y, &pb.lambda};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        tu_fill(all[k], s);
+    for (int j = 0; j < m; j++) /* X >= 0 as in problem (2.3) */
+        for (int i = 0; i < h; i++)
+            IDL_AT(&pb.x, i, j) = fabs(IDL_AT(&pb.x, i, j));
+    for (int i = 0; i < h; i++) /* lambda in [0.5, 1.5] */
+        pb.lambda.data[i] = 1.0 + 0.5 * pb.lambda.data[i];
+    return pb;
+}
+
+static void free_problem(problem *pb)
+{
+    idl_mat *all[] = {&pb->th.A, &pb->th.B, &pb->th.c, &pb->th.D, &pb->th.E, &pb->th.f,
+                      &pb->x, &pb->u, &pb->y, &pb->lambda, &pb->z, &pb->r, &pb->f};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        free(all[k]->data);
+}
+
+static double objective(problem *pb)
+{
+    idl_relaxed_ws ws = {pb->z, pb->r};
+    double g = NAN, l;
+    CHECK(idl_objective(&pb->th, &pb->x, &pb->u, &pb->y, &pb->lambda, &ws, &g, &l, &pb->f) ==
+          IDL_OK);
+    return g;
+}
+
+/* Textbook evaluation of G, entry by entry. */
+static double naive_objective(const problem *pb)
+{
+    const idl_theta *t = &pb->th;
+    double loss = 0.0, fen = 0.0;
+    for (int j = 0; j < pb->m; j++) {
+        for (int i = 0; i < pb->p; i++) {
+            double r = IDL_AT(&t->c, i, 0) - IDL_AT(&pb->y, i, j);
+            for (int k = 0; k < pb->h; k++)
+                r += IDL_AT(&t->A, i, k) * IDL_AT(&pb->x, k, j);
+            for (int k = 0; k < pb->n; k++)
+                r += IDL_AT(&t->B, i, k) * IDL_AT(&pb->u, k, j);
+            loss += r * r;
+        }
+        for (int i = 0; i < pb->h; i++) {
+            double z = IDL_AT(&t->f, i, 0), x = IDL_AT(&pb->x, i, j);
+            for (int k = 0; k < pb->h; k++)
+                z += IDL_AT(&t->D, i, k) * IDL_AT(&pb->x, k, j);
+            for (int k = 0; k < pb->n; k++)
+                z += IDL_AT(&t->E, i, k) * IDL_AT(&pb->u, k, j);
+            fen += pb->lambda.data[i] * (0.5 * x * x + 0.5 * fmax(z, 0.0) * fmax(z, 0.0) - x * z);
+        }
+    }
+    return (0.5 * loss + fen) / pb->m;
+}
+
+static void test_fenchel(void)
+{
+    unsigned s = 7;
+    idl_mat x = tu_alloc(5, 9, 2), z = tu_alloc(5, 9, 1), f = tu_alloc(5, 1, 0);
+    tu_fill(&x, &s);
+    tu_fill(&z, &s);
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK(idl_fenchel(&x, &z, &f) == IDL_OK);
+        for (int i = 0; i < 5; i++) {
+            double ref = 0.0;
+            for (int j = 0; j < 9; j++) {
+                double a = IDL_AT(&x, i, j), b = IDL_AT(&z, i, j);
+                ref += (a * a + fmax(b, 0.0) * fmax(b, 0.0) - 2.0 * a * b) / 2.0;
+            }
+            CHECK_NEAR(f.data[i], ref / 9, 1e-14);
+            /* pass 1 makes X >= 0, where F is a divergence */
+            if (pass == 1)
+                CHECK(f.data[i] >= 0.0);
+        }
+        for (int j = 0; j < 9; j++)
+            for (int i = 0; i < 5; i++)
+                IDL_AT(&x, i, j) = fabs(IDL_AT(&x, i, j));
+    }
+    /* F(x, z) = 0 exactly when x = (z)_+ */
+    idl_relu(&z, &x);
+    idl_fenchel(&x, &z, &f);
+    for (int i = 0; i < 5; i++)
+        CHECK_NEAR(f.data[i], 0.0, 1e-15);
+    idl_mat bad = tu_alloc(5, 8, 0), empty = tu_alloc(5, 0, 0);
+    CHECK(idl_fenchel(&x, &bad, &f) == IDL_EDIM);
+    CHECK(idl_fenchel(&empty, &empty, &f) == IDL_EINVAL);
+    free(x.data), free(z.data), free(f.data), free(bad.data), free(empty.data);
+}
+
+/* Largest relative gap between a gradient block and central differences of G
+ * over each of its entries; step 1e-6 keeps Z away from its kinks below. */
+static double fd_gap(problem *pb, idl_mat *var, const idl_mat *grad)
+{
+    double num = 0.0, den = 0.0, step = 1e-6;
+    for (int j = 0; j < var->cols; j++)
+        for (int i = 0; i < var->rows; i++) {
+            double keep = IDL_AT(var, i, j);
+            IDL_AT(var, i, j) = keep + step;
+            double gp = objective(pb);
+            IDL_AT(var, i, j) = keep - step;
+            double gm = objective(pb);
+            IDL_AT(var, i, j) = keep;
+            double d = (gp - gm) / (2 * step) - IDL_AT(grad, i, j);
+            num += d * d;
+            den += IDL_AT(grad, i, j) * IDL_AT(grad, i, j);
+        }
+    return sqrt(num / fmax(den, 1e-30));
+}
+
+static double min_abs(const idl_mat *z)
+{
+    double r = INFINITY;
+    for (int j = 0; j < z->cols; j++)
+        for (int i = 0; i < z->rows; i++)
+            r = fmin(r, fabs(IDL_AT(z, i, j)));
+    return r;
+}
+
+static void test_gradients(void)
+{
+    int shapes[][4] = {{3, 2, 1, 5}, {5, 3, 2, 7}, {4, 1, 3, 6}, {1, 2, 1, 4}};
+    unsigned s = 11;
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int h = shapes[t][0], n = shapes[t][1], p = shapes[t][2], m = shapes[t][3];
+        problem pb = make_problem(h, n, p, m, &s);
+        /* Redraw until Z keeps clear of the kink of (z)_+ for the differences. */
+        while (objective(&pb), min_abs(&pb.z) < 1e-3) {
+            free_problem(&pb);
+            pb = make_problem(h, n, p, m, &s);
+        }
+        double g = objective(&pb);
+        CHECK_NEAR(g, naive_objective(&pb), 1e-13 * (1 + fabs(g)));
+        idl_theta gr = {tu_alloc(p, h, 0), tu_alloc(p, n, 1), tu_alloc(p, 1, 0),
+                        tu_alloc(h, h, 2), tu_alloc(h, n, 0), tu_alloc(h, 1, 0)};
+        idl_mat gx = tu_alloc(h, m, 1), gx2 = tu_alloc(h, m, 0);
+        idl_relaxed_ws ws = {pb.z, pb.r};
+        CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &ws, &gr, &gx) == IDL_OK);
+        idl_mat *vars[] = {&pb.th.A, &pb.th.B, &pb.th.c, &pb.th.D, &pb.th.E, &pb.th.f, &pb.x};
+        idl_mat *grads[] = {&gr.A, &gr.B, &gr.c, &gr.D, &gr.E, &gr.f, &gx};
+        for (int k = 0; k < 7; k++)
+            CHECK(fd_gap(&pb, vars[k], grads[k]) < 1e-6);
+        /* Skipping the theta blocks leaves the X block as it was. */
+        CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &ws, NULL, &gx2) == IDL_OK);
+        double d;
+        idl_max_abs_diff(&gx, &gx2, &d);
+        CHECK(d == 0.0);
+        free(gr.A.data), free(gr.B.data), free(gr.c.data), free(gr.D.data), free(gr.E.data);
+        free(gr.f.data), free(gx.data), free(gx2.data);
+        free_problem(&pb);
+    }
+}
+
+/* ||S||_2^2 for S = [X; U; 1^T] by an SVD of the explicit stack. */
+static double stacked_norm2(const problem *pb)
+{
+    int q = pb->h + pb->n + 1, k = q < pb->m ? q : pb->m;
+    idl_mat st = tu_alloc(q, pb->m, 0);
+    double *sv = malloc((size_t)k * sizeof(double));
+    for (int j = 0; j < pb->m; j++) {
+        for (int i = 0; i < pb->h; i++)
+            IDL_AT(&st, i, j) = IDL_AT(&pb->x, i, j);
+        for (int i = 0; i < pb->n; i++)
+            IDL_AT(&st, pb->h + i, j) = IDL_AT(&pb->u, i, j);
+        IDL_AT(&st, q - 1, j) = 1.0;
+    }
+    CHECK(LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', q, pb->m, st.data, st.ld, sv, NULL, 1, NULL, 1) ==
+          0);
+    double r = sv[0] * sv[0];
+    free(sv), free(st.data);
+    return r;
+}
+
+static double lmax_of(const idl_mat *lambda)
+{
+    double r = 0.0;
+    for (int i = 0; i < lambda->rows; i++)
+        r = fmax(r, fabs(lambda->data[i]));
+    return r;
+}
+
+/* (||A^T A + Lambda - Lambda D - D^T Lambda||_2 + lmax ||D||_2^2) / m, full
+ * matrices formed by loops, norms by SVD. */
+static double x_constant(const problem *pb)
+{
+    int h = pb->h;
+    idl_mat mm = tu_alloc(h, h, 0);
+    const idl_mat *a = &pb->th.A, *d = &pb->th.D;
+    for (int j = 0; j < h; j++)
+        for (int i = 0; i < h; i++) {
+            double v = (i == j) ? pb->lambda.data[i] : 0.0;
+            for (int k = 0; k < pb->p; k++)
+                v += IDL_AT(a, k, i) * IDL_AT(a, k, j);
+            IDL_AT(&mm, i, j) = v - pb->lambda.data[i] * IDL_AT(d, i, j) -
+                                IDL_AT(d, j, i) * pb->lambda.data[j];
+        }
+    double nm, nd;
+    idl_norm(&mm, IDL_NORM_TWO, &nm);
+    idl_norm(d, IDL_NORM_TWO, &nd);
+    free(mm.data);
+    return (nm + lmax_of(&pb->lambda) * nd * nd) / pb->m;
+}
+
+static void test_lipschitz(void)
+{
+    int shapes[][4] = {{3, 2, 1, 5}, {6, 3, 2, 40}, {4, 1, 3, 2}};
+    unsigned s = 5;
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        problem pb = make_problem(shapes[t][0], shapes[t][1], shapes[t][2], shapes[t][3], &s);
+        size_t nw;
+        CHECK(idl_lipschitz_worksize(pb.h, pb.n, &nw) == IDL_OK);
+        double *work = malloc(nw * sizeof(double));
+        idl_lipschitz_consts c;
+        CHECK(idl_lipschitz(&pb.th, &pb.x, &pb.u, &pb.lambda, work, &c) == IDL_OK);
+        double s2 = stacked_norm2(&pb);
+        CHECK_NEAR(c.theta1, s2 / pb.m, 1e-12 * s2);
+        CHECK_NEAR(c.theta2, lmax_of(&pb.lambda) * s2 / pb.m, 1e-12 * s2);
+        CHECK_NEAR(c.x, x_constant(&pb), 1e-12 * (1 + c.x));
+        idl_mat empty = tu_alloc(pb.h, 0, 0), u0 = tu_alloc(pb.n, 0, 0);
+        CHECK(idl_lipschitz(&pb.th, &empty, &u0, &pb.lambda, work, &c) == IDL_EINVAL);
+        CHECK(idl_lipschitz(&pb.th, &pb.x, &pb.u, &pb.th.f, work, &c) == IDL_OK && c.theta2 >= 0.0);
+        free(empty.data), free(u0.data), free(work);
+        free_problem(&pb);
+    }
+}
+
+static void test_dual_update(void)
+{
+    double l[] = {1.0, 2.0, 3.0, 4.0}, f[] = {0.5, 0.05, 0.1, 2.0};
+    idl_mat lm = idl_mat_wrap(l, 4, 1), fm = idl_mat_wrap(f, 4, 1);
+    CHECK(idl_dual_update(&lm, &fm, 0.1, 0.1) == IDL_OK);
+    /* components with F >= 0.1 move by 0.1 F; F = 0.05 stays */
+    CHECK_NEAR(l[0], 1.05, 1e-15);
+    CHECK(l[1] == 2.0);
+    CHECK_NEAR(l[2], 3.01, 1e-15);
+    CHECK_NEAR(l[3], 4.2, 1e-15);
+    idl_mat short_f = idl_mat_wrap(f, 3, 1);
+    CHECK(idl_dual_update(&lm, &short_f, 0.1, 0.1) == IDL_EDIM);
+}
+
+static void test_bad_shapes(void)
+{
+    unsigned s = 3;
+    problem pb = make_problem(3, 2, 2, 4, &s);
+    idl_relaxed_ws ws = {pb.z, pb.r};
+    double g, l;
+    idl_mat keep = pb.th.E;
+    pb.th.E.cols = 1; /* E is now 3x1 against n = 2 */
+    CHECK(idl_objective(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &ws, &g, &l, &pb.f) ==
+          IDL_EDIM);
+    pb.th.E = keep;
+    idl_relaxed_ws small = {idl_mat_block(&pb.z, 0, 0, 3, 3), pb.r};
+    CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &small, NULL, NULL) ==
+          IDL_EDIM);
+    CHECK(idl_relaxed_check(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda) == IDL_OK);
+    free_problem(&pb);
+}
+
+int main(void)
+{
+    test_fenchel();
+    test_gradients();
+    test_lipschitz();
+    test_dual_update();
+    test_bad_shapes();
+    return tu_finish("test_relaxed");
+}
