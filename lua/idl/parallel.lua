@@ -1,0 +1,204 @@
+--- idl.parallel: independent jobs in worker processes, results in job order.
+--
+-- A script is both the driver and the worker:
+--
+--     local parallel = require "idl.parallel"
+--     local function fit(params) ... return {rmse = ...} end
+--     if parallel.is_worker(arg) then parallel.serve(arg, fit) return end
+--     local jobs = {}
+--     for i = 1, 10 do jobs[i] = {seed = i, hidden = 50} end
+--     local results = parallel.map(arg[0], jobs, {jobs = opts.jobs})
+--
+-- Each job runs as its own process `<idl.executable()> <script> --worker IN OUT INDEX`
+-- with OPENBLAS_NUM_THREADS=1 and the driver's package.path and package.cpath;
+-- up to `jobs` run at once (xargs -P). Parameters and results travel as JSON
+-- files (NaN and infinities included, floats exact), so `results[i]` depends only
+-- on `jobs[i]`, never on the number of workers. idl matrices travel as arrays
+-- of rows. When a job fails, no new job starts, and `map` raises an error naming
+-- the job, its parameters and the end of its output.
+-- @module idl.parallel
+
+local json = require "idl.json"
+
+local parallel = {}
+
+local function sh_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function write_file(path, text)
+  local f, err = io.open(path, "wb")
+  if not f then error("parallel: " .. err, 0) end
+  f:write(text)
+  f:close()
+end
+
+-- The last n lines of text.
+local function tail(text, n)
+  local lines = {}
+  for line in (text or ""):gmatch("[^\n]*") do lines[#lines + 1] = line end
+  while #lines > 0 and lines[#lines] == "" do lines[#lines] = nil end
+  local first = math.max(1, #lines - n + 1)
+  return (first > 1 and "...\n" or "") .. table.concat(lines, "\n", first)
+end
+
+--- True when the script was started as a worker by `map` (its first argument is --worker).
+-- @tparam table args the script's `arg`
+-- @treturn boolean
+function parallel.is_worker(args)
+  return type(args) == "table" and args[1] == "--worker"
+end
+
+--- Runs one job inside a worker: reads the parameters, calls `fn(params, index)`, and
+-- writes its result (a JSON-encodable value, not nil) for the driver. An error in `fn`
+-- propagates: the process fails and `map` reports its message.
+-- @tparam table args the script's `arg` ({"--worker", input, output, index})
+-- @tparam function fn the job: `fn(params, index) -> result`
+function parallel.serve(args, fn)
+  if not parallel.is_worker(args) or not args[3] then
+    error("parallel.serve: expected arg = {'--worker', input, output, index}, as given by parallel.map", 2)
+  end
+  if type(fn) ~= "function" then error("parallel.serve: fn must be a function", 2) end
+  local params, err = json.read(args[2])
+  if err then error("parallel.serve: " .. err, 0) end
+  local result = fn(params, math.tointeger(tonumber(args[4])))
+  if result == nil then error("parallel.serve: the job function returned nil; return a value", 0) end
+  -- Written under a temporary name and renamed, so the driver never reads half a file.
+  write_file(args[3] .. ".part", json.encode(result, {allow_nan = true}))
+  assert(os.rename(args[3] .. ".part", args[3]))
+end
+
+local function make_temp_dir()
+  local p = io.popen('mktemp -d "${TMPDIR:-/tmp}/idl-parallel.XXXXXX"')
+  local dir = p and p:read("l")
+  if p then p:close() end
+  if not dir or dir == "" then error("parallel.map: cannot create a temporary directory", 0) end
+  return dir
+end
+
+-- The shell script that runs job $1 and prints "<index> <exit status>" (or "<index> skipped"
+-- once a job has failed).
+local function runner_script(dir, exe, script, env)
+  local lines = {"#!/bin/sh", "dir=" .. sh_quote(dir), 'i="$1"',
+                 'if [ -e "$dir/stop" ]; then echo "$i skipped"; exit 0; fi'}
+  local names = {}
+  for name in pairs(env) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    lines[#lines + 1] = "export " .. name .. "=" .. sh_quote(tostring(env[name]))
+  end
+  lines[#lines + 1] = sh_quote(exe) .. " " .. sh_quote(script)
+                      .. ' --worker "$dir/$i.in.json" "$dir/$i.out.json" "$i" >"$dir/$i.log" 2>&1 </dev/null'
+  lines[#lines + 1] = 'echo "$i $?"'
+  return table.concat(lines, "\n") .. "\n"
+end
+
+local function worker_env(extra)
+  local env = {OPENBLAS_NUM_THREADS = 1, OMP_NUM_THREADS = 1,
+               LUA_PATH = package.path, LUA_CPATH = package.cpath,
+               LUA_PATH_5_4 = package.path, LUA_CPATH_5_4 = package.cpath}
+  for k, v in pairs(extra or {}) do env[k] = v end
+  return env
+end
+
+local function check_map_args(script, jobs, opts)
+  if type(script) ~= "string" then error("parallel.map: script must be a path, got " .. type(script), 3) end
+  local f = io.open(script, "r")
+  if not f then error("parallel.map: cannot read the script '" .. script .. "'", 3) end
+  f:close()
+  if type(jobs) ~= "table" then error("parallel.map: jobs must be an array of parameter tables", 3) end
+  if opts.jobs ~= nil and (math.type(opts.jobs) ~= "integer" or opts.jobs < 1) then
+    error("parallel.map: opts.jobs must be an integer >= 1, got " .. tostring(opts.jobs), 3)
+  end
+end
+
+-- Starts the workers and waits for them; returns the exit status of each job (nil: skipped).
+local function run_all(dir, n, workers, on_done)
+  local p = io.popen(string.format("xargs -n 1 -P %d sh %s < %s", workers, sh_quote(dir .. "/run.sh"),
+                                   sh_quote(dir .. "/jobs.txt")))
+  local status, done = {}, 0
+  for line in p:lines() do
+    local i, code = line:match("^(%d+) (%S+)$")
+    i = tonumber(i)
+    if i and code ~= "skipped" then
+      status[i], done = tonumber(code), done + 1
+      if status[i] ~= 0 then write_file(dir .. "/stop", "") end
+      if on_done then on_done(i, done, n, status[i] == 0) end
+    end
+  end
+  p:close()
+  return status
+end
+
+-- The error message for job i (nil when it succeeded or was skipped).
+local function job_failure(dir, i, n, job, code)
+  local what
+  if code == nil then
+    return nil
+  elseif code ~= 0 then
+    what = "failed (exit status " .. code .. ")"
+  elseif not read_file(dir .. "/" .. i .. ".out.json") then
+    what = "ended without a result (did the script call parallel.serve?)"
+  else
+    return nil
+  end
+  return string.format("parallel.map: job %d of %d %s\n  parameters: %s\n  its output:\n%s", i, n, what,
+                       json.encode(job, {allow_nan = true}), tail(read_file(dir .. "/" .. i .. ".log"), 30))
+end
+
+--- Runs `script` once per job in worker processes and returns the results in job order.
+-- @tparam string script the worker script (usually the calling script, `arg[0]`)
+-- @tparam table jobs an array of JSON-encodable parameters (each with its own seed)
+-- @tparam[opt] table opts `jobs` = number of processes at once (default: the number of cores);
+--   `executable` (default `idl.executable()`); `env` = extra environment variables;
+--   `on_done(index, done, total, ok)` called as each job ends; `keep` = keep the temporary
+--   directory (its path is in the error message)
+-- @treturn table `results[i]` = the value returned by the worker for `jobs[i]`
+function parallel.map(script, jobs, opts)
+  opts = opts or {}
+  check_map_args(script, jobs, opts)
+  local n = #jobs
+  if n == 0 then return {} end
+  local workers = math.min(n, opts.jobs or require("idl.cli").cores())
+  local exe = opts.executable or require("idl.core").executable()
+  local dir = make_temp_dir()
+  local ok, result = pcall(function()
+    local indices = {}
+    for i, job in ipairs(jobs) do
+      local encoded, text = pcall(json.encode, job, {allow_nan = true})
+      if not encoded then error(string.format("parallel.map: job %d: %s", i, text), 0) end
+      write_file(dir .. "/" .. i .. ".in.json", text)
+      indices[i] = i
+    end
+    write_file(dir .. "/jobs.txt", table.concat(indices, "\n") .. "\n")
+    write_file(dir .. "/run.sh", runner_script(dir, exe, script, worker_env(opts.env)))
+    local status = run_all(dir, n, workers, opts.on_done)
+    local results = {}
+    for i = 1, n do
+      local failure = job_failure(dir, i, n, jobs[i], status[i])
+      if failure then error(failure, 0) end
+      if status[i] == nil then error("parallel.map: job " .. i .. " never ran", 0) end
+      local value, err = json.read(dir .. "/" .. i .. ".out.json")
+      if err then error("parallel.map: job " .. i .. ": " .. err, 0) end
+      results[i] = value
+    end
+    return results
+  end)
+  if opts.keep then
+    if not ok then result = result .. "\n  (files kept in " .. dir .. ")" end
+  else
+    os.execute("rm -rf " .. sh_quote(dir))
+  end
+  if not ok then error(result, 2) end
+  return result
+end
+
+return parallel
