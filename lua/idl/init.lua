@@ -14,4 +14,28 @@ for name, value in pairs(core) do
   idl[name] = value
 end
 
+-- Lua submodules and entry points, required on first access (idl.data,
+-- idl.IDLModel, ...): `require "idl"` stays cheap and loads nothing else.
+local lazy = {
+  data = function() return require "idl.data" end,
+  metrics = function() return require "idl.metrics" end,
+  model = function() return require "idl.model" end,
+  losses = function() return require "idl.losses" end,
+  linear = function() return require "idl.linear" end,
+  initializers = function() return require "idl.initializers" end,
+  trainers = function() return require "idl.trainers" end,
+  estimator = function() return require "idl.estimator" end,
+  progress = function() return require "idl.progress" end,
+  IDLModel = function() return require("idl.estimator").IDLModel end,
+  LinearRegression = function() return require("idl.linear").LinearRegression end,
+  load = function() return require("idl.model").load end,
+}
+setmetatable(idl, {__index = function(t, key)
+  local loader = lazy[key]
+  if loader == nil then return nil end
+  local value = loader()
+  rawset(t, key, value)
+  return value
+end})
+
 return idl

@@ -1,0 +1,223 @@
+--- Data helpers: train/test split, a standardizer that remembers its
+-- parameters, and the report's generators (section 6 linear, section 7.1
+-- implicit generative process, section 7.2 sin).
+--
+-- Rows are samples everywhere here (X m x n, y m x p), as the estimator takes
+-- them. Every random draw comes from an explicit generator `rng = idl.rng(seed)`.
+-- @module idl.data
+
+local core = require "idl.core"
+local util = require "idl._util"
+
+local data = {}
+
+-- Rows idx (a Lua array of 1-based indices) of the m x n matrix M.
+local function select_rows(M, idx)
+  return M:t():select_cols(idx):t()
+end
+data.select_rows = select_rows
+
+local SPLIT_OPTIONS = {test_size = true, shuffle = true, rng = true}
+
+--- data.train_test_split(X, y [, {test_size = 0.25, shuffle = true, rng = idl.rng(0)}])
+-- -> X_train, X_test, y_train, y_test.
+-- test_size is a fraction in (0, 1) or a number of rows (an integer >= 1).
+-- With shuffle = false the LAST rows form the test set (the report's split).
+-- y may be nil (then only X_train, X_test are returned).
+function data.train_test_split(X, y, opts)
+  local fn = "train_test_split"
+  opts = util.check_options(opts, SPLIT_OPTIONS, fn, "options")
+  X = util.as_matrix(X, fn, "X", 2, false)
+  local m = X:rows()
+  if y ~= nil then
+    y = util.as_matrix(y, fn, "y", 2, false)
+    if y:rows() ~= m then
+      util.fail(fn, string.format("X has %d rows (samples), y has %d", m, y:rows()))
+    end
+  end
+  local ts = opts.test_size == nil and 0.25 or opts.test_size
+  util.check_number(ts, fn, "test_size", {gt = 0})
+  local n_test = ts < 1 and math.floor(ts * m + 0.5)
+    or util.check_number(ts, fn, "test_size", {integer = true})
+  if n_test < 1 or n_test >= m then
+    util.fail(fn, string.format("test_size %s leaves %d test rows of %d: need 1 <= test rows < %d",
+      tostring(ts), n_test, m, m))
+  end
+  local order
+  if opts.shuffle == false then
+    order = {}
+    for i = 1, m do order[i] = i end
+  else
+    local rng = opts.rng or core.rng(0)
+    order = rng:permutation(m)
+  end
+  local train, test = {}, {}
+  for i = 1, m - n_test do train[i] = order[i] end
+  for i = m - n_test + 1, m do test[#test + 1] = order[i] end
+  if y == nil then return select_rows(X, train), select_rows(X, test) end
+  return select_rows(X, train), select_rows(X, test), select_rows(y, train), select_rows(y, test)
+end
+
+-- ---------------------------------------------------------------------------
+-- Standardization
+
+local Standardizer = {}
+Standardizer.__index = Standardizer
+
+--- data.Standardizer() -> an object with fit(X), transform(X),
+-- inverse_transform(Z), fit_transform(X). After fit, s.mean and s.scale are
+-- 1 x n matrices (per column: the mean and the population standard deviation;
+-- a constant column gets scale 1 so that it maps to zero, not NaN).
+function data.Standardizer()
+  return setmetatable({}, Standardizer)
+end
+
+function Standardizer:fit(X)
+  X = util.as_matrix(X, "fit", "X")
+  local m = X:rows()
+  if m == 0 then util.fail("fit", "X is empty") end
+  local mean = X:sum(1) / m
+  local c = X - core.ones(m, 1) * mean
+  local var = c:hadamard(c):sum(1) / m
+  local scale = core.zeros(1, X:cols())
+  for j = 1, X:cols() do
+    local s = math.sqrt(var:get(1, j))
+    scale:set(1, j, s > 0 and s or 1)
+  end
+  self.mean, self.scale = mean, scale
+  return self
+end
+
+local function check_fitted(self, fn, X)
+  if not self.mean then util.fail(fn, "the standardizer is not fitted: call fit(X) first", 3) end
+  X = util.as_matrix(X, fn, "X", 3)
+  if X:cols() ~= self.mean:cols() then
+    util.fail(fn, string.format("X has %d columns, the standardizer was fitted on %d", X:cols(),
+      self.mean:cols()), 3)
+  end
+  return X
+end
+
+--- s:transform(X) -> (X - mean) ./ scale, a new matrix.
+function Standardizer:transform(X)
+  X = check_fitted(self, "transform", X)
+  local inv = core.zeros(1, X:cols())
+  for j = 1, X:cols() do inv:set(1, j, 1 / self.scale:get(1, j)) end
+  return util.scale_cols(X - core.ones(X:rows(), 1) * self.mean, inv)
+end
+
+--- s:inverse_transform(Z) -> Z .* scale + mean, a new matrix.
+function Standardizer:inverse_transform(Z)
+  Z = check_fitted(self, "inverse_transform", Z)
+  return util.scale_cols(Z, self.scale) + core.ones(Z:rows(), 1) * self.mean
+end
+
+function Standardizer:fit_transform(X)
+  return self:fit(X):transform(X)
+end
+
+-- ---------------------------------------------------------------------------
+-- Generators
+
+local function check_rng(fn, rng)
+  if rng == nil or type(rng) ~= "userdata" or core.is_matrix(rng) then
+    util.fail(fn, "rng must be a generator from idl.rng(seed), got " .. util.describe(rng), 3)
+  end
+  return rng
+end
+
+local function check_m(fn, m)
+  return util.check_number(m, fn, "m", {integer = true, min = 1}, 3)
+end
+
+--- data.sparse_random(rows, cols, density, rng) -> a rows x cols matrix with
+-- round(density * rows * cols) nonzero entries at uniformly chosen positions,
+-- each uniform on [0, 1) (scipy.sparse.random's law, which the report's code used).
+function data.sparse_random(rows, cols, density, rng)
+  local fn = "sparse_random"
+  util.check_number(density, fn, "density", {min = 0, max = 1})
+  check_rng(fn, rng)
+  local M = core.zeros(rows, cols)
+  local total = rows * cols
+  local k = math.floor(density * total + 0.5)
+  if k == 0 then return M end
+  local positions = rng:permutation(total)
+  for t = 1, k do
+    local pos = positions[t] - 1
+    M:set(pos % rows + 1, pos // rows + 1, rng:uniform())
+  end
+  return M
+end
+
+local LINEAR_OPTIONS = {a = true, noise = true}
+
+--- data.linear(m, rng [, {a = 1, noise = 0.5}]) -> X (m x 1), y (m x 1): the
+-- report's section 6 problem, x ~ U(0, 1), y = a x + N(0, noise^2).
+function data.linear(m, rng, opts)
+  local fn = "linear"
+  opts = util.check_options(opts, LINEAR_OPTIONS, fn, "options")
+  m = check_m(fn, m)
+  check_rng(fn, rng)
+  local a = opts.a == nil and 1 or util.check_number(opts.a, fn, "a")
+  local noise = opts.noise == nil and 0.5 or util.check_number(opts.noise, fn, "noise", {min = 0})
+  local X = core.rand(m, 1, rng)
+  return X, X * a + core.randn(m, 1, rng, 0, noise)
+end
+
+local SIN_OPTIONS = {noise = true}
+
+--- data.sin(m, rng [, {noise = 0.1}]) -> X (m x 1), y (m x 1): the report's
+-- section 7.2 problem, x ~ U(0, 2 pi), y = sin(x) + N(0, noise^2) (the report's
+-- figures match noise 0.1; its text says 1).
+function data.sin(m, rng, opts)
+  local fn = "sin"
+  opts = util.check_options(opts, SIN_OPTIONS, fn, "options")
+  m = check_m(fn, m)
+  check_rng(fn, rng)
+  local noise = opts.noise == nil and 0.1 or util.check_number(opts.noise, fn, "noise", {min = 0})
+  local X = core.rand(m, 1, rng, 0, 2 * math.pi)
+  local eps = core.randn(m, 1, rng, 0, noise)
+  local y = core.zeros(m, 1)
+  for i = 1, m do y:set(i, 1, math.sin(X:get(i, 1)) + eps:get(i, 1)) end
+  return X, y
+end
+
+local IMPLICIT_OPTIONS = {n = true, h = true, p = true, density = true, kappa = true}
+
+--- data.implicit(m, rng [, {n = 10, h = 500, p = 1, density = 0.1, kappa = 0.9}])
+-- -> X (m x n), y (m x p), theta: the report's section 7.1 implicit generative
+-- process. A, B, c, D, E, f are sparse random (data.sparse_random with the
+-- given density; entries uniform on [0, 1)), D is projected onto
+-- ||D||_inf <= kappa < 1 (so the equilibrium is unique), U ~ N(0, 1) (n x m),
+-- X solves X = (D X + E U + f 1^T)_+ (to 1e-12), y = A X + B U + c 1^T.
+-- Returns rows-are-samples X = U^T and y = Y^T, and the generator's theta.
+function data.implicit(m, rng, opts)
+  local fn = "implicit"
+  opts = util.check_options(opts, IMPLICIT_OPTIONS, fn, "options")
+  m = check_m(fn, m)
+  check_rng(fn, rng)
+  local n = opts.n == nil and 10 or util.check_number(opts.n, fn, "n", {integer = true, min = 1})
+  local h = opts.h == nil and 500 or util.check_number(opts.h, fn, "h", {integer = true, min = 1})
+  local p = opts.p == nil and 1 or util.check_number(opts.p, fn, "p", {integer = true, min = 1})
+  local density = opts.density == nil and 0.1 or
+    util.check_number(opts.density, fn, "density", {min = 0, max = 1})
+  local kappa = opts.kappa == nil and 0.9 or
+    util.check_number(opts.kappa, fn, "kappa", {min = 0, max = 1})
+  if kappa >= 1 then util.fail(fn, "kappa must be < 1 (a contraction), got " .. kappa) end
+  local theta = {
+    A = data.sparse_random(p, h, density, rng),
+    B = data.sparse_random(p, n, density, rng),
+    c = data.sparse_random(p, 1, density, rng),
+    D = data.sparse_random(h, h, density, rng),
+    E = data.sparse_random(h, n, density, rng),
+    f = data.sparse_random(h, 1, density, rng),
+  }
+  core.project_inf_(theta.D, kappa)
+  local U = core.randn(n, m, rng)
+  local X = core.equilibrium(theta, U, {tol = 1e-12, max_iter = 100000})
+  local Y = theta.A * X + theta.B * U
+  core.add_col(Y, 1, theta.c)
+  return U:t(), Y:t(), theta
+end
+
+return data

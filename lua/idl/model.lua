@@ -1,0 +1,542 @@
+--- An implicit model: parameters, dual variables, constraint set, loss, and
+-- its file format.
+--
+--     yhat = A x + B u + c,    x = (D x + E u + f)_+
+--
+-- A model holds theta = {A p x h, B p x n, c p x 1, D h x h, E h x n, f h x 1},
+-- lambda (h x 1, the dual variables of the relaxed training problem), the
+-- constraint set D was trained under ({kind = "inf" | "spectral" | "lmi",
+-- kappa = number}), the name of its loss (idl.losses) and the sizes n, h, p.
+-- model.meta is a free table of extra fields (numbers, strings, booleans,
+-- matrices, arrays of numbers or strings) that save/load carry along: class
+-- labels of a classifier, a trainer's state for a checkpoint, ...
+-- Columns are samples here (U n x m); the estimator (idl.IDLModel) works with
+-- rows-are-samples data and transposes at its boundary.
+--
+-- File format, version 1 (text, one record per line, fields split by one space):
+--
+--     IDL-MODEL 1
+--     n <n>
+--     h <h>
+--     p <p>
+--     loss <name>
+--     constraint <kind> <kappa>
+--     matrix <name> <rows> <cols>      then <rows> lines of <cols> numbers
+--                                      (A, B, c, D, E, f, lambda; in any order)
+--     meta <key> number <v>
+--     meta <key> string <s>            (bytes outside '!'..'~' and '%' as %XX)
+--     meta <key> boolean true|false
+--     meta <key> matrix <rows> <cols>  then <rows> lines of numbers
+--     meta <key> list <k>              then k lines "number <v>" or "string <s>"
+--     end <checksum>
+--
+-- Numbers are written with %.17g, so every double reads back exactly. Lines
+-- starting with '#' are comments. <checksum> is the FNV-1a 32-bit hash (8 hex
+-- digits) of every byte before the "end" line: a truncated file (no end line)
+-- and a corrupted one (checksum mismatch) are told apart in the error. A
+-- reader of version 1 ignores record types it does not know, so later versions
+-- can add records; a file of another version is refused with its number.
+-- Files are written atomically: to "<path>.tmp<k>" first, then renamed.
+-- @module idl.model
+
+local core = require "idl.core"
+local util = require "idl._util"
+local losses = require "idl.losses"
+
+local model = {}
+
+local Model = {}
+Model.__index = Model
+model.Model = Model
+
+model.FORMAT = "IDL-MODEL"
+model.VERSION = 1
+
+local THETA = {"A", "B", "c", "D", "E", "f"}
+model.THETA_NAMES = THETA
+
+-- ---------------------------------------------------------------------------
+-- Constraint sets for D
+
+local KINDS = {"inf", "spectral", "lmi"}
+model.CONSTRAINT_KINDS = KINDS
+
+--- model.check_constraint(c, fname) -> a validated copy {kind =, kappa =}.
+-- kind "inf": ||D||_inf <= kappa (rows on l1 balls, the report's choice);
+-- "spectral": ||D||_2 <= kappa; both need 0 <= kappa < 1 for well-posedness.
+-- "lmi": the LMI (2.4) Lambda - (Lambda D + D^T Lambda) >= 0 for the current
+-- lambda (which implies well-posedness when lambda > 0); kappa is ignored.
+function model.check_constraint(c, fname, level)
+  level = (level or 2) + 1
+  if c == nil then return {kind = "inf", kappa = 0.9} end
+  if type(c) ~= "table" then
+    util.fail(fname, "constraint must be a table {kind =, kappa =}, got " .. util.describe(c), level)
+  end
+  util.check_options(c, {kind = true, kappa = true}, fname, "constraint", level)
+  local kind = c.kind == nil and "inf" or util.check_choice(c.kind, KINDS, fname, "constraint.kind", level)
+  local kappa = c.kappa == nil and 0.9
+    or util.check_number(c.kappa, fname, "constraint.kappa", {min = 0}, level)
+  if kind ~= "lmi" and kappa >= 1 then
+    util.fail(fname, "constraint.kappa must be < 1 for a well-posed model, got " .. kappa, level)
+  end
+  return {kind = kind, kappa = kappa}
+end
+
+-- lambda for the LMI projection: it needs lambda > 0, so entries at zero (a
+-- unit whose constraint carries no weight yet) are raised to a small floor.
+local function lmi_lambda(lambda)
+  local h = lambda:rows()
+  local top = 0
+  for i = 1, h do top = math.max(top, lambda:get(i, 1)) end
+  local floor = 1e-8 * math.max(1, top)
+  local out = lambda:copy()
+  for i = 1, h do
+    if out:get(i, 1) < floor then out:set(i, 1, floor) end
+  end
+  return out
+end
+
+--- model.project_(D, constraint, lambda) -> D, projected in place onto the
+-- constraint set (lambda is read by kind "lmi" only).
+function model.project_(D, constraint, lambda)
+  local kind = constraint.kind
+  if kind == "inf" then return core.project_inf_(D, constraint.kappa) end
+  if kind == "spectral" then return core.project_spectral_(D, constraint.kappa) end
+  return core.project_lmi_(D, lmi_lambda(lambda))
+end
+
+--- model.in_set(D, constraint, lambda [, tol = 1e-9]) -> true when D lies in
+-- the constraint set (to tol): the norm itself for "inf" and "spectral", a
+-- projection that leaves D unchanged for "lmi".
+function model.in_set(D, constraint, lambda, tol)
+  tol = tol or 1e-9
+  if constraint.kind == "inf" then return D:norm("inf") <= constraint.kappa + tol end
+  if constraint.kind == "spectral" then return D:norm(2) <= constraint.kappa + tol end
+  local P = model.project_(D:copy(), constraint, lambda)
+  return core.equal(P, D, tol * math.max(1, D:norm("max")))
+end
+
+-- ---------------------------------------------------------------------------
+-- Construction
+
+local function shape(m) return m:rows() .. "x" .. m:cols() end
+
+-- Checks theta against the sizes implied by D (h), B (n) and A (p).
+local function check_theta(theta, fname, level)
+  level = level + 1
+  if type(theta) ~= "table" then
+    util.fail(fname, "theta must be a table of matrices, got " .. type(theta), level)
+  end
+  for _, k in ipairs(THETA) do
+    local m = theta[k]
+    if m == nil then util.fail(fname, "theta." .. k .. " is missing", level) end
+    if not core.is_matrix(m) then
+      util.fail(fname, "theta." .. k .. " must be a matrix, got " .. util.describe(m), level)
+    end
+    local i, j = util.first_nonfinite(m)
+    if i then
+      util.fail(fname, string.format("theta.%s has a NaN or infinite entry at (%d, %d)", k, i, j), level)
+    end
+  end
+  for k in pairs(theta) do
+    local known = false
+    for _, name in ipairs(THETA) do known = known or k == name end
+    if not known then util.fail(fname, "theta has an unknown field " .. util.describe(k), level) end
+  end
+  local h, n, p = theta.D:rows(), theta.B:cols(), theta.A:rows()
+  local want = {A = {p, h}, B = {p, n}, c = {p, 1}, D = {h, h}, E = {h, n}, f = {h, 1}}
+  for _, k in ipairs(THETA) do
+    local m = theta[k]
+    if m:rows() ~= want[k][1] or m:cols() ~= want[k][2] then
+      util.fail(fname, string.format("theta.%s is %s, expected %dx%d (n = %d, h = %d, p = %d from B, D, A)",
+        k, shape(m), want[k][1], want[k][2], n, h, p), level)
+    end
+  end
+  if h == 0 or p == 0 then
+    util.fail(fname, string.format("theta has no hidden units or no outputs (h = %d, p = %d)", h, p), level)
+  end
+  return n, h, p
+end
+model.check_theta = function(theta, fname, level) return check_theta(theta, fname, (level or 2) + 1) end
+
+local NEW_OPTIONS = {theta = true, lambda = true, constraint = true, loss = true, meta = true}
+
+--- model.new{theta =, lambda = zeros, constraint = {kind = "inf", kappa = 0.9},
+-- loss = "squared", meta = {}} -> a Model. theta and lambda are copied (the
+-- caller's matrices are never written).
+function model.new(args)
+  local fn = "model.new"
+  util.check_options(args, NEW_OPTIONS, fn, "arguments")
+  if args == nil then util.fail(fn, "needs a table {theta = ..., ...}") end
+  local n, h, p = check_theta(args.theta, fn, 2)
+  local lambda
+  if args.lambda == nil then
+    lambda = core.zeros(h, 1)
+  else
+    if not core.is_matrix(args.lambda) then
+      util.fail(fn, "lambda must be a matrix, got " .. util.describe(args.lambda))
+    end
+    if args.lambda:rows() ~= h or args.lambda:cols() ~= 1 then
+      util.fail(fn, string.format("lambda is %s, expected %dx1", shape(args.lambda), h))
+    end
+    lambda = args.lambda:copy()
+  end
+  local loss = args.loss or "squared"
+  losses.get(loss)
+  local meta = args.meta or {}
+  if type(meta) ~= "table" then util.fail(fn, "meta must be a table, got " .. util.describe(meta)) end
+  local self = setmetatable({
+    theta = util.copy_matrices(args.theta),
+    lambda = lambda,
+    constraint = model.check_constraint(args.constraint, fn),
+    loss = loss,
+    n = n, h = h, p = p,
+    meta = util.copy_matrices(meta),
+  }, Model)
+  return self
+end
+
+--- m:copy() -> a deep copy (matrices copied, never shared).
+function Model:copy()
+  return model.new{theta = self.theta, lambda = self.lambda, constraint = self.constraint,
+    loss = self.loss, meta = self.meta}
+end
+
+-- ---------------------------------------------------------------------------
+-- Prediction
+
+local PREDICT_OPTIONS = {tol = true, max_iter = true, method = true, x0 = true, memory = true,
+  force = true}
+
+local function check_u(self, U, fname)
+  if not core.is_matrix(U) then
+    util.fail(fname, "U must be a matrix (n x m), got " .. util.describe(U), 3)
+  end
+  if U:rows() ~= self.n then
+    util.fail(fname, string.format("U is %s, expected %d rows (features; columns are samples)",
+      shape(U), self.n), 3)
+  end
+  if U:cols() == 0 then util.fail(fname, "U has no columns (samples)", 3) end
+end
+
+--- m:hidden(U [, opts]) -> X (h x m), info: the equilibrium X = (D X + E U + f 1^T)_+
+-- (idl.equilibrium; opts: tol, max_iter, method, memory, force as there, and
+-- x0 an h x m warm start, e.g. info.x of an earlier call).
+function Model:hidden(U, opts)
+  check_u(self, U, "hidden")
+  opts = util.check_options(opts, PREDICT_OPTIONS, "hidden", "options")
+  return core.equilibrium(self.theta, U, opts)
+end
+
+--- m:output(X, U) -> A X + B U + c 1^T (p x m), the readout for a given hidden state.
+function Model:output(X, U)
+  local th = self.theta
+  local Y = th.A * X
+  core.gemm(Y, th.B, U, 1, 1)
+  return core.add_col(Y, 1, th.c)
+end
+
+--- m:predict_u(U [, opts]) -> Yhat (p x m), info: the equilibrium solved with
+-- opts (see m:hidden), then the readout. info is the solver's record
+-- {iterations, residual, converged, method} plus info.x, the equilibrium X,
+-- to pass back as opts.x0 for a warm start.
+function Model:predict_u(U, opts)
+  check_u(self, U, "predict_u")
+  opts = util.check_options(opts, PREDICT_OPTIONS, "predict_u", "options")
+  local X, info = core.equilibrium(self.theta, U, opts)
+  info.x = X
+  return self:output(X, U), info
+end
+
+--- m:wellposed() -> idl.wellposed(D): {norm_inf, norm_2, pf, wellposed}, plus
+-- in_constraint: whether D lies in the model's constraint set.
+function Model:wellposed()
+  local w = core.wellposed(self.theta.D)
+  w.in_constraint = model.in_set(self.theta.D, self.constraint, self.lambda)
+  return w
+end
+
+--- m:project() -> m, with D projected in place onto its constraint set.
+function Model:project()
+  model.project_(self.theta.D, self.constraint, self.lambda)
+  return self
+end
+
+--- m:loss_value(Yhat, Y) -> the model's loss (idl.losses) of Yhat against Y (p x m).
+function Model:loss_value(Yhat, Y)
+  return losses.get(self.loss).value(Yhat, Y)
+end
+
+function Model:__tostring()
+  return string.format("idl.model (n = %d, h = %d, p = %d, constraint %s %g, loss %s)", self.n, self.h,
+    self.p, self.constraint.kind, self.constraint.kappa, self.loss)
+end
+
+-- ---------------------------------------------------------------------------
+-- Save and load
+
+-- FNV-1a, 32 bits, over the bytes of s.
+local function fnv1a(s)
+  local h = 0x811c9dc5
+  local n = #s
+  local i = 1
+  while i <= n do
+    local j = math.min(i + 4095, n)
+    local bytes = {s:byte(i, j)}
+    for k = 1, #bytes do
+      h = ((h ~ bytes[k]) * 16777619) & 0xffffffff
+    end
+    i = j + 1
+  end
+  return string.format("%08x", h)
+end
+model._checksum = fnv1a
+
+-- Strings on one line: '%' and every byte outside '!'..'~' (spaces, newlines,
+-- non-ASCII) become %XX, so a value never contains a separator.
+local function encode(s)
+  s = s:gsub("%%", "%%25")
+  return (s:gsub("[^!-~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+local function decode(s)
+  return (s:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
+end
+
+local function number_text(v)
+  return string.format("%.17g", v)
+end
+
+local function put_matrix(out, m)
+  local rows = m:totable()
+  for i = 1, #rows do
+    local r = rows[i]
+    for j = 1, #r do r[j] = number_text(r[j]) end
+    out[#out + 1] = table.concat(r, " ")
+  end
+end
+
+local KEY = "^[%w_%.%-]+$"
+
+local function put_meta(out, key, v, fname)
+  if type(key) ~= "string" or not key:match(KEY) then
+    util.fail(fname, "meta key " .. util.describe(key) .. " must be made of letters, digits, _ . -", 4)
+  end
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      util.fail(fname, "meta." .. key .. " is not finite", 4)
+    end
+    out[#out + 1] = "meta " .. key .. " number " .. number_text(v)
+  elseif t == "string" then
+    out[#out + 1] = "meta " .. key .. " string " .. encode(v)
+  elseif t == "boolean" then
+    out[#out + 1] = "meta " .. key .. " boolean " .. tostring(v)
+  elseif core.is_matrix(v) then
+    if not v:all_finite() then util.fail(fname, "meta." .. key .. " has NaN or infinite entries", 4) end
+    out[#out + 1] = string.format("meta %s matrix %d %d", key, v:rows(), v:cols())
+    put_matrix(out, v)
+  elseif t == "table" then
+    out[#out + 1] = string.format("meta %s list %d", key, #v)
+    for i = 1, #v do
+      local e = v[i]
+      if type(e) == "number" and e == e and e ~= math.huge and e ~= -math.huge then
+        out[#out + 1] = "number " .. number_text(e)
+      elseif type(e) == "string" then
+        out[#out + 1] = "string " .. encode(e)
+      else
+        util.fail(fname, string.format("meta.%s[%d] must be a finite number or a string, got %s", key, i,
+          util.describe(e)), 4)
+      end
+    end
+  else
+    util.fail(fname, "meta." .. key .. " has a type that cannot be saved: " .. t, 4)
+  end
+end
+
+--- model.serialize(m) -> the text of m in the format above.
+function model.serialize(m)
+  local fn = "save"
+  local out = {model.FORMAT .. " " .. model.VERSION,
+    "n " .. m.n, "h " .. m.h, "p " .. m.p, "loss " .. m.loss,
+    "constraint " .. m.constraint.kind .. " " .. number_text(m.constraint.kappa)}
+  local mats = {}
+  for _, k in ipairs(THETA) do mats[#mats + 1] = {k, m.theta[k]} end
+  mats[#mats + 1] = {"lambda", m.lambda}
+  for _, km in ipairs(mats) do
+    local name, v = km[1], km[2]
+    if not v:all_finite() then util.fail(fn, name .. " has NaN or infinite entries: nothing saved", 3) end
+    out[#out + 1] = string.format("matrix %s %d %d", name, v:rows(), v:cols())
+    put_matrix(out, v)
+  end
+  local keys = {}
+  for k in pairs(m.meta) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do put_meta(out, k, m.meta[k], fn) end
+  local body = table.concat(out, "\n") .. "\n"
+  return body .. "end " .. fnv1a(body) .. "\n"
+end
+
+local tmp_counter = 0
+
+--- m:save(path) -> m: writes the model atomically (a temporary file in the
+-- same directory, then os.rename over path). Raises "save: ..." on failure,
+-- leaving any older file at path intact.
+function Model:save(path)
+  if type(path) ~= "string" or path == "" then
+    util.fail("save", "path must be a non-empty string, got " .. util.describe(path))
+  end
+  local text = model.serialize(self)
+  tmp_counter = tmp_counter + 1
+  local tmp = string.format("%s.tmp%d%d", path, math.floor(core.clock() * 1000) % 1000000, tmp_counter)
+  local f, err = io.open(tmp, "wb")
+  if not f then util.fail("save", "cannot write '" .. path .. "': " .. tostring(err)) end
+  local ok, werr = f:write(text)
+  local closed, cerr = f:close()
+  if not ok or not closed then
+    os.remove(tmp)
+    util.fail("save", "writing '" .. path .. "' failed: " .. tostring(werr or cerr))
+  end
+  local renamed, rerr = os.rename(tmp, path)
+  if not renamed then
+    os.remove(tmp)
+    util.fail("save", "cannot move the temporary file onto '" .. path .. "': " .. tostring(rerr))
+  end
+  return self
+end
+
+-- A line reader over the text with position tracking for messages.
+local function lines_of(text)
+  local lines = {}
+  for line in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  return lines
+end
+
+local function numbers_of(line)
+  local row = {}
+  for tok in line:gmatch("%S+") do
+    local v = tonumber(tok)
+    if v == nil then return nil, tok end
+    -- "-0" reads as the integer 0: keep the sign of a negative zero
+    if v == 0 and tok:byte(1) == 45 then v = -0.0 end
+    row[#row + 1] = v * 1.0
+  end
+  return row
+end
+
+--- model.parse(text [, where = "model"]) -> a Model, from the text of a saved
+-- model. Raises "load: <where>: ..." naming the problem (not a model file,
+-- other version, truncated, corrupted, malformed line).
+function model.parse(text, where)
+  where = where or "model"
+  local function bad(msg) util.fail("load", where .. ": " .. msg, 3) end
+  local first = text:match("^([^\n]*)")
+  local magic, version = first:match("^(%S+) (%S+)$")
+  if magic ~= model.FORMAT then
+    bad("not an IDL model file (the first line should be '" .. model.FORMAT .. " " .. model.VERSION .. "')")
+  end
+  if tonumber(version) ~= model.VERSION then
+    bad(string.format("format version %s is not supported (this build reads version %d)", version,
+      model.VERSION))
+  end
+  local body, sum = text:match("^(.*\n)end (%x+)\n?$")
+  if not body then
+    bad("truncated file (no 'end' line: the write was interrupted or the file was cut)")
+  end
+  if fnv1a(body) ~= sum then bad("corrupted file (checksum mismatch)") end
+
+  local lines = lines_of(body)
+  local pos = 2
+  local function line_error(msg) bad("line " .. (pos - 1) .. ": " .. msg) end
+  local function read_matrix(rows, cols)
+    local t = {}
+    for i = 1, rows do
+      local line = lines[pos]
+      pos = pos + 1
+      if line == nil then line_error("the matrix ends early") end
+      local row, tok = numbers_of(line)
+      if not row then line_error("'" .. tok .. "' is not a number") end
+      if #row ~= cols then line_error(string.format("%d numbers, expected %d", #row, cols)) end
+      t[i] = row
+    end
+    if rows == 0 or cols == 0 then return core.zeros(rows, cols) end
+    return core.from_table(t)
+  end
+  local header, mats, meta = {}, {}, {}
+  while pos <= #lines do
+    local line = lines[pos]
+    pos = pos + 1
+    local kind, rest = line:match("^(%S+) ?(.*)$")
+    if kind == nil or kind:sub(1, 1) == "#" then -- luacheck: ignore 542
+      -- a blank line or a comment
+    elseif kind == "n" or kind == "h" or kind == "p" then
+      header[kind] = math.tointeger(tonumber(rest))
+      if not header[kind] then line_error(kind .. " must be an integer") end
+    elseif kind == "loss" then
+      header.loss = rest
+    elseif kind == "constraint" then
+      local ck, kappa = rest:match("^(%S+) (%S+)$")
+      header.constraint = {kind = ck, kappa = tonumber(kappa)}
+    elseif kind == "matrix" then
+      local name, r, c = rest:match("^(%S+) (%d+) (%d+)$")
+      if not name then line_error("expected 'matrix <name> <rows> <cols>'") end
+      mats[name] = read_matrix(tonumber(r), tonumber(c))
+    elseif kind == "meta" then
+      local key, typ, value = rest:match("^(%S+) (%S+) ?(.*)$")
+      if not key then line_error("expected 'meta <key> <type> <value>'") end
+      if typ == "number" then meta[key] = tonumber(value)
+      elseif typ == "string" then meta[key] = decode(value)
+      elseif typ == "boolean" then meta[key] = value == "true"
+      elseif typ == "matrix" then
+        local r, c = value:match("^(%d+) (%d+)$")
+        if not r then line_error("expected 'meta <key> matrix <rows> <cols>'") end
+        meta[key] = read_matrix(tonumber(r), tonumber(c))
+      elseif typ == "list" then
+        local k = math.tointeger(tonumber(value))
+        if not k then line_error("expected 'meta <key> list <count>'") end
+        local list = {}
+        for i = 1, k do
+          local e = lines[pos]
+          pos = pos + 1
+          if e == nil then line_error("the list ends early") end
+          local et, ev = e:match("^(%S+) ?(.*)$")
+          if et == "number" then list[i] = tonumber(ev)
+          elseif et == "string" then list[i] = decode(ev)
+          else line_error("list entries are 'number <v>' or 'string <s>'") end
+        end
+        meta[key] = list
+      else
+        line_error("unknown meta type '" .. tostring(typ) .. "'")
+      end
+    end
+    -- other record types belong to later versions: skipped
+  end
+  local theta = {}
+  for _, k in ipairs(THETA) do
+    if not mats[k] then bad("matrix " .. k .. " is missing") end
+    theta[k] = mats[k]
+  end
+  local ok, m = pcall(model.new, {theta = theta, lambda = mats.lambda, constraint = header.constraint,
+    loss = header.loss, meta = meta})
+  if not ok then bad(tostring(m):gsub("^.-model%.new: ", "")) end
+  for _, k in ipairs{"n", "h", "p"} do
+    if header[k] and header[k] ~= m[k] then
+      bad(string.format("header says %s = %d, the matrices say %d", k, header[k], m[k]))
+    end
+  end
+  return m
+end
+
+--- model.load(path) -> the Model saved at path (also idl.load). Raises
+-- "load: '<path>': ..." when the file cannot be read, is not a model, has
+-- another format version, is truncated or is corrupted.
+function model.load(path)
+  if type(path) ~= "string" then util.fail("load", "path must be a string, got " .. util.describe(path)) end
+  local f, err = io.open(path, "rb")
+  if not f then util.fail("load", "cannot open '" .. path .. "': " .. tostring(err)) end
+  local text = f:read("a")
+  f:close()
+  if text == nil or text == "" then util.fail("load", "'" .. path .. "': empty file") end
+  return model.parse(text, "'" .. path .. "'")
+end
+
+return model
