@@ -78,12 +78,14 @@ static data_args get_data(lua_State *L, int first, bool with_y, const char *fn)
     return d;
 }
 
-/* Pushes one userdata scratch of Z (h x m) and R (p x m). */
-static idl_relaxed_ws push_ws(lua_State *L, int h, int p, int m, const char *fn)
+/* Pushes the scratch of idl_objective / idl_gradients as one userdata. */
+static idl_relaxed_ws push_ws(lua_State *L, int h, int n, int p, int m, const char *fn)
 {
-    idl_mat *buf = lidl_newmat(L, h + p, m, fn);
-    idl_relaxed_ws ws = {idl_mat_block(buf, 0, 0, h, m), idl_mat_block(buf, h, 0, p, m)};
-    return ws;
+    size_t size = idl_relaxed_ws_size(h, n, p, m);
+    if (size > ((size_t)1 << 40) / sizeof(double))
+        lidl_error(L, fn, "the workspace for h = %d, m = %d is too large", h, m);
+    double *buf = lua_newuserdatauv(L, size * sizeof(double), 0);
+    return idl_relaxed_ws_wrap(buf, h, n, p, m);
 }
 
 /// idl.fenchel(X, Z) -> F (h x 1): F_i = mean over columns of
@@ -108,7 +110,7 @@ static int l_objective(lua_State *L)
     data_args d = get_data(L, 2, true, fn);
     idl_theta th;
     get_theta(L, 1, d.x->rows, d.u->rows, d.y->rows, fn, &th);
-    idl_relaxed_ws ws = push_ws(L, d.x->rows, d.y->rows, d.x->cols, fn);
+    idl_relaxed_ws ws = push_ws(L, d.x->rows, d.u->rows, d.y->rows, d.x->cols, fn);
     idl_mat *f = lidl_newmat(L, d.x->rows, 1, fn);
     double g, l;
     lidl_check(L, idl_objective(&th, d.x, d.u, d.y, d.lambda, &ws, &g, &l, f), fn);
@@ -135,7 +137,7 @@ static int l_gradients(lua_State *L)
     data_args d = get_data(L, 2, true, fn);
     idl_theta th, g;
     get_theta(L, 1, d.x->rows, d.u->rows, d.y->rows, fn, &th);
-    idl_relaxed_ws ws = push_ws(L, d.x->rows, d.y->rows, d.x->cols, fn);
+    idl_relaxed_ws ws = push_ws(L, d.x->rows, d.u->rows, d.y->rows, d.x->cols, fn);
     lua_createtable(L, 0, 7);
     g.A = *new_field(L, &th.A, "A", fn);
     g.B = *new_field(L, &th.B, "B", fn);
@@ -198,9 +200,9 @@ static int l_dual_update(lua_State *L)
     return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"fenchel", l_fenchel},     {"objective", l_objective},     {"gradients", l_gradients},
-    {"lipschitz", l_lipschitz}, {"dual_update", l_dual_update}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},         {"objective", l_objective},
+                                 {"gradients", l_gradients},     {"lipschitz", l_lipschitz},
+                                 {"dual_update", l_dual_update}, {NULL, NULL}};
 
 void lidl_open_relaxed(lua_State *L)
 {

@@ -70,9 +70,9 @@ static idl_status svd_layout(int r, int c, double *work, svd_ws *w, size_t *tota
     int k = r < c ? r : c;
     double wq = 0.0, dummy = 0.0;
     lapack_int iq = 0;
-    lapack_int info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'S', r, c, &dummy, r > 0 ? r : 1,
-                                          &dummy, &dummy, r > 0 ? r : 1, &dummy, k > 0 ? k : 1,
-                                          &wq, -1, &iq);
+    lapack_int info =
+        LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'S', r, c, &dummy, r > 0 ? r : 1, &dummy, &dummy,
+                            r > 0 ? r : 1, &dummy, k > 0 ? k : 1, &wq, -1, &iq);
     if (info != 0)
         return IDL_ELAPACK;
     size_t rc = (size_t)r * c, rk = (size_t)r * k, kc = (size_t)k * c;
@@ -114,8 +114,8 @@ idl_status idl_project_spectral(idl_mat *d, double radius, double *work)
         return st;
     idl_mat a = idl_mat_wrap(w.a, r, c);
     idl_copy(d, &a); /* dgesdd destroys its input */
-    lapack_int info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'S', r, c, w.a, a.ld, w.s, w.u, r,
-                                          w.vt, k, w.work, w.lwork, w.iwork);
+    lapack_int info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'S', r, c, w.a, a.ld, w.s, w.u, r, w.vt,
+                                          k, w.work, w.lwork, w.iwork);
     if (info != 0)
         return IDL_ELAPACK;
     /* Only the singular directions above the radius change: subtract their
@@ -143,9 +143,9 @@ static idl_status lmi_layout(int h, double *work, lmi_ws *w, size_t *total)
     int ld = h > 0 ? h : 1;
     double wq = 0.0, dummy = 0.0;
     lapack_int iq = 0, found = 0, isuppz[2];
-    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'V', 'U', h, &dummy, ld, 0.0,
-                                          1.0, 0, 0, 0.0, &found, &dummy, &dummy, ld, isuppz, &wq,
-                                          -1, &iq, -1);
+    lapack_int info =
+        LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'V', 'U', h, &dummy, ld, 0.0, 1.0, 0, 0, 0.0,
+                            &found, &dummy, &dummy, ld, isuppz, &wq, -1, &iq, -1);
     if (info != 0)
         return IDL_ELAPACK;
     size_t hh = (size_t)h * h;
@@ -193,8 +193,7 @@ static double lmi_excess(const idl_mat *d, const idl_mat *a, const double *sq, i
     return sqrt(nrm2);
 }
 
-static bool lmi_args_ok(const idl_mat *d, const idl_mat *lambda, const idl_mat *a,
-                        idl_status *st)
+static bool lmi_args_ok(const idl_mat *d, const idl_mat *lambda, const idl_mat *a, idl_status *st)
 {
     int h = d->rows;
     *st = IDL_EDIM;
@@ -231,9 +230,9 @@ idl_status idl_project_lmi(idl_mat *d, const idl_mat *lambda, const idl_mat *a, 
         return IDL_OK;
     /* Only the eigenpairs in (0, 2 ||S||_F] (all positive ones) are needed. */
     lapack_int found = 0;
-    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'V', 'U', h, w.s, h, 0.0,
-                                          2.0 * nrm, 0, 0, 0.0, &found, w.w, w.z, h, w.isuppz,
-                                          w.work, w.lwork, w.iwork, w.liwork);
+    lapack_int info =
+        LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'V', 'U', h, w.s, h, 0.0, 2.0 * nrm, 0, 0, 0.0,
+                            &found, w.w, w.z, h, w.isuppz, w.work, w.lwork, w.iwork, w.liwork);
     if (info != 0)
         return IDL_ELAPACK;
     if (found == 0)

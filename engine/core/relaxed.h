@@ -32,28 +32,39 @@ idl_status idl_relaxed_check(const idl_theta *th, const idl_mat *x, const idl_ma
  * X and Z h x m. F >= 0 wherever X >= 0. */
 idl_status idl_fenchel(const idl_mat *x, const idl_mat *z, idl_mat *f_out);
 
-/* Workspaces of the objective and the gradients: Z h x m and R p x m. */
+/* The workspace of the objective and the gradients, carved from one block
+ * of idl_relaxed_ws_size doubles by idl_relaxed_ws_wrap:
+ *   rz    (p+h) x m        R = A X + B U + c 1^T - Y above Z = D X + E U + f 1^T
+ *   u1    (n+1) x m        [U; 1^T]
+ *   param (p+h) x (h+n+1)  the parameters stacked, [A B c; D E f]
+ *   grad  (p+h) x (h+n+1)  their gradients, stacked the same way
+ * Stacking lets one GEMM serve both blocks: X is read by one GEMM for R and Z
+ * together instead of two, and the offsets ride in the GEMMs on [U; 1^T]
+ * instead of costing passes over the h x m arrays. */
 typedef struct idl_relaxed_ws {
-    idl_mat Z, R;
+    idl_mat rz, u1, param, grad;
 } idl_relaxed_ws;
 
-/* *g = L + lambda^T F, *l = ||R||_F^2 / (2m), F_out (h x 1) = F(X, Z).
- * On return ws->Z holds Z and ws->R holds R. */
-idl_status idl_objective(const idl_theta *th, const idl_mat *x, const idl_mat *u,
-                         const idl_mat *y, const idl_mat *lambda, idl_relaxed_ws *ws,
-                         double *g, double *l, idl_mat *f_out);
+size_t idl_relaxed_ws_size(int h, int n, int p, int m);
+idl_relaxed_ws idl_relaxed_ws_wrap(double *buf, int h, int n, int p, int m);
+
+/* *g = L + lambda^T F, *l = ||R||_F^2 / (2m), f_out (h x 1) = F(X, Z).
+ * On return ws->rz holds R above Z. */
+idl_status idl_objective(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
+                         const idl_mat *lambda, idl_relaxed_ws *ws, double *g, double *l,
+                         idl_mat *f_out);
 
 /* The gradients of G (report ch. 3): grad->A..f receive the theta blocks
- * (same shapes as theta), gx (h x m) the X block. Either output may be NULL to
- * skip its GEMMs. Ten GEMMs at most: Z and R two each, then with
- * Omega = R/m and W = (Lambda/m)((Z)_+ - X):
- *   grad A, B, c = Omega X^T, Omega U^T, Omega 1
- *   grad D, E, f = W X^T, W U^T, W 1
- *   grad X = (Lambda/m)(X - Z) + A^T Omega + D^T W
- * (the report's formula regrouped). ws is overwritten (Z by W, R by Omega). */
-idl_status idl_gradients(const idl_theta *th, const idl_mat *x, const idl_mat *u,
-                         const idl_mat *y, const idl_mat *lambda, idl_relaxed_ws *ws,
-                         idl_theta *grad, idl_mat *gx);
+ * (same shapes as theta), gx (h x m) the X block. Either output may be NULL
+ * (gx NULL saves a GEMM, grad NULL two). With Omega = R/m and
+ * W = (Lambda/m)((Z)_+ - X), five GEMMs in all:
+ *   [R; Z]           = [A; D] X + [B c; E f] [U; 1^T]  (- Y on R)    2 GEMMs
+ *   grad [A; D]      = [Omega; W] X^T                                 1 GEMM
+ *   grad [B c; E f]  = [Omega; W] [U; 1^T]^T                          1 GEMM
+ *   grad X           = [A; D]^T [Omega; W] + (Lambda/m)(X - Z)        1 GEMM
+ * (the report's formula regrouped). ws->rz ends holding [Omega; W]. */
+idl_status idl_gradients(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
+                         const idl_mat *lambda, idl_relaxed_ws *ws, idl_theta *grad, idl_mat *gx);
 
 /* Valid Lipschitz constants of the three gradient blocks (REPORT-NOTES.md):
  *   theta1 = ||S||_2^2 / m with S = [X; U; 1^T]            (A, B, c)

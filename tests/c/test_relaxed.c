@@ -8,7 +8,9 @@
 /* A random problem; matrices get padded leading dimensions to exercise ld. */
 typedef struct problem {
     idl_theta th;
-    idl_mat x, u, y, lambda, z, r, f;
+    idl_mat x, u, y, lambda, f;
+    double *wsbuf;
+    idl_relaxed_ws ws;
     int h, n, p, m;
 } problem;
 
@@ -19,9 +21,11 @@ static problem make_problem(int h, int n, int p, int m, unsigned *s)
     pb.th.D = tu_alloc(h, h, 1), pb.th.E = tu_alloc(h, n, 0), pb.th.f = tu_alloc(h, 1, 0);
     pb.x = tu_alloc(h, m, 3), pb.u = tu_alloc(n, m, 1), pb.y = tu_alloc(p, m, 0);
     pb.lambda = tu_alloc(h, 1, 0);
-    pb.z = tu_alloc(h, m, 0), pb.r = tu_alloc(p, m, 0), pb.f = tu_alloc(h, 1, 0);
-    idl_mat *all[] = {&pb.th.A, &pb.th.B, &pb.th.c, &pb.th.D, &pb.th.E, &pb.th.f,
-                      &pb.x, &pb.u, &pb.y, &pb.lambda};
+    pb.f = tu_alloc(h, 1, 0);
+    pb.wsbuf = malloc(idl_relaxed_ws_size(h, n, p, m) * sizeof(double));
+    pb.ws = idl_relaxed_ws_wrap(pb.wsbuf, h, n, p, m);
+    idl_mat *all[] = {&pb.th.A, &pb.th.B, &pb.th.c, &pb.th.D, &pb.th.E,
+                      &pb.th.f, &pb.x,    &pb.u,    &pb.y,    &pb.lambda};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         tu_fill(all[k], s);
     for (int j = 0; j < m; j++) /* X >= 0 as in problem (2.3) */
@@ -34,19 +38,25 @@ static problem make_problem(int h, int n, int p, int m, unsigned *s)
 
 static void free_problem(problem *pb)
 {
-    idl_mat *all[] = {&pb->th.A, &pb->th.B, &pb->th.c, &pb->th.D, &pb->th.E, &pb->th.f,
-                      &pb->x, &pb->u, &pb->y, &pb->lambda, &pb->z, &pb->r, &pb->f};
+    idl_mat *all[] = {&pb->th.A, &pb->th.B, &pb->th.c, &pb->th.D,   &pb->th.E, &pb->th.f,
+                      &pb->x,    &pb->u,    &pb->y,    &pb->lambda, &pb->f};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         free(all[k]->data);
+    free(pb->wsbuf);
 }
 
 static double objective(problem *pb)
 {
-    idl_relaxed_ws ws = {pb->z, pb->r};
     double g = NAN, l;
-    CHECK(idl_objective(&pb->th, &pb->x, &pb->u, &pb->y, &pb->lambda, &ws, &g, &l, &pb->f) ==
+    CHECK(idl_objective(&pb->th, &pb->x, &pb->u, &pb->y, &pb->lambda, &pb->ws, &g, &l, &pb->f) ==
           IDL_OK);
     return g;
+}
+
+/* The Z block of the workspace after an objective or a forward pass. */
+static idl_mat z_of(const problem *pb)
+{
+    return idl_mat_block(&pb->ws.rz, pb->p, 0, pb->h, pb->m);
 }
 
 /* Textbook evaluation of G, entry by entry. */
@@ -129,12 +139,14 @@ static double fd_gap(problem *pb, idl_mat *var, const idl_mat *grad)
     return sqrt(num / fmax(den, 1e-30));
 }
 
-static double min_abs(const idl_mat *z)
+/* min |Z| after the last objective evaluation. */
+static double z_min_abs(const problem *pb)
 {
+    idl_mat z = z_of(pb);
     double r = INFINITY;
-    for (int j = 0; j < z->cols; j++)
-        for (int i = 0; i < z->rows; i++)
-            r = fmin(r, fabs(IDL_AT(z, i, j)));
+    for (int j = 0; j < z.cols; j++)
+        for (int i = 0; i < z.rows; i++)
+            r = fmin(r, fabs(IDL_AT(&z, i, j)));
     return r;
 }
 
@@ -146,7 +158,7 @@ static void test_gradients(void)
         int h = shapes[t][0], n = shapes[t][1], p = shapes[t][2], m = shapes[t][3];
         problem pb = make_problem(h, n, p, m, &s);
         /* Redraw until Z keeps clear of the kink of (z)_+ for the differences. */
-        while (objective(&pb), min_abs(&pb.z) < 1e-3) {
+        while (objective(&pb), z_min_abs(&pb) < 1e-3) {
             free_problem(&pb);
             pb = make_problem(h, n, p, m, &s);
         }
@@ -155,14 +167,13 @@ static void test_gradients(void)
         idl_theta gr = {tu_alloc(p, h, 0), tu_alloc(p, n, 1), tu_alloc(p, 1, 0),
                         tu_alloc(h, h, 2), tu_alloc(h, n, 0), tu_alloc(h, 1, 0)};
         idl_mat gx = tu_alloc(h, m, 1), gx2 = tu_alloc(h, m, 0);
-        idl_relaxed_ws ws = {pb.z, pb.r};
-        CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &ws, &gr, &gx) == IDL_OK);
+        CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &pb.ws, &gr, &gx) == IDL_OK);
         idl_mat *vars[] = {&pb.th.A, &pb.th.B, &pb.th.c, &pb.th.D, &pb.th.E, &pb.th.f, &pb.x};
         idl_mat *grads[] = {&gr.A, &gr.B, &gr.c, &gr.D, &gr.E, &gr.f, &gx};
         for (int k = 0; k < 7; k++)
             CHECK(fd_gap(&pb, vars[k], grads[k]) < 1e-6);
         /* Skipping the theta blocks leaves the X block as it was. */
-        CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &ws, NULL, &gx2) == IDL_OK);
+        CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &pb.ws, NULL, &gx2) == IDL_OK);
         double d;
         idl_max_abs_diff(&gx, &gx2, &d);
         CHECK(d == 0.0);
@@ -212,8 +223,8 @@ static double x_constant(const problem *pb)
             double v = (i == j) ? pb->lambda.data[i] : 0.0;
             for (int k = 0; k < pb->p; k++)
                 v += IDL_AT(a, k, i) * IDL_AT(a, k, j);
-            IDL_AT(&mm, i, j) = v - pb->lambda.data[i] * IDL_AT(d, i, j) -
-                                IDL_AT(d, j, i) * pb->lambda.data[j];
+            IDL_AT(&mm, i, j) =
+                v - pb->lambda.data[i] * IDL_AT(d, i, j) - IDL_AT(d, j, i) * pb->lambda.data[j];
         }
     double nm, nd;
     idl_norm(&mm, IDL_NORM_TWO, &nm);
@@ -263,16 +274,15 @@ static void test_bad_shapes(void)
 {
     unsigned s = 3;
     problem pb = make_problem(3, 2, 2, 4, &s);
-    idl_relaxed_ws ws = {pb.z, pb.r};
     double g, l;
     idl_mat keep = pb.th.E;
     pb.th.E.cols = 1; /* E is now 3x1 against n = 2 */
-    CHECK(idl_objective(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &ws, &g, &l, &pb.f) ==
+    CHECK(idl_objective(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &pb.ws, &g, &l, &pb.f) ==
           IDL_EDIM);
     pb.th.E = keep;
-    idl_relaxed_ws small = {idl_mat_block(&pb.z, 0, 0, 3, 3), pb.r};
-    CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &small, NULL, NULL) ==
-          IDL_EDIM);
+    idl_relaxed_ws small = pb.ws;
+    small.rz.cols = 3; /* m = 4 columns needed */
+    CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &small, NULL, NULL) == IDL_EDIM);
     CHECK(idl_relaxed_check(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda) == IDL_OK);
     free_problem(&pb);
 }
