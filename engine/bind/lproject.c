@@ -7,11 +7,10 @@
 #include "lbind.h"
 #include "project.h"
 
-/* The matrix to project: the argument itself (in place) or a fresh copy of
- * it pushed on the stack; either way the result ends on top of the stack. */
-static idl_mat *target(lua_State *L, bool in_place, const char *fn)
+/* The matrix to project: argument 1 (d) itself when in place, else a fresh
+ * copy of it; either way the result ends on top of the stack. */
+static idl_mat *target(lua_State *L, idl_mat *d, bool in_place, const char *fn)
 {
-    idl_mat *d = lidl_checkmat(L, 1, fn, "D");
     if (in_place) {
         lua_pushvalue(L, 1);
         return d;
@@ -38,8 +37,9 @@ static double *scratch(lua_State *L, size_t n)
 
 static int project_inf(lua_State *L, bool in_place, const char *fn)
 {
+    idl_mat *d0 = lidl_checkmat(L, 1, fn, "D");
     double kappa = check_radius(L, 2, fn, "kappa");
-    idl_mat *d = target(L, in_place, fn);
+    idl_mat *d = target(L, d0, in_place, fn);
     double *work = scratch(L, (size_t)d->cols);
     idl_status st = idl_project_inf(d, kappa, work);
     if (st == IDL_ENONFINITE)
@@ -65,8 +65,9 @@ static int l_project_inf_(lua_State *L)
 
 static int project_spectral(lua_State *L, bool in_place, const char *fn)
 {
+    idl_mat *d0 = lidl_checkmat(L, 1, fn, "D");
     double radius = check_radius(L, 2, fn, "radius");
-    idl_mat *d = target(L, in_place, fn);
+    idl_mat *d = target(L, d0, in_place, fn);
     size_t n;
     lidl_check(L, idl_project_spectral_worksize(d->rows, d->cols, &n), fn);
     idl_status st = idl_project_spectral(d, radius, scratch(L, n));
@@ -116,7 +117,7 @@ static int project_lmi(lua_State *L, bool in_place, const char *fn)
     idl_mat *d0 = lidl_checkmat(L, 1, fn, "D");
     idl_mat *lambda = lidl_checkmat(L, 2, fn, "lambda");
     idl_mat *a = check_lmi_args(L, d0, lambda, fn);
-    idl_mat *d = target(L, in_place, fn);
+    idl_mat *d = target(L, d0, in_place, fn);
     size_t n;
     lidl_check(L, idl_project_lmi_worksize(d->rows, &n), fn);
     idl_status st = idl_project_lmi(d, lambda, a, scratch(L, n));
@@ -147,11 +148,7 @@ static int l_project_lmi_(lua_State *L)
 
 static int project_nonneg(lua_State *L, bool in_place, const char *fn)
 {
-    idl_mat *x = lidl_checkmat(L, 1, fn, "X");
-    idl_mat *out = in_place ? x : lidl_newmat_like(L, x, fn);
-    if (in_place)
-        lua_pushvalue(L, 1);
-    idl_relu(x, out);
+    idl_project_nonneg(target(L, lidl_checkmat(L, 1, fn, "X"), in_place, fn));
     return 1;
 }
 
