@@ -4,6 +4,8 @@
  * checks arguments with messages naming the shapes and sizes the workspace;
  * the core does the mathematics.
  */
+#include <math.h>
+
 #include "lbind.h"
 #include "project.h"
 
@@ -100,10 +102,13 @@ static idl_mat *check_lmi_args(lua_State *L, const idl_mat *d, const idl_mat *la
         lidl_error(L, fn, "D is %dx%d, expected a square matrix", d->rows, d->cols);
     if (lambda->rows != h || lambda->cols != 1)
         lidl_error(L, fn, "lambda is %dx%d, expected %dx1", lambda->rows, lambda->cols, h);
-    for (int i = 0; i < h; i++)
-        if (!(lambda->data[i] > 0.0))
-            lidl_error(L, fn, "lambda must be strictly positive, lambda[%d] = %g", i + 1,
-                       lambda->data[i]);
+    for (int i = 0; i < h; i++) {
+        double v = lambda->data[i];
+        if (!(v > 0.0))
+            lidl_error(L, fn, "lambda must be strictly positive, lambda[%d] = %g", i + 1, v);
+        if (isinf(v))
+            lidl_error(L, fn, "lambda must be finite, lambda[%d] = %g", i + 1, v);
+    }
     if (lua_isnoneornil(L, 3))
         return NULL;
     idl_mat *a = lidl_checkmat(L, 3, fn, "A");

@@ -237,6 +237,8 @@ describe("bad input", function()
       err_of(idl.project_lmi, d, lambda))
     assert.are.equal("project_lmi_: lambda must be strictly positive, lambda[1] = -1",
       err_of(idl.project_lmi_, d, idl.from_table{-1, 1, 1}))
+    assert.are.equal("project_lmi: lambda must be finite, lambda[3] = inf",
+      err_of(idl.project_lmi, d, idl.from_table{1, 1, math.huge}))
     assert.are.equal("project_lmi: D is 3x4, expected a square matrix",
       err_of(idl.project_lmi, idl.zeros(3, 4), idl.ones(3, 1)))
     assert.are.equal("project_lmi: lambda is 2x1, expected 3x1",
