@@ -1,0 +1,101 @@
+/*
+ * equilibrium.h - the equilibrium X = (D X + B0)_+ of an implicit model for all
+ * columns at once (Picard and Anderson iterations), the well-posedness test on
+ * D, and the implicit backward pass (I - Phi D^T) V = Phi G.
+ *
+ * Ownership: the caller owns every matrix and every workspace. A solver reads
+ * D and B0 (or Z and G), overwrites X (or V) and its workspace, and allocates
+ * nothing, so it can run inside a training loop. Workspace sizes, in doubles,
+ * come from idl_eq_work_size and idl_wellposed_work_size; the storage needs
+ * only the alignment of a double, and its contents on entry do not matter.
+ *
+ * Indexing: 0-based column-major idl_mat (mat.h). Columns are samples and are
+ * independent; each iteration applies D to all of them with one GEMM.
+ *
+ * What is reported: iteration k evaluates the fixed-point map g at the current
+ * iterate X_k and measures its residual
+ *     r_k = max|X_k - g(X_k)| / max(1, max|X_k|),
+ * which is also the max-abs change of the Picard step X_k -> g(X_k). The
+ * solver stops at the first X_k with r_k < tol, or at k = max_iter, and hands
+ * back that X_k: info->residual is r_k of the matrix returned, exactly, and
+ * info->iterations is k (a warm start at the solution gives 0). A run spends
+ * k + 1 GEMMs. Not converging is reported in info (converged = false) with
+ * status IDL_OK; a residual that turns NaN or infinite stops the run early.
+ */
+#ifndef IDL_EQUILIBRIUM_H
+#define IDL_EQUILIBRIUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mat.h"
+#include "status.h"
+
+typedef enum idl_eq_method {
+    IDL_EQ_PICARD = 0, /* X <- g(X) */
+    IDL_EQ_ANDERSON    /* type-II Anderson mixing per column, one GEMM per iteration */
+} idl_eq_method;
+
+typedef struct idl_eq_opts {
+    idl_eq_method method;
+    double tol;   /* on r_k above; >= 0 (0 runs exactly max_iter steps) */
+    int max_iter; /* >= 0 */
+    int memory;   /* Anderson history length, 1..IDL_EQ_MAX_MEMORY */
+} idl_eq_opts;
+
+#define IDL_EQ_MAX_MEMORY 50
+
+typedef struct idl_eq_info {
+    int iterations;
+    double residual;
+    bool converged;
+} idl_eq_info;
+
+/* tol 1e-10, max_iter 1000, memory 5, Picard. */
+idl_eq_opts idl_eq_defaults(void);
+
+/* Doubles of workspace that a solve of h x m columns with these options needs
+ * (0 when opts are invalid). */
+size_t idl_eq_work_size(const idl_eq_opts *opts, int h, int m);
+
+/* Solves X = (D X + B0)_+ by the method in opts. D is h x h, B0 and X are
+ * h x m; X holds the starting point on entry and the iterate described above
+ * on return. X may be a strided view; it may not alias D or B0. */
+idl_status idl_equilibrium(const idl_mat *d, const idl_mat *b0, idl_mat *x,
+                           const idl_eq_opts *opts, double *work, idl_eq_info *info);
+
+/* The same with the method fixed (opts->method is ignored). */
+idl_status idl_picard(const idl_mat *d, const idl_mat *b0, idl_mat *x, const idl_eq_opts *opts,
+                      double *work, idl_eq_info *info);
+idl_status idl_anderson(const idl_mat *d, const idl_mat *b0, idl_mat *x,
+                        const idl_eq_opts *opts, double *work, idl_eq_info *info);
+
+/* Solves (I - Phi D^T) V = Phi G for every column, Phi = diag(1[Z > 0]) per
+ * column, by the fixed point V = Phi .* (D^T V + G) (Picard or Anderson, as
+ * opts says; same stopping rule and report). Z, G and V are h x m; V holds
+ * the starting point on entry. With X the equilibrium, Z = D X + B0 and
+ * G = dL/dX, the gradients of L are dL/dD = V X^T and dL/dB0 = V. */
+idl_status idl_implicit_backward(const idl_mat *d, const idl_mat *z, const idl_mat *g,
+                                 idl_mat *v, const idl_eq_opts *opts, double *work,
+                                 idl_eq_info *info);
+
+/* Three sufficient tests for a unique equilibrium: ||D||_inf < 1, ||D||_2 < 1,
+ * or rho(|D|) < 1 (rho(|D|) < 1 makes x -> (D x + b)_+ a contraction in a
+ * weighted max norm, and rho(D) <= rho(|D|)). pf is a Collatz-Wielandt upper
+ * bound on rho(|D|) from power iteration, so pf < 1 is a guarantee too. */
+typedef struct idl_wellposedness {
+    double norm_inf;
+    double norm_2; /* NaN when not computed */
+    double pf;     /* NaN when not computed */
+    bool wellposed;
+} idl_wellposedness;
+
+/* Doubles of workspace that idl_wellposed needs for an h x h D. */
+size_t idl_wellposed_work_size(int h);
+
+/* Fills *out for the square matrix D. With all == false the cheap test runs
+ * first and norm_2 and pf are computed only when ||D||_inf >= 1. The spectral
+ * norm goes through idl_norm, which allocates (this is not a loop kernel). */
+idl_status idl_wellposed(const idl_mat *d, bool all, double *work, idl_wellposedness *out);
+
+#endif
