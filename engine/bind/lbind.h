@@ -68,5 +68,6 @@ void lidl_open_loss(lua_State *L);
 void lidl_open_linalg(lua_State *L);
 void lidl_open_relaxed(lua_State *L);
 void lidl_open_project(lua_State *L);
+void lidl_open_solve(lua_State *L);
 
 #endif

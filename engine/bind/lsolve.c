@@ -1,0 +1,320 @@
+/*
+ * lsolve.c - idl.equilibrium, idl.implicit_backward and idl.wellposed: option
+ * and shape checks with messages that name the argument, the well-posedness
+ * refusal, then one call into equilibrium.c. The solvers' workspaces are
+ * malloc'd after every check and freed right after the call (nothing between
+ * can raise), so a large Anderson history is returned at once, not at the
+ * collector's leisure.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "equilibrium.h"
+#include "lbind.h"
+
+/* The value at idx as text for a message: numbers and strings as they are,
+ * anything else by its type name. */
+static const char *describe(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx);
+    if (t == LUA_TNUMBER || t == LUA_TSTRING)
+        return luaL_tolstring(L, idx, NULL);
+    return luaL_typename(L, idx);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+typedef struct solve_opts {
+    idl_eq_opts eq;
+    bool force;
+    const idl_mat *x0; /* NULL: start from zero; kept alive by the opts table */
+} solve_opts;
+
+#define KNOWN_OPTS "method, tol, max_iter, x0, memory, force"
+
+static void read_method(lua_State *L, const char *fn, idl_eq_method *m)
+{
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    if (strcmp(s, "picard") == 0)
+        *m = IDL_EQ_PICARD;
+    else if (strcmp(s, "anderson") == 0)
+        *m = IDL_EQ_ANDERSON;
+    else
+        lidl_error(L, fn, "opts.method must be \"picard\" or \"anderson\", got %s",
+                   describe(L, -1));
+}
+
+/* One key-value pair of the options table (the value at -1, the key at -2). */
+static void read_opt(lua_State *L, const char *fn, const char *key, solve_opts *o)
+{
+    if (strcmp(key, "method") == 0) {
+        read_method(L, fn, &o->eq.method);
+    } else if (strcmp(key, "tol") == 0) {
+        double tol = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1.0;
+        if (!(tol >= 0.0) || !isfinite(tol))
+            lidl_error(L, fn, "opts.tol must be a finite number >= 0, got %s", describe(L, -1));
+        o->eq.tol = tol;
+    } else if (strcmp(key, "max_iter") == 0) {
+        o->eq.max_iter = (int)lidl_checkrange(L, -1, 0, INT_MAX, fn, "opts.max_iter");
+    } else if (strcmp(key, "memory") == 0) {
+        o->eq.memory = (int)lidl_checkrange(L, -1, 1, IDL_EQ_MAX_MEMORY, fn, "opts.memory");
+    } else if (strcmp(key, "force") == 0) {
+        if (!lua_isboolean(L, -1))
+            lidl_error(L, fn, "opts.force must be a boolean, got %s", describe(L, -1));
+        o->force = lua_toboolean(L, -1);
+    } else if (strcmp(key, "x0") == 0) {
+        o->x0 = lidl_checkmat(L, -1, fn, "opts.x0");
+    } else {
+        lidl_error(L, fn, "unknown option '%s' (known: " KNOWN_OPTS ")", key);
+    }
+}
+
+/* The options table at idx (absent or nil: the defaults). */
+static void read_opts(lua_State *L, int idx, const char *fn, solve_opts *o)
+{
+    o->eq = idl_eq_defaults();
+    o->force = false;
+    o->x0 = NULL;
+    if (lua_isnoneornil(L, idx))
+        return;
+    if (!lua_istable(L, idx))
+        lidl_error(L, fn, "opts must be a table, got %s", luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            lidl_error(L, fn, "unknown option %s (known: " KNOWN_OPTS ")", describe(L, -2));
+        read_opt(L, fn, lua_tostring(L, -2), o);
+        lua_pop(L, 1);
+    }
+}
+
+/* ---- checks ----------------------------------------------------------- */
+
+static void check_square(lua_State *L, const idl_mat *d, const char *fn, const char *what)
+{
+    if (d->rows != d->cols)
+        lidl_error(L, fn, "%s is %dx%d, expected a square matrix", what, d->rows, d->cols);
+}
+
+static void check_shape(lua_State *L, const idl_mat *m, int rows, int cols, const char *fn,
+                        const char *what)
+{
+    if (m->rows != rows || m->cols != cols)
+        lidl_error(L, fn, "%s is %dx%d, expected %dx%d", what, m->rows, m->cols, rows, cols);
+}
+
+static void check_finite(lua_State *L, const idl_mat *m, const char *fn, const char *what)
+{
+    if (!idl_all_finite(m))
+        lidl_error(L, fn, "%s contains NaN or Inf", what);
+}
+
+/* Raises unless D passes one of the three tests; ||D||_inf comes first and
+ * the others are computed only when it is >= 1. */
+static void check_wellposed(lua_State *L, const idl_mat *d, const char *fn)
+{
+    double *work = malloc(idl_wellposed_work_size(d->rows) * sizeof(double) + 1);
+    if (!work)
+        lidl_error(L, fn, "out of memory");
+    idl_wellposedness wp;
+    idl_status st = idl_wellposed(d, false, work, &wp);
+    free(work);
+    lidl_check(L, st, fn);
+    if (!wp.wellposed)
+        lidl_error(L, fn,
+                   "D is not well-posed (||D||_inf = %.6g, ||D||_2 = %.6g, rho(|D|) = %.6g); "
+                   "pass force = true to try anyway",
+                   wp.norm_inf, wp.norm_2, wp.pf);
+}
+
+/* ---- solving ---------------------------------------------------------- */
+
+static const char *method_name(idl_eq_method m)
+{
+    return m == IDL_EQ_ANDERSON ? "anderson" : "picard";
+}
+
+static void push_info(lua_State *L, const idl_eq_info *info, idl_eq_method m)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, info->iterations);
+    lua_setfield(L, -2, "iterations");
+    lua_pushnumber(L, info->residual);
+    lua_setfield(L, -2, "residual");
+    lua_pushboolean(L, info->converged);
+    lua_setfield(L, -2, "converged");
+    lua_pushstring(L, method_name(m));
+    lua_setfield(L, -2, "method");
+}
+
+/* Pushes the starting point: a copy of opts.x0 (checked against rows x cols),
+ * or zeros. */
+static idl_mat *push_start(lua_State *L, const solve_opts *o, int rows, int cols, const char *fn)
+{
+    if (o->x0) {
+        check_shape(L, o->x0, rows, cols, fn, "opts.x0");
+        check_finite(L, o->x0, fn, "opts.x0");
+    }
+    idl_mat *x = lidl_newmat(L, rows, cols, fn);
+    if (o->x0)
+        idl_copy(o->x0, x);
+    else
+        idl_fill(x, 0.0);
+    return x;
+}
+
+typedef enum { SOLVE_FORWARD, SOLVE_BACKWARD } solve_kind;
+
+/* Runs the solver on the checked arguments with x (on the stack top) as the
+ * starting point, then pushes info. */
+static void run_solver(lua_State *L, solve_kind kind, const idl_mat *d, const idl_mat *b,
+                       const idl_mat *z, idl_mat *x, const solve_opts *o, const char *fn)
+{
+    size_t n = idl_eq_work_size(&o->eq, x->rows, x->cols);
+    double *work = malloc(n * sizeof(double) + 1);
+    if (!work)
+        lidl_error(L, fn, "out of memory (the workspace needs %.0f MB)",
+                   (double)n * sizeof(double) / 1e6);
+    idl_eq_info info;
+    idl_status st = kind == SOLVE_FORWARD
+                        ? idl_equilibrium(d, b, x, &o->eq, work, &info)
+                        : idl_implicit_backward(d, z, b, x, &o->eq, work, &info);
+    free(work);
+    lidl_check(L, st, fn);
+    push_info(L, &info, o->eq.method);
+}
+
+/* theta.name as a matrix, or an error naming the field. */
+static idl_mat *theta_field(lua_State *L, const char *name, const char *fn)
+{
+    char what[16] = "theta.";
+    strncat(what, name, sizeof what - strlen(what) - 1);
+    if (lua_getfield(L, 1, name) == LUA_TNIL)
+        lidl_error(L, fn, "%s is missing", what);
+    idl_mat *m = lidl_checkmat(L, -1, fn, what);
+    lua_pop(L, 1); /* theta keeps the matrix alive */
+    check_finite(L, m, fn, what);
+    return m;
+}
+
+/* For equilibrium(theta, U): checks theta.D, E, f against U and pushes
+ * B0 = E U + f 1^T (one GEMM and one add_col); returns D. */
+static idl_mat *push_theta_b0(lua_State *L, const char *fn, idl_mat **b0)
+{
+    idl_mat *d = theta_field(L, "D", fn), *e = theta_field(L, "E", fn);
+    idl_mat *f = theta_field(L, "f", fn), *u = lidl_checkmat(L, 2, fn, "U");
+    check_square(L, d, fn, "theta.D");
+    if (e->rows != d->rows || e->cols != u->rows)
+        lidl_error(L, fn, "theta.E is %dx%d, expected %dx%d (D is %dx%d, U is %dx%d)", e->rows,
+                   e->cols, d->rows, u->rows, d->rows, d->cols, u->rows, u->cols);
+    check_shape(L, f, d->rows, 1, fn, "theta.f");
+    check_finite(L, u, fn, "U");
+    *b0 = lidl_newmat(L, d->rows, u->cols, fn);
+    idl_gemm(false, false, 1.0, e, u, 0.0, *b0);
+    idl_add_col(*b0, 1.0, f);
+    return d;
+}
+
+/// idl.equilibrium(D, B0 [, opts]) -> X, info: solves X = (D X + B0)_+ for all
+/// columns at once (D h x h, B0 and X h x m).
+/// idl.equilibrium(theta, U [, opts]) -> X, info: the same with
+/// B0 = theta.E U + theta.f 1^T (theta needs D, E, f).
+/// opts: method = "picard" (default) | "anderson", tol = 1e-10 (on
+/// max|X - (D X + B0)_+| / max(1, max|X|)), max_iter = 1000, x0 = h x m start
+/// (copied, never changed), memory = 5 (Anderson history), force = false
+/// (solve even when idl.wellposed(D) gives no guarantee).
+/// info = {iterations, residual (that ratio for the X returned), converged, method};
+/// not converging within max_iter is reported there, not raised.
+static int l_equilibrium(lua_State *L)
+{
+    const char *fn = "equilibrium";
+    idl_mat *d, *b0;
+    if (lua_istable(L, 1)) {
+        d = push_theta_b0(L, fn, &b0);
+    } else {
+        d = lidl_checkmat(L, 1, fn, "D");
+        b0 = lidl_checkmat(L, 2, fn, "B0");
+        check_square(L, d, fn, "D");
+        if (b0->rows != d->rows)
+            lidl_error(L, fn, "B0 is %dx%d, expected %d rows (D is %dx%d)", b0->rows, b0->cols,
+                       d->rows, d->rows, d->cols);
+        check_finite(L, d, fn, "D");
+        check_finite(L, b0, fn, "B0");
+    }
+    solve_opts o;
+    read_opts(L, 3, fn, &o);
+    if (!o.force)
+        check_wellposed(L, d, fn);
+    idl_mat *x = push_start(L, &o, b0->rows, b0->cols, fn);
+    run_solver(L, SOLVE_FORWARD, d, b0, NULL, x, &o, fn);
+    return 2;
+}
+
+/// idl.implicit_backward(D, Z, G [, opts]) -> V, info: solves
+/// (I - Phi D^T) V = Phi G for every column, Phi = diag(1[Z > 0]), by the fixed
+/// point V = Phi .* (D^T V + G) (one GEMM per iteration). With X the
+/// equilibrium, Z = D X + E U + f 1^T and G = dL/dX: dL/dD = V X^T,
+/// dL/dE = V U^T, dL/df = V 1. Options and info as for idl.equilibrium
+/// (x0 is the starting V).
+static int l_implicit_backward(lua_State *L)
+{
+    const char *fn = "implicit_backward";
+    idl_mat *d = lidl_checkmat(L, 1, fn, "D");
+    idl_mat *z = lidl_checkmat(L, 2, fn, "Z");
+    idl_mat *g = lidl_checkmat(L, 3, fn, "G");
+    check_square(L, d, fn, "D");
+    if (z->rows != d->rows)
+        lidl_error(L, fn, "Z is %dx%d, expected %d rows (D is %dx%d)", z->rows, z->cols, d->rows,
+                   d->rows, d->cols);
+    check_shape(L, g, z->rows, z->cols, fn, "G");
+    check_finite(L, d, fn, "D");
+    check_finite(L, z, fn, "Z");
+    check_finite(L, g, fn, "G");
+    solve_opts o;
+    read_opts(L, 4, fn, &o);
+    if (!o.force)
+        check_wellposed(L, d, fn);
+    idl_mat *v = push_start(L, &o, z->rows, z->cols, fn);
+    run_solver(L, SOLVE_BACKWARD, d, g, z, v, &o, fn);
+    return 2;
+}
+
+/// idl.wellposed(D) -> {norm_inf, norm_2, pf, wellposed}: pf is an upper bound
+/// on the Perron-Frobenius eigenvalue rho(|D|) by power iteration; wellposed
+/// is true when any of the three is < 1 (each guarantees a unique
+/// equilibrium; rho(D) <= rho(|D|)).
+static int l_wellposed(lua_State *L)
+{
+    const char *fn = "wellposed";
+    idl_mat *d = lidl_checkmat(L, 1, fn, "D");
+    check_square(L, d, fn, "D");
+    check_finite(L, d, fn, "D");
+    double *work = malloc(idl_wellposed_work_size(d->rows) * sizeof(double) + 1);
+    if (!work)
+        lidl_error(L, fn, "out of memory");
+    idl_wellposedness wp;
+    idl_status st = idl_wellposed(d, true, work, &wp);
+    free(work);
+    lidl_check(L, st, fn);
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, wp.norm_inf);
+    lua_setfield(L, -2, "norm_inf");
+    lua_pushnumber(L, wp.norm_2);
+    lua_setfield(L, -2, "norm_2");
+    lua_pushnumber(L, wp.pf);
+    lua_setfield(L, -2, "pf");
+    lua_pushboolean(L, wp.wellposed);
+    lua_setfield(L, -2, "wellposed");
+    return 1;
+}
+
+void lidl_open_solve(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"equilibrium", l_equilibrium},
+                                   {"implicit_backward", l_implicit_backward},
+                                   {"wellposed", l_wellposed},
+                                   {NULL, NULL}};
+    luaL_setfuncs(L, fns, 0);
+}
