@@ -1,0 +1,304 @@
+/* test_equilibrium.c - the Picard and Anderson solvers against a naive
+ * triple-loop iteration, closed forms and each other; the implicit backward
+ * pass against LAPACK's dgesv on (I - Phi D^T); the well-posedness tests
+ * against matrices whose norms and Perron root are known. */
+#include <lapacke.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "equilibrium.h"
+#include "testutil.h"
+
+static double *work_for(const idl_eq_opts *o, int h, int m)
+{
+    size_t n = idl_eq_work_size(o, h, m);
+    double *w = malloc((n ? n : 1) * sizeof(double));
+    if (!w)
+        exit(2);
+    return w;
+}
+
+/* D with every row scaled to l1 norm kappa (so ||D||_inf = kappa); entries
+ * made nonnegative first when nonneg. */
+static idl_mat random_d(int h, double kappa, bool nonneg, unsigned *s)
+{
+    idl_mat d = tu_alloc(h, h, 1);
+    tu_fill(&d, s);
+    for (int i = 0; i < h; i++) {
+        double l1 = 0.0;
+        for (int j = 0; j < h; j++) {
+            if (nonneg)
+                IDL_AT(&d, i, j) = fabs(IDL_AT(&d, i, j));
+            l1 += fabs(IDL_AT(&d, i, j));
+        }
+        for (int j = 0; j < h; j++)
+            IDL_AT(&d, i, j) *= kappa / l1;
+    }
+    return d;
+}
+
+/* out = (D x + b)_+ by loops. */
+static void naive_map(const idl_mat *d, const idl_mat *b, const idl_mat *x, idl_mat *out)
+{
+    for (int c = 0; c < x->cols; c++)
+        for (int i = 0; i < d->rows; i++) {
+            double s = IDL_AT(b, i, c);
+            for (int l = 0; l < d->cols; l++)
+                s += IDL_AT(d, i, l) * IDL_AT(x, l, c);
+            IDL_AT(out, i, c) = s > 0.0 ? s : 0.0;
+        }
+}
+
+/* max|X - (D X + B)_+| / max(1, max|X|), by loops. */
+static double naive_residual(const idl_mat *d, const idl_mat *b, const idl_mat *x)
+{
+    idl_mat g = tu_alloc(x->rows, x->cols, 0);
+    naive_map(d, b, x, &g);
+    double diff, xmax;
+    idl_max_abs_diff(x, &g, &diff);
+    idl_norm(x, IDL_NORM_MAX, &xmax);
+    free(g.data);
+    return diff / fmax(1.0, xmax);
+}
+
+static idl_eq_opts opts_for(idl_eq_method method, double tol, int max_iter)
+{
+    idl_eq_opts o = idl_eq_defaults();
+    o.method = method;
+    o.tol = tol;
+    o.max_iter = max_iter;
+    return o;
+}
+
+/* Runs a solver from x (in/out); returns its info. */
+static idl_eq_info solve(const idl_mat *d, const idl_mat *b, idl_mat *x, const idl_eq_opts *o)
+{
+    double *w = work_for(o, x->rows, x->cols);
+    idl_eq_info info = {-1, NAN, false};
+    CHECK(idl_equilibrium(d, b, x, o, w, &info) == IDL_OK);
+    free(w);
+    return info;
+}
+
+/* With tol = 0 Picard runs exactly max_iter steps: the same iterates as the
+ * naive loop, on strided storage. */
+static void test_picard_vs_naive(void)
+{
+    unsigned s = 11;
+    idl_mat d = random_d(7, 0.8, false, &s), b = tu_alloc(7, 5, 2), x = tu_alloc(7, 5, 3);
+    idl_mat r = tu_alloc(7, 5, 0), t = tu_alloc(7, 5, 0);
+    tu_fill(&b, &s);
+    for (int k = 0; k < 12; k++) {
+        naive_map(&d, &b, &r, &t);
+        idl_copy(&t, &r);
+    }
+    idl_eq_opts o = opts_for(IDL_EQ_PICARD, 0.0, 12);
+    idl_eq_info info = solve(&d, &b, &x, &o);
+    double diff;
+    idl_max_abs_diff(&x, &r, &diff);
+    CHECK(diff < 1e-13);
+    CHECK(info.iterations == 12);
+    CHECK(!info.converged);
+    CHECK_NEAR(info.residual, naive_residual(&d, &b, &x), 1e-15);
+    free(d.data), free(b.data), free(x.data), free(r.data), free(t.data);
+}
+
+/* Both methods reach tol on both families, the reported residual is the
+ * true one of the returned X, and they agree with each other. */
+static void test_families(void)
+{
+    const double kappas[] = {0.5, 0.9, 0.99};
+    unsigned s = 5;
+    for (int nonneg = 0; nonneg <= 1; nonneg++)
+        for (int k = 0; k < 3; k++) {
+            int h = 40, m = 30;
+            idl_mat d = random_d(h, kappas[k], nonneg, &s), b = tu_alloc(h, m, 0);
+            tu_fill(&b, &s);
+            idl_mat xs[2];
+            for (int meth = 0; meth < 2; meth++) {
+                xs[meth] = tu_alloc(h, m, 1);
+                idl_eq_opts o = opts_for((idl_eq_method)meth, 1e-10, 100000);
+                idl_eq_info info = solve(&d, &b, &xs[meth], &o);
+                double r = naive_residual(&d, &b, &xs[meth]);
+                CHECK(info.converged);
+                CHECK(r < 1e-10);
+                CHECK_NEAR(info.residual, r, 1e-14);
+                /* Tighter, so the contraction bound |x - x*| <= r/(1-kappa)
+                 * makes 1e-8 a guarantee, not luck. */
+                o.tol = 1e-12;
+                solve(&d, &b, &xs[meth], &o);
+            }
+            double diff;
+            idl_max_abs_diff(&xs[0], &xs[1], &diff);
+            CHECK(diff < 1e-8);
+            free(d.data), free(b.data), free(xs[0].data), free(xs[1].data);
+        }
+}
+
+/* A start at the solution is accepted at once. */
+static void test_warm_start(void)
+{
+    unsigned s = 9;
+    idl_mat d = random_d(30, 0.9, true, &s), b = tu_alloc(30, 8, 0), x = tu_alloc(30, 8, 0);
+    tu_fill(&b, &s);
+    idl_eq_opts o = opts_for(IDL_EQ_PICARD, 1e-13, 100000);
+    solve(&d, &b, &x, &o);
+    for (int meth = 0; meth < 2; meth++) {
+        idl_eq_opts w = opts_for((idl_eq_method)meth, 1e-10, 1000);
+        idl_eq_info info = solve(&d, &b, &x, &w);
+        CHECK(info.converged);
+        CHECK(info.iterations <= 1);
+    }
+    free(d.data), free(b.data), free(x.data);
+}
+
+/* h = 1: x = (d x + b)_+ has the solution max(b / (1 - d), 0) for d < 1. */
+static void test_scalar(void)
+{
+    const double ds[] = {0.5, -0.9, 0.99, 0.0};
+    const double bs[] = {2.0, -1.0, 1.9, 0.01, -3.0};
+    for (int k = 0; k < 4; k++) {
+        idl_mat d = tu_alloc(1, 1, 0), b = tu_alloc(1, 5, 0);
+        d.data[0] = ds[k];
+        memcpy(b.data, bs, sizeof bs);
+        for (int meth = 0; meth < 2; meth++) {
+            idl_mat x = tu_alloc(1, 5, 0);
+            idl_eq_opts o = opts_for((idl_eq_method)meth, 1e-13, 100000);
+            idl_eq_info info = solve(&d, &b, &x, &o);
+            CHECK(info.converged);
+            /* |x - x*| <= residual / (1 - d), residual <= 1e-13 max(1, |x|). */
+            for (int j = 0; j < 5; j++) {
+                double want = fmax(bs[j] / (1.0 - ds[k]), 0.0);
+                CHECK_NEAR(x.data[j], want, 1e-10 * fmax(1.0, want));
+            }
+            free(x.data);
+        }
+        free(d.data), free(b.data);
+    }
+}
+
+/* V column by column from dgesv on (I - Phi D^T) v = Phi g. */
+static void dense_backward(const idl_mat *d, const idl_mat *z, const idl_mat *g, idl_mat *v)
+{
+    int h = d->rows;
+    idl_mat a = tu_alloc(h, h, 0);
+    lapack_int *piv = malloc((size_t)h * sizeof(lapack_int));
+    for (int c = 0; c < z->cols; c++) {
+        for (int i = 0; i < h; i++) {
+            double phi = IDL_AT(z, i, c) > 0.0 ? 1.0 : 0.0;
+            for (int j = 0; j < h; j++)
+                IDL_AT(&a, i, j) = (i == j) - phi * IDL_AT(d, j, i);
+            IDL_AT(v, i, c) = phi * IDL_AT(g, i, c);
+        }
+        CHECK(LAPACKE_dgesv(LAPACK_COL_MAJOR, h, 1, a.data, a.ld, piv, &IDL_AT(v, 0, c), v->ld) ==
+              0);
+    }
+    free(a.data);
+    free(piv);
+}
+
+static void test_backward(void)
+{
+    unsigned s = 21;
+    int h = 20, m = 6;
+    for (int nonneg = 0; nonneg <= 1; nonneg++) {
+        idl_mat d = random_d(h, 0.9, nonneg, &s), z = tu_alloc(h, m, 0), g = tu_alloc(h, m, 2);
+        idl_mat ref = tu_alloc(h, m, 0);
+        tu_fill(&z, &s);
+        tu_fill(&g, &s);
+        dense_backward(&d, &z, &g, &ref);
+        for (int meth = 0; meth < 2; meth++) {
+            idl_mat v = tu_alloc(h, m, 1);
+            idl_eq_opts o = opts_for((idl_eq_method)meth, 1e-13, 100000);
+            double *w = work_for(&o, h, m);
+            idl_eq_info info = {-1, NAN, false};
+            CHECK(idl_implicit_backward(&d, &z, &g, &v, &o, w, &info) == IDL_OK);
+            CHECK(info.converged);
+            double diff;
+            idl_max_abs_diff(&v, &ref, &diff);
+            CHECK(diff < 1e-10);
+            free(w), free(v.data);
+        }
+        free(d.data), free(z.data), free(g.data), free(ref.data);
+    }
+}
+
+static idl_wellposedness wellposed(const double *entries, int h, bool all)
+{
+    idl_mat d = tu_alloc(h, h, 0);
+    memcpy(d.data, entries, (size_t)h * (size_t)h * sizeof(double));
+    double *w = malloc(idl_wellposed_work_size(h) * sizeof(double));
+    idl_wellposedness wp = {NAN, NAN, NAN, false};
+    CHECK(idl_wellposed(&d, all, w, &wp) == IDL_OK);
+    free(w), free(d.data);
+    return wp;
+}
+
+static void test_wellposed(void)
+{
+    /* Cheap test passes: the others are skipped. */
+    const double small[] = {0.2, -0.1, 0.3, 0.1}; /* rows (0.2, 0.3), (-0.1, 0.1) */
+    idl_wellposedness wp = wellposed(small, 2, false);
+    CHECK_NEAR(wp.norm_inf, 0.5, 1e-15);
+    CHECK(isnan(wp.norm_2) && isnan(wp.pf) && wp.wellposed);
+    /* Column-major [[0, 1.5], [0.5, 0]]: both norms 1.5, but |D| is periodic
+     * with Perron root sqrt(0.75) (the shift in the power iteration matters). */
+    const double swap[] = {0.0, 0.5, 1.5, 0.0};
+    wp = wellposed(swap, 2, false);
+    CHECK_NEAR(wp.norm_inf, 1.5, 1e-15);
+    CHECK_NEAR(wp.norm_2, 1.5, 1e-12);
+    CHECK_NEAR(wp.pf, sqrt(0.75), 1e-9);
+    CHECK(wp.pf >= sqrt(0.75) - 1e-15); /* an upper bound */
+    CHECK(wp.wellposed);
+    /* A constant positive matrix c 1 1^T has Perron root h c. */
+    double cst[9];
+    for (int i = 0; i < 9; i++)
+        cst[i] = 0.4;
+    wp = wellposed(cst, 3, true);
+    CHECK_NEAR(wp.pf, 1.2, 1e-12);
+    CHECK_NEAR(wp.norm_2, 1.2, 1e-12);
+    CHECK(!wp.wellposed);
+    /* Signs do not help the bound: rho(|D|) for D = [[0.6, -0.6], [-0.6, 0.6]] is 1.2. */
+    const double sgn[] = {0.6, -0.6, -0.6, 0.6};
+    wp = wellposed(sgn, 2, true);
+    CHECK_NEAR(wp.pf, 1.2, 1e-12);
+    CHECK(!wp.wellposed);
+}
+
+static void test_errors_and_divergence(void)
+{
+    idl_mat d = tu_alloc(3, 3, 0), b = tu_alloc(3, 4, 0), x = tu_alloc(2, 4, 0);
+    idl_eq_opts o = idl_eq_defaults();
+    double *w = work_for(&o, 3, 4);
+    idl_eq_info info;
+    CHECK(idl_picard(&d, &b, &x, &o, w, &info) == IDL_EDIM);
+    idl_mat x3 = tu_alloc(3, 4, 0);
+    o.memory = 0;
+    CHECK(idl_anderson(&d, &b, &x3, &o, w, &info) == IDL_EINVAL);
+    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 0}, 3, 4) == 0);
+    o = idl_eq_defaults();
+    o.tol = -1.0;
+    CHECK(idl_picard(&d, &b, &x3, &o, w, &info) == IDL_EINVAL);
+    /* D = 2 I, b = 1: the iterates double until they overflow; the run stops
+     * there and does not claim convergence. */
+    for (int i = 0; i < 3; i++)
+        IDL_AT(&d, i, i) = 2.0;
+    idl_fill(&b, 1.0);
+    idl_fill(&x3, 0.0);
+    o = opts_for(IDL_EQ_PICARD, 1e-10, 5000);
+    CHECK(idl_picard(&d, &b, &x3, &o, w, &info) == IDL_OK);
+    CHECK(!info.converged && !isfinite(info.residual) && info.iterations < 5000);
+    free(d.data), free(b.data), free(x.data), free(x3.data), free(w);
+}
+
+int main(void)
+{
+    test_picard_vs_naive();
+    test_families();
+    test_warm_start();
+    test_scalar();
+    test_backward();
+    test_wellposed();
+    test_errors_and_divergence();
+    return tu_finish("test_equilibrium");
+}
