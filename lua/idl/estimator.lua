@@ -1,0 +1,361 @@
+--- idl.IDLModel: the estimator, with the report's names and defaults.
+--
+--     local est = idl.IDLModel{hidden_variables = 50, random_state = 0}
+--     est:fit(X, y, {rounds_number = 100, type_of_training = "two_loops",
+--                    eval_set = {X_test, y_test}})
+--     local y_hat = est:predict(X_test)            -- m x p
+--     print(est:score(X_test, y_test))             -- R^2
+--
+-- Rows are samples: X is m x n and y a vector (a flat Lua table or an m x 1
+-- matrix) or m x p; matrices or Lua tables are accepted, and transposed once
+-- at this boundary (the engine works with columns as samples). Nothing passed
+-- in is modified.
+--
+-- Parameters (constructor, get_params/set_params); the first nine are the
+-- report's, with its defaults:
+--   hidden_variables = 1       h, the number of hidden units
+--   dual_learning_rate = 0.1   alpha of the dual step (report 4.1)
+--   tol_fenchel = 0.1          eps: units with F >= eps get a dual step
+--   inner_tol = 1e-3           relative change of G that ends an inner loop
+--   starting_lambda = nil      lambda0 = starting_lambda * 1 (a number), or an
+--                              h x 1 matrix / table; nil: tol_fenchel * 1 (as
+--                              the report's code)
+--   initialization_theta = nil a theta {A, B, c, D, E, f} to start from (copied)
+--   random_state = 0           seed of every random draw
+--   early_stopping = true      with an eval_set: stop when the eval loss has not
+--                              improved for `patience` rounds, restore the best
+--   verbosity = true           progress line on a terminal (see fit's verbose)
+-- and the choices the report fixed internally:
+--   constraint = {kind = "inf", kappa = 0.9}   the set D is kept in (idl.model)
+--   initialization = "picard_ls"               idl.initializers strategy
+--   initialization_options = nil               its options table
+--   inner_max_iter = 500, patience = 10
+--   loss = "squared"                           idl.losses name
+--   tol = 1e-10                                equilibrium tolerance of predict
+--   monitor_tol = 1e-8                         the same for the per-round losses
+--
+-- After fit: est.model (an idl.model, columns-as-samples API), est.history
+-- (one entry per round, see idl.trainers.measure; entry 1 is the
+-- initialization), est.best_round, est.stop_reason, est.timing.
+-- Another trainer is available to fit once registered in idl.trainers
+-- (trainers.register(name, fn)): type_of_training = name.
+-- @module idl.estimator
+
+local core = require "idl.core"
+local util = require "idl._util"
+local model_mod = require "idl.model"
+local losses = require "idl.losses"
+local trainers = require "idl.trainers"
+local initializers = require "idl.initializers"
+local metrics = require "idl.metrics"
+local progress = require "idl.progress"
+
+local estimator = {}
+
+local IDLModel = {}
+IDLModel.__index = IDLModel
+
+local DEFAULTS = {
+  hidden_variables = 1, dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
+  starting_lambda = nil, initialization_theta = nil, random_state = 0, early_stopping = true,
+  verbosity = true,
+  constraint = nil, initialization = "picard_ls", initialization_options = nil,
+  inner_max_iter = 500, patience = 10, loss = "squared", tol = 1e-10, monitor_tol = 1e-8,
+}
+local PARAM_NAMES = {
+  "hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "starting_lambda",
+  "initialization_theta", "random_state", "early_stopping", "verbosity", "constraint",
+  "initialization", "initialization_options", "inner_max_iter", "patience", "loss", "tol",
+  "monitor_tol",
+}
+local ALLOWED = {}
+for _, k in ipairs(PARAM_NAMES) do ALLOWED[k] = true end
+estimator.PARAM_NAMES = PARAM_NAMES
+
+-- Validates one parameter value; fname names the calling method. Returns the
+-- value to store.
+local function check_param(k, v, fname, level)
+  level = level + 1
+  local num = function(opts) return util.check_number(v, fname, k, opts, level) end
+  if k == "hidden_variables" then return num{integer = true, min = 1}
+  elseif k == "dual_learning_rate" or k == "tol_fenchel" then return num{min = 0}
+  elseif k == "inner_tol" or k == "tol" or k == "monitor_tol" then return num{gt = 0}
+  elseif k == "random_state" then return num{integer = true, min = 0, max = 4294967295}
+  elseif k == "inner_max_iter" or k == "patience" then return num{integer = true, min = 1}
+  elseif k == "early_stopping" or k == "verbosity" then return util.check_boolean(v, fname, k, level)
+  elseif k == "starting_lambda" then
+    if v == nil then return nil end
+    if type(v) == "number" then return num{min = 0} end
+    local m = util.as_matrix(v, fname, k, level)
+    for i = 1, m:rows() do
+      for j = 1, m:cols() do
+        if m:get(i, j) < 0 then
+          util.fail(fname, string.format("%s has a negative entry at (%d, %d)", k, i, j), level)
+        end
+      end
+    end
+    return m:copy()
+  elseif k == "initialization_theta" then
+    if v == nil then return nil end
+    model_mod.check_theta(v, fname, level)
+    return util.copy_matrices(v)
+  elseif k == "constraint" then
+    return model_mod.check_constraint(v, fname, level)
+  elseif k == "initialization" then
+    return util.check_choice(v, initializers.names(), fname, k, level)
+  elseif k == "initialization_options" then
+    if v ~= nil and type(v) ~= "table" then
+      util.fail(fname, k .. " must be a table, got " .. util.describe(v), level)
+    end
+    return v
+  elseif k == "loss" then
+    return util.check_choice(v, losses.names(), fname, k, level)
+  end
+  return v
+end
+
+--- idl.IDLModel{...} -> an unfitted estimator (parameters above; an unknown
+-- name or a bad value raises "IDLModel: ..." naming it). The first argument is
+-- the IDLModel table itself (this is its __call).
+local function construct(_, params)
+  local fname = "IDLModel"
+  util.check_options(params, ALLOWED, fname, "parameters")
+  local self = setmetatable({params = {}}, IDLModel)
+  for _, k in ipairs(PARAM_NAMES) do
+    local v = params and params[k]
+    if v == nil then v = DEFAULTS[k] end
+    if v ~= nil or k == "constraint" then self.params[k] = check_param(k, v, fname, 2) end
+  end
+  return self
+end
+
+--- est:get_params() -> a copy of the parameters (matrices copied).
+function IDLModel:get_params()
+  return util.copy_matrices(self.params)
+end
+
+--- est:set_params{name = value, ...} -> est. Checks names and values like the
+-- constructor; the fitted model (if any) is kept until the next fit.
+function IDLModel:set_params(params)
+  util.check_options(params, ALLOWED, "set_params", "parameters")
+  for k, v in pairs(params or {}) do
+    self.params[k] = check_param(k, v, "set_params", 2)
+  end
+  return self
+end
+
+-- ---------------------------------------------------------------------------
+-- Input checks
+
+-- X (m x n, rows are samples) as a matrix, checked; `what` names it.
+local function check_x(X, fname, what, level)
+  level = level + 1
+  if X == nil then util.fail(fname, what .. " is missing", level) end
+  local M = util.as_matrix(X, fname, what, level)
+  if M:rows() == 0 or M:cols() == 0 then
+    util.fail(fname, string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()), level)
+  end
+  return M
+end
+
+-- y (m x p or a vector) against X's m rows.
+local function check_y(y, m, fname, what, xwhat, level)
+  level = level + 1
+  if y == nil then util.fail(fname, what .. " is missing", level) end
+  local M = util.as_matrix(y, fname, what, level)
+  if M:rows() == 0 or M:cols() == 0 then
+    util.fail(fname, string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()), level)
+  end
+  if M:rows() ~= m then
+    util.fail(fname, string.format("%s has %d rows (samples), %s has %d: one target row per sample",
+      xwhat, m, what, M:rows()), level)
+  end
+  return M
+end
+
+local FIT_OPTIONS = {rounds_number = true, verbose = true, type_of_training = true, eval_set = true,
+  callbacks = true}
+
+local function check_fit_options(self, opts, level)
+  level = level + 1
+  local fname = "fit"
+  opts = util.check_options(opts, FIT_OPTIONS, fname, "options", level)
+  local o = {}
+  o.rounds_number = opts.rounds_number == nil and 100 or
+    util.check_number(opts.rounds_number, fname, "rounds_number", {integer = true, min = 0}, level)
+  o.verbose = opts.verbose
+  if o.verbose == nil then o.verbose = self.params.verbosity end
+  util.check_boolean(o.verbose, fname, "verbose", level)
+  o.type_of_training = opts.type_of_training or "two_loops"
+  util.check_choice(o.type_of_training, trainers.names(), fname, "type_of_training", level)
+  local cb = opts.callbacks
+  if cb ~= nil then
+    if type(cb) == "function" then cb = {cb} end
+    if type(cb) ~= "table" then
+      util.fail(fname, "callbacks must be a function or a table of functions", level)
+    end
+    for i, f in ipairs(cb) do
+      if type(f) ~= "function" then
+        util.fail(fname, string.format("callbacks[%d] must be a function, got %s", i, util.describe(f)),
+          level)
+      end
+    end
+  end
+  o.callbacks = cb
+  o.eval_set = opts.eval_set
+  return o
+end
+
+-- ---------------------------------------------------------------------------
+-- Fit
+
+local function starting_lambda(params, h, fname, level)
+  local v = params.starting_lambda
+  if v == nil then return core.full(h, 1, params.tol_fenchel) end
+  if type(v) == "number" then return core.full(h, 1, v) end
+  if v:rows() ~= h or v:cols() ~= 1 then
+    util.fail(fname, string.format("starting_lambda is %dx%d, expected %dx1 (hidden_variables = %d)",
+      v:rows(), v:cols(), h, h), level + 1)
+  end
+  return v:copy()
+end
+
+--- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
+-- "two_loops", eval_set = {X_eval, y_eval}, callbacks = fn or {fn, ...}}]) -> est.
+-- Initializes (params.initialization, or params.initialization_theta), then
+-- runs the trainer (idl.trainers). Callbacks are called after each round with
+-- (state, history_entry); one returning true stops training.
+function IDLModel:fit(X, y, opts)
+  local fname = "fit"
+  local p = self.params
+  local o = check_fit_options(self, opts, 2)
+  local Xm = check_x(X, fname, "X", 2)
+  local ym = check_y(y, Xm:rows(), fname, "y", "X", 2)
+  local eval
+  if o.eval_set ~= nil then
+    local es = o.eval_set
+    if type(es) ~= "table" or core.is_matrix(es) or #es ~= 2 then
+      util.fail(fname, "eval_set must be a table {X_eval, y_eval}, got " .. util.describe(es))
+    end
+    local Xe = check_x(es[1], fname, "eval_set[1]", 2)
+    if Xe:cols() ~= Xm:cols() then
+      util.fail(fname, string.format("eval_set[1] has %d columns (features), X has %d", Xe:cols(), Xm:cols()))
+    end
+    local ye = check_y(es[2], Xe:rows(), fname, "eval_set[2]", "eval_set[1]", 2)
+    if ye:cols() ~= ym:cols() then
+      util.fail(fname, string.format("eval_set[2] has %d columns (outputs), y has %d", ye:cols(), ym:cols()))
+    end
+    eval = {U = Xe:t(), Y = ye:t()}
+  end
+  local registered = trainers.registry[o.type_of_training]
+  if registered.relaxed and not losses.get(p.loss).relaxed then
+    util.fail(fname, string.format("type_of_training '%s' trains the relaxed problem, which needs the "
+      .. "squared loss; the model's loss is '%s'", o.type_of_training, p.loss))
+  end
+
+  local U, Y = Xm:t(), ym:t()
+  local h = p.hidden_variables
+  local lambda = starting_lambda(p, h, fname, 2)
+  local constraint = p.constraint
+  local rng = core.rng(p.random_state)
+  local problem = {U = U, Y = Y, h = h, constraint = constraint, lambda = lambda}
+  local theta, X0
+  if p.initialization_theta then
+    theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
+  else
+    theta, X0 = initializers.registry[p.initialization](problem, rng, p.initialization_options)
+  end
+  local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
+  local s = trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
+  local bar = progress.new{total = o.rounds_number, label = o.type_of_training, enabled = o.verbose,
+    fields = {"G", "relaxed_l2", "train_l2", "eval_l2", "residual"}}
+  trainers.run(o.type_of_training, s, {
+    rounds_number = o.rounds_number, dual_learning_rate = p.dual_learning_rate,
+    tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
+    early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
+    callbacks = o.callbacks, progress = bar,
+  })
+  bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
+    s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
+  self.model = s.model
+  self.history = s.history
+  self.best_round = s.best and s.best.round
+  self.stop_reason = s.stop_reason
+  self.timing = s.timing
+  self.n_features = Xm:cols()
+  self.n_outputs = ym:cols()
+  self.state = s
+  return self
+end
+
+-- ---------------------------------------------------------------------------
+-- Predict
+
+local PREDICT_OPTIONS = {k_iterations = true, tol = true, method = true}
+
+--- est:predict(X [, {k_iterations = 10000, tol = params.tol, method = "picard"}])
+-- -> y_hat (m x p): the equilibrium of each sample (at most k_iterations
+-- iterations), then A x + B u + c. est.predict_info holds the solver's record
+-- (a prediction whose equilibrium did not converge says so there).
+function IDLModel:predict(X, opts)
+  local fname = "predict"
+  if not self.model then util.fail(fname, "the model is not fitted: call fit(X, y) first") end
+  opts = util.check_options(opts, PREDICT_OPTIONS, fname, "options")
+  local k = opts.k_iterations == nil and 10000 or
+    util.check_number(opts.k_iterations, fname, "k_iterations", {integer = true, min = 0})
+  local tol = opts.tol == nil and self.params.tol or util.check_number(opts.tol, fname, "tol", {min = 0})
+  local Xm = check_x(X, fname, "X", 2)
+  if Xm:cols() ~= self.model.n then
+    util.fail(fname, string.format("X has %d columns (features), the model was fitted on %d",
+      Xm:cols(), self.model.n))
+  end
+  local Yhat, info = self.model:predict_u(Xm:t(), {max_iter = k, tol = tol, method = opts.method})
+  info.x = nil
+  self.predict_info = info
+  return Yhat:t()
+end
+
+--- est:score(X, y) -> R^2 of the predictions (idl.metrics.r2, averaged over outputs).
+function IDLModel:score(X, y)
+  local yhat = self:predict(X)
+  local ym = check_y(y, yhat:rows(), "score", "y", "X", 2)
+  return metrics.r2(ym, yhat)
+end
+
+-- ---------------------------------------------------------------------------
+-- Files
+
+--- est:save(path) -> est: the fitted model (idl.model format) with the
+-- estimator's scalar parameters in its meta fields ("param.<name>").
+function IDLModel:save(path)
+  if not self.model then util.fail("save", "the model is not fitted: nothing to save") end
+  local m = self.model:copy()
+  m.meta["estimator"] = "IDLModel"
+  for k, v in pairs(self.params) do
+    local t = type(v)
+    if t == "number" or t == "string" or t == "boolean" then m.meta["param." .. k] = v end
+  end
+  m:save(path)
+  return self
+end
+
+--- idl.IDLModel.load(path) / estimator.load(path) -> a fitted estimator
+-- rebuilt from a file written by est:save (or any idl.model file).
+function estimator.load(path)
+  local m = model_mod.load(path)
+  local params = {hidden_variables = m.h, constraint = m.constraint, loss = m.loss}
+  for k, v in pairs(m.meta) do
+    local name = type(k) == "string" and k:match("^param%.(.+)$")
+    if name and ALLOWED[name] and params[name] == nil then params[name] = v end
+  end
+  local est = construct(nil, params)
+  est.model = m
+  est.n_features, est.n_outputs = m.n, m.p
+  return est
+end
+
+-- idl.IDLModel is callable (the constructor) and carries load and the class
+-- (whose methods are fit, predict, score, ...).
+estimator.IDLModel = setmetatable({load = estimator.load, class = IDLModel}, {__call = construct})
+
+return estimator

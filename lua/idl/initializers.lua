@@ -1,0 +1,226 @@
+--- Initialization strategies: where training starts.
+--
+-- Each strategy is a function init(problem, rng [, opts]) -> theta, X where
+-- problem = {U = n x m, Y = p x m (columns are samples), h = hidden units,
+-- constraint = {kind, kappa}, lambda = h x 1 (read by the "lmi" set)} and
+-- rng = idl.rng(seed) supplies every random draw, so a seed reproduces the
+-- result. theta is a fresh table {A, B, c, D, E, f} with D in the constraint
+-- set; X (h x m, >= 0) is the relaxed hidden variable to start from.
+--
+--   picard_ls    (default; the report's recommended one) D, E, f random, D
+--                projected onto the set (radius opts.kappa = 0.5 for "inf" and
+--                "spectral", as the report's code), X by the equilibrium, then
+--                A, B, c by ridge least squares on [X; U; 1^T]
+--   subproblems  (report 4.1) lambda = 0: min L over X >= 0 and A, B, c
+--                (alternating least squares / projected gradient), then
+--                min 1^T F(X, D X + E U + f 1^T) over D, E, f (projected gradient)
+--   random       sparse random theta (entries uniform on [0, 1) with
+--                probability opts.density = 0.1, as the report's examples),
+--                X by the equilibrium
+--   user         opts.theta, copied (never written) and checked, D projected;
+--                X by the equilibrium
+--
+-- Another strategy is added with initializers.register(name, fn).
+-- @module idl.initializers
+
+local core = require "idl.core"
+local util = require "idl._util"
+local model_mod = require "idl.model"
+
+local init = {}
+init.registry = {}
+
+--- initializers.register(name, fn): fn(problem, rng, opts) -> theta, X.
+function init.register(name, fn)
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then
+    error("register: name must be a word (letters, digits, _), got " .. util.describe(name), 2)
+  end
+  if type(fn) ~= "function" then error("register: fn must be a function", 2) end
+  init.registry[name] = fn
+  init[name] = fn
+end
+
+--- initializers.names() -> the sorted names of the strategies.
+function init.names()
+  local t = {}
+  for k in pairs(init.registry) do t[#t + 1] = k end
+  table.sort(t)
+  return t
+end
+
+local function sizes(problem)
+  return problem.U:rows(), problem.h, problem.Y:rows(), problem.U:cols()
+end
+
+local function lambda_of(problem)
+  return problem.lambda or core.ones(problem.h, 1)
+end
+
+-- D onto the problem's constraint set, with the initialization radius kappa
+-- (smaller than the training one: Picard converges faster, as in the report).
+local function project_init(D, problem, kappa)
+  local c = problem.constraint or {kind = "inf", kappa = 0.9}
+  local ci = {kind = c.kind, kappa = math.min(kappa or c.kappa, c.kappa)}
+  return model_mod.project_(D, ci, lambda_of(problem))
+end
+
+-- X = (D X + E U + f 1^T)_+ for theta's (D, E, f), cold start.
+local function equilibrium(theta, U)
+  local X = core.equilibrium(theta, U, {max_iter = 100000})
+  return X
+end
+
+--- initializers.least_squares_abc(theta, X, U, Y [, ridge_rel = 1e-8]) -> theta:
+-- (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 + ridge (||A||^2 + ||B||^2 +
+-- ||c||^2) with ridge = ridge_rel * ||S||_F^2 / (h + n + 1), S = [X; U; 1^T]
+-- (a tiny ridge relative to the data: dead units get zero weight instead of a
+-- singular system). Written into theta in place.
+function init.least_squares_abc(theta, X, U, Y, ridge_rel)
+  local h, n, m = X:rows(), U:rows(), X:cols()
+  local St = core.hcat(X:t(), U:t(), core.ones(m, 1))
+  local ridge = (ridge_rel or 1e-8) * St:norm("fro") ^ 2 / (h + n + 1)
+  local Wt = core.lstsq(St, Y:t(), math.max(ridge, 1e-300))
+  local p = Y:rows()
+  core.copy(theta.A, Wt:sub(1, h, 1, p):t())
+  core.copy(theta.B, Wt:sub(h + 1, h + n, 1, p):t())
+  core.copy(theta.c, Wt:sub(h + n + 1, h + n + 1, 1, p):t())
+  return theta
+end
+
+local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f = true, ridge = true}
+
+--- picard_ls(problem, rng [, {kappa = 0.5, scale_d = 1, scale_e = 1, scale_f = 1,
+-- ridge = 1e-8}]): D ~ N(0, scale_d^2 / h), E ~ N(0, scale_e^2), f ~
+-- N(0, scale_f^2), D projected (radius kappa), X the equilibrium, then (A, B, c)
+-- by least squares (initializers.least_squares_abc with ridge).
+init.register("picard_ls", function(problem, rng, opts)
+  opts = util.check_options(opts, PICARD_LS_OPTIONS, "picard_ls", "options")
+  local n, h, p = sizes(problem)
+  local theta = {
+    D = core.randn(h, h, rng, 0, (opts.scale_d or 1) / math.sqrt(h)),
+    E = core.randn(h, n, rng, 0, opts.scale_e or 1),
+    f = core.randn(h, 1, rng, 0, opts.scale_f or 1),
+    A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1),
+  }
+  project_init(theta.D, problem, opts.kappa or 0.5)
+  local X = equilibrium(theta, problem.U)
+  init.least_squares_abc(theta, X, problem.U, problem.Y, opts.ridge)
+  return theta, X
+end)
+
+local RANDOM_OPTIONS = {density = true, kappa = true}
+
+-- A rows x cols matrix whose entries are nonzero with probability density,
+-- uniform on [0, 1) (the law of the report's scipy.sparse.random draws).
+local function sparse_uniform(rows, cols, density, rng)
+  local M = core.zeros(rows, cols)
+  for j = 1, cols do
+    for i = 1, rows do
+      if rng:uniform() < density then M:set(i, j, rng:uniform()) end
+    end
+  end
+  return M
+end
+
+--- random(problem, rng [, {density = 0.1, kappa = 0.5}]): every entry of theta
+-- nonzero with probability density, uniform on [0, 1); D projected (radius
+-- kappa); X the equilibrium.
+init.register("random", function(problem, rng, opts)
+  opts = util.check_options(opts, RANDOM_OPTIONS, "random", "options")
+  local n, h, p = sizes(problem)
+  local d = opts.density or 0.1
+  util.check_number(d, "random", "density", {min = 0, max = 1})
+  local theta = {A = sparse_uniform(p, h, d, rng), B = sparse_uniform(p, n, d, rng),
+    c = sparse_uniform(p, 1, d, rng), D = sparse_uniform(h, h, d, rng),
+    E = sparse_uniform(h, n, d, rng), f = sparse_uniform(h, 1, d, rng)}
+  project_init(theta.D, problem, opts.kappa or 0.5)
+  return theta, equilibrium(theta, problem.U)
+end)
+
+local USER_OPTIONS = {theta = true}
+
+--- user(problem, rng, {theta = {...}}): a copy of the given theta (checked
+-- against n, h, p of the problem), D projected onto the training set, X the
+-- equilibrium. The caller's matrices are never written.
+init.register("user", function(problem, _rng, opts)
+  opts = util.check_options(opts, USER_OPTIONS, "user", "options")
+  local n, h, p = sizes(problem)
+  local given = opts.theta
+  local gn, gh, gp = model_mod.check_theta(given, "initialization_theta", 3)
+  if gn ~= n or gh ~= h or gp ~= p then
+    util.fail("initialization_theta", string.format(
+      "theta has n = %d, h = %d, p = %d; the data and hidden_variables need n = %d, h = %d, p = %d",
+      gn, gh, gp, n, h, p), 3)
+  end
+  local theta = util.copy_matrices(given)
+  local c = problem.constraint or {kind = "inf", kappa = 0.9}
+  model_mod.project_(theta.D, c, lambda_of(problem))
+  return theta, equilibrium(theta, problem.U)
+end)
+
+local SUB_OPTIONS = {kappa = true, abc_iterations = true, def_iterations = true, tol = true}
+
+-- grad of 1^T F over (D, E, f) at fixed X is W [X; U; 1]^T with
+-- W = ((Z)_+ - X) / m; its Lipschitz constant is ||[X; U; 1^T]||_2^2 / m
+-- (idl.lipschitz's theta2 with lambda = 1).
+local function def_descent(theta, X, U, problem, iterations, tol)
+  local h, m = X:rows(), X:cols()
+  local ones_h = core.ones(h, 1)
+  local ones_m = core.ones(m, 1)
+  local lip = core.lipschitz(theta, X, U, ones_h).theta2
+  local c = problem.constraint or {kind = "inf", kappa = 0.9}
+  local W = core.zeros(h, m)
+  local last
+  for _ = 1, iterations do
+    local Z = theta.D * X + theta.E * U
+    core.add_col(Z, 1, theta.f)
+    local total = core.fenchel(X, Z):sum()
+    if last and math.abs(last - total) <= tol * math.max(last, 1e-300) then break end
+    last = total
+    core.relu(W, Z)
+    core.axpy(W, -1, X)
+    local a = -1 / (m * lip)
+    core.gemm(theta.D, W, X, a, 1, false, true)
+    core.gemm(theta.E, W, U, a, 1, false, true)
+    core.gemm(theta.f, W, ones_m, a, 1)
+    model_mod.project_(theta.D, c, lambda_of(problem))
+  end
+end
+
+--- subproblems(problem, rng [, {kappa = 0.5, abc_iterations = 50,
+-- def_iterations = 200, tol = 1e-6}]) (report 4.1, lambda = 0):
+-- 1. min L over X >= 0 and (A, B, c): X starts at (N(0, 1))_+ and alternates
+--    (A, B, c) by least squares with a projected gradient step on X
+--    (step m / ||A^T A||_2, valid for L alone), abc_iterations times;
+-- 2. min 1^T F(X, D X + E U + f 1^T) over (D, E, f), from the picard_ls draw,
+--    by projected gradient (step 1/L with L = ||[X; U; 1^T]||_2^2 / m) until
+--    the relative change is below tol or def_iterations steps.
+init.register("subproblems", function(problem, rng, opts)
+  opts = util.check_options(opts, SUB_OPTIONS, "subproblems", "options")
+  local n, h, p, m = sizes(problem)
+  local U, Y = problem.U, problem.Y
+  local theta = {
+    D = core.randn(h, h, rng, 0, 1 / math.sqrt(h)), E = core.randn(h, n, rng), f = core.randn(h, 1, rng),
+    A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1),
+  }
+  project_init(theta.D, problem, opts.kappa or 0.5)
+  local X = core.randn(h, m, rng):relu()
+  local R = core.zeros(p, m)
+  for _ = 1, opts.abc_iterations or 50 do
+    init.least_squares_abc(theta, X, U, Y)
+    local ata = theta.A:t() * theta.A
+    local lx = ata:norm(2)
+    if lx <= 0 then break end
+    core.gemm(R, theta.A, X)
+    core.gemm(R, theta.B, U, 1, 1)
+    core.add_col(R, 1, theta.c)
+    core.axpy(R, -1, Y)
+    core.gemm(X, theta.A, R, -1 / lx, 1, true, false)
+    core.project_nonneg_(X)
+  end
+  init.least_squares_abc(theta, X, U, Y)
+  def_descent(theta, X, U, problem, opts.def_iterations or 200, opts.tol or 1e-6)
+  return theta, X
+end)
+
+return init

@@ -1,0 +1,532 @@
+--- The report's trainers of the relaxed problem (chapters 3-4), as short
+-- functions over a state table, and the loop that runs them.
+--
+-- The relaxed problem: for dual variables lambda >= 0,
+--
+--     min over theta, X >= 0 of  G = L + lambda^T F(X, D X + E U + f 1^T),   D in S
+--
+-- with L = ||A X + B U + c 1^T - Y||_F^2 / (2m) (the report's "L2 loss"), F the
+-- Fenchel divergence per hidden unit, S the model's constraint set. Columns are
+-- samples: U n x m, Y p x m, X h x m.
+--
+-- A state `s` (trainers.new_state) holds the model (s.model, whose theta and
+-- lambda the steps update in place), the data (s.U, s.Y, optional s.eval),
+-- the relaxed hidden variable s.X, workspaces, s.history and s.best. The
+-- building blocks each do one thing:
+--
+--   trainers.theta_step(s)   one projected gradient step on (A,B,c) and (D,E,f)
+--                            at fixed X, steps 1/L from idl.lipschitz (valid
+--                            constants, REPORT-NOTES.md), then D onto S
+--   trainers.x_step(s)       one projected gradient step on X at fixed theta,
+--                            step 1/L_x, then X onto X >= 0
+--   trainers.dual_step(s, c) lambda += alpha F .* 1{F >= eps} (report 4.1)
+--   trainers.objective(s)    G, L, F at the current (theta, X)
+--   trainers.abc_exact(s)    A, B, c by least squares (L is quadratic in them)
+--
+-- and a round is a few lines over them (two_loops, one_loop, bcd below). A
+-- round function takes (s, config) and returns true to stop training (e.g.
+-- no unit left with F >= eps). trainers.run(round, s, config) records the
+-- history, calls the callbacks, keeps the best model and stops early.
+--
+-- Another module adds a trainer with trainers.register(name, fn, {relaxed =
+-- false}) (e.g. "implicit", training through the equilibrium); relaxed = false
+-- means the trainer does not use s.X and the history's relaxed fields stay nil.
+--
+-- The steps keep the forward pass Z = D X + E U + f 1^T and R = A X + B U +
+-- c 1^T - Y cached in s.ws while neither theta nor X changes, so an inner
+-- iteration of two_loops costs four h x h x m GEMMs (Z, grad D, Z after the
+-- theta step, D^T W for grad X) plus the Gram matrix inside idl.lipschitz.
+-- The steps are checked against idl.gradients and idl.lipschitz in
+-- tests/lua/trainers_spec.lua.
+-- @module idl.trainers
+
+local core = require "idl.core"
+local util = require "idl._util"
+local model_mod = require "idl.model"
+local losses = require "idl.losses"
+
+local trainers = {}
+
+-- ---------------------------------------------------------------------------
+-- State
+
+local STATE_ARGS = {model = true, U = true, Y = true, X = true, eval = true}
+
+--- trainers.new_state{model =, U =, Y =, X = nil, eval = {U =, Y =}} -> s.
+-- U is n x m, Y p x m (columns are samples); X (h x m, the relaxed hidden
+-- variable) defaults to the equilibrium of the model on U. The model is
+-- trained in place; U, Y, X and eval are only read (X is copied).
+function trainers.new_state(args)
+  local fn = "new_state"
+  util.check_options(args, STATE_ARGS, fn, "arguments")
+  local m = args.model
+  if getmetatable(m) ~= model_mod.Model then
+    util.fail(fn, "model must be an idl.model, got " .. util.describe(m))
+  end
+  local U, Y = args.U, args.Y
+  if not core.is_matrix(U) or U:rows() ~= m.n then
+    util.fail(fn, string.format("U must be a %d x m matrix, got %s", m.n, util.describe(U)))
+  end
+  if not core.is_matrix(Y) or Y:rows() ~= m.p or Y:cols() ~= U:cols() then
+    util.fail(fn, string.format("Y must be a %d x %d matrix, got %s", m.p, U:cols(), util.describe(Y)))
+  end
+  local X
+  if args.X ~= nil then
+    if not core.is_matrix(args.X) or args.X:rows() ~= m.h or args.X:cols() ~= U:cols() then
+      util.fail(fn, string.format("X must be a %d x %d matrix, got %s", m.h, U:cols(), util.describe(args.X)))
+    end
+    X = core.project_nonneg_(args.X:copy())
+  end
+  local s = {model = m, U = U, Y = Y, X = X, eval = args.eval, round = 0, history = {}, best = nil,
+    ws = {}, timing = {rounds = 0, monitor = 0}}
+  if s.X == nil then
+    s.X = m:hidden(U, {max_iter = 10000})
+    core.project_nonneg_(s.X)
+  end
+  return s
+end
+
+local function h_m(s) return s.X:rows(), s.X:cols() end
+
+-- The h x m workspace named key, allocated once.
+local function buffer(s, key)
+  local b = s.ws[key]
+  if b == nil then
+    b = core.zeros(h_m(s))
+    s.ws[key] = b
+  end
+  return b
+end
+
+--- trainers.invalidate(s): theta or X changed outside the steps (a custom
+-- schedule that edits them must call this).
+function trainers.invalidate(s)
+  s.ws.fresh = false
+end
+
+-- lambda / m broadcast over the columns (h x m), rebuilt when lambda changes:
+-- the row scaling Lambda W becomes one elementwise product.
+local function lambda_cols(s)
+  local ws = s.ws
+  if not ws.lm_fresh then
+    local lm = buffer(s, "lm")
+    core.fill(lm, 0)
+    core.add_col(lm, 1 / s.X:cols(), s.model.lambda)
+    ws.lm_fresh = true
+  end
+  return ws.lm
+end
+
+--- trainers.forward(s) -> Z, R: Z = D X + E U + f 1^T (h x m) and
+-- R = A X + B U + c 1^T - Y (p x m) at the current (theta, X), cached.
+function trainers.forward(s)
+  local ws, th = s.ws, s.model.theta
+  if ws.fresh then return ws.Z, ws.R end
+  local Z = buffer(s, "Z")
+  core.gemm(Z, th.D, s.X)
+  core.gemm(Z, th.E, s.U, 1, 1)
+  core.add_col(Z, 1, th.f)
+  local R = ws.R or core.zeros(s.Y:rows(), s.Y:cols())
+  ws.R = R
+  core.gemm(R, th.A, s.X)
+  core.gemm(R, th.B, s.U, 1, 1)
+  core.add_col(R, 1, th.c)
+  core.axpy(R, -1, s.Y)
+  ws.fresh = true
+  return Z, R
+end
+
+-- W = (Lambda / m)((Z)_+ - X), the Fenchel part of the gradients (into ws.W).
+local function fenchel_residual(s, Z)
+  local W = buffer(s, "W")
+  core.relu(W, Z)
+  core.axpy(W, -1, s.X)
+  core.hadamard(W, W, lambda_cols(s))
+  return W
+end
+
+--- trainers.objective(s) -> G, L, F: the relaxed objective at (theta, X),
+-- L the loss with the relaxed X, F (h x 1) the Fenchel divergences.
+function trainers.objective(s)
+  local Z, R = trainers.forward(s)
+  local F = core.fenchel(s.X, Z)
+  local m = s.X:cols()
+  local L = R:norm("fro") ^ 2 / (2 * m)
+  local G = L + (s.model.lambda:t() * F):get(1, 1)
+  return G, L, F
+end
+
+--- trainers.lipschitz_x(theta, lambda, m) -> the X-block constant of
+-- idl.lipschitz, (||A^T A + Lambda - Lambda D - D^T Lambda||_2 +
+-- lambda_max ||D||_2^2) / m, without the Gram matrix of X (which only the
+-- theta constants need): idl.lipschitz on one column, rescaled by 1/m.
+function trainers.lipschitz_x(theta, lambda, m, U1)
+  local h = theta.D:rows()
+  U1 = U1 or core.zeros(theta.B:cols(), 1)
+  return core.lipschitz(theta, core.zeros(h, 1), U1, lambda).x / m
+end
+
+-- The m x 1 vector of ones (for the c and f gradients), allocated once.
+function trainers._ones(s)
+  s.ws.ones = s.ws.ones or core.ones(s.X:cols(), 1)
+  return s.ws.ones
+end
+
+-- D back onto the model's constraint set.
+local function project_d(s)
+  model_mod.project_(s.model.theta.D, s.model.constraint, s.model.lambda)
+end
+
+--- trainers.theta_step(s) -> s: theta <- P_S(theta - grad_theta G / L) with
+-- L = lipschitz.theta1 for (A, B, c) and lipschitz.theta2 for (D, E, f)
+-- (the objective is separable in the two blocks at fixed X, so each takes its
+-- own step). The (D, E, f) step is skipped while lambda = 0 (G does not depend
+-- on them). Updates theta in place without allocating h x m matrices.
+function trainers.theta_step(s)
+  local th, X, U = s.model.theta, s.X, s.U
+  local m = X:cols()
+  local ones = trainers._ones(s)
+  local Z, R = trainers.forward(s)
+  local lip = core.lipschitz(th, X, U, s.model.lambda)
+  s.last_lipschitz = lip
+  -- grad (D, E, f) = W [X; U; 1]^T with W = (Lambda/m)((Z)_+ - X); computed
+  -- before A, B, c change so both blocks use the same point.
+  local W = lip.theta2 > 0 and fenchel_residual(s, Z) or nil
+  local a1 = -1 / (m * lip.theta1)             -- grad A = R X^T / m
+  core.gemm(th.A, R, X, a1, 1, false, true)
+  core.gemm(th.B, R, U, a1, 1, false, true)
+  core.gemm(th.c, R, ones, a1, 1)
+  if W then
+    local a2 = -1 / lip.theta2
+    core.gemm(th.D, W, X, a2, 1, false, true)
+    core.gemm(th.E, W, U, a2, 1, false, true)
+    core.gemm(th.f, W, ones, a2, 1)
+    project_d(s)
+  end
+  s.ws.fresh = false
+  return s
+end
+
+--- trainers.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with
+-- grad_X G = A^T R / m + (Lambda/m)(X - Z) + D^T W and L_x the X-block
+-- constant at the current theta (REPORT-NOTES.md: the report's sign typo fixed).
+function trainers.x_step(s)
+  local th, X = s.model.theta, s.X
+  local m = X:cols()
+  local Z, R = trainers.forward(s)
+  local lx = trainers.lipschitz_x(th, s.model.lambda, m)
+  local G = buffer(s, "G")
+  core.copy(G, X)
+  core.axpy(G, -1, Z)
+  core.hadamard(G, G, lambda_cols(s))          -- (Lambda/m)(X - Z)
+  local W = fenchel_residual(s, Z)
+  core.gemm(G, th.D, W, 1, 1, true, false)     -- + D^T W
+  core.gemm(G, th.A, R, 1 / m, 1, true, false) -- + A^T R / m
+  core.axpy(X, -1 / lx, G)
+  core.project_nonneg_(X)
+  s.ws.fresh = false
+  return s
+end
+
+--- trainers.dual_step(s, config) -> the number of units updated:
+-- lambda += dual_learning_rate * F .* 1{F >= tol_fenchel} (report 4.1), F at
+-- the current (theta, X).
+function trainers.dual_step(s, config)
+  local _, _, F = trainers.objective(s)
+  local eps = config.tol_fenchel
+  local count = 0
+  for i = 1, F:rows() do
+    if F:get(i, 1) >= eps then count = count + 1 end
+  end
+  if count > 0 then
+    local new = core.dual_update(s.model.lambda, F, config.dual_learning_rate, eps)
+    core.copy(s.model.lambda, new)
+    s.ws.lm_fresh = false
+  end
+  return count
+end
+
+--- trainers.abc_exact(s [, ridge]) -> s: (A, B, c) = argmin L at fixed X, by
+-- least squares on S = [X; U; 1^T] (idl.lstsq; ridge = 1e-10 * mean diagonal
+-- of S S^T by default keeps dead units harmless).
+function trainers.abc_exact(s, ridge)
+  local th = s.model.theta
+  local h, m = h_m(s)
+  local n = s.U:rows()
+  local St = core.hcat(s.X:t(), s.U:t(), core.ones(m, 1))
+  local scale = St:norm("fro") ^ 2 / (h + n + 1)
+  local Wt = core.lstsq(St, s.Y:t(), ridge or 1e-10 * math.max(scale, 1e-300))
+  core.copy(th.A, Wt:sub(1, h, 1, Wt:cols()):t())
+  core.copy(th.B, Wt:sub(h + 1, h + n, 1, Wt:cols()):t())
+  core.copy(th.c, Wt:sub(h + n + 1, h + n + 1, 1, Wt:cols()):t())
+  s.ws.fresh = false
+  return s
+end
+
+-- ---------------------------------------------------------------------------
+-- Rounds
+
+-- |G0 - G1| <= tol |G0|: the relative change test of the inner loops.
+local function settled(g0, g1, tol)
+  return math.abs(g0 - g1) <= tol * math.max(math.abs(g0), 1e-300)
+end
+
+--- two_loops (the report's recommended trainer): block-coordinate projected
+-- gradient on (theta, X) until the relative change of G falls below
+-- config.inner_tol (or config.inner_max_iter steps), then one dual step.
+-- Stops training when no unit has F >= tol_fenchel.
+function trainers.two_loops(s, config)
+  local g0 = trainers.objective(s)
+  local k = 0
+  repeat
+    trainers.theta_step(s)
+    trainers.x_step(s)
+    local g1 = trainers.objective(s)
+    k = k + 1
+    local done = settled(g0, g1, config.inner_tol)
+    g0 = g1
+  until done or k >= config.inner_max_iter
+  s.inner_iterations = k
+  return trainers.dual_step(s, config) == 0
+end
+
+--- one_loop: one theta step, one X step and one dual step per round.
+function trainers.one_loop(s, config)
+  trainers.theta_step(s)
+  trainers.x_step(s)
+  trainers.dual_step(s, config)
+  s.inner_iterations = 1
+  return false
+end
+
+-- Projected gradient on (D, E, f) alone at fixed X: the theta step with the
+-- (A, B, c) block frozen (its exact minimizer is already in place).
+local function def_step(s)
+  local th, X, U = s.model.theta, s.X, s.U
+  local Z = trainers.forward(s)
+  local lip = core.lipschitz(th, X, U, s.model.lambda)
+  if lip.theta2 <= 0 then return false end
+  local W = fenchel_residual(s, Z)
+  local a2 = -1 / lip.theta2
+  core.gemm(th.D, W, X, a2, 1, false, true)
+  core.gemm(th.E, W, U, a2, 1, false, true)
+  core.gemm(th.f, W, trainers._ones(s), a2, 1)
+  project_d(s)
+  s.ws.fresh = false
+  return true
+end
+
+--- bcd (report 3.1): block coordinate descent. (A, B, c) exactly by least
+-- squares, (D, E, f) then X by projected gradient until the relative change of
+-- G is below inner_tol (at most inner_max_iter steps each), then a dual step.
+function trainers.bcd(s, config)
+  trainers.abc_exact(s)
+  local k = 0
+  local g0 = trainers.objective(s)
+  repeat
+    if not def_step(s) then break end
+    local g1 = trainers.objective(s)
+    k = k + 1
+    local done = settled(g0, g1, config.inner_tol)
+    g0 = g1
+  until done or k >= config.inner_max_iter
+  local kx = 0
+  repeat
+    trainers.x_step(s)
+    local g1 = trainers.objective(s)
+    kx = kx + 1
+    local done = settled(g0, g1, config.inner_tol)
+    g0 = g1
+  until done or kx >= config.inner_max_iter
+  s.inner_iterations = k + kx
+  return trainers.dual_step(s, config) == 0
+end
+
+-- ---------------------------------------------------------------------------
+-- Registry
+
+trainers.registry = {}
+
+--- trainers.register(name, fn [, {relaxed = true}]): makes fn(s, config) a
+-- round that idl.IDLModel can run with type_of_training = name. relaxed =
+-- false for trainers that do not use the relaxed variable X (then the history's
+-- G, relaxed_l2 and residual are not recorded).
+function trainers.register(name, fn, opts)
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then
+    error("register: name must be a word (letters, digits, _), got " .. util.describe(name), 2)
+  end
+  if type(fn) ~= "function" then error("register: fn must be a function, got " .. util.describe(fn), 2) end
+  trainers.registry[name] = {fn = fn, relaxed = not (opts and opts.relaxed == false)}
+end
+
+trainers.register("two_loops", trainers.two_loops)
+trainers.register("one_loop", trainers.one_loop)
+trainers.register("bcd", trainers.bcd)
+
+--- trainers.names() -> the sorted names of the registered trainers.
+function trainers.names()
+  local t = {}
+  for k in pairs(trainers.registry) do t[#t + 1] = k end
+  table.sort(t)
+  return t
+end
+
+-- ---------------------------------------------------------------------------
+-- The loop
+
+--- trainers.defaults: the config fields trainers.run and the rounds read.
+trainers.defaults = {
+  rounds_number = 100,     -- rounds (dual updates) at most
+  dual_learning_rate = 0.1,
+  tol_fenchel = 0.1,
+  inner_tol = 1e-3,        -- relative change of G that ends an inner loop
+  inner_max_iter = 500,    -- inner steps at most (the report's cap)
+  early_stopping = false,  -- stop when the eval loss stalls for `patience` rounds
+  patience = 10,
+  monitor_tol = 1e-8,      -- equilibrium tolerance of the true losses per round
+  monitor_max_iter = 1000,
+  monitor_method = "picard",
+  relaxed = true,          -- the round uses s.X (set from the registry)
+  callbacks = nil,         -- {fn(s, entry) -> true to stop, ...}
+  progress = nil,          -- an idl.progress bar, updated per round
+}
+
+--- trainers.config(t) -> a copy of t with the defaults filled in.
+function trainers.config(t)
+  local c = {}
+  for k, v in pairs(trainers.defaults) do c[k] = v end
+  for k, v in pairs(t or {}) do c[k] = v end
+  return c
+end
+
+-- The true loss on (U, Y): X from the equilibrium, warm-started at s[key].
+local function true_loss(s, config, U, Y, key)
+  local spec = losses.get(s.model.loss)
+  local Yhat, info = s.model:predict_u(U, {x0 = s[key], tol = config.monitor_tol,
+    max_iter = config.monitor_max_iter, method = config.monitor_method})
+  s[key] = info.x
+  s.eq_iterations = (s.eq_iterations or 0) + info.iterations
+  return spec.value(Yhat, Y), info
+end
+
+--- trainers.measure(s, config) -> a history entry for the current model:
+-- round, G (relaxed objective), relaxed_l2 (L with the trained X), train_l2 (L
+-- with X from the equilibrium: the real model), eval_l2 (the same on s.eval),
+-- their RMSEs (for the squared loss: sqrt(2 L / p)), lambda_l1, residual =
+-- ||X - (D X + E U + f 1^T)_+||_F for the trained X, seconds since the start.
+-- "L2" is the report's L = ||.||_F^2 / (2m) (or the model's loss if not squared).
+function trainers.measure(s, config)
+  local e = {round = s.round, inner_iterations = s.inner_iterations}
+  local lam = s.model.lambda
+  e.lambda_l1 = lam:relu():sum() + (-lam):relu():sum()
+  if config.relaxed then
+    local G, L = trainers.objective(s)
+    e.G, e.relaxed_l2 = G, L
+    local Z = trainers.forward(s)
+    local P = buffer(s, "G")
+    core.relu(P, Z)
+    core.axpy(P, -1, s.X)
+    e.residual = P:norm("fro")
+  end
+  local info
+  e.train_l2, info = true_loss(s, config, s.U, s.Y, "x_eq")
+  e.eq_converged = info.converged
+  if s.eval then e.eval_l2 = true_loss(s, config, s.eval.U, s.eval.Y, "x_eq_eval") end
+  if s.model.loss == "squared" then
+    local p = s.Y:rows()
+    e.train_rmse = math.sqrt(2 * e.train_l2 / p)
+    if e.eval_l2 then e.eval_rmse = math.sqrt(2 * e.eval_l2 / p) end
+  end
+  e.seconds = core.clock() - (s.start or core.clock())
+  return e
+end
+
+-- Keeps a copy of the model when its score (eval loss, else true train loss)
+-- is the best so far.
+local function track_best(s, e)
+  local score = e.eval_l2 or e.train_l2
+  if score == score and (s.best == nil or score < s.best.score) then
+    s.best = {score = score, round = e.round, model = s.model:copy(), X = s.X:copy()}
+    return true
+  end
+  return false
+end
+
+local function callbacks_of(config)
+  local cb = config.callbacks
+  if cb == nil then return {} end
+  if type(cb) == "function" then return {cb} end
+  return cb
+end
+
+--- trainers.run(round, s, config) -> s: runs up to config.rounds_number rounds
+-- of round(s, config) (a function, or a registered name). Before the first
+-- round and after each, a history entry (trainers.measure) is appended to
+-- s.history (the first has round = 0: the initialization), the progress bar is
+-- updated and each callback(s, entry) is called (one returning true stops).
+-- Training also stops when the round returns true, or, with
+-- config.early_stopping and an eval set, when the eval loss has not improved
+-- for config.patience rounds; then the best model (s.best) is restored into
+-- s.model. s.stop_reason says why the loop ended.
+function trainers.run(round, s, config)
+  config = trainers.config(config)
+  if type(round) == "string" then
+    local entry = trainers.registry[round]
+    if not entry then
+      util.fail("run", string.format("unknown trainer '%s' (known: %s)", round,
+        table.concat(trainers.names(), ", ")))
+    end
+    round, config.relaxed = entry.fn, entry.relaxed
+  end
+  s.start = s.start or core.clock()
+  local cbs = callbacks_of(config)
+  if #s.history == 0 then
+    local e = trainers.measure(s, config)
+    s.history[1] = e
+    track_best(s, e)
+  end
+  local since_best = 0
+  s.stop_reason = "rounds_number"
+  for _ = 1, config.rounds_number do
+    local t0 = core.clock()
+    s.round = s.round + 1
+    local stop = round(s, config)
+    local t1 = core.clock()
+    local e = trainers.measure(s, config)
+    e.round_seconds = t1 - t0
+    s.timing.rounds = s.timing.rounds + (t1 - t0)
+    s.timing.monitor = s.timing.monitor + (core.clock() - t1)
+    s.history[#s.history + 1] = e
+    if track_best(s, e) then since_best = 0 else since_best = since_best + 1 end
+    if config.progress then config.progress:update(s.round, e) end
+    local by_callback = false
+    for _, cb in ipairs(cbs) do
+      if cb(s, e) == true then by_callback = true end
+    end
+    if by_callback then s.stop_reason = "callback"; break end
+    if stop then s.stop_reason = "converged"; break end
+    if config.early_stopping and s.eval and since_best >= config.patience then
+      s.stop_reason = "early_stopping"
+      break
+    end
+    if e.train_l2 ~= e.train_l2 then s.stop_reason = "diverged"; break end
+  end
+  if config.early_stopping and s.eval and s.best and s.best.round ~= s.round then
+    trainers.restore_best(s)
+  end
+  return s
+end
+
+--- trainers.restore_best(s) -> s: the best model seen (s.best) copied back
+-- into s.model (in place, so references to the model stay valid).
+function trainers.restore_best(s)
+  local b = s.best
+  for _, k in ipairs(model_mod.THETA_NAMES) do core.copy(s.model.theta[k], b.model.theta[k]) end
+  core.copy(s.model.lambda, b.model.lambda)
+  core.copy(s.X, b.X)
+  s.ws.fresh, s.ws.lm_fresh = false, false
+  s.restored_round = b.round
+  return s
+end
+
+return trainers

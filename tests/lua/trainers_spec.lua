@@ -1,0 +1,210 @@
+-- trainers_spec.lua: the relaxed-training steps against idl.gradients and
+-- idl.lipschitz, monotone decrease of G, feasibility of every iterate, the
+-- training loop (history, callbacks, best model, early stopping, registry).
+-- The initializations are in init_spec.lua.
+local idl = require "idl"
+local model = require "idl.model"
+local trainers = require "idl.trainers"
+
+local function problem(seed, n, h, p, m)
+  local rng = idl.rng(seed)
+  local U = idl.randn(n, m, rng)
+  local Y = idl.randn(p, m, rng)
+  local theta = {A = idl.randn(p, h, rng), B = idl.randn(p, n, rng), c = idl.randn(p, 1, rng),
+    D = idl.randn(h, h, rng, 0, 0.3), E = idl.randn(h, n, rng), f = idl.randn(h, 1, rng)}
+  idl.project_inf_(theta.D, 0.5)
+  local X = idl.rand(h, m, rng)
+  local lambda = idl.rand(h, 1, rng, 0.5, 1.5)
+  return theta, X, U, Y, lambda
+end
+
+local function state(seed, constraint, lambda_const)
+  local theta, X, U, Y, lambda = problem(seed, 3, 6, 2, 40)
+  if lambda_const then lambda = idl.full(6, 1, lambda_const) end
+  local mdl = model.new{theta = theta, lambda = lambda,
+    constraint = constraint or {kind = "inf", kappa = 0.5}}
+  return trainers.new_state{model = mdl, U = U, Y = Y, X = X}
+end
+
+local function rel_close(a, b, tol)
+  return idl.equal(a, b, tol * math.max(1, b:norm("max")))
+end
+
+describe("idl.trainers steps", function()
+  it("objective agrees with idl.objective", function()
+    local s = state(1)
+    local G, L, F = trainers.objective(s)
+    local G2, L2, F2 = idl.objective(s.model.theta, s.X, s.U, s.Y, s.model.lambda)
+    assert.is_near(G2, G, 1e-12 * math.abs(G2)); assert.is_near(L2, L, 1e-12 * math.abs(L2))
+    assert.is_true(rel_close(F, F2, 1e-12))
+  end)
+
+  it("theta_step is the projected gradient step with idl.lipschitz's constants", function()
+    local s = state(2)
+    local th, X, U, Y, lam = s.model.theta, s.X, s.U, s.Y, s.model.lambda
+    local g = idl.gradients(th, X, U, Y, lam)
+    local lip = idl.lipschitz(th, X, U, lam)
+    local want = {}
+    for _, k in ipairs{"A", "B", "c"} do want[k] = th[k] - g[k] * (1 / lip.theta1) end
+    for _, k in ipairs{"D", "E", "f"} do want[k] = th[k] - g[k] * (1 / lip.theta2) end
+    idl.project_inf_(want.D, 0.5)
+    trainers.theta_step(s)
+    for k, v in pairs(want) do assert.is_true(rel_close(th[k], v, 1e-12), k) end
+  end)
+
+  it("x_step is the projected gradient step with the X constant", function()
+    local s = state(3)
+    local th, X, U, Y, lam = s.model.theta, s.X, s.U, s.Y, s.model.lambda
+    local g = idl.gradients(th, X, U, Y, lam)
+    local lip = idl.lipschitz(th, X, U, lam)
+    assert.is_near(lip.x, trainers.lipschitz_x(th, lam, X:cols()), 1e-12 * lip.x)
+    local want = (X - g.X * (1 / lip.x)):relu()
+    trainers.x_step(s)
+    assert.is_true(rel_close(s.X, want, 1e-12))
+  end)
+
+  it("dual_step raises lambda where F >= eps only", function()
+    local s = state(4)
+    local _, _, F = idl.objective(s.model.theta, s.X, s.U, s.Y, s.model.lambda)
+    local eps = (F:get(1, 1) + F:get(2, 1)) / 2 -- some units above, some below
+    local before = s.model.lambda:copy()
+    local count = trainers.dual_step(s, {dual_learning_rate = 0.5, tol_fenchel = eps})
+    local expected = 0
+    for i = 1, 6 do
+      local f = F:get(i, 1)
+      local want = before:get(i, 1) + (f >= eps and 0.5 * f or 0)
+      if f >= eps then expected = expected + 1 end
+      assert.is_near(want, s.model.lambda:get(i, 1), 1e-14)
+    end
+    assert.are.equal(expected, count)
+  end)
+
+  it("abc_exact zeroes the (A, B, c) gradients", function()
+    local s = state(5)
+    trainers.abc_exact(s)
+    local g = idl.gradients(s.model.theta, s.X, s.U, s.Y, s.model.lambda)
+    for _, k in ipairs{"A", "B", "c"} do assert.is_true(g[k]:norm("max") < 1e-8, k) end
+  end)
+
+  for _, c in ipairs{{kind = "inf", kappa = 0.4}, {kind = "spectral", kappa = 0.4}, {kind = "lmi"}} do
+    it("never increases G and keeps D in the " .. c.kind .. " set, step after step", function()
+      -- constant lambda: the LMI projection is then Euclidean (projected gradient theory applies)
+      local s = state(6, c, 0.8)
+      local lam = s.model.lambda
+      model.project_(s.model.theta.D, c, lam)
+      trainers.invalidate(s)
+      local g0 = trainers.objective(s)
+      for k = 1, 20 do
+        local step = k % 2 == 1 and trainers.theta_step or trainers.x_step
+        step(s)
+        local g1 = trainers.objective(s)
+        assert.is_true(g1 <= g0 + 1e-12 * math.abs(g0), string.format("step %d: %.17g > %.17g", k, g1, g0))
+        assert.is_true(model.in_set(s.model.theta.D, c, lam, 1e-9))
+        assert.is_true(s.X:relu():norm("max") == s.X:norm("max") and (-s.X):relu():norm("max") == 0)
+        g0 = g1
+      end
+    end)
+  end
+end)
+
+describe("idl.trainers rounds", function()
+  for _, name in ipairs{"two_loops", "one_loop", "bcd"} do
+    it(name .. " decreases G over rounds (lambda fixed) and keeps D in the set", function()
+      local s = state(7, {kind = "inf", kappa = 0.5})
+      local seen = 0
+      trainers.run(name, s, {rounds_number = 6, dual_learning_rate = 0, tol_fenchel = 0, inner_max_iter = 20,
+        callbacks = function(st, e)
+          seen = seen + 1
+          assert.are.equal(seen, e.round)
+          assert.is_true(st.model.theta.D:norm("inf") <= 0.5 + 1e-12)
+        end})
+      assert.are.equal(6, seen)
+      assert.are.equal(7, #s.history)
+      assert.are.equal(0, s.history[1].round)
+      for k = 2, #s.history do
+        local a, b = s.history[k - 1].G, s.history[k].G
+        assert.is_true(b <= a + 1e-12 * a, string.format("%s round %d: G %.17g > %.17g", name, k - 1, b, a))
+      end
+      assert.is_true(s.history[#s.history].G < s.history[1].G)
+    end)
+  end
+
+  it("records what each history field says", function()
+    local s = state(8)
+    local Ue, Ye = idl.randn(3, 15, idl.rng(80)), idl.randn(2, 15, idl.rng(81))
+    s.eval = {U = Ue, Y = Ye}
+    trainers.run("one_loop", s, {rounds_number = 2})
+    local e = s.history[3]
+    local G, L = idl.objective(s.model.theta, s.X, s.U, s.Y, s.model.lambda)
+    assert.is_near(G, e.G, 1e-12 * G); assert.is_near(L, e.relaxed_l2, 1e-12 * L)
+    -- true losses: an independent equilibrium by plain Picard
+    local function true_l2(U, Y)
+      local th = s.model.theta
+      local X = idl.zeros(6, U:cols())
+      for _ = 1, 300 do
+        local Z = th.D * X + th.E * U
+        idl.add_col(Z, 1, th.f)
+        X = Z:relu()
+      end
+      local R = th.A * X + th.B * U - Y
+      idl.add_col(R, 1, th.c)
+      return R:norm("fro") ^ 2 / (2 * U:cols())
+    end
+    assert.is_near(true_l2(s.U, s.Y), e.train_l2, 1e-7)
+    assert.is_near(true_l2(Ue, Ye), e.eval_l2, 1e-7)
+    assert.is_near(math.sqrt(2 * e.eval_l2 / 2), e.eval_rmse, 1e-12)
+    local th = s.model.theta
+    local Z = th.D * s.X + th.E * s.U
+    idl.add_col(Z, 1, th.f)
+    assert.is_near((s.X - Z:relu()):norm("fro"), e.residual, 1e-10)
+    local l1 = 0
+    for i = 1, 6 do l1 = l1 + math.abs(s.model.lambda:get(i, 1)) end
+    assert.is_near(l1, e.lambda_l1, 1e-12)
+    assert.is_true(e.seconds >= 0 and e.round_seconds >= 0)
+  end)
+
+  it("keeps a copy of the best model and restores it when the eval loss stalls", function()
+    local s = state(9)
+    s.eval = {U = s.U, Y = s.Y}
+    -- a schedule that only makes the model worse: A drifts away
+    local function worse(st)
+      idl.axpy(st.model.theta.A, 1, idl.ones(2, 6))
+      trainers.invalidate(st)
+    end
+    local A0 = s.model.theta.A:copy()
+    local m0 = s.model
+    trainers.run(worse, s, {rounds_number = 50, early_stopping = true, patience = 3, relaxed = false})
+    assert.are.equal("early_stopping", s.stop_reason)
+    assert.are.equal(3, s.round)
+    assert.are.equal(0, s.best.round)
+    assert.are.equal(m0, s.model) -- restored in place
+    assert.is_true(idl.equal(s.model.theta.A, A0))
+    assert.are_not.equal(s.model.theta.A, s.best.model.theta.A) -- a copy, not an alias
+  end)
+
+  it("stops when a callback says so or when no unit needs a dual step", function()
+    local s = state(10)
+    trainers.run("one_loop", s, {rounds_number = 10, callbacks = {function(_, e) return e.round == 2 end}})
+    assert.are.equal("callback", s.stop_reason); assert.are.equal(2, s.round)
+    local s2 = state(10)
+    trainers.run("two_loops", s2, {rounds_number = 10, tol_fenchel = math.huge})
+    assert.are.equal("converged", s2.stop_reason); assert.are.equal(1, s2.round)
+  end)
+
+  it("runs registered trainers by name and is deterministic", function()
+    local calls = 0
+    trainers.register("spec_trainer", function(st)
+      calls = calls + 1
+      trainers.theta_step(st)
+    end)
+    local a, b = state(11), state(11)
+    trainers.run("spec_trainer", a, {rounds_number = 3})
+    trainers.run("spec_trainer", b, {rounds_number = 3})
+    assert.are.equal(6, calls)
+    for k, v in pairs(a.model.theta) do assert.is_true(idl.equal(v, b.model.theta[k]), k) end
+    assert.are.equal(a.history[4].train_l2, b.history[4].train_l2)
+    trainers.registry.spec_trainer = nil
+    assert.has_error(function() trainers.run("nope", a, {}) end,
+      "run: unknown trainer 'nope' (known: bcd, one_loop, two_loops)")
+  end)
+end)
