@@ -231,6 +231,7 @@ static int l_equilibrium(lua_State *L)
 {
     const char *fn = "equilibrium";
     idl_mat *d, *b0;
+    lua_settop(L, 3); /* opts stays at 3 below what is pushed */
     if (lua_istable(L, 1)) {
         d = push_theta_b0(L, fn, &b0);
     } else {
@@ -261,6 +262,7 @@ static int l_equilibrium(lua_State *L)
 static int l_implicit_backward(lua_State *L)
 {
     const char *fn = "implicit_backward";
+    lua_settop(L, 4);
     idl_mat *d = lidl_checkmat(L, 1, fn, "D");
     idl_mat *z = lidl_checkmat(L, 2, fn, "Z");
     idl_mat *g = lidl_checkmat(L, 3, fn, "G");

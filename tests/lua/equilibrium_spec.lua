@@ -1,0 +1,236 @@
+-- idl.equilibrium, idl.implicit_backward and idl.wellposed: fixed-point
+-- residuals, agreement of the methods, the theta form, option and shape
+-- errors, and the implicit gradient against finite differences of the true loss.
+local idl = require "idl"
+
+local function err_of(f, ...)
+  local ok, msg = pcall(f, ...)
+  assert.is_false(ok)
+  return msg
+end
+
+-- A random h x h D with every row rescaled to l1 norm kappa (||D||_inf = kappa).
+local function random_d(h, kappa, nonneg, rng)
+  local d = idl.randn(h, h, rng)
+  for i = 1, h do
+    local l1 = 0
+    for j = 1, h do
+      local v = d:get(i, j)
+      if nonneg then v = math.abs(v); d:set(i, j, v) end
+      l1 = l1 + math.abs(v)
+    end
+    for j = 1, h do d:set(i, j, d:get(i, j) * kappa / l1) end
+  end
+  return d
+end
+
+-- max|X - (D X + B0)_+| / max(1, max|X|), through the matrix operators.
+local function residual(d, b0, x)
+  return (x - (d * x + b0):relu()):norm("max") / math.max(1, x:norm("max"))
+end
+
+describe("idl.equilibrium", function()
+  it("reaches tol on both families and reports the true residual of X", function()
+    local rng = idl.rng(3)
+    for _, nonneg in ipairs({false, true}) do
+      for _, kappa in ipairs({0.5, 0.9, 0.99}) do
+        local d, b0 = random_d(25, kappa, nonneg, rng), idl.randn(25, 12, rng)
+        for _, method in ipairs({"picard", "anderson"}) do
+          local x, info = idl.equilibrium(d, b0, {method = method, max_iter = 100000})
+          assert.is_true(info.converged)
+          assert.equal(method, info.method)
+          assert.is_true(math.type(info.iterations) == "integer")
+          local r = residual(d, b0, x)
+          assert.is_true(r < 1e-10)
+          assert.is_true(math.abs(r - info.residual) < 1e-14)
+        end
+      end
+    end
+  end)
+
+  it("Picard and Anderson agree", function()
+    local rng = idl.rng(4)
+    local d, b0 = random_d(30, 0.95, true, rng), idl.randn(30, 10, rng)
+    local xp = idl.equilibrium(d, b0, {tol = 1e-12, max_iter = 100000})
+    local xa = idl.equilibrium(d, b0, {method = "anderson", memory = 3, tol = 1e-12})
+    assert.is_true((xp - xa):norm("max") < 1e-8)
+  end)
+
+  it("solves h = 1 in closed form: x = max(b / (1 - d), 0)", function()
+    local b = idl.from_table({{2, -1, 0.5}})
+    local x = idl.equilibrium(idl.from_table({{0.75}}), b, {tol = 1e-14})
+    for j, want in ipairs({8, 0, 2}) do
+      assert.is_true(math.abs(x:get(1, j) - want) < 1e-11)
+    end
+  end)
+
+  it("takes theta and U with B0 = E U + f 1^T", function()
+    local rng = idl.rng(5)
+    local h, n, m = 8, 3, 6
+    local theta = {D = random_d(h, 0.7, false, rng), E = idl.randn(h, n, rng),
+                   f = idl.randn(h, 1, rng)}
+    local u = idl.randn(n, m, rng)
+    local x1 = idl.equilibrium(theta, u)
+    local x2 = idl.equilibrium(theta.D, theta.E * u + theta.f * idl.ones(1, m))
+    assert.is_true((x1 - x2):norm("max") < 1e-14)
+  end)
+
+  it("copies x0 and never changes it; a start at the solution needs at most one step", function()
+    local rng = idl.rng(6)
+    local d, b0 = random_d(10, 0.9, true, rng), idl.randn(10, 4, rng)
+    local xs = idl.equilibrium(d, b0, {tol = 1e-14, max_iter = 100000})
+    local x0 = xs:copy()
+    for _, method in ipairs({"picard", "anderson"}) do
+      local x, info = idl.equilibrium(d, b0, {x0 = x0, method = method})
+      assert.is_true(info.iterations <= 1)
+      assert.is_true(idl.equal(x0, xs, 0))
+      assert.is_false(rawequal(x, x0))
+    end
+    local start = idl.full(10, 4, 3)
+    idl.equilibrium(d, b0, {x0 = start})
+    assert.is_true(idl.equal(start, idl.full(10, 4, 3), 0))
+  end)
+
+  it("reports running out of iterations in info, without raising", function()
+    local rng = idl.rng(7)
+    local d, b0 = random_d(10, 0.99, true, rng), idl.randn(10, 3, rng)
+    local x, info = idl.equilibrium(d, b0, {max_iter = 3})
+    assert.is_false(info.converged)
+    assert.equal(3, info.iterations)
+    assert.is_true(math.abs(residual(d, b0, x) - info.residual) < 1e-14)
+  end)
+
+  it("refuses an ill-posed D unless forced", function()
+    local d = idl.eye(2) * 1.5
+    local msg = err_of(idl.equilibrium, d, idl.full(2, 3, -1))
+    assert.truthy(msg:find("equilibrium: D is not well-posed (||D||_inf = 1.5, ||D||_2 = 1.5, "
+      .. "rho(|D|) = 1.5); pass force = true to try anyway", 1, true))
+    -- With B0 < 0, x = 0 is the fixed point (one of them): forced, it is found.
+    local x, info = idl.equilibrium(d, idl.full(2, 3, -1), {force = true})
+    assert.is_true(info.converged)
+    assert.equal(0, x:norm("max"))
+    -- A D with both norms > 1 but rho(|D|) < 1 is accepted.
+    local x2, info2 = idl.equilibrium(idl.from_table({{0, 1.5}, {0.5, 0}}), idl.ones(2, 1))
+    assert.is_true(info2.converged)
+    assert.is_true(math.abs(x2:get(1, 1) - 10) < 1e-8) -- x1 = 1.5 x2 + 1, x2 = 0.5 x1 + 1
+  end)
+
+  it("validates options", function()
+    local d, b0 = idl.eye(2) * 0.5, idl.ones(2, 3)
+    local cases = {
+      {{foo = 1}, "equilibrium: unknown option 'foo' (known: method, tol, max_iter, x0, memory, force)"},
+      {{[1] = 2}, "equilibrium: unknown option 1"},
+      {{method = "newton"}, 'equilibrium: opts.method must be "picard" or "anderson", got newton'},
+      {{tol = -1}, "equilibrium: opts.tol must be a finite number >= 0, got -1"},
+      {{tol = "small"}, "equilibrium: opts.tol must be a finite number >= 0, got small"},
+      {{max_iter = 2.5}, "equilibrium: opts.max_iter must be an integer, got 2.5"},
+      {{max_iter = -1}, "equilibrium: opts.max_iter must be in [0,"},
+      {{memory = 0}, "equilibrium: opts.memory must be in [1, 50], got 0"},
+      {{force = 1}, "equilibrium: opts.force must be a boolean, got 1"},
+      {{x0 = 3}, "equilibrium: opts.x0 must be a matrix, got number"},
+      {{x0 = idl.zeros(3, 2)}, "equilibrium: opts.x0 is 3x2, expected 2x3"},
+    }
+    for _, c in ipairs(cases) do
+      assert.truthy(err_of(idl.equilibrium, d, b0, c[1]):find(c[2], 1, true))
+    end
+    assert.truthy(err_of(idl.equilibrium, d, b0, 5):find("opts must be a table, got number", 1, true))
+  end)
+
+  it("names the argument and the shapes in shape and value errors", function()
+    local nan = idl.ones(2, 2)
+    nan:set(1, 2, 0 / 0)
+    local cases = {
+      {{idl.zeros(2, 3), idl.ones(2, 1)}, "equilibrium: D is 2x3, expected a square matrix"},
+      {{idl.eye(2) * 0.5, idl.ones(3, 1)}, "equilibrium: B0 is 3x1, expected 2 rows (D is 2x2)"},
+      {{nan, idl.ones(2, 1)}, "equilibrium: D contains NaN or Inf"},
+      {{idl.eye(2) * 0.5, nan}, "equilibrium: B0 contains NaN or Inf"},
+      {{"D", idl.ones(2, 1)}, "equilibrium: D must be a matrix, got string"},
+      {{{D = idl.eye(2) * 0.5, E = idl.ones(2, 3)}, idl.ones(3, 1)}, "equilibrium: theta.f is missing"},
+      {{{D = idl.eye(2) * 0.5, E = idl.ones(2, 4), f = idl.ones(2, 1)}, idl.ones(3, 5)},
+       "equilibrium: theta.E is 2x4, expected 2x3 (D is 2x2, U is 3x5)"},
+    }
+    for _, c in ipairs(cases) do
+      assert.truthy(err_of(idl.equilibrium, table.unpack(c[1])):find(c[2], 1, true))
+    end
+  end)
+end)
+
+describe("idl.wellposed", function()
+  it("returns the three bounds and the verdict", function()
+    local wp = idl.wellposed(idl.from_table({{0, 1.5}, {0.5, 0}}))
+    assert.is_true(math.abs(wp.norm_inf - 1.5) < 1e-15)
+    assert.is_true(math.abs(wp.norm_2 - 1.5) < 1e-12)
+    assert.is_true(math.abs(wp.pf - math.sqrt(0.75)) < 1e-9)
+    assert.is_true(wp.wellposed)
+    assert.is_false(idl.wellposed(idl.full(3, 3, 0.4)).wellposed)
+    assert.truthy(err_of(idl.wellposed, idl.zeros(2, 3)):find("wellposed: D is 2x3", 1, true))
+  end)
+end)
+
+describe("idl.implicit_backward", function()
+  -- L(theta) = ||A X* + B U + c 1^T - Y||_F^2 / (2m), X* the equilibrium.
+  local rng = idl.rng(11)
+  local h, n, p, m = 6, 3, 2, 20
+  local theta = {A = idl.randn(p, h, rng), B = idl.randn(p, n, rng), c = idl.randn(p, 1, rng),
+                 D = random_d(h, 0.8, false, rng), E = idl.randn(h, n, rng),
+                 f = idl.randn(h, 1, rng)}
+  local u, y = idl.randn(n, m, rng), idl.randn(p, m, rng)
+  local ones = idl.ones(1, m)
+  local x_star = idl.equilibrium(theta, u, {tol = 1e-14})
+
+  local function loss(th)
+    local x = idl.equilibrium(th, u, {tol = 1e-14, x0 = x_star})
+    local r = th.A * x + th.B * u + th.c * ones - y
+    return r:norm("fro") ^ 2 / (2 * m)
+  end
+
+  -- Central differences of loss in every entry of theta[name].
+  local function numeric(name, eps)
+    local w = theta[name]
+    local g = idl.zeros(w:rows(), w:cols())
+    for i = 1, w:rows() do
+      for j = 1, w:cols() do
+        local v = w:get(i, j)
+        w:set(i, j, v + eps)
+        local lp = loss(theta)
+        w:set(i, j, v - eps)
+        local lm = loss(theta)
+        w:set(i, j, v)
+        g:set(i, j, (lp - lm) / (2 * eps))
+      end
+    end
+    return g
+  end
+
+  it("gives dL/dD, dL/dE, dL/df of the true loss (vs central differences)", function()
+    local x = x_star
+    local z = theta.D * x + theta.E * u + theta.f * ones
+    -- Finite differences are only meaningful away from the ReLU's kink.
+    local zmin = math.huge
+    for i = 1, h do for j = 1, m do zmin = math.min(zmin, math.abs(z:get(i, j))) end end
+    assert.is_true(zmin > 1e-4)
+    local g = theta.A:t() * (theta.A * x + theta.B * u + theta.c * ones - y) / m
+    for _, method in ipairs({"picard", "anderson"}) do
+      local v, info = idl.implicit_backward(theta.D, z, g, {method = method, tol = 1e-14})
+      assert.is_true(info.converged)
+      local analytic = {D = v * x:t(), E = v * u:t(), f = v * ones:t()}
+      for _, name in ipairs({"D", "E", "f"}) do
+        local fd = numeric(name, 1e-6)
+        local rel = (fd - analytic[name]):norm("max") / analytic[name]:norm("max")
+        assert.is_true(rel < 1e-6, name .. " relative error " .. rel)
+      end
+    end
+  end)
+
+  it("checks shapes, options and well-posedness like equilibrium", function()
+    local d = idl.eye(3) * 0.5
+    assert.truthy(err_of(idl.implicit_backward, d, idl.ones(2, 4), idl.ones(2, 4))
+      :find("implicit_backward: Z is 2x4, expected 3 rows (D is 3x3)", 1, true))
+    assert.truthy(err_of(idl.implicit_backward, d, idl.ones(3, 4), idl.ones(3, 5))
+      :find("implicit_backward: G is 3x5, expected 3x4", 1, true))
+    assert.truthy(err_of(idl.implicit_backward, d, idl.ones(3, 4), idl.ones(3, 4), {bad = true})
+      :find("implicit_backward: unknown option 'bad'", 1, true))
+    assert.truthy(err_of(idl.implicit_backward, d * 3, idl.ones(3, 4), idl.ones(3, 4))
+      :find("implicit_backward: D is not well-posed", 1, true))
+  end)
+end)
