@@ -62,10 +62,12 @@ local KINDS = {"inf", "spectral", "lmi"}
 model.CONSTRAINT_KINDS = KINDS
 
 --- model.check_constraint(c, fname) -> a validated copy {kind =, kappa =}.
--- kind "inf": ||D||_inf <= kappa (rows on l1 balls, the report's choice);
--- "spectral": ||D||_2 <= kappa; both need 0 <= kappa < 1 for well-posedness.
--- "lmi": the LMI (2.4) Lambda - (Lambda D + D^T Lambda) >= 0 for the current
--- lambda (which implies well-posedness when lambda > 0); kappa is ignored.
+-- kind "inf": ||D||_inf <= kappa (rows on l1 balls, the report's code);
+-- "spectral": ||D||_2 <= kappa; "lmi": the report's set S_theta with the
+-- LMI (2.4), Lambda - (Lambda D + D^T Lambda) >= 0 for the current lambda,
+-- intersected with ||D||_2 <= kappa. kappa must be < 1 (well-posedness:
+-- Picard then contracts; the LMI alone guarantees a unique equilibrium but not
+-- a convergent Picard iteration). Default {kind = "inf", kappa = 0.9}.
 function model.check_constraint(c, fname, level)
   level = (level or 2) + 1
   if c == nil then return {kind = "inf", kappa = 0.9} end
@@ -76,7 +78,7 @@ function model.check_constraint(c, fname, level)
   local kind = c.kind == nil and "inf" or util.check_choice(c.kind, KINDS, fname, "constraint.kind", level)
   local kappa = c.kappa == nil and 0.9
     or util.check_number(c.kappa, fname, "constraint.kappa", {min = 0}, level)
-  if kind ~= "lmi" and kappa >= 1 then
+  if kappa >= 1 then
     util.fail(fname, "constraint.kappa must be < 1 for a well-posed model, got " .. kappa, level)
   end
   return {kind = kind, kappa = kappa}
@@ -96,23 +98,40 @@ local function lmi_lambda(lambda)
   return out
 end
 
---- model.project_(D, constraint, lambda) -> D, projected in place onto the
--- constraint set (lambda is read by kind "lmi" only).
-function model.project_(D, constraint, lambda)
-  local kind = constraint.kind
-  if kind == "inf" then return core.project_inf_(D, constraint.kappa) end
-  if kind == "spectral" then return core.project_spectral_(D, constraint.kappa) end
+-- The LMI part of kind "lmi", onto (2.4) for lambda (floored above zero).
+local function project_lmi_only(D, lambda)
   return core.project_lmi_(D, lmi_lambda(lambda))
 end
 
+--- model.project_(D, constraint, lambda) -> D, projected in place onto the
+-- constraint set (lambda is read by kind "lmi" only). For "lmi" (an
+-- intersection): the projection onto the LMI (idl.project_lmi_), then, if
+-- ||D||_2 > kappa, D scaled by kappa / ||D||_2. Both sets are convex and hold
+-- 0, and scaling by t in [0, 1] keeps the LMI (Lambda - t (Lambda D + D^T
+-- Lambda) >= 0 still), so the result lies in both exactly; it is the
+-- Euclidean projection whenever the ball is not active (and lambda is constant).
+function model.project_(D, constraint, lambda)
+  local kind, kappa = constraint.kind, constraint.kappa or 0.9
+  if kind == "inf" then return core.project_inf_(D, kappa) end
+  if kind == "spectral" then return core.project_spectral_(D, kappa) end
+  project_lmi_only(D, lambda)
+  local norm = D:norm(2)
+  if norm > kappa then core.scale(D, kappa / norm) end
+  return D
+end
+
 --- model.in_set(D, constraint, lambda [, tol = 1e-9]) -> true when D lies in
--- the constraint set (to tol): the norm itself for "inf" and "spectral", a
--- projection that leaves D unchanged for "lmi".
+-- the constraint set (to tol): the norm itself for "inf" and "spectral"; for
+-- "lmi" the spectral norm and an LMI projection that leaves D unchanged (to
+-- tol relative to max |D|).
 function model.in_set(D, constraint, lambda, tol)
   tol = tol or 1e-9
-  if constraint.kind == "inf" then return D:norm("inf") <= constraint.kappa + tol end
-  if constraint.kind == "spectral" then return D:norm(2) <= constraint.kappa + tol end
-  local P = model.project_(D:copy(), constraint, lambda)
+  local kappa = constraint.kappa or 0.9
+  if constraint.kind == "inf" then return D:norm("inf") <= kappa + tol end
+  if constraint.kind == "spectral" or D:norm(2) > kappa + tol then
+    return D:norm(2) <= kappa + tol
+  end
+  local P = project_lmi_only(D:copy(), lambda)
   return core.equal(P, D, tol * math.max(1, D:norm("max")))
 end
 
