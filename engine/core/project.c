@@ -94,7 +94,7 @@ idl_status idl_project_spectral_worksize(int rows, int cols, size_t *ndoubles)
 {
     if (rows < 0 || cols < 0)
         return IDL_EINVAL;
-    svd_ws w;
+    svd_ws w = {0};
     return svd_layout(rows, cols, NULL, &w, ndoubles);
 }
 
@@ -107,7 +107,7 @@ idl_status idl_project_spectral(idl_mat *d, double radius, double *work)
     int r = d->rows, c = d->cols, k = r < c ? r : c;
     if (k == 0)
         return IDL_OK;
-    svd_ws w;
+    svd_ws w = {0};
     size_t total;
     idl_status st = svd_layout(r, c, work, &w, &total);
     if (st != IDL_OK)
@@ -169,7 +169,7 @@ idl_status idl_project_lmi_worksize(int h, size_t *ndoubles)
 {
     if (h < 0)
         return IDL_EINVAL;
-    lmi_ws w;
+    lmi_ws w = {0};
     return lmi_layout(h, NULL, &w, ndoubles);
 }
 
@@ -218,7 +218,7 @@ idl_status idl_project_lmi(idl_mat *d, const idl_mat *lambda, const idl_mat *a, 
     int h = d->rows;
     if (h == 0)
         return IDL_OK;
-    lmi_ws w;
+    lmi_ws w = {0};
     size_t total;
     if ((st = lmi_layout(h, work, &w, &total)) != IDL_OK)
         return st;

@@ -1,0 +1,105 @@
+-- Training by implicit differentiation: gradients of the true loss against
+-- finite differences, training on data from a known model, constraints and
+-- reproducibility.
+local idl = require "idl"
+local optim = require "idl.optim"
+local implicit = require "idl.implicit"
+
+-- A random well-posed theta: ||D||_inf = 0.6, entries of both signs in Z.
+local function random_theta(n, h, p, rng)
+  local D = idl.randn(h, h, rng)
+  idl.project_inf_(D, 0.6)
+  return {A = idl.randn(p, h, rng), B = idl.randn(p, n, rng), c = idl.randn(p, 1, rng),
+          D = D, E = idl.randn(h, n, rng), f = idl.randn(h, 1, rng, 0, 0.5)}
+end
+
+local function one_hot(labels, p)
+  local Y = idl.zeros(p, #labels)
+  for j, l in ipairs(labels) do Y:set(l, j, 1) end
+  return Y
+end
+
+describe("implicit gradients", function()
+  local tight = {tol = 1e-14, max_iter = 2000}
+  local function true_loss(U, Y, loss)
+    return function(theta)
+      return (implicit.loss_and_grad(theta, U, Y, {loss = loss, tol = 1e-14, max_iter = 2000}))
+    end
+  end
+
+  it("match finite differences of the true squared loss, all six blocks", function()
+    for _, shape in ipairs{{3, 5, 1}, {4, 6, 2}} do
+      local rng = idl.rng(shape[2])
+      local theta = random_theta(shape[1], shape[2], shape[3], rng)
+      local U, Y = idl.randn(shape[1], 7, rng), idl.randn(shape[3], 7, rng)
+      local o = {loss = "squared"}
+      for k, v in pairs(tight) do o[k] = v end
+      local _, grads = implicit.loss_and_grad(theta, U, Y, o)
+      local worst, per_key = optim.check_gradient(true_loss(U, Y, "squared"), theta, grads,
+        {eps = 1e-6, floor = 1e-4})
+      assert.is_true(worst < 1e-6, string.format("worst relative error %.2e (D %.1e, E %.1e, f %.1e)",
+        worst, per_key.D, per_key.E, per_key.f))
+    end
+  end)
+
+  it("match finite differences of the true cross-entropy", function()
+    local rng = idl.rng(3)
+    local theta = random_theta(3, 5, 4, rng)
+    local U = idl.randn(3, 8, rng)
+    local labels = {}
+    for j = 1, 8 do labels[j] = rng:integer(4) end
+    local Y = one_hot(labels, 4)
+    local _, grads = implicit.loss_and_grad(theta, U, Y, {loss = "softmax_xent", tol = 1e-14, max_iter = 2000})
+    local worst = optim.check_gradient(true_loss(U, Y, "softmax_xent"), theta, grads, {eps = 1e-6, floor = 1e-4})
+    assert.is_true(worst < 1e-6, string.format("worst relative error %.2e", worst))
+  end)
+end)
+
+describe("implicit training", function()
+  it("drives the true loss on data from a small known IDL model close to zero", function()
+    local rng = idl.rng(7)
+    local teacher = random_theta(2, 4, 1, rng)
+    local U = idl.randn(2, 200, rng)
+    local Y = implicit.predict(teacher, U)
+    local theta = random_theta(2, 8, 1, idl.rng(99))
+    for _, k in ipairs{"A", "B", "c"} do idl.scale(theta[k], 0.1) end
+    local before = implicit.evaluate(theta, U, Y)
+    local history = implicit.train(theta, U, Y, {epochs = 400, batch_size = 20, learning_rate = 1e-2,
+      patience = 400, seed = 1})
+    local after = implicit.evaluate(theta, U, Y)
+    local var = 0
+    local mean = Y:sum() / 200
+    for j = 1, 200 do var = var + (Y:get(1, j) - mean) ^ 2 / 200 end
+    assert.is_true(after < 1e-3 * var, string.format("loss %.3e, target variance %.3e, before %.3e",
+      after, var, before))
+    assert.is_true(#history >= 1)
+  end)
+
+  it("keeps every iterate's D in the constraint set and reproduces a seed", function()
+    local function run(seed)
+      local rng = idl.rng(5)
+      local U, Y = idl.randn(3, 64, rng), idl.randn(1, 64, rng)
+      local theta = random_theta(3, 6, 1, rng)
+      local norms = {}
+      implicit.train(theta, U, Y, {epochs = 5, batch_size = 16, learning_rate = 0.05, seed = seed,
+        callback = function(_, t) norms[#norms + 1] = t.D:norm("inf") end})
+      return theta, norms
+    end
+    local a, norms = run(1)
+    for _, v in ipairs(norms) do assert.is_true(v <= 0.95 + 1e-12) end
+    local b = run(1)
+    local c = run(2)
+    assert.is_true(idl.equal(a.D, b.D, 0) and idl.equal(a.A, b.A, 0))
+    assert.is_false(idl.equal(a.D, c.D, 1e-12))
+  end)
+
+  it("rejects unknown options and mismatched data", function()
+    local theta = random_theta(2, 3, 1, idl.rng(1))
+    local ok, msg = pcall(implicit.train, theta, idl.zeros(2, 4), idl.zeros(1, 4), {learnig_rate = 1})
+    assert.is_false(ok)
+    assert.matches("implicit.train: unknown option 'learnig_rate'", msg)
+    ok, msg = pcall(implicit.train, theta, idl.zeros(2, 4), idl.zeros(1, 5))
+    assert.is_false(ok)
+    assert.matches("implicit.train: U has 4 columns, Y has 5", msg)
+  end)
+end)
