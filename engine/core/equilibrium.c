@@ -19,29 +19,30 @@ typedef struct fp_map {
     const idl_mat *mask; /* NULL: ReLU */
 } fp_map;
 
-/* One column of the fused pass: z <- post(z + b), returns max|z - x| (NaN if
- * any difference is NaN, so a diverging run never looks converged) and raises
- * *xmax to max|x|. */
+/* One column of the fused pass: z <- post(z + b); returns max|z - x| (NaN if
+ * any difference is NaN, so a diverging run never looks converged), raises
+ * *xmax to max|x| and adds sum (z - x)^2 to *sumsq. */
 static double apply_column(const double *b, const double *mask, const double *x, double *z,
-                           int n, double *xmax)
+                           int n, double *xmax, double *sumsq)
 {
-    double dmax = 0.0, amax = *xmax;
+    double dmax = 0.0, amax = *xmax, ss = 0.0;
     bool bad = false;
     int i = 0;
 #if defined(__SSE2__)
     /* By hand because, without -ffast-math, compilers keep the ReLU select and
      * the max-reductions scalar and branchy: 7x slower than memory allows. */
     __m128d zero = _mm_setzero_pd(), sign = _mm_set1_pd(-0.0);
-    __m128d vd = zero, va = zero, vbad = zero;
+    __m128d vd = zero, va = zero, vs = zero, vbad = zero;
     for (; i + 2 <= n; i += 2) {
         __m128d s = _mm_add_pd(_mm_loadu_pd(z + i), _mm_loadu_pd(b + i));
         /* max(0, s) returns s when s is NaN: NaN propagates. */
         __m128d g = mask ? _mm_and_pd(s, _mm_cmpgt_pd(_mm_loadu_pd(mask + i), zero))
                          : _mm_max_pd(zero, s);
-        __m128d xv = _mm_loadu_pd(x + i);
-        __m128d d = _mm_andnot_pd(sign, _mm_sub_pd(g, xv));
+        __m128d xv = _mm_loadu_pd(x + i), e = _mm_sub_pd(g, xv);
+        __m128d d = _mm_andnot_pd(sign, e);
         vbad = _mm_or_pd(vbad, _mm_cmpunord_pd(d, d));
         vd = _mm_max_pd(vd, d);
+        vs = _mm_add_pd(vs, _mm_mul_pd(e, e));
         va = _mm_max_pd(va, _mm_andnot_pd(sign, xv));
         _mm_storeu_pd(z + i, g);
     }
@@ -50,6 +51,8 @@ static double apply_column(const double *b, const double *mask, const double *x,
     dmax = fmax(lanes[0], lanes[1]);
     _mm_storeu_pd(lanes, va);
     amax = fmax(amax, fmax(lanes[0], lanes[1]));
+    _mm_storeu_pd(lanes, vs);
+    ss = lanes[0] + lanes[1];
     bad = _mm_movemask_pd(vbad) != 0;
 #endif
     for (; i < n; i++) {
@@ -59,9 +62,11 @@ static double apply_column(const double *b, const double *mask, const double *x,
         bad = bad || isnan(d);
         dmax = d > dmax ? d : dmax;
         amax = a > amax ? a : amax;
+        ss += d * d;
         z[i] = g;
     }
     *xmax = amax;
+    *sumsq += ss;
     return bad ? (double)NAN : dmax;
 }
 
@@ -79,8 +84,19 @@ static void apply_d(const fp_map *map, const idl_mat *x, idl_mat *z)
 static double max_abs(const double *x, int n)
 {
     double r = 0.0;
-    for (int i = 0; i < n; i++)
-        { double a = fabs(x[i]); r = a > r ? a : r; }
+    int i = 0;
+#if defined(__SSE2__)
+    __m128d sign = _mm_set1_pd(-0.0), v = _mm_setzero_pd();
+    for (; i + 2 <= n; i += 2)
+        v = _mm_max_pd(v, _mm_andnot_pd(sign, _mm_loadu_pd(x + i)));
+    double lanes[2];
+    _mm_storeu_pd(lanes, v);
+    r = fmax(lanes[0], lanes[1]);
+#endif
+    for (; i < n; i++) {
+        double a = fabs(x[i]);
+        r = a > r ? a : r;
+    }
     return r;
 }
 
@@ -96,11 +112,11 @@ static void picard_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, doub
     idl_mat *cur = x, *nxt = &buf;
     for (int k = 0;; k++) {
         apply_d(map, cur, nxt);
-        double xmax = 0.0, dmax = 0.0;
+        double xmax = 0.0, dmax = 0.0, unused = 0.0;
         bool bad = false;
         for (int j = 0; j < m; j++) {
             double c = apply_column(&IDL_AT(map->b, 0, j), column_or_null(map->mask, j),
-                                    &IDL_AT(cur, 0, j), &IDL_AT(nxt, 0, j), h, &xmax);
+                                    &IDL_AT(cur, 0, j), &IDL_AT(nxt, 0, j), h, &xmax, &unused);
             bad = bad || isnan(c);
             dmax = fmax(dmax, c);
         }
@@ -129,6 +145,7 @@ typedef struct aa_col {
     int head;         /* the slot the next difference overwrites */
     int have_prev;    /* f_prev, g_prev belong to the previous iterate */
     int last_mixed;   /* the current iterate came from a mixing step */
+    int engaged;      /* mixing is on (plain Picard steps until it is) */
 } aa_col;
 
 typedef struct aa_work {
@@ -139,6 +156,13 @@ typedef struct aa_work {
     aa_col *cols;
     double *f; /* h: the residual of the column being mixed */
 } aa_work;
+
+/* A column runs plain Picard steps, which touch no history, while they cut
+ * its residual by this factor or better; mixing, which costs about one more
+ * GEMM's worth of memory traffic per iteration, starts once they do not.
+ * (On the signed families Picard converges in ~8 steps and Anderson cannot
+ * do better, so it should cost no more.) */
+#define AA_ENGAGE 0.25
 
 /* Relative Tikhonov term on the Jacobi-scaled normal equations (unit
  * diagonal): keeps nearly dependent differences from blowing gamma up. */
@@ -272,18 +296,25 @@ static bool aa_mix(const aa_work *w, const aa_col *s, const double *df, const do
     return true;
 }
 
-/* One step for column j, whose map value g = g(x) is known: type-II Anderson
- * x <- g - dG gamma, or the plain Picard step x <- g without history. */
-static void aa_column(aa_work *w, int j, const double *g, double *x)
+/* One step for column j, whose map value g = g(x) and residual norm
+ * fn = ||g - x||_2 are known: type-II Anderson x <- g - dG gamma, or the plain
+ * Picard step x <- g while there is no history or mixing is off. */
+static void aa_column(aa_work *w, int j, const double *g, double *x, double fn)
 {
     int h = w->h, mem = w->mem;
     aa_col *s = &w->cols[j];
+    s->engaged = s->engaged || !(fn < AA_ENGAGE * s->prev_norm);
+    if (!s->engaged) {
+        s->prev_norm = fn;
+        memcpy(x, g, (size_t)h * sizeof(double));
+        s->xmax = max_abs(x, h);
+        return;
+    }
     double *df = aa_history(w, j), *dg = df + (size_t)mem * (size_t)h;
     double *fp = dg + (size_t)mem * (size_t)h, *gp = fp + h, *f = w->f;
     double *gram = w->gram + (size_t)j * (size_t)mem * (size_t)mem;
     for (int i = 0; i < h; i++)
         f[i] = g[i] - x[i];
-    double fn = cblas_dnrm2(h, f, 1);
     /* Safeguard: when the mixed iterate did not reduce the residual, restart
      * the column from it with a plain Picard step. (Going back to the previous
      * iterate instead wastes its GEMM and, measured, triples the iterations
@@ -316,6 +347,7 @@ static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, do
     idl_mat z = idl_mat_wrap(w.z, h, m);
     for (int j = 0; j < m; j++) {
         memset(&w.cols[j], 0, sizeof(aa_col));
+        w.cols[j].prev_norm = INFINITY;
         w.cols[j].xmax = max_abs(&IDL_AT(x, 0, j), h);
     }
     for (int k = 0;; k++) {
@@ -326,15 +358,15 @@ static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, do
         bool bad = false, last = k >= o->max_iter;
         apply_d(map, x, &z);
         for (int j = 0; j < m; j++) {
-            double *xj = &IDL_AT(x, 0, j), *gj = &IDL_AT(&z, 0, j), unused = 0.0;
+            double *xj = &IDL_AT(x, 0, j), *gj = &IDL_AT(&z, 0, j), unused = 0.0, ss = 0.0;
             double c = apply_column(&IDL_AT(map->b, 0, j), column_or_null(map->mask, j), xj, gj,
-                                    h, &unused);
+                                    h, &unused, &ss);
             bad = bad || !isfinite(c);
             dmax = fmax(dmax, c);
             if (bad || last || c < o->tol * scale)
                 aa_forget(&w.cols[j]);
             else
-                aa_column(&w, j, gj, xj);
+                aa_column(&w, j, gj, xj, sqrt(ss));
         }
         double r = bad ? (double)NAN : dmax / scale;
         if (r < o->tol || last || bad) {
