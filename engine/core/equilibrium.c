@@ -336,8 +336,30 @@ static void aa_column(aa_work *w, int j, const double *g, double *x, double fn)
     s->xmax = max_abs(x, h);
 }
 
-/* Columns whose residual is already below tol are not touched (their history
- * is dropped), so the returned iterate is exactly the one measured. */
+/* The pass after an iteration's GEMM (z = op(D) X): measures every column's
+ * residual and steps those at or above tol_abs (none when last). Columns below
+ * it are not touched (their history is dropped), so the X returned is exactly
+ * the one measured. Returns the largest residual, NaN once one is not finite
+ * (no column is stepped after that). */
+static double anderson_sweep(const fp_map *map, idl_mat *x, aa_work *w, idl_mat *z,
+                             double tol_abs, bool last)
+{
+    double dmax = 0.0;
+    bool bad = false;
+    for (int j = 0; j < x->cols; j++) {
+        double *xj = &IDL_AT(x, 0, j), *gj = &IDL_AT(z, 0, j), unused = 0.0, ss = 0.0;
+        double c = apply_column(&IDL_AT(map->b, 0, j), column_or_null(map->mask, j), xj, gj,
+                                x->rows, &unused, &ss);
+        bad = bad || !isfinite(c);
+        dmax = fmax(dmax, c);
+        if (bad || last || c < tol_abs)
+            aa_forget(&w->cols[j]);
+        else
+            aa_column(w, j, gj, xj, sqrt(ss));
+    }
+    return bad ? (double)NAN : dmax;
+}
+
 static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double *work,
                          idl_eq_info *info)
 {
@@ -345,31 +367,21 @@ static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, do
     aa_work w = {0};
     aa_layout(h, m, o->memory, work, &w);
     idl_mat z = idl_mat_wrap(w.z, h, m);
+    memset(w.cols, 0, (size_t)m * sizeof(aa_col));
     for (int j = 0; j < m; j++) {
-        memset(&w.cols[j], 0, sizeof(aa_col));
         w.cols[j].prev_norm = INFINITY;
         w.cols[j].xmax = max_abs(&IDL_AT(x, 0, j), h);
     }
     for (int k = 0;; k++) {
-        double xmax = 0.0, dmax = 0.0;
+        /* max|X| before the sweep changes X: the scale of this X's residual. */
+        double xmax = 0.0;
         for (int j = 0; j < m; j++)
             xmax = fmax(xmax, w.cols[j].xmax);
         double scale = fmax(1.0, xmax);
-        bool bad = false, last = k >= o->max_iter;
+        bool last = k >= o->max_iter;
         apply_d(map, x, &z);
-        for (int j = 0; j < m; j++) {
-            double *xj = &IDL_AT(x, 0, j), *gj = &IDL_AT(&z, 0, j), unused = 0.0, ss = 0.0;
-            double c = apply_column(&IDL_AT(map->b, 0, j), column_or_null(map->mask, j), xj, gj,
-                                    h, &unused, &ss);
-            bad = bad || !isfinite(c);
-            dmax = fmax(dmax, c);
-            if (bad || last || c < o->tol * scale)
-                aa_forget(&w.cols[j]);
-            else
-                aa_column(&w, j, gj, xj, sqrt(ss));
-        }
-        double r = bad ? (double)NAN : dmax / scale;
-        if (r < o->tol || last || bad) {
+        double r = anderson_sweep(map, x, &w, &z, o->tol * scale, last) / scale;
+        if (r < o->tol || last || isnan(r)) {
             info->iterations = k;
             info->residual = r;
             info->converged = r < o->tol;
