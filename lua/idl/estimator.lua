@@ -32,7 +32,8 @@
 --   inner_max_iter = 500, patience = 10
 --   loss = "squared"                           idl.losses name
 --   tol = 1e-10                                equilibrium tolerance of predict
---   monitor_tol = 1e-8                         the same for the per-round losses
+--   monitor_tol = 1e-6                         the same for the per-round losses
+--   monitor_train_every = 1                    true train loss every k rounds (0: never)
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
@@ -60,13 +61,14 @@ local DEFAULTS = {
   starting_lambda = nil, initialization_theta = nil, random_state = 0, early_stopping = true,
   verbosity = true,
   constraint = nil, initialization = "picard_ls", initialization_options = nil,
-  inner_max_iter = 500, patience = 10, loss = "squared", tol = 1e-10, monitor_tol = 1e-8,
+  inner_max_iter = 500, patience = 10, loss = "squared", tol = 1e-10, monitor_tol = 1e-6,
+  monitor_train_every = 1,
 }
 local PARAM_NAMES = {
   "hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "starting_lambda",
   "initialization_theta", "random_state", "early_stopping", "verbosity", "constraint",
   "initialization", "initialization_options", "inner_max_iter", "patience", "loss", "tol",
-  "monitor_tol",
+  "monitor_tol", "monitor_train_every",
 }
 local ALLOWED = {}
 for _, k in ipairs(PARAM_NAMES) do ALLOWED[k] = true end
@@ -82,6 +84,7 @@ local function check_param(k, v, fname, level)
   elseif k == "inner_tol" or k == "tol" or k == "monitor_tol" then return num{gt = 0}
   elseif k == "random_state" then return num{integer = true, min = 0, max = 4294967295}
   elseif k == "inner_max_iter" or k == "patience" then return num{integer = true, min = 1}
+  elseif k == "monitor_train_every" then return num{integer = true, min = 0}
   elseif k == "early_stopping" or k == "verbosity" then return util.check_boolean(v, fname, k, level)
   elseif k == "starting_lambda" then
     if v == nil then return nil end
@@ -273,6 +276,7 @@ function IDLModel:fit(X, y, opts)
     rounds_number = o.rounds_number, dual_learning_rate = p.dual_learning_rate,
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
     early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
+    monitor_train_every = p.monitor_train_every,
     callbacks = o.callbacks, progress = bar,
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,

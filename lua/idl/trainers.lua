@@ -34,10 +34,12 @@
 --
 -- The steps keep the forward pass Z = D X + E U + f 1^T and R = A X + B U +
 -- c 1^T - Y cached in s.ws while neither theta nor X changes, so an inner
--- iteration of two_loops costs four h x h x m GEMMs (Z, grad D, Z after the
--- theta step, D^T W for grad X) plus the Gram matrix inside idl.lipschitz.
--- The steps are checked against idl.gradients and idl.lipschitz in
--- tests/lua/trainers_spec.lua.
+-- iteration of two_loops costs four h x h x m GEMMs (grad D, Z after the theta
+-- step, D^T W for grad X, Z after the X step); the step sizes are valid
+-- Lipschitz constants kept as upper bounds between exact recomputations (see
+-- "Step sizes" below). The steps are checked against idl.gradients and
+-- idl.lipschitz in tests/lua/trainers_spec.lua. A schedule that edits theta
+-- or X by hand calls trainers.invalidate(s) afterwards.
 -- @module idl.trainers
 
 local core = require "idl.core"
@@ -102,6 +104,8 @@ end
 -- schedule that edits them must call this).
 function trainers.invalidate(s)
   s.ws.fresh = false
+  s.ws.lm_fresh = false
+  s.sigma = nil
 end
 
 -- lambda / m broadcast over the columns (h x m), rebuilt when lambda changes:
@@ -156,14 +160,85 @@ function trainers.objective(s)
   return G, L, F
 end
 
---- trainers.lipschitz_x(theta, lambda, m) -> the X-block constant of
--- idl.lipschitz, (||A^T A + Lambda - Lambda D - D^T Lambda||_2 +
--- lambda_max ||D||_2^2) / m, without the Gram matrix of X (which only the
--- theta constants need): idl.lipschitz on one column, rescaled by 1/m.
-function trainers.lipschitz_x(theta, lambda, m, U1)
+-- ---------------------------------------------------------------------------
+-- Step sizes: valid Lipschitz constants (REPORT-NOTES.md), refreshed lazily.
+--
+-- theta blocks: theta1 = sigma^2 / m and theta2 = lambda_max theta1 with
+-- sigma >= ||S||_2, S = [X; U; 1^T]. sigma is computed exactly by idl.lipschitz,
+-- then carried along: an X step moves X by at most ||grad||_F / L_x in
+-- Frobenius norm (the projection onto X >= 0 is nonexpansive and fixes the old
+-- X), so by the triangle inequality sigma plus that amount still bounds ||S||_2.
+-- X block: L_x = (||M||_2 + lambda_max ||D||_2^2) / m with
+-- M = A^T A + Lambda - Lambda D - D^T Lambda (the report's formula, sign fixed);
+-- ||M||_2 <= ||M0||_2 + ||M - M0||_F and ||D||_2 <= ||D0||_2 + ||D - D0||_F with
+-- the exact norms (two SVDs) at a reference point (M0, D0).
+-- Either bound is recomputed exactly once it exceeds its exact reference
+-- value by the factor s.lipschitz_slack (default 1.1, 1 = exact at every step):
+-- every step is a valid 1/L step, at most 10% shorter than with the exact
+-- constant, and the Gram matrix and the SVDs are rarely needed.
+
+local function max_abs(v)
+  local t = 0
+  for i = 1, v:rows() do t = math.max(t, math.abs(v:get(i, 1))) end
+  return t
+end
+
+--- trainers.x_hessian(theta, lambda) -> M = A^T A + Lambda - Lambda D - D^T Lambda
+-- (h x h), whose norm bounds the curvature of G in X (with lambda_max ||D||_2^2).
+function trainers.x_hessian(theta, lambda)
   local h = theta.D:rows()
-  U1 = U1 or core.zeros(theta.B:cols(), 1)
-  return core.lipschitz(theta, core.zeros(h, 1), U1, lambda).x / m
+  local LD = core.zeros(h, h)
+  core.add_col(LD, 1, lambda)                 -- lambda 1^T
+  core.hadamard(LD, LD, theta.D)              -- Lambda D
+  local M = theta.A:t() * theta.A
+  core.axpy(M, -1, LD)
+  core.axpy(M, -1, LD:t())
+  for i = 1, h do M:set(i, i, M:get(i, i) + lambda:get(i, 1)) end
+  return M
+end
+
+--- trainers.lipschitz_x(theta, lambda, m) -> the exact X-block constant
+-- (||M||_2 + lambda_max ||D||_2^2) / m, as idl.lipschitz's x.
+function trainers.lipschitz_x(theta, lambda, m)
+  local M = trainers.x_hessian(theta, lambda)
+  return (M:norm(2) + max_abs(lambda) * theta.D:norm(2) ^ 2) / m
+end
+
+local function slack_of(s) return s.lipschitz_slack or 1.1 end
+
+-- theta1, theta2 for the current X (a valid upper bound, see above).
+local function theta_constants(s)
+  local th, X, lam = s.model.theta, s.X, s.model.lambda
+  local m = X:cols()
+  local r = s.sigma
+  if r == nil or r.bound > slack_of(s) * r.exact then
+    local lip = core.lipschitz(th, X, s.U, lam)
+    local sigma = math.sqrt(lip.theta1 * m)
+    r = {exact = sigma, bound = sigma}
+    s.sigma = r
+  end
+  local t1 = r.bound ^ 2 / m
+  return t1, max_abs(lam) * t1
+end
+
+-- L_x for the current theta and lambda (a valid upper bound, see above).
+local function x_constant(s)
+  local th, lam = s.model.theta, s.model.lambda
+  local m = s.X:cols()
+  local M = trainers.x_hessian(th, lam)
+  local r = s.xref
+  local lmax = max_abs(lam)
+  if r ~= nil then
+    local mb = r.mnorm + (M - r.M):norm("fro")
+    local db = r.dnorm + (th.D - r.D):norm("fro")
+    local slack = slack_of(s)
+    if mb <= slack * r.mnorm and db <= slack * r.dnorm then
+      return (mb + lmax * db * db) / m
+    end
+  end
+  r = {M = M, D = th.D:copy(), mnorm = M:norm(2), dnorm = th.D:norm(2)}
+  s.xref = r
+  return (r.mnorm + lmax * r.dnorm ^ 2) / m
 end
 
 -- The m x 1 vector of ones (for the c and f gradients), allocated once.
@@ -178,7 +253,7 @@ local function project_d(s)
 end
 
 --- trainers.theta_step(s) -> s: theta <- P_S(theta - grad_theta G / L) with
--- L = lipschitz.theta1 for (A, B, c) and lipschitz.theta2 for (D, E, f)
+-- L = theta1 for (A, B, c) and theta2 for (D, E, f) (idl.lipschitz's constants)
 -- (the objective is separable in the two blocks at fixed X, so each takes its
 -- own step). The (D, E, f) step is skipped while lambda = 0 (G does not depend
 -- on them). Updates theta in place without allocating h x m matrices.
@@ -187,17 +262,17 @@ function trainers.theta_step(s)
   local m = X:cols()
   local ones = trainers._ones(s)
   local Z, R = trainers.forward(s)
-  local lip = core.lipschitz(th, X, U, s.model.lambda)
-  s.last_lipschitz = lip
+  local theta1, theta2 = theta_constants(s)
+  s.last_constants = {theta1 = theta1, theta2 = theta2}
   -- grad (D, E, f) = W [X; U; 1]^T with W = (Lambda/m)((Z)_+ - X); computed
   -- before A, B, c change so both blocks use the same point.
-  local W = lip.theta2 > 0 and fenchel_residual(s, Z) or nil
-  local a1 = -1 / (m * lip.theta1)             -- grad A = R X^T / m
+  local W = theta2 > 0 and fenchel_residual(s, Z) or nil
+  local a1 = -1 / (m * theta1)                 -- grad A = R X^T / m
   core.gemm(th.A, R, X, a1, 1, false, true)
   core.gemm(th.B, R, U, a1, 1, false, true)
   core.gemm(th.c, R, ones, a1, 1)
   if W then
-    local a2 = -1 / lip.theta2
+    local a2 = -1 / theta2
     core.gemm(th.D, W, X, a2, 1, false, true)
     core.gemm(th.E, W, U, a2, 1, false, true)
     core.gemm(th.f, W, ones, a2, 1)
@@ -214,7 +289,9 @@ function trainers.x_step(s)
   local th, X = s.model.theta, s.X
   local m = X:cols()
   local Z, R = trainers.forward(s)
-  local lx = trainers.lipschitz_x(th, s.model.lambda, m)
+  local lx = x_constant(s)
+  s.last_constants = s.last_constants or {}
+  s.last_constants.x = lx
   local G = buffer(s, "G")
   core.copy(G, X)
   core.axpy(G, -1, Z)
@@ -222,6 +299,7 @@ function trainers.x_step(s)
   local W = fenchel_residual(s, Z)
   core.gemm(G, th.D, W, 1, 1, true, false)     -- + D^T W
   core.gemm(G, th.A, R, 1 / m, 1, true, false) -- + A^T R / m
+  if s.sigma then s.sigma.bound = s.sigma.bound + G:norm("fro") / lx end
   core.axpy(X, -1 / lx, G)
   core.project_nonneg_(X)
   s.ws.fresh = false
@@ -304,10 +382,10 @@ end
 local function def_step(s)
   local th, X, U = s.model.theta, s.X, s.U
   local Z = trainers.forward(s)
-  local lip = core.lipschitz(th, X, U, s.model.lambda)
-  if lip.theta2 <= 0 then return false end
+  local _, theta2 = theta_constants(s)
+  if theta2 <= 0 then return false end
   local W = fenchel_residual(s, Z)
-  local a2 = -1 / lip.theta2
+  local a2 = -1 / theta2
   core.gemm(th.D, W, X, a2, 1, false, true)
   core.gemm(th.E, W, U, a2, 1, false, true)
   core.gemm(th.f, W, trainers._ones(s), a2, 1)
@@ -383,7 +461,8 @@ trainers.defaults = {
   inner_max_iter = 500,    -- inner steps at most (the report's cap)
   early_stopping = false,  -- stop when the eval loss stalls for `patience` rounds
   patience = 10,
-  monitor_tol = 1e-8,      -- equilibrium tolerance of the true losses per round
+  monitor_tol = 1e-6,      -- equilibrium tolerance of the true losses per round
+  monitor_train_every = 1, -- true train loss every k rounds (0: never); eval: every round
   monitor_max_iter = 1000,
   monitor_method = "picard",
   relaxed = true,          -- the round uses s.X (set from the registry)
@@ -411,7 +490,8 @@ end
 
 --- trainers.measure(s, config) -> a history entry for the current model:
 -- round, G (relaxed objective), relaxed_l2 (L with the trained X), train_l2 (L
--- with X from the equilibrium: the real model), eval_l2 (the same on s.eval),
+-- with X from the equilibrium: the real model; every config.monitor_train_every
+-- rounds, nil in between), eval_l2 (the same on s.eval, every round),
 -- their RMSEs (for the squared loss: sqrt(2 L / p)), lambda_l1, residual =
 -- ||X - (D X + E U + f 1^T)_+||_F for the trained X, seconds since the start.
 -- "L2" is the report's L = ||.||_F^2 / (2m) (or the model's loss if not squared).
@@ -428,13 +508,16 @@ function trainers.measure(s, config)
     core.axpy(P, -1, s.X)
     e.residual = P:norm("fro")
   end
-  local info
-  e.train_l2, info = true_loss(s, config, s.U, s.Y, "x_eq")
-  e.eq_converged = info.converged
+  local every = config.monitor_train_every
+  if every > 0 and s.round % every == 0 then
+    local info
+    e.train_l2, info = true_loss(s, config, s.U, s.Y, "x_eq")
+    e.eq_converged = info.converged
+  end
   if s.eval then e.eval_l2 = true_loss(s, config, s.eval.U, s.eval.Y, "x_eq_eval") end
   if s.model.loss == "squared" then
     local p = s.Y:rows()
-    e.train_rmse = math.sqrt(2 * e.train_l2 / p)
+    if e.train_l2 then e.train_rmse = math.sqrt(2 * e.train_l2 / p) end
     if e.eval_l2 then e.eval_rmse = math.sqrt(2 * e.eval_l2 / p) end
   end
   e.seconds = core.clock() - (s.start or core.clock())
@@ -445,7 +528,7 @@ end
 -- is the best so far.
 local function track_best(s, e)
   local score = e.eval_l2 or e.train_l2
-  if score == score and (s.best == nil or score < s.best.score) then
+  if score ~= nil and score == score and (s.best == nil or score < s.best.score) then
     s.best = {score = score, round = e.round, model = s.model:copy(), X = s.X:copy()}
     return true
   end
@@ -511,6 +594,12 @@ function trainers.run(round, s, config)
     end
     if e.train_l2 ~= e.train_l2 then s.stop_reason = "diverged"; break end
   end
+  local last = s.history[#s.history]
+  if last.train_l2 == nil and config.monitor_train_every > 0 then
+    -- the true train loss of the final model, even off the monitoring period
+    last.train_l2 = true_loss(s, config, s.U, s.Y, "x_eq")
+    if s.model.loss == "squared" then last.train_rmse = math.sqrt(2 * last.train_l2 / s.Y:rows()) end
+  end
   if config.early_stopping and s.eval and s.best and s.best.round ~= s.round then
     trainers.restore_best(s)
   end
@@ -524,7 +613,7 @@ function trainers.restore_best(s)
   for _, k in ipairs(model_mod.THETA_NAMES) do core.copy(s.model.theta[k], b.model.theta[k]) end
   core.copy(s.model.lambda, b.model.lambda)
   core.copy(s.X, b.X)
-  s.ws.fresh, s.ws.lm_fresh = false, false
+  trainers.invalidate(s)
   s.restored_round = b.round
   return s
 end

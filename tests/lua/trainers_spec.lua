@@ -86,6 +86,23 @@ describe("idl.trainers steps", function()
     for _, k in ipairs{"A", "B", "c"} do assert.is_true(g[k]:norm("max") < 1e-8, k) end
   end)
 
+  it("uses constants that bound the exact ones at every step", function()
+    local s = state(12)
+    for k = 1, 12 do
+      local th, lam = s.model.theta, s.model.lambda
+      local exact = idl.lipschitz(th, s.X, s.U, lam)
+      if k % 2 == 1 then
+        trainers.theta_step(s)
+        assert.is_true(s.last_constants.theta1 >= exact.theta1 * (1 - 1e-12))
+        assert.is_true(s.last_constants.theta2 >= exact.theta2 * (1 - 1e-12))
+        assert.is_true(s.last_constants.theta1 <= 1.1 ^ 2 * 1.5 * exact.theta1)
+      else
+        trainers.x_step(s)
+        assert.is_true(s.last_constants.x >= exact.x * (1 - 1e-12))
+      end
+    end
+  end)
+
   for _, c in ipairs{{kind = "inf", kappa = 0.4}, {kind = "spectral", kappa = 0.4}, {kind = "lmi"}} do
     it("never increases G and keeps D in the " .. c.kind .. " set, step after step", function()
       -- constant lambda: the LMI projection is then Euclidean (projected gradient theory applies)
@@ -133,7 +150,7 @@ describe("idl.trainers rounds", function()
     local s = state(8)
     local Ue, Ye = idl.randn(3, 15, idl.rng(80)), idl.randn(2, 15, idl.rng(81))
     s.eval = {U = Ue, Y = Ye}
-    trainers.run("one_loop", s, {rounds_number = 2})
+    trainers.run("one_loop", s, {rounds_number = 2, monitor_tol = 1e-12})
     local e = s.history[3]
     local G, L = idl.objective(s.model.theta, s.X, s.U, s.Y, s.model.lambda)
     assert.is_near(G, e.G, 1e-12 * G); assert.is_near(L, e.relaxed_l2, 1e-12 * L)
@@ -180,6 +197,14 @@ describe("idl.trainers rounds", function()
     assert.are.equal(m0, s.model) -- restored in place
     assert.is_true(idl.equal(s.model.theta.A, A0))
     assert.are_not.equal(s.model.theta.A, s.best.model.theta.A) -- a copy, not an alias
+  end)
+
+  it("measures the true train loss every k rounds and at the end", function()
+    local s = state(13)
+    trainers.run("one_loop", s, {rounds_number = 5, monitor_train_every = 2})
+    local have = {}
+    for _, e in ipairs(s.history) do have[#have + 1] = e.train_l2 ~= nil end
+    assert.are.same({true, false, true, false, true, true}, have)
   end)
 
   it("stops when a callback says so or when no unit needs a dual step", function()
