@@ -730,6 +730,30 @@ static int k_add_col(lua_State *L)
     return 1;
 }
 
+/// idl.scale_rows(X, v) -> X: X = diag(v) X in place (v a rows x 1 column).
+static int k_scale_rows(lua_State *L)
+{
+    idl_mat *x = lidl_checkmat(L, 1, "scale_rows", "X");
+    idl_mat *v = lidl_checkmat(L, 2, "scale_rows", "v");
+    if (idl_scale_rows(x, v) != IDL_OK)
+        lidl_error(L, "scale_rows", "X is %dx%d, v is %dx%d (want %dx1)", x->rows, x->cols,
+                   v->rows, v->cols, x->rows);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// idl.scale_cols(X, v) -> X: X = X diag(v) in place (v a vector of cols entries).
+static int k_scale_cols(lua_State *L)
+{
+    idl_mat *x = lidl_checkmat(L, 1, "scale_cols", "X");
+    idl_mat *v = lidl_checkmat(L, 2, "scale_cols", "v");
+    if (idl_scale_cols(x, v) != IDL_OK)
+        lidl_error(L, "scale_cols", "X is %dx%d, v is %dx%d (want a vector of %d)", x->rows,
+                   x->cols, v->rows, v->cols, x->cols);
+    lua_settop(L, 1);
+    return 1;
+}
+
 /// idl.transpose(dst, src) -> dst: dst = src^T.
 static int k_transpose(lua_State *L)
 {
@@ -817,7 +841,8 @@ static const luaL_Reg functions[] = {
     {"axpy", k_axpy},         {"copy", k_copy},          {"scale", k_scale},
     {"fill", k_fill},         {"relu", k_relu},          {"hadamard", k_hadamard},
     {"add_col", k_add_col},   {"transpose", k_transpose}, {"gather_cols", k_gather_cols},
-    {"scatter_cols", k_scatter_cols}, {NULL, NULL}};
+    {"scatter_cols", k_scatter_cols}, {"scale_rows", k_scale_rows},
+    {"scale_cols", k_scale_cols}, {NULL, NULL}};
 
 void lidl_open_matrix(lua_State *L)
 {

@@ -172,6 +172,31 @@ idl_status idl_add_col(idl_mat *x, double alpha, const idl_mat *v)
     return IDL_OK;
 }
 
+idl_status idl_scale_rows(idl_mat *x, const idl_mat *v)
+{
+    if (v->rows != x->rows || v->cols != 1)
+        return IDL_EDIM;
+    FOR_COLUMNS(x, j) {
+        double *col = &IDL_AT(x, 0, j);
+        for (int i = 0; i < x->rows; i++)
+            col[i] *= v->data[i];
+    }
+    return IDL_OK;
+}
+
+idl_status idl_scale_cols(idl_mat *x, const idl_mat *v)
+{
+    if (idl_mat_numel(v) != (size_t)x->cols || (v->rows != 1 && v->cols != 1))
+        return IDL_EDIM;
+    FOR_COLUMNS(x, j) {
+        double a = v->rows == 1 ? IDL_AT(v, 0, j) : v->data[j];
+        double *col = &IDL_AT(x, 0, j);
+        for (int i = 0; i < x->rows; i++)
+            col[i] *= a;
+    }
+    return IDL_OK;
+}
+
 idl_status idl_sum(const idl_mat *x, int dim, idl_mat *out)
 {
     if (dim == 0) {

@@ -89,6 +89,12 @@ idl_status idl_transpose(const idl_mat *src, idl_mat *dst);
 /* X += alpha v 1^T: adds the column vector v (rows x 1) to every column. */
 idl_status idl_add_col(idl_mat *x, double alpha, const idl_mat *v);
 
+/* X = diag(v) X: row i scaled by v[i] (v is rows x 1). */
+idl_status idl_scale_rows(idl_mat *x, const idl_mat *v);
+
+/* X = X diag(v): column j scaled by v[j] (v is cols x 1 or 1 x cols). */
+idl_status idl_scale_cols(idl_mat *x, const idl_mat *v);
+
 /* Sums: dim 0 gives the 1x1 total, dim 1 the 1 x cols row of column sums,
  * dim 2 the rows x 1 column of row sums (as in torch: dim 1 sums over rows). */
 idl_status idl_sum(const idl_mat *x, int dim, idl_mat *out);

@@ -272,7 +272,7 @@ idl_status idl_lipschitz_worksize(int h, int n, size_t *ndoubles)
     if (h < 0 || n < 0)
         return IDL_EINVAL;
     double *k, *mm;
-    eig_ws e;
+    eig_ws e = {0};
     return lipschitz_layout(h, n, NULL, &k, &mm, &e, ndoubles);
 }
 
@@ -328,7 +328,7 @@ idl_status idl_lipschitz(const idl_theta *th, const idl_mat *x, const idl_mat *u
     if (m == 0)
         return IDL_EINVAL;
     double *kd = NULL, *md = NULL;
-    eig_ws e;
+    eig_ws e = {0};
     size_t total;
     idl_status st = lipschitz_layout(h, n, work, &kd, &md, &e, &total);
     if (st != IDL_OK)
