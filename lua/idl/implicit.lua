@@ -21,6 +21,8 @@
 
 local core = require "idl.core"
 local losses = require "idl.losses"
+local model_mod = require "idl.model"
+local trainers = require "idl.trainers"
 local optim = require "idl.optim"
 
 local implicit = {}
@@ -63,20 +65,14 @@ local function loss_function(name)
   end
 end
 
---- Projects D onto the constraint set in place.
+--- Projects D onto the constraint set {kind = constraint, kappa = kappa} in
+-- place (idl.model.project_; the "lmi" set uses lambda = 1, for which (2.4)
+-- alone already guarantees well-posedness).
 function implicit.project(theta, constraint, kappa)
-  if constraint == "inf" then
-    core.project_inf_(theta.D, kappa)
-  elseif constraint == "spectral" then
-    core.project_spectral_(theta.D, kappa)
-  elseif constraint == "lmi" then
-    -- LMI (2.4) with lambda = 1 (sym(D) <= I/2) implies well-posedness;
-    -- the norm bound keeps Picard fast.
-    core.project_lmi_(theta.D, core.ones(theta.D:rows(), 1))
-    core.project_inf_(theta.D, math.max(kappa, 1))
-  else
+  if constraint ~= "inf" and constraint ~= "spectral" and constraint ~= "lmi" then
     error("implicit: constraint must be \"inf\", \"spectral\" or \"lmi\", got " .. tostring(constraint), 2)
   end
+  model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
 end
 
 -- Buffers for a batch of b columns, reused across steps (hot loops do not
@@ -281,5 +277,138 @@ function implicit.train(theta, U, Y, opts)
   end
   return st.history, st
 end
+
+-- ---------------------------------------------------------------------------
+-- Standardized coordinates. Training runs on standardized inputs and targets
+-- (u = su .* u' + mu, y = sy .* y' + my), where one learning rate suits every
+-- problem; the model keeps raw units. theta and its standardized twin theta'
+-- describe the same function with the same hidden state X:
+--   E' = E Su, f' = f + E mu, A' = Sy^-1 A, B' = Sy^-1 B Su,
+--   c' = Sy^-1 (c + B mu - my), D' = D   (Su = diag(su), Sy = diag(sy)).
+
+--- The per-row mean and scale (population standard deviation, 1 for a
+-- constant row) of M (k x m, columns are samples), as k x 1 matrices.
+function implicit.row_scaler(M)
+  local m = M:cols()
+  local mean = M:sum(2) / m
+  local C = M:copy()
+  core.add_col(C, -1, mean)
+  local scale = C:hadamard(C):sum(2) / m
+  for i = 1, scale:rows() do
+    local sd = math.sqrt(scale:get(i, 1))
+    scale:set(i, 1, sd > 0 and sd or 1)
+  end
+  return mean, scale
+end
+
+local function reciprocal(v)
+  local r = v:copy()
+  for i = 1, r:rows() do r:set(i, 1, 1 / r:get(i, 1)) end
+  return r
+end
+
+--- (M - mean 1^T) ./ scale, row by row (a new matrix).
+function implicit.standardize(M, mean, scale)
+  local S = M:copy()
+  core.add_col(S, -1, mean)
+  return core.scale_rows(S, reciprocal(scale))
+end
+
+--- theta' in standardized coordinates (new matrices); sc = {u_mean, u_scale, y_mean, y_scale}.
+function implicit.to_standardized(theta, sc)
+  local t = {D = theta.D:copy()}
+  t.E = core.scale_cols(theta.E:copy(), sc.u_scale)
+  t.f = theta.f + theta.E * sc.u_mean
+  local inv_sy = reciprocal(sc.y_scale)
+  t.A = core.scale_rows(theta.A:copy(), inv_sy)
+  t.B = core.scale_rows(core.scale_cols(theta.B:copy(), sc.u_scale), inv_sy)
+  t.c = core.scale_rows(theta.c + theta.B * sc.u_mean - sc.y_mean, inv_sy)
+  return t
+end
+
+--- Writes theta' (standardized) back into theta in raw units, in place.
+function implicit.from_standardized(ts, sc, theta)
+  local inv_su = reciprocal(sc.u_scale)
+  core.copy(theta.D, ts.D)
+  core.copy(theta.E, core.scale_cols(ts.E:copy(), inv_su))
+  core.copy(theta.f, ts.f - theta.E * sc.u_mean)
+  core.copy(theta.A, core.scale_rows(ts.A:copy(), sc.y_scale))
+  core.copy(theta.B, core.scale_rows(core.scale_cols(ts.B:copy(), inv_su), sc.y_scale))
+  core.copy(theta.c, core.scale_rows(ts.c:copy(), sc.y_scale) + sc.y_mean - theta.B * sc.u_mean)
+  return theta
+end
+
+-- ---------------------------------------------------------------------------
+-- The "implicit" trainer of idl.trainers (and so of the estimators): one round
+-- is one epoch over the training set in standardized coordinates; after it the
+-- model (raw units) is updated, so trainers.run measures the true losses,
+-- keeps the best model and stops early as for every trainer.
+
+-- Options the round reads from config.trainer_options (the rest of
+-- implicit.defaults applies; epochs and patience belong to trainers.run).
+local ROUND_OPTIONS = {
+  learning_rate = true, optimizer = true, momentum = true, weight_decay = true, batch_size = true,
+  tol = true, max_iter = true, method = true, lr_patience = true, min_lr = true, min_delta = true,
+  seed = true, standardize_targets = true,
+}
+
+local function round_context(s, config)
+  local opts = with_defaults({})
+  for k, v in pairs(config.trainer_options or {}) do
+    if not ROUND_OPTIONS[k] then
+      error("implicit: unknown trainer option '" .. tostring(k) .. "'", 4)
+    end
+    opts[k] = v
+  end
+  opts.loss = s.model.loss
+  local c = s.model.constraint
+  opts.constraint, opts.kappa = c.kind, c.kappa
+  local sc = {}
+  sc.u_mean, sc.u_scale = implicit.row_scaler(s.U)
+  local p = s.Y:rows()
+  if opts.loss == "squared" and opts.standardize_targets ~= false then
+    sc.y_mean, sc.y_scale = implicit.row_scaler(s.Y)
+  else -- classification targets are one-hot: leave them alone
+    sc.y_mean, sc.y_scale = core.zeros(p, 1), core.ones(p, 1)
+  end
+  local ctx = {opts = opts, sc = sc, U = implicit.standardize(s.U, sc.u_mean, sc.u_scale),
+    Y = implicit.standardize(s.Y, sc.y_mean, sc.y_scale),
+    theta = implicit.to_standardized(s.model.theta, sc)}
+  ctx.st = {rng = core.rng(opts.seed), ws = {}, grads = new_grads(ctx.theta), optim = {},
+    xcache = s.model:hidden(s.U, {tol = opts.tol, max_iter = opts.max_iter}), lr = opts.learning_rate}
+  return ctx
+end
+
+--- The round: trainers.register("implicit", implicit.round, {relaxed = false}).
+-- Reads config.trainer_options (see implicit.defaults). The learning rate is
+-- halved when the training loss has not improved for lr_patience rounds.
+function implicit.round(s, config)
+  local ctx = s.implicit
+  if ctx == nil or ctx.model ~= s.model then
+    ctx = round_context(s, config)
+    ctx.model = s.model
+    s.implicit = ctx
+  end
+  local opts, st = ctx.opts, ctx.st
+  local loss, fwd, bwd = run_epoch(ctx.theta, ctx.U, ctx.Y, st, opts)
+  if loss ~= loss or math.abs(loss) == math.huge then
+    error(string.format("implicit: the training loss became %s in round %d", loss, s.round), 0)
+  end
+  if improved(loss, st.best_train, opts.min_delta) then
+    st.best_train, st.stalled = loss, 0
+  else
+    st.stalled = (st.stalled or 0) + 1
+    if st.stalled >= opts.lr_patience and st.lr > opts.min_lr then
+      st.lr, st.stalled = math.max(st.lr / 2, opts.min_lr), 0
+    end
+  end
+  s.inner_iterations = math.floor(fwd + bwd + 0.5)
+  s.implicit_epoch = {train_loss_std = loss, forward_iterations = fwd, backward_iterations = bwd,
+    learning_rate = st.lr}
+  implicit.from_standardized(ctx.theta, ctx.sc, s.model.theta)
+  return false
+end
+
+trainers.register("implicit", implicit.round, {relaxed = false})
 
 return implicit
