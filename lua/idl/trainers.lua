@@ -108,17 +108,32 @@ function trainers.invalidate(s)
   s.sigma = nil
 end
 
--- lambda / m broadcast over the columns (h x m), rebuilt when lambda changes:
--- the row scaling Lambda W becomes one elementwise product.
-local function lambda_cols(s)
+-- lambda / m broadcast over k columns (h x k), rebuilt when lambda changes:
+-- a row scaling Lambda M / m becomes one elementwise product. Kept for
+-- k = m (the X step's (Lambda/m)(X - Z)), k = h and k = n + 1 (the gradients
+-- of D and [E f], scaled after their GEMM: h x h work instead of h x m).
+local function lambda_cols(s, k)
   local ws = s.ws
-  if not ws.lm_fresh then
-    local lm = buffer(s, "lm")
-    core.fill(lm, 0)
-    core.add_col(lm, 1 / s.X:cols(), s.model.lambda)
-    ws.lm_fresh = true
+  if not ws.lm_fresh then ws.lm = {}; ws.lm_fresh = true end
+  local m = s.X:cols()
+  k = k or m
+  local b = ws.lm[k]
+  if b == nil then
+    b = ws.lm_buf and ws.lm_buf[k] or core.zeros(s.X:rows(), k)
+    ws.lm_buf = ws.lm_buf or {}
+    ws.lm_buf[k] = b
+    core.fill(b, 0)
+    core.add_col(b, 1 / m, s.model.lambda)
+    ws.lm[k] = b
   end
-  return ws.lm
+  return b
+end
+
+-- [U; 1^T] ((n+1) x m), built once: E U + f 1^T is then one GEMM with [E f].
+local function u_ones(s)
+  local ws = s.ws
+  if not ws.U1 then ws.U1 = core.vcat(s.U, core.ones(1, s.U:cols())) end
+  return ws.U1
 end
 
 --- trainers.forward(s) -> Z, R: Z = D X + E U + f 1^T (h x m) and
@@ -126,27 +141,47 @@ end
 function trainers.forward(s)
   local ws, th = s.ws, s.model.theta
   if ws.fresh then return ws.Z, ws.R end
+  local U1 = u_ones(s)
   local Z = buffer(s, "Z")
-  core.gemm(Z, th.D, s.X)
-  core.gemm(Z, th.E, s.U, 1, 1)
-  core.add_col(Z, 1, th.f)
+  core.gemm(Z, core.hcat(th.E, th.f), U1)
+  core.gemm(Z, th.D, s.X, 1, 1)
   local R = ws.R or core.zeros(s.Y:rows(), s.Y:cols())
   ws.R = R
-  core.gemm(R, th.A, s.X)
-  core.gemm(R, th.B, s.U, 1, 1)
-  core.add_col(R, 1, th.c)
+  core.gemm(R, core.hcat(th.B, th.c), U1)
+  core.gemm(R, th.A, s.X, 1, 1)
   core.axpy(R, -1, s.Y)
   ws.fresh = true
   return Z, R
 end
 
--- W = (Lambda / m)((Z)_+ - X), the Fenchel part of the gradients (into ws.W).
-local function fenchel_residual(s, Z)
-  local W = buffer(s, "W")
-  core.relu(W, Z)
-  core.axpy(W, -1, s.X)
-  core.hadamard(W, W, lambda_cols(s))
-  return W
+-- P = (Z)_+ - X (into ws.P): with Lambda / m in front, the Fenchel part of
+-- the gradients.
+local function fenchel_gap(s, Z)
+  local P = buffer(s, "P")
+  core.relu(P, Z)
+  core.axpy(P, -1, s.X)
+  return P
+end
+
+-- gradient of (D, E, f) in place of two h x h and h x (n+1) buffers:
+-- Lambda P [X; U; 1^T]^T / m, the row scaling applied after the GEMMs.
+local function def_gradient(s, P)
+  local ws, h = s.ws, s.X:rows()
+  local n1 = s.U:rows() + 1
+  ws.gD = ws.gD or core.zeros(h, h)
+  ws.gEf = ws.gEf or core.zeros(h, n1)
+  core.gemm(ws.gD, P, s.X, 1, 0, false, true)
+  core.hadamard(ws.gD, ws.gD, lambda_cols(s, h))
+  core.gemm(ws.gEf, P, u_ones(s), 1, 0, false, true)
+  core.hadamard(ws.gEf, ws.gEf, lambda_cols(s, n1))
+  return ws.gD, ws.gEf
+end
+
+-- theta.E and theta.f += alpha * the two blocks of gEf (h x (n+1)).
+local function add_ef(th, alpha, gEf)
+  local n = th.E:cols()
+  core.axpy(th.E, alpha, gEf:sub(1, gEf:rows(), 1, n))
+  core.axpy(th.f, alpha, gEf:sub(1, gEf:rows(), n + 1, n + 1))
 end
 
 --- trainers.objective(s) -> G, L, F: the relaxed objective at (theta, X),
@@ -264,18 +299,17 @@ function trainers.theta_step(s)
   local Z, R = trainers.forward(s)
   local theta1, theta2 = theta_constants(s)
   s.last_constants = {theta1 = theta1, theta2 = theta2}
-  -- grad (D, E, f) = W [X; U; 1]^T with W = (Lambda/m)((Z)_+ - X); computed
+  -- grad (D, E, f) = (Lambda/m) P [X; U; 1^T]^T with P = (Z)_+ - X, taken
   -- before A, B, c change so both blocks use the same point.
-  local W = theta2 > 0 and fenchel_residual(s, Z) or nil
-  local a1 = -1 / (m * theta1)                 -- grad A = R X^T / m
+  local gD, gEf
+  if theta2 > 0 then gD, gEf = def_gradient(s, fenchel_gap(s, Z)) end
+  local a1 = -1 / (m * theta1)                 -- grad [A B c] = R [X; U; 1^T]^T / m
   core.gemm(th.A, R, X, a1, 1, false, true)
   core.gemm(th.B, R, U, a1, 1, false, true)
   core.gemm(th.c, R, ones, a1, 1)
-  if W then
-    local a2 = -1 / theta2
-    core.gemm(th.D, W, X, a2, 1, false, true)
-    core.gemm(th.E, W, U, a2, 1, false, true)
-    core.gemm(th.f, W, ones, a2, 1)
+  if gD then
+    core.axpy(th.D, -1 / theta2, gD)
+    add_ef(th, -1 / theta2, gEf)
     project_d(s)
   end
   s.ws.fresh = false
@@ -283,7 +317,7 @@ function trainers.theta_step(s)
 end
 
 --- trainers.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with
--- grad_X G = A^T R / m + (Lambda/m)(X - Z) + D^T W and L_x the X-block
+-- grad_X G = A^T R / m + (Lambda/m)(X - Z) + D^T (Lambda/m)((Z)_+ - X) and L_x the X-block
 -- constant at the current theta (REPORT-NOTES.md: the report's sign typo fixed).
 function trainers.x_step(s)
   local th, X = s.model.theta, s.X
@@ -296,8 +330,9 @@ function trainers.x_step(s)
   core.copy(G, X)
   core.axpy(G, -1, Z)
   core.hadamard(G, G, lambda_cols(s))          -- (Lambda/m)(X - Z)
-  local W = fenchel_residual(s, Z)
-  core.gemm(G, th.D, W, 1, 1, true, false)     -- + D^T W
+  local P = fenchel_gap(s, Z)
+  local LD = core.hadamard(core.zeros(X:rows(), X:rows()), lambda_cols(s, X:rows()), th.D)
+  core.gemm(G, LD, P, 1, 1, true, false)       -- + D^T (Lambda/m) P
   core.gemm(G, th.A, R, 1 / m, 1, true, false) -- + A^T R / m
   if s.sigma then s.sigma.bound = s.sigma.bound + G:norm("fro") / lx end
   core.axpy(X, -1 / lx, G)
@@ -380,15 +415,13 @@ end
 -- Projected gradient on (D, E, f) alone at fixed X: the theta step with the
 -- (A, B, c) block frozen (its exact minimizer is already in place).
 local function def_step(s)
-  local th, X, U = s.model.theta, s.X, s.U
+  local th = s.model.theta
   local Z = trainers.forward(s)
   local _, theta2 = theta_constants(s)
   if theta2 <= 0 then return false end
-  local W = fenchel_residual(s, Z)
-  local a2 = -1 / theta2
-  core.gemm(th.D, W, X, a2, 1, false, true)
-  core.gemm(th.E, W, U, a2, 1, false, true)
-  core.gemm(th.f, W, trainers._ones(s), a2, 1)
+  local gD, gEf = def_gradient(s, fenchel_gap(s, Z))
+  core.axpy(th.D, -1 / theta2, gD)
+  add_ef(th, -1 / theta2, gEf)
   project_d(s)
   s.ws.fresh = false
   return true

@@ -1,0 +1,177 @@
+--- Benchmark: fitting the report's section 7.1 and 7.2 problems with
+-- idl.IDLModel (two_loops), beside the closed-form linear regression.
+--
+--     idl experiments/bench_training.lua [--rounds 200] [--threads 2] [--problem all|7.1|7.2]
+--
+-- 7.1 implicit generative process: 10 features, 10,000 samples, a generator with
+--     500 hidden units (idl.data.implicit), the last 10% as test set; model
+--     h = 300, dual_learning_rate = tol_fenchel = 1e-5 (the report's values).
+-- 7.2 sin: x ~ U(0, 2 pi), y = sin x + N(0, 0.1^2), 1000 samples, last 100 as
+--     test set; model h = 100, alpha = eps = lambda0 = 1e-6 (report 7.3).
+-- Both run every round (early_stopping = false) so the fit time is the time of
+-- `rounds` rounds; every round records the true train and eval losses.
+--
+-- Printed per problem: fit and predict time, test RMSE of the real model (X
+-- from the equilibrium) for IDL and linear regression, the RMSE right after
+-- the initialization (history round 0) and at the best eval round, the fit
+-- time split between training rounds and per-round monitoring, and the share
+-- of the fit spent in GEMMs, measured two ways:
+--   timed   every idl.gemm call from Lua is timed; inside idl.equilibrium and
+--           idl.lipschitz (C) the GEMMs are not visible, so each equilibrium
+--           call is charged (iterations + 1) times the measured time of a plain
+--           h x h x m dgemm (idl._time_dgemm, best of 5), its own cost per the
+--           solver's contract; lipschitz counts as non-GEMM (conservative).
+--   flops   the flops of those same GEMMs divided by the plain dgemm rate of
+--           the h x h x m shape: the time the GEMMs alone would take at that rate.
+local idl = require "idl"
+local cli = require "idl.cli"
+local core = require "idl.core"
+
+local opts = cli.parse(arg, {
+  name = "bench_training",
+  description = "Fit time, predict time and test RMSE of IDL (two_loops) vs linear regression "
+    .. "on the report's 7.1 and 7.2 problems, and the share of the fit spent in GEMMs.",
+  options = {
+    {"rounds", "integer", 200, "rounds of two_loops"},
+    {"threads", "integer", 2, "OpenBLAS threads"},
+    {"problem", "string", "all", "all, 7.1 or 7.2"},
+    {"seed", "integer", 0, "data and model seed"},
+    {"monitor_train_every", "integer", 1, "true train loss every k rounds (0: never; eval: every round)"},
+  }})
+idl.set_threads(opts.threads)
+
+-- ---------------------------------------------------------------------------
+-- GEMM accounting: wrap the kernels the trainers call (they look them up in
+-- idl.core at each call, so the wrappers see every call).
+
+local acct = {gemm_time = 0, gemm_flops = 0, eq_gemms = {}, eq_time = 0, lip_time = 0}
+local raw = {gemm = core.gemm, equilibrium = core.equilibrium, lipschitz = core.lipschitz}
+
+core.gemm = function(C, A, B, alpha, beta, ta, tb)
+  local t = core.clock()
+  raw.gemm(C, A, B, alpha, beta, ta, tb)
+  acct.gemm_time = acct.gemm_time + (core.clock() - t)
+  local k = ta and A:rows() or A:cols()
+  acct.gemm_flops = acct.gemm_flops + 2 * C:rows() * C:cols() * k
+  return C
+end
+
+core.equilibrium = function(a, b, o)
+  local t = core.clock()
+  local X, info = raw.equilibrium(a, b, o)
+  acct.eq_time = acct.eq_time + (core.clock() - t)
+  local key = X:rows() .. "x" .. X:cols()
+  acct.eq_gemms[key] = (acct.eq_gemms[key] or 0) + info.iterations + 1
+  return X, info
+end
+
+core.lipschitz = function(...)
+  local t = core.clock()
+  local r = raw.lipschitz(...)
+  acct.lip_time = acct.lip_time + (core.clock() - t)
+  return r
+end
+
+local function reset()
+  acct.gemm_time, acct.gemm_flops, acct.eq_time, acct.lip_time = 0, 0, 0, 0
+  acct.eq_gemms = {}
+end
+
+-- Best-of-5 time of a plain h x h times h x m dgemm.
+local dgemm_cache = {}
+local function dgemm_time(h, m)
+  local key = h .. "x" .. m
+  if not dgemm_cache[key] then
+    local rng = idl.rng(99)
+    local D, X, Z = idl.randn(h, h, rng), idl.randn(h, m, rng), idl.zeros(h, m)
+    local best = math.huge
+    for _ = 1, 5 do best = math.min(best, idl._time_dgemm(Z, D, X, 1)) end
+    dgemm_cache[key] = best
+  end
+  return dgemm_cache[key]
+end
+
+-- Share of fit_time in GEMMs (timed and estimated), total GEMM flops, and the
+-- flops of the equilibrium solves alone.
+local function gemm_share(fit_time)
+  local eq_time_est, eq_flops = 0, 0
+  for key, count in pairs(acct.eq_gemms) do
+    local h, m = key:match("(%d+)x(%d+)")
+    h, m = tonumber(h), tonumber(m)
+    eq_time_est = eq_time_est + count * dgemm_time(h, m)
+    eq_flops = eq_flops + count * 2 * h * h * m
+  end
+  return (acct.gemm_time + eq_time_est) / fit_time, acct.gemm_flops + eq_flops, eq_flops
+end
+
+-- ---------------------------------------------------------------------------
+
+local function rmse(y, yhat) return idl.metrics.rmse(y, yhat) end
+
+local function run(name, X, y, n_test, params, h_rate)
+  local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y, {test_size = n_test, shuffle = false})
+  print(string.format("\n== %s: %d train, %d test samples, %d features", name, Xtr:rows(), Xte:rows(),
+    Xtr:cols()))
+
+  local t = core.clock()
+  local lr = idl.LinearRegression():fit(Xtr, ytr)
+  local lr_fit = core.clock() - t
+  t = core.clock()
+  local lr_pred = lr:predict(Xte)
+  local lr_predict = core.clock() - t
+
+  params.random_state, params.verbosity, params.early_stopping = opts.seed, false, false
+  params.monitor_train_every = opts.monitor_train_every
+  local est = idl.IDLModel(params)
+  collectgarbage()
+  reset()
+  t = core.clock()
+  est:fit(Xtr, ytr, {rounds_number = opts.rounds, type_of_training = "two_loops", eval_set = {Xte, yte}})
+  local fit_time = core.clock() - t
+  local share, flops, eq_flops = gemm_share(fit_time)
+  local rate = 2 * h_rate * h_rate * Xtr:rows() / dgemm_time(h_rate, Xtr:rows())
+  t = core.clock()
+  local yhat = est:predict(Xte)
+  local predict_time = core.clock() - t
+
+  local h = est.history
+  local best = h[est.best_round + 1]
+  print(string.format("%-22s %10s %12s %10s", "", "fit (s)", "predict (s)", "test RMSE"))
+  print(string.format("%-22s %10.3f %12.4f %10.4f", "linear regression", lr_fit, lr_predict,
+    rmse(yte, lr_pred)))
+  print(string.format("%-22s %10.3f %12.4f %10.4f", string.format("IDL h=%d, %d rounds",
+    params.hidden_variables, #h - 1), fit_time, predict_time, rmse(yte, yhat)))
+  print(string.format("IDL test RMSE after the initialization (round 0): %.4f; best eval round %d: %.4f",
+    h[1].eval_rmse, est.best_round, best.eval_rmse))
+  print(string.format("IDL train RMSE (true) %.4f -> %.4f; relaxed train L2 %.3g -> %.3g "
+    .. "(X is free: the report's 'overfitting')", h[1].train_rmse, h[#h].train_rmse, h[1].relaxed_l2,
+    h[#h].relaxed_l2))
+  local inner = 0
+  for k = 2, #h do inner = inner + (h[k].inner_iterations or 0) end
+  print(string.format("fit time: %.3f s in rounds (%d inner iterations), %.3f s monitoring (true losses), "
+    .. "%.3f s initialization and setup", est.timing.rounds, inner, est.timing.monitor,
+    fit_time - est.timing.rounds - est.timing.monitor))
+  print(string.format("GEMMs: %.1f GFLOP (%.1f in the training steps, %.1f in equilibrium solves); "
+    .. "plain %dx%dx%d dgemm rate %.1f GFLOP/s", flops / 1e9, (flops - eq_flops) / 1e9, eq_flops / 1e9,
+    h_rate, h_rate, Xtr:rows(), rate / 1e9))
+  print(string.format("GEMM share of the fit: %.0f%% timed, %.0f%% by flops (%.2f s of GEMMs at that rate); "
+    .. "idl.lipschitz %.3f s", 100 * share, 100 * flops / rate / fit_time, flops / rate, acct.lip_time))
+  return est
+end
+
+print(string.format("bench_training: %d rounds of two_loops, %d BLAS threads, seed %d, true train loss "
+  .. "every %d round(s)", opts.rounds, idl.get_threads(), opts.seed, opts.monitor_train_every))
+
+if opts.problem == "all" or opts.problem == "7.1" then
+  local t = core.clock()
+  local X, y = idl.data.implicit(10000, idl.rng(opts.seed), {n = 10, h = 500, p = 1})
+  print(string.format("\n(7.1 data generated in %.2f s)", core.clock() - t))
+  run("7.1 implicit generative process", X, y, 1000,
+    {hidden_variables = 300, dual_learning_rate = 1e-5, tol_fenchel = 1e-5}, 300)
+end
+
+if opts.problem == "all" or opts.problem == "7.2" then
+  local X, y = idl.data.sin(1000, idl.rng(opts.seed), {noise = 0.1})
+  run("7.2 sin, noise 0.1", X, y, 100,
+    {hidden_variables = 100, dual_learning_rate = 1e-6, tol_fenchel = 1e-6, starting_lambda = 1e-6}, 100)
+end
