@@ -225,8 +225,9 @@ static idl_mat *push_theta_b0(lua_State *L, const char *fn, idl_mat **b0)
 /// max|X - (D X + B0)_+| / max(1, max|X|)), max_iter = 1000, x0 = h x m start
 /// (copied, never changed), memory = 5 (Anderson history), force = false
 /// (solve even when idl.wellposed(D) gives no guarantee).
-/// info = {iterations, residual (that ratio for the X returned), converged, method};
-/// not converging within max_iter is reported there, not raised.
+/// info = {iterations (steps taken: 0 for a start at the solution), residual (that
+/// ratio for the X returned), converged, method}; not converging within max_iter
+/// is reported there, not raised.
 static int l_equilibrium(lua_State *L)
 {
     const char *fn = "equilibrium";
