@@ -177,7 +177,11 @@ local function check_y(y, m, fname, what, xwhat, level)
 end
 
 local FIT_OPTIONS = {rounds_number = true, verbose = true, type_of_training = true, eval_set = true,
-  callbacks = true}
+  callbacks = true, trainer_options = true}
+
+-- Trainers that live in their own module and register themselves when it is
+-- loaded: fit loads the module the first time one is asked for.
+local PLUGIN_TRAINERS = {implicit = "idl.implicit"}
 
 local function check_fit_options(self, opts, level)
   level = level + 1
@@ -190,7 +194,13 @@ local function check_fit_options(self, opts, level)
   if o.verbose == nil then o.verbose = self.params.verbosity end
   util.check_boolean(o.verbose, fname, "verbose", level)
   o.type_of_training = opts.type_of_training or "two_loops"
+  local plugin = PLUGIN_TRAINERS[o.type_of_training]
+  if plugin and not trainers.registry[o.type_of_training] then require(plugin) end
   util.check_choice(o.type_of_training, trainers.names(), fname, "type_of_training", level)
+  if opts.trainer_options ~= nil and type(opts.trainer_options) ~= "table" then
+    util.fail(fname, "trainer_options must be a table, got " .. util.describe(opts.trainer_options), level)
+  end
+  o.trainer_options = opts.trainer_options
   local cb = opts.callbacks
   if cb ~= nil then
     if type(cb) == "function" then cb = {cb} end
@@ -224,7 +234,9 @@ local function starting_lambda(params, h, fname, level)
 end
 
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
--- "two_loops", eval_set = {X_eval, y_eval}, callbacks = fn or {fn, ...}}]) -> est.
+-- "two_loops", eval_set = {X_eval, y_eval}, callbacks = fn or {fn, ...},
+-- trainer_options = {...}}]) -> est. trainer_options is handed to the round
+-- as config.trainer_options (for trainers with settings of their own).
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with
 -- (state, history_entry); one returning true stops training.
@@ -277,7 +289,7 @@ function IDLModel:fit(X, y, opts)
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
     early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
     monitor_train_every = p.monitor_train_every,
-    callbacks = o.callbacks, progress = bar,
+    callbacks = o.callbacks, progress = bar, trainer_options = o.trainer_options,
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
     s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))

@@ -501,6 +501,7 @@ trainers.defaults = {
   relaxed = true,          -- the round uses s.X (set from the registry)
   callbacks = nil,         -- {fn(s, entry) -> true to stop, ...}
   progress = nil,          -- an idl.progress bar, updated per round
+  trainer_options = nil,   -- settings of a registered trainer (read by that trainer)
 }
 
 --- trainers.config(t) -> a copy of t with the defaults filled in.
