@@ -123,9 +123,12 @@ static int rng_set_state(lua_State *L)
     idl_rng *r = lidl_checkrng(L, 1, "set_state");
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
-    if (idl_rng_set_state(r, s, n) != IDL_OK)
+    idl_status st = idl_rng_set_state(r, s, n);
+    if (st == IDL_EINVAL)
         lidl_error(L, "set_state", "state has %d bytes, expected %d", (int)n,
                    (int)idl_rng_state_size(r));
+    if (st != IDL_OK)
+        lidl_error(L, "set_state", "not a state of this generator (from rng:state())");
     lua_settop(L, 1);
     return 1;
 }

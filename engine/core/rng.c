@@ -83,10 +83,27 @@ void idl_rng_get_state(const idl_rng *r, void *bytes)
     memcpy(bytes, gsl_rng_state(r->g), gsl_rng_size(r->g));
 }
 
+/* The layout of GSL's mt19937 state (gsl/rng/mt.c). Its generator reads
+ * mt[mti] unchecked, so a state read back from a corrupted file must have
+ * 0 <= mti <= MT_N (a negative mti read outside the state and crashed), and
+ * 32-bit words (larger ones would give draws outside [0, 1)). */
+enum { MT_N = 624 };
+typedef struct mt_state {
+    unsigned long mt[MT_N];
+    int mti;
+} mt_state;
+
 idl_status idl_rng_set_state(idl_rng *r, const void *bytes, size_t size)
 {
-    if (size != gsl_rng_size(r->g))
+    if (size != gsl_rng_size(r->g) || size != sizeof(mt_state))
         return IDL_EINVAL;
+    mt_state s;
+    memcpy(&s, bytes, sizeof s);
+    if (s.mti < 0 || s.mti > MT_N)
+        return IDL_EPARSE;
+    for (int i = 0; i < MT_N; i++)
+        if (s.mt[i] > 0xffffffffUL)
+            return IDL_EPARSE;
     memcpy(gsl_rng_state(r->g), bytes, size);
     return IDL_OK;
 }

@@ -36,7 +36,9 @@ void idl_rng_permutation(idl_rng *r, size_t *perm, size_t n);
 
 /* The generator's full state as bytes (to checkpoint a run) and back.
  * idl_rng_state_size gives the byte count; set_state fails with IDL_EINVAL
- * when the size does not match. */
+ * when the size does not match and with IDL_EPARSE when the bytes are not a
+ * state of this generator (a corrupted checkpoint); the generator is then
+ * unchanged. */
 size_t idl_rng_state_size(const idl_rng *r);
 void idl_rng_get_state(const idl_rng *r, void *bytes);
 idl_status idl_rng_set_state(idl_rng *r, const void *bytes, size_t size);
