@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "lbind.h"
 
@@ -31,6 +32,17 @@ void lidl_check(lua_State *L, idl_status st, const char *fname)
         lidl_error(L, fname, "%s", idl_strerror(st));
 }
 
+/* The machine's memory in bytes (0 when unknown), read once. */
+static double physical_memory(void)
+{
+    static double bytes = -1.0;
+    if (bytes < 0.0) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        bytes = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+    }
+    return bytes;
+}
+
 idl_mat *lidl_newmat(lua_State *L, int rows, int cols, const char *fname)
 {
     if (rows < 0 || cols < 0)
@@ -38,6 +50,12 @@ idl_mat *lidl_newmat(lua_State *L, int rows, int cols, const char *fname)
     size_t n = (size_t)rows * (size_t)cols;
     if (n > ((size_t)1 << 40) / sizeof(double))
         lidl_error(L, fname, "a %dx%d matrix is too large", rows, cols);
+    /* Larger than the machine's memory it cannot be used: say so, rather
+     * than "not enough memory" from Lua (or an abort under AddressSanitizer). */
+    double bytes = (double)n * (double)sizeof(double), ram = physical_memory();
+    if (ram > 0.0 && bytes > ram)
+        lidl_error(L, fname, "a %dx%d matrix is too large (%.3g GB, the machine has %.3g GB)", rows,
+                   cols, bytes / 1e9, ram / 1e9);
     lidl_header *h = lua_newuserdatauv(L, sizeof(lidl_header) + n * sizeof(double), 1);
     h->m = idl_mat_wrap((double *)(h + 1), rows, cols);
     luaL_setmetatable(L, LIDL_MATRIX);

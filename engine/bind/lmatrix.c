@@ -776,8 +776,8 @@ static int *check_index_array(lua_State *L, int idx, int bound, int *n, const ch
     if (!lua_istable(L, idx))
         lidl_error(L, fn, "idx must be a table of column indices, got %s", luaL_typename(L, idx));
     lua_Integer len = luaL_len(L, idx);
-    if (len > (1 << 30))
-        lidl_error(L, fn, "too many indices (%lld)", (long long)len);
+    if (len < 0 || len > (1 << 30)) /* a __len metamethod can say anything */
+        lidl_error(L, fn, "bad index count %lld", (long long)len);
     int *out = lua_newuserdatauv(L, (size_t)len * sizeof(int) + 1, 0);
     for (lua_Integer k = 1; k <= len; k++) {
         lua_geti(L, idx, k);
