@@ -1,0 +1,466 @@
+--- idl.experiment: the plumbing shared by the experiment scripts
+-- (experiments/sec*.lua and experiments/report.lua): the common command line,
+-- run sizes, the output directory, results as CSV and JSON, text and markdown
+-- tables, mean and standard deviation, figures with captions.
+--
+--     local ex = require "idl.experiment"
+--     local opts = ex.parse(arg, {name = "sec6_linear", description = "..."})
+--     local cfg = ex.pick(opts.size, {tiny = {m = 200}, quick = {m = 1000}, full = {m = 1000}})
+--     local res = ex.results(opts, {section = "6", title = "Linear regression"})
+--     ex.write_csv(res.out .. "/history.csv", ex.HISTORY_COLUMNS, est.history)
+--     ex.figure(res, "lines", "curves.png", "Training curves", {series = {...}})
+--     res.summary = {columns = {"quantity", "ours", "report"}, rows = {{quantity = "RMSE", ours = 0.08}}}
+--     ex.finish(res)   -- results.json + summary.csv into res.out, prints the summary
+--
+-- Every script writes into its --out directory (default out/<name>): results.json
+-- (settings, summary table, figures with captions, notes, wall time), summary.csv
+-- (the summary table) and its own CSV files and PNG figures. Tables are lists of
+-- rows keyed by column name; a missing value is written as an empty CSV field,
+-- left out of the JSON row, and shown as "-" in printed tables.
+-- @module idl.experiment
+
+local cli = require "idl.cli"
+local json = require "idl.json"
+local core = require "idl.core"
+
+local experiment = {}
+
+-- ---------------------------------------------------------------------------
+-- Command line and sizes
+
+--- experiment.parse(args, spec) -> opts: idl.cli.parse with the options every
+-- experiment takes added before spec.options: --seed N (0), --out DIR
+-- (out/<spec.name>), --full (the report's sizes), --tiny (for tests), and
+-- --jobs N (worker processes, default the number of cores) when spec.jobs is
+-- true. opts.size is "tiny", "quick" (the default) or "full"; --full with
+-- --tiny is a command-line error (exit status 2).
+function experiment.parse(args, spec)
+  if type(spec) ~= "table" or type(spec.name) ~= "string" then
+    error("experiment.parse: spec must be a table with a name", 2)
+  end
+  local options = {
+    {"seed", "integer", 0, "random seed (data and initializations)"},
+    {"out", "string", "out/" .. spec.name, "output directory"},
+    {"full", "flag", false, "the report's exact sizes (slow)"},
+    {"tiny", "flag", false, "tiny sizes (for tests)"},
+  }
+  if spec.jobs then
+    options[#options + 1] = {"jobs", "integer", cli.cores(), "worker processes"}
+  end
+  for _, o in ipairs(spec.options or {}) do options[#options + 1] = o end
+  local full_spec = {name = spec.name, description = spec.description, options = options}
+  local opts = cli.parse(args, full_spec)
+  if opts.full and opts.tiny then cli.exit("--full and --tiny exclude each other", 2, full_spec) end
+  if opts.seed < 0 then cli.exit("--seed must be >= 0", 2, full_spec) end
+  if opts.jobs ~= nil and opts.jobs < 1 then cli.exit("--jobs must be >= 1", 2, full_spec) end
+  opts.size = opts.full and "full" or opts.tiny and "tiny" or "quick"
+  return opts
+end
+
+--- experiment.pick(size, t) -> t[size] ("tiny", "quick" or "full"); raises
+-- when t has no entry for it.
+function experiment.pick(size, t)
+  local v = t[size]
+  if v == nil then error("experiment.pick: no settings for size '" .. tostring(size) .. "'", 2) end
+  return v
+end
+
+-- ---------------------------------------------------------------------------
+-- Files
+
+local function sh_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- experiment.mkdir(dir) -> dir, creating it and its parents; raises on failure.
+function experiment.mkdir(dir)
+  if not os.execute("mkdir -p " .. sh_quote(dir)) then
+    error("experiment.mkdir: cannot create the directory " .. dir, 2)
+  end
+  return dir
+end
+
+-- Writes text to path through a temporary file and a rename (no half files).
+local function write_text(path, text, fname)
+  local tmp = path .. ".part"
+  local f, err = io.open(tmp, "wb")
+  if not f then error(fname .. ": " .. err, 3) end
+  f:write(text)
+  f:close()
+  local ok, rerr = os.rename(tmp, path)
+  if not ok then error(fname .. ": " .. rerr, 3) end
+end
+
+-- One CSV field: numbers round-trip exactly (shortest of %.15g..%.17g), NaN
+-- and infinities as nan/inf/-inf, strings quoted when they need it.
+local function csv_field(v)
+  if v == nil or v == json.null then return "" end
+  if type(v) == "number" then
+    if v ~= v then return "nan" end
+    if v == math.huge then return "inf" end
+    if v == -math.huge then return "-inf" end
+    if math.type(v) == "integer" then return string.format("%d", v) end
+    local s
+    for digits = 15, 17 do
+      s = string.format("%." .. digits .. "g", v)
+      if tonumber(s) == v then break end
+    end
+    return s
+  end
+  local s = tostring(v)
+  if s:find('[,"\r\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+--- experiment.csv_text(columns, rows) -> the CSV text: a header line with the
+-- column names, then one line per row (a table keyed by column name).
+function experiment.csv_text(columns, rows)
+  local lines = {}
+  local head = {}
+  for i, c in ipairs(columns) do head[i] = csv_field(c) end
+  lines[1] = table.concat(head, ",")
+  for r, row in ipairs(rows) do
+    local fields = {}
+    for i, c in ipairs(columns) do fields[i] = csv_field(row[c]) end
+    lines[r + 1] = table.concat(fields, ",")
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- experiment.write_csv(path, columns, rows) -> path (see csv_text).
+function experiment.write_csv(path, columns, rows)
+  write_text(path, experiment.csv_text(columns, rows), "experiment.write_csv")
+  return path
+end
+
+-- Splits one CSV line into fields (quoted fields may hold commas and "").
+local function split_csv_line(line)
+  local fields, i, n = {}, 1, #line
+  while i <= n + 1 do
+    if line:sub(i, i) == '"' then
+      local buf, j = {}, i + 1
+      while true do
+        local q = line:find('"', j, true)
+        if not q then return nil, "unterminated quote" end
+        buf[#buf + 1] = line:sub(j, q - 1)
+        if line:sub(q + 1, q + 1) == '"' then
+          buf[#buf + 1] = '"'
+          j = q + 2
+        else
+          i = q + 1
+          break
+        end
+      end
+      fields[#fields + 1] = table.concat(buf)
+      if i <= n and line:sub(i, i) ~= "," then return nil, "text after a closing quote" end
+      i = i + 1
+    else
+      local c = line:find(",", i, true) or n + 1
+      fields[#fields + 1] = line:sub(i, c - 1)
+      i = c + 1
+    end
+  end
+  return fields
+end
+
+--- experiment.read_csv(path) -> columns, rows, or nil and a message. Rows are
+-- keyed by column name; fields that read as numbers (nan and inf included)
+-- become numbers, empty fields are absent. Quoted fields may not hold newlines.
+function experiment.read_csv(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, "experiment.read_csv: " .. err end
+  local columns, rows, line_no = nil, {}, 0
+  for line in f:lines() do
+    line_no = line_no + 1
+    line = line:gsub("\r$", "")
+    local fields, msg = split_csv_line(line)
+    if not fields then
+      f:close()
+      return nil, string.format("experiment.read_csv: %s:%d: %s", path, line_no, msg)
+    end
+    if not columns then
+      columns = fields
+    else
+      if #fields ~= #columns then
+        f:close()
+        return nil, string.format("experiment.read_csv: %s:%d: %d fields, the header has %d",
+          path, line_no, #fields, #columns)
+      end
+      local row = {}
+      for i, c in ipairs(columns) do
+        local v = fields[i]
+        if v ~= "" then
+          local lower = v:lower()
+          row[c] = tonumber(v) or (lower == "nan" and 0 / 0) or (lower == "inf" and math.huge)
+            or (lower == "-inf" and -math.huge) or v
+        end
+      end
+      rows[#rows + 1] = row
+    end
+  end
+  f:close()
+  if not columns then return nil, "experiment.read_csv: " .. path .. " is empty" end
+  return columns, rows
+end
+
+--- experiment.write_json(path, value) -> path: strict JSON (NaN and infinities
+-- as null), keys sorted, two-space indent.
+function experiment.write_json(path, value)
+  write_text(path, json.encode(value, {indent = true}) .. "\n", "experiment.write_json")
+  return path
+end
+
+-- ---------------------------------------------------------------------------
+-- Numbers and tables
+
+--- experiment.mean_std(values) -> mean, standard deviation (the sample one,
+-- divided by n - 1; 0 for a single value), n. NaN values count as NaN.
+function experiment.mean_std(values)
+  local n = #values
+  if n == 0 then error("experiment.mean_std: no values", 2) end
+  local sum = 0
+  for i = 1, n do sum = sum + values[i] end
+  local mean = sum / n
+  if n == 1 then return mean, 0, 1 end
+  local ss = 0
+  for i = 1, n do ss = ss + (values[i] - mean) ^ 2 end
+  return mean, math.sqrt(ss / (n - 1)), n
+end
+
+--- experiment.fmt(v [, digits = 4]) -> text: numbers with `digits` significant
+-- digits (integers as they are), strings as they are, nil as "-".
+function experiment.fmt(v, digits)
+  if v == nil or v == json.null then return "-" end
+  if type(v) ~= "number" then return tostring(v) end
+  if v ~= v then return "nan" end
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  if v == math.huge then return "inf" end
+  if v == -math.huge then return "-inf" end
+  return string.format("%." .. (digits or 4) .. "g", v)
+end
+
+--- experiment.fmt_pm(mean, std [, digits = 3]) -> "mean ± std".
+function experiment.fmt_pm(mean, std, digits)
+  return experiment.fmt(mean, digits or 3) .. " ± " .. experiment.fmt(std, digits or 2)
+end
+
+-- The cells of a table as text.
+local function cells(columns, rows)
+  local out = {}
+  for r, row in ipairs(rows) do
+    local line = {}
+    for i, c in ipairs(columns) do line[i] = experiment.fmt(row[c]) end
+    out[r] = line
+  end
+  return out
+end
+
+-- The display width of a UTF-8 string (its number of code points).
+local function width(s)
+  return utf8.len(s) or #s
+end
+
+--- experiment.text_table(columns, rows [, headers]) -> an aligned plain-text
+-- table (headers: the column titles, default the column names).
+function experiment.text_table(columns, rows, headers)
+  headers = headers or columns
+  local body = cells(columns, rows)
+  local w = {}
+  for i, h in ipairs(headers) do
+    w[i] = width(h)
+    for _, line in ipairs(body) do w[i] = math.max(w[i], width(line[i])) end
+  end
+  local function render(line)
+    local parts = {}
+    for i, s in ipairs(line) do parts[i] = s .. string.rep(" ", w[i] - width(s)) end
+    return (table.concat(parts, "  "):gsub("%s+$", ""))
+  end
+  local lines = {render(headers)}
+  local rule = {}
+  for i = 1, #headers do rule[i] = string.rep("-", w[i]) end
+  lines[2] = table.concat(rule, "  ")
+  for _, line in ipairs(body) do lines[#lines + 1] = render(line) end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- experiment.markdown_table(columns, rows [, headers]) -> a GitHub markdown
+-- table (pipes in cells escaped).
+function experiment.markdown_table(columns, rows, headers)
+  headers = headers or columns
+  local function render(line)
+    local parts = {}
+    for i, s in ipairs(line) do parts[i] = (s:gsub("|", "\\|")) end
+    return "| " .. table.concat(parts, " | ") .. " |"
+  end
+  local lines = {render(headers)}
+  local rule = {}
+  for i = 1, #headers do rule[i] = "---" end
+  lines[2] = "|" .. table.concat(rule, "|") .. "|"
+  for _, line in ipairs(cells(columns, rows)) do lines[#lines + 1] = render(line) end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- ---------------------------------------------------------------------------
+-- Training histories
+
+--- The columns of a history CSV: the fields of idl.trainers.measure entries
+-- (G and relaxed_l2 use the relaxed X, train_l2 and eval_l2 the equilibrium X).
+experiment.HISTORY_COLUMNS = {"round", "G", "relaxed_l2", "train_l2", "eval_l2", "train_rmse", "eval_rmse",
+  "lambda_l1", "residual", "inner_iterations", "seconds"}
+
+--- experiment.series(history, key) -> x (rounds), y: the entries of history
+-- that have a finite number at key, for plotting.
+function experiment.series(history, key)
+  local x, y = {}, {}
+  for _, e in ipairs(history) do
+    local v = e[key]
+    if type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge then
+      x[#x + 1], y[#y + 1] = e.round, v
+    end
+  end
+  return x, y
+end
+
+--- experiment.positive_series(history, key) -> x, y as series() but only
+-- values > 0 (for log axes).
+function experiment.positive_series(history, key)
+  local x, y = {}, {}
+  local sx, sy = experiment.series(history, key)
+  for i = 1, #sx do
+    if sy[i] > 0 then x[#x + 1], y[#y + 1] = sx[i], sy[i] end
+  end
+  return x, y
+end
+
+--- The columns of a step trace CSV (experiment.trace_steps).
+experiment.TRACE_COLUMNS = {"step", "round", "G", "relaxed_l2", "train_l2", "eval_l2", "lambda_l1",
+  "residual"}
+
+--- experiment.trace_steps([every = 1]) -> trace, stop: records the relaxed
+-- trainers' progress after every inner step, as the report's code did (its
+-- training curves append to evals_result at each gradient step, not only at
+-- each dual update). It wraps idl.trainers.x_step (which two_loops, one_loop
+-- and bcd call once per step) until stop() is called; the wrapper only reads
+-- the state, so training is bit-for-bit the same as without it. Each entry of
+-- the array trace: step (1, 2, ...), round (the round it belongs to), G,
+-- relaxed_l2 (L with the relaxed X), residual ||X - (D X + E U + f 1^T)_+||_F,
+-- lambda_l1, and every `every` steps train_l2 and eval_l2, the losses of the
+-- real model (X from the equilibrium, tolerance 1e-6, warm-started).
+function experiment.trace_steps(every)
+  every = every or 1
+  local trainers = require "idl.trainers"
+  local losses = require "idl.losses"
+  local original = trainers.x_step
+  local trace, warm, scratch = {}, {}, nil
+  local function true_loss(s, U, Y, key)
+    local Yhat, info = s.model:predict_u(U, {x0 = warm[key], tol = 1e-6, max_iter = 1000})
+    warm[key] = info.x
+    return losses.get(s.model.loss).value(Yhat, Y)
+  end
+  trainers.x_step = function(s)
+    original(s)
+    local G, L = trainers.objective(s)
+    local Z = trainers.forward(s)
+    if scratch == nil or scratch:rows() ~= Z:rows() or scratch:cols() ~= Z:cols() then
+      scratch = core.zeros(Z:rows(), Z:cols())
+    end
+    core.relu(scratch, Z)
+    core.axpy(scratch, -1, s.X)
+    local lam = s.model.lambda
+    local e = {step = #trace + 1, round = s.round, G = G, relaxed_l2 = L, residual = scratch:norm("fro"),
+      lambda_l1 = lam:relu():sum() + (-lam):relu():sum()}
+    if (e.step - 1) % every == 0 then
+      e.train_l2 = true_loss(s, s.U, s.Y, "train")
+      if s.eval then e.eval_l2 = true_loss(s, s.eval.U, s.eval.Y, "eval") end
+    end
+    trace[#trace + 1] = e
+    return s
+  end
+  local function stop() trainers.x_step = original end
+  return trace, stop
+end
+
+--- experiment.step_series(trace, key) -> x (steps), y: the entries of a step
+-- trace with a finite positive value at key (for log axes).
+function experiment.step_series(trace, key)
+  local x, y = {}, {}
+  for _, e in ipairs(trace) do
+    local v = e[key]
+    if type(v) == "number" and v > 0 and v < math.huge then x[#x + 1], y[#y + 1] = e.step, v end
+  end
+  return x, y
+end
+
+-- ---------------------------------------------------------------------------
+-- Results
+
+--- experiment.results(opts, meta) -> res: the results record of one run, with
+-- res.out (the output directory, created), res.name, res.size, res.seed, the
+-- fields of meta (section, title, ...), empty res.figures and res.notes, and
+-- the start time. Fill res.settings and res.summary = {columns =, rows =};
+-- experiment.finish writes it.
+function experiment.results(opts, meta)
+  local res = {name = meta.name or opts.name, size = opts.size, seed = opts.seed, out = opts.out,
+    figures = {}, notes = {}, files = {}, settings = {}, started = core.clock()}
+  for k, v in pairs(meta) do res[k] = v end
+  experiment.mkdir(res.out)
+  return res
+end
+
+--- experiment.file(res, name) -> the path of an output file of res, recorded
+-- in res.files (so results.json lists what the run wrote).
+function experiment.file(res, name)
+  res.files[#res.files + 1] = name
+  return res.out .. "/" .. name
+end
+
+--- experiment.figure(res, kind, file, caption, opts) -> the image path or nil:
+-- draws idl.plot[kind](opts) into res.out/file and records {file, caption} in
+-- res.figures. When gnuplot is missing the data and script are still written
+-- (idl.plot's behaviour), the figure is recorded with rendered = false and
+-- the message is kept in res.notes (printed once).
+function experiment.figure(res, kind, file, caption, opts)
+  local plot = require "idl.plot"
+  opts.path = res.out .. "/" .. file
+  local path, msg = plot[kind](opts)
+  res.figures[#res.figures + 1] = {file = file, caption = caption, rendered = path ~= nil}
+  if not path then
+    res.plot_message = res.plot_message or msg
+    if not res.warned then
+      io.stderr:write(res.name, ": figure ", file, " not rendered: ", tostring(msg), "\n")
+      res.warned = true
+    end
+  end
+  return path
+end
+
+--- experiment.note(res, text): a remark for the report (printed by finish).
+function experiment.note(res, text)
+  res.notes[#res.notes + 1] = text
+end
+
+--- experiment.finish(res) -> res: writes results.json and summary.csv into
+-- res.out and prints the summary table, the notes and the wall time.
+function experiment.finish(res)
+  res.seconds = core.clock() - res.started
+  local record = {}
+  for k, v in pairs(res) do
+    if k ~= "started" and k ~= "warned" and k ~= "out" then record[k] = v end
+  end
+  local summary = res.summary
+  if summary then
+    experiment.write_csv(experiment.file(res, "summary.csv"), summary.columns, summary.rows)
+  end
+  res.files[#res.files + 1] = "results.json"
+  experiment.write_json(res.out .. "/results.json", record)
+  local out = io.stdout
+  out:write(string.format("%s (section %s, %s): %s\n", res.name, tostring(res.section), res.size,
+    res.title))
+  if summary then out:write(experiment.text_table(summary.columns, summary.rows, summary.headers)) end
+  for _, n in ipairs(res.notes) do out:write("note: ", n, "\n") end
+  out:write(string.format("wrote %d files and %d figures into %s in %.1f s\n", #res.files, #res.figures,
+    res.out, res.seconds))
+  return res
+end
+
+return experiment
