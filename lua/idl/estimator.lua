@@ -37,7 +37,8 @@
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
--- initialization), est.best_round, est.stop_reason, est.timing.
+-- initialization), est.best_round, est.stop_reason, est.timing, est.state
+-- (the trainer state, without its workspaces).
 -- Another trainer is available to fit once registered in idl.trainers
 -- (trainers.register(name, fn)): type_of_training = name.
 -- @module idl.estimator
@@ -300,6 +301,10 @@ function IDLModel:fit(X, y, opts)
   self.timing = s.timing
   self.n_features = Xm:cols()
   self.n_outputs = ym:cols()
+  -- the trainer state stays available (s.X, s.x_eq, ...) without its h x m
+  -- workspaces, which trainers.forward rebuilds on demand
+  s.ws, s.x_eq_prev, s.x_eq_eval_prev = {}, nil, nil
+  if s.best then s.best.X = nil end
   self.state = s
   return self
 end
