@@ -22,7 +22,9 @@ describe("require 'idl'", function()
   end)
 
   it("does not load the training modules until asked", function()
-    local p = io.popen((os.getenv("IDL_EXE") or "lua5.4") ..
+    local exe = os.getenv("IDL_EXE")
+    if not exe then pending("IDL_EXE is set by ctest") return end
+    local p = io.popen(exe ..
       [[ -e 'require "idl"; io.write(package.loaded["idl.estimator"] and "loaded" or "lazy")']])
     local out = p:read("a")
     p:close()
