@@ -33,6 +33,8 @@ local lazy = {
   cli = function() return require "idl.cli" end,
   parallel = function() return require "idl.parallel" end,
   IDLModel = function() return require("idl.estimator").IDLModel end,
+  IDLClassifier = function() return require("idl.classifier").IDLClassifier end,
+  classifier = function() return require "idl.classifier" end,
   LinearRegression = function() return require("idl.linear").LinearRegression end,
   load = function() return require("idl.model").load end,
 }

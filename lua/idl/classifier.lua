@@ -1,0 +1,211 @@
+--- idl.IDLClassifier: an implicit model for classification.
+--
+--     local clf = idl.IDLClassifier{hidden_variables = 64}
+--     clf:fit(X, labels)                 -- labels: integers or strings
+--     local predicted = clf:predict(X)   -- a Lua array of labels
+--     local P = clf:predict_proba(X)     -- m x k class probabilities
+--     print(clf:score(X, labels))        -- accuracy
+--
+-- The constructor takes the options of idl.IDLModel. The model has one output
+-- (a logit) per class and is trained on the softmax cross-entropy, by default
+-- with type_of_training = "implicit" (the report's Fenchel trainers need the
+-- squared loss). The classes are the distinct labels seen by fit, sorted
+-- (numbers ascending, or strings in byte order); they are saved with the model.
+-- @module idl.classifier
+
+local core = require "idl.core"
+local estimator = require "idl.estimator"
+local util = require "idl._util"
+
+local classifier = {}
+
+local IDLClassifier = setmetatable({}, {__index = estimator.IDLModel.class})
+IDLClassifier.__index = IDLClassifier
+
+-- The labels as a Lua array: from a Lua array, or an m x 1 / 1 x m matrix.
+local function label_list(labels, fname, what)
+  if core.is_matrix(labels) then
+    if labels:cols() ~= 1 and labels:rows() ~= 1 then
+      util.fail(fname, string.format("%s must be a vector of labels, got a %dx%d matrix", what,
+        labels:rows(), labels:cols()), 3)
+    end
+    local t = {}
+    local n = math.max(labels:rows(), labels:cols())
+    for i = 1, n do t[i] = labels:get(i) end
+    labels = t
+  end
+  if type(labels) ~= "table" then
+    util.fail(fname, what .. " must be a table or a vector of labels, got " .. util.describe(labels), 3)
+  end
+  local n = #labels
+  if n == 0 then util.fail(fname, what .. " is empty", 3) end
+  local kind = type(labels[1])
+  for i = 1, n do
+    local l = labels[i]
+    if type(l) ~= kind or (kind ~= "number" and kind ~= "string") then
+      util.fail(fname, string.format("%s[%d] is %s: labels must all be numbers or all strings", what, i,
+        util.describe(l)), 3)
+    end
+    if kind == "number" and (l ~= l or l == math.huge or l == -math.huge) then
+      util.fail(fname, string.format("%s[%d] is not finite", what, i), 3)
+    end
+  end
+  return labels
+end
+
+local function sorted_classes(labels)
+  local seen, classes = {}, {}
+  for _, l in ipairs(labels) do
+    if not seen[l] then
+      seen[l] = true
+      classes[#classes + 1] = l
+    end
+  end
+  table.sort(classes)
+  return classes
+end
+
+-- One-hot m x k matrix of the labels over the classes (rows are samples).
+local function one_hot(labels, classes, fname, what)
+  local index = {}
+  for i, c in ipairs(classes) do index[c] = i end
+  local Y = core.zeros(#labels, #classes)
+  for j, l in ipairs(labels) do
+    local k = index[l]
+    if not k then
+      util.fail(fname, string.format("%s[%d] = %s is not a class seen in fit", what, j, tostring(l)), 3)
+    end
+    Y:set(j, k, 1)
+  end
+  return Y
+end
+
+--- idl.IDLClassifier{...} -> an unfitted classifier (the options of idl.IDLModel;
+-- loss is always "softmax_xent").
+local function construct(_, params)
+  params = params or {}
+  if type(params) ~= "table" then
+    util.fail("IDLClassifier", "options must be a table, got " .. util.describe(params))
+  end
+  if params.loss ~= nil and params.loss ~= "softmax_xent" then
+    util.fail("IDLClassifier", "loss is always \"softmax_xent\", got " .. util.describe(params.loss))
+  end
+  local p = {}
+  for k, v in pairs(params) do p[k] = v end
+  p.loss = "softmax_xent"
+  local self = estimator.IDLModel(p)
+  return setmetatable(self, IDLClassifier)
+end
+
+--- clf:fit(X, labels [, opts]) -> clf. X is m x n (rows are samples), labels a
+-- Lua array (or a vector matrix) of m integers or strings. opts as IDLModel's
+-- fit, with type_of_training defaulting to "implicit" and eval_set =
+-- {X_eval, labels_eval}.
+function IDLClassifier:fit(X, labels, opts)
+  local fname = "fit"
+  labels = label_list(labels, fname, "labels")
+  local classes = sorted_classes(labels)
+  if #classes < 2 then util.fail(fname, "labels has a single class: nothing to learn") end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.type_of_training = o.type_of_training or "implicit"
+  if o.eval_set ~= nil then
+    if type(o.eval_set) ~= "table" or #o.eval_set ~= 2 then
+      util.fail(fname, "eval_set must be a table {X_eval, labels_eval}, got " .. util.describe(o.eval_set))
+    end
+    local le = label_list(o.eval_set[2], fname, "eval_set[2]")
+    o.eval_set = {o.eval_set[1], one_hot(le, classes, fname, "eval_set[2]")}
+  end
+  estimator.IDLModel.class.fit(self, X, one_hot(labels, classes, fname, "labels"), o)
+  self.classes = classes
+  return self
+end
+
+local function check_fitted(self, fname)
+  if not self.classes then util.fail(fname, "the classifier is not fitted: call fit(X, labels) first", 3) end
+end
+
+--- clf:predict_proba(X) -> an m x k matrix: row i holds the probabilities of
+-- the classes (in the order of clf.classes) for sample i.
+function IDLClassifier:predict_proba(X, opts)
+  check_fitted(self, "predict_proba")
+  local logits = estimator.IDLModel.class.predict(self, X, opts)
+  return core.softmax(logits:t()):t()
+end
+
+--- clf:predict(X) -> a Lua array of the most probable class of each sample.
+function IDLClassifier:predict(X, opts)
+  check_fitted(self, "predict")
+  local logits = estimator.IDLModel.class.predict(self, X, opts)
+  local out = {}
+  for i = 1, logits:rows() do
+    local best, arg = -math.huge, 1
+    for k = 1, logits:cols() do
+      local v = logits:get(i, k)
+      if v > best then best, arg = v, k end
+    end
+    out[i] = self.classes[arg]
+  end
+  return out
+end
+
+--- clf:score(X, labels) -> the accuracy of the predictions (fraction correct).
+function IDLClassifier:score(X, labels)
+  check_fitted(self, "score")
+  labels = label_list(labels, "score", "labels")
+  local predicted = self:predict(X)
+  if #predicted ~= #labels then
+    util.fail("score", string.format("labels has %d entries, X has %d rows", #labels, #predicted))
+  end
+  local right = 0
+  for i, l in ipairs(labels) do
+    if predicted[i] == l then right = right + 1 end
+  end
+  return right / #labels
+end
+
+--- clf:confusion(X, labels) -> a k x k matrix: entry (i, j) counts the samples
+-- of class i predicted as class j.
+function IDLClassifier:confusion(X, labels)
+  check_fitted(self, "confusion")
+  labels = label_list(labels, "confusion", "labels")
+  local predicted = self:predict(X)
+  local index = {}
+  for i, c in ipairs(self.classes) do index[c] = i end
+  local C = core.zeros(#self.classes, #self.classes)
+  for i, l in ipairs(labels) do
+    local a, b = index[l], index[predicted[i]]
+    if not a then util.fail("confusion", string.format("labels[%d] = %s is not a known class", i, tostring(l))) end
+    C:set(a, b, C:get(a, b) + 1)
+  end
+  return C
+end
+
+--- clf:save(path) -> clf: the model file with the classes in its meta section.
+function IDLClassifier:save(path)
+  check_fitted(self, "save")
+  local keep = self.model
+  self.model = keep:copy()
+  self.model.meta["classes"] = self.classes
+  local ok, err = pcall(estimator.IDLModel.class.save, self, path)
+  self.model = keep
+  if not ok then error(err, 0) end
+  return self
+end
+
+--- idl.IDLClassifier.load(path) -> a fitted classifier saved by clf:save.
+function classifier.load(path)
+  local est = estimator.load(path)
+  local classes = est.model.meta["classes"]
+  if type(classes) ~= "table" then
+    util.fail("load", "'" .. tostring(path) .. "' holds no classes: not a classifier file")
+  end
+  est.classes = classes
+  return setmetatable(est, IDLClassifier)
+end
+
+classifier.class = IDLClassifier
+classifier.IDLClassifier = setmetatable({load = classifier.load, class = IDLClassifier},
+  {__call = construct})
+
+return classifier
