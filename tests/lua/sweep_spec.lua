@@ -69,6 +69,19 @@ local function fitted_estimator()
   return idl.IDLModel{hidden_variables = 2, verbosity = false}:fit(X, y, {rounds_number = 1})
 end
 
+local LABELS6 = {1, 2, 1, 2, 2, 1}
+
+local function fitted_classifier()
+  local X = randm(6, N, 43)
+  return idl.IDLClassifier{hidden_variables = 2, verbosity = false}:fit(X, LABELS6, {rounds_number = 1})
+end
+
+-- A results record of idl.experiment, writing into the temporary directory.
+local function experiment_results()
+  return {name = "sweep", size = "tiny", seed = 0, out = TMP .. "/res", section = "0", title = "sweep",
+    figures = {}, notes = {}, files = {}, settings = {}, started = idl.clock()}
+end
+
 local function state()
   return idl.trainers.new_state{model = new_model(), U = randm(N, MS, 5), Y = randm(P, MS, 6)}
 end
@@ -92,6 +105,9 @@ local CSV = write_text(TMP .. "/data.csv", "a,b\n1,2\n3,4\n")
 local MODEL_FILE = TMP .. "/model.idl"
 new_model():save(MODEL_FILE)
 local JSON_FILE = write_text(TMP .. "/job.json", '{"x": 1}')
+local CLASSIFIER_FILE = TMP .. "/classifier.idl"
+fitted_classifier():save(CLASSIFIER_FILE)
+assert(os.execute("mkdir -p '" .. TMP .. "/res'"))
 local WORKER = "tests/lua/fixtures/parallel_worker.lua"
 
 -- ---------------------------------------------------------------------------
@@ -234,6 +250,7 @@ local OBJECTS = {
   {"matrix", function() return idl.zeros(1, 1) end},
   {"rng", function() return idl.rng(0) end},
   {"IDLModel", function() return idl.IDLModel{} end},
+  {"IDLClassifier", function() return idl.IDLClassifier{} end},
   {"Model", new_model},
   {"Standardizer", function() return idl.data.Standardizer() end},
   {"LinearRegression", function() return idl.LinearRegression{} end},
@@ -303,12 +320,21 @@ end
 -- COVERED: name -> {args = {descriptors...}, self = make-function for methods,
 -- names = {...} (the words a message may name it by; default: the last part
 -- of the name), exits = true (the function ends the process by design),
+-- quiet = true (its output is sent to a file), after = a function run after
+-- each call (to undo a side effect),
 -- nocompare = true (the result is not a function of the arguments alone).
 
 local Mo = function() return new_model() end
 local function fitted_linear() return idl.LinearRegression{}:fit(randm(5, 2), randm(5, 1)) end
 local function problem() return {U = randm(N, MS), Y = randm(P, MS), h = H} end
 local function cli_spec() return {name = "s", options = {{"seed", "integer", 0, "seed"}}} end
+
+local function history() return {{round = 0, G = 2}, {round = 1, G = 1}, {round = 2, G = 0 / 0}} end
+
+-- experiment.trace_steps wraps trainers.x_step until its stop() is called:
+-- the sweep puts the original back after every call.
+local original_x_step = idl.trainers.x_step
+local function restore_x_step() idl.trainers.x_step = original_x_step end
 
 -- An feval for the optimizers: fx = 1 and gradients equal to the parameters.
 local function copy_grads(params)
@@ -366,6 +392,17 @@ local COVERED = {
   ["IDLModel:predict"] = {self = fitted_estimator, args = {M(4, "n"), F(function() return {tol = 1e-8} end)}},
   ["IDLModel:score"] = {self = fitted_estimator, args = {M(4, "n"), M(4, 1)}},
   ["IDLModel:save"] = {self = fitted_estimator, args = {OUT("est.idl")}},
+  -- classifier methods (the others are IDLModel's)
+  ["IDLClassifier:fit"] = {self = function() return idl.IDLClassifier{hidden_variables = 2,
+    verbosity = false} end,
+    args = {M(6, "n"), K(LABELS6), F(function() return {rounds_number = 1} end)}, nocompare = true},
+  ["IDLClassifier:predict_proba"] = {self = fitted_classifier, args = {M(4, "n"),
+    F(function() return {tol = 1e-8} end)}},
+  ["IDLClassifier:predict"] = {self = fitted_classifier, args = {M(4, "n"),
+    F(function() return {tol = 1e-8} end)}},
+  ["IDLClassifier:score"] = {self = fitted_classifier, args = {M(4, "n"), K({1, 2, 2, 1})}},
+  ["IDLClassifier:confusion"] = {self = fitted_classifier, args = {M(4, "n"), K({1, 2, 2, 1})}},
+  ["IDLClassifier:save"] = {self = fitted_classifier, args = {OUT("clf.idl")}},
   -- model methods
   ["Model:copy"] = {self = Mo, args = {}},
   ["Model:hidden"] = {self = Mo, args = {M("n", "m"), F(function() return {tol = 1e-9} end)}},
@@ -458,6 +495,8 @@ local COVERED = {
   ["idl.IDLModel"] = {args = {F(function() return {hidden_variables = 2, random_state = 1} end)},
     nocompare = true},
   ["idl.IDLModel.load"] = {args = {K(MODEL_FILE)}, nocompare = true},
+  ["idl.IDLClassifier"] = {args = {F(function() return {hidden_variables = 2} end)}, nocompare = true},
+  ["idl.IDLClassifier.load"] = {args = {K(CLASSIFIER_FILE)}, nocompare = true},
   ["idl.LinearRegression"] = {args = {F(function() return {ridge = 0.1} end)}, nocompare = true},
   ["idl.load"] = {args = {K(MODEL_FILE)}, nocompare = true},
 
@@ -476,6 +515,35 @@ local COVERED = {
   ["idl.data.sparse_random"] = {args = {INT, K(3), NUM, RNG}},
   ["idl.data.train_test_split"] = {args = {M(6, 2), M(6, 1), F(function() return {test_size = 0.5,
     shuffle = true, rng = idl.rng(1)} end)}},
+
+  ["idl.experiment.csv_text"] = {args = {K({"a", "b"}), V(function() return {{a = 1, b = "x,y"}} end)}},
+  ["idl.experiment.figure"] = {args = {V(experiment_results), K("lines"), K("f.png"), STR,
+    F(function() return {series = {{y = {1, 2}}}} end)}, quiet = true, nocompare = true},
+  ["idl.experiment.file"] = {args = {V(experiment_results), K("a.csv")}},
+  ["idl.experiment.finish"] = {args = {F(experiment_results)}, quiet = true, nocompare = true},
+  ["idl.experiment.fmt"] = {args = {NUM, INT}},
+  ["idl.experiment.fmt_pm"] = {args = {NUM, NUM, INT}},
+  ["idl.experiment.markdown_table"] = {args = {K({"a", "b"}), V(function() return {{a = 1, b = "|"}} end),
+    K({"A", "B"})}},
+  ["idl.experiment.mean_std"] = {args = {K({1, 2, 4})}},
+  ["idl.experiment.mkdir"] = {args = {OUT("made/dir")}},
+  ["idl.experiment.note"] = {args = {V(experiment_results), STR}},
+  ["idl.experiment.parse"] = {args = {K({"--tiny"}), F(function() return {name = "sweep"} end)},
+    exits = true},
+  ["idl.experiment.pick"] = {args = {K("tiny"), K({tiny = 1})}},
+  ["idl.experiment.positive_series"] = {args = {V(history), K("G")}},
+  ["idl.experiment.read_csv"] = {args = {K(CSV)}},
+  ["idl.experiment.results"] = {args = {F(function() return {out = TMP .. "/res2", size = "tiny", seed = 0,
+    name = "sweep"} end), F(function() return {section = "0", title = "sweep"} end)}, nocompare = true},
+  ["idl.experiment.series"] = {args = {V(history), K("G")}},
+  ["idl.experiment.step_series"] = {args = {V(function() return {{step = 1, G = 2}, {step = 2, G = 1}} end),
+    K("G")}},
+  ["idl.experiment.text_table"] = {args = {K({"a", "b"}), V(function() return {{a = 1, b = "x"}} end),
+    K({"A", "B"})}},
+  ["idl.experiment.trace_steps"] = {args = {INT}, nocompare = true, after = restore_x_step},
+  ["idl.experiment.write_csv"] = {args = {OUT("w.csv"), K({"a", "b"}),
+    V(function() return {{a = 1, b = 2}} end)}},
+  ["idl.experiment.write_json"] = {args = {OUT("w.json"), V(function() return {a = {1, 2}} end)}},
 
   ["idl.implicit.evaluate"] = {args = {THETA, M("n", "m"), M("p", "m"), F(function() return {tol = 1e-8} end),
     M("h", "m")}},
@@ -609,6 +677,12 @@ local KNOWN = {
   ["Bar:finish"] = {"self", "arg1"},
   ["Bar:text"] = {"none", "self", "arg1", "arg2"},
   ["Bar:update"] = {"none", "self", "arg1", "arg2"},
+  ["IDLClassifier:confusion"] = {"self", "arg1"},
+  ["IDLClassifier:fit"] = {"self", "arg3"},
+  ["IDLClassifier:predict"] = {"self"},
+  ["IDLClassifier:predict_proba"] = {"none", "self", "arg1", "arg2", "arg2.tol"},
+  ["IDLClassifier:save"] = {"self"},
+  ["IDLClassifier:score"] = {"self", "arg1"},
   ["IDLModel:fit"] = {"self"},
   ["IDLModel:get_params"] = {"self"},
   ["IDLModel:predict"] = {"self"},
@@ -630,6 +704,7 @@ local KNOWN = {
   ["Standardizer:fit_transform"] = {"self"},
   ["Standardizer:inverse_transform"] = {"self"},
   ["Standardizer:transform"] = {"self"},
+  ["idl.IDLClassifier"] = {"arg1", "arg1.hidden_variables"},
   ["idl.cli.exit"] = {"none", "arg1"},
   ["idl.cli.parse"] = {"arg1", "arg2.options"},
   ["idl.cli.try_parse"] = {"arg1", "arg2.options"},
@@ -640,6 +715,27 @@ local KNOWN = {
   ["idl.data.sin"] = {"arg1"},
   ["idl.data.sparse_random"] = {"arg1", "arg2"},
   ["idl.data.train_test_split"] = {"arg3.rng", "arg3.test_size"},
+  ["idl.experiment.csv_text"] = {"none", "arg1", "arg2"},
+  ["idl.experiment.figure"] = {"none", "arg1", "arg2", "arg3", "arg5", "arg5.series"},
+  ["idl.experiment.file"] = {"none", "arg1", "arg2"},
+  ["idl.experiment.finish"] = {"none", "arg1", "arg1.figures", "arg1.files", "arg1.name", "arg1.notes",
+    "arg1.out", "arg1.section", "arg1.seed", "arg1.settings", "arg1.size", "arg1.started", "arg1.title"},
+  ["idl.experiment.fmt"] = {"arg2"},
+  ["idl.experiment.fmt_pm"] = {"arg3"},
+  ["idl.experiment.markdown_table"] = {"none", "arg1", "arg2", "arg3"},
+  ["idl.experiment.mean_std"] = {"none", "arg1"},
+  ["idl.experiment.mkdir"] = {"none", "arg1"},
+  ["idl.experiment.note"] = {"none", "arg1"},
+  ["idl.experiment.parse"] = {"arg1"},
+  ["idl.experiment.pick"] = {"none", "arg2"},
+  ["idl.experiment.positive_series"] = {"none", "arg1"},
+  ["idl.experiment.read_csv"] = {"none", "arg1"},
+  ["idl.experiment.results"] = {"none", "arg1", "arg1.out", "arg2"},
+  ["idl.experiment.series"] = {"none", "arg1"},
+  ["idl.experiment.step_series"] = {"none", "arg1"},
+  ["idl.experiment.text_table"] = {"none", "arg1", "arg2", "arg3"},
+  ["idl.experiment.write_csv"] = {"none", "arg1", "arg2", "arg3"},
+  ["idl.experiment.write_json"] = {"none", "arg1", "arg2"},
   ["idl.implicit.evaluate"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c", "arg1.f",
     "arg2", "arg3", "arg4", "arg4.tol", "arg5"},
   ["idl.implicit.from_standardized"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c",
@@ -749,7 +845,7 @@ local function run_call(entry, spec, f, call)
   local out, err
   if spec.exits then
     -- the functions that end the process by design are called with os.exit
-    -- raising instead, and their output sent to a file
+    -- raising instead
     ---@diagnostic disable-next-line: duplicate-set-field
     os.exit = function(code)
       if code ~= nil and type(code) ~= "boolean" and not math.tointeger(code) then
@@ -757,18 +853,22 @@ local function run_call(entry, spec, f, call)
       end
       error(EXIT)
     end
+  end
+  if spec.exits or spec.quiet then
+    -- their output goes to a file
     out, err = io.stdout, io.stderr
-    local sink = io.open(TMP .. "/exit.txt", "w")
+    local sink = io.open(TMP .. "/output.txt", "w")
     io.stdout, io.stderr = sink, sink
   end
   debug.sethook(budget_hook, "", BUDGET)
   local res = table.pack(pcall(f, call.self, table.unpack(call.args, 1, call.nargs)))
   debug.sethook()
-  if spec.exits then
+  if spec.exits or spec.quiet then
     io.stdout:close()
     io.stdout, io.stderr = out, err
     os.exit = real_exit
   end
+  if spec.after then spec.after() end
   if entry.name == "idl.set_threads" then idl.set_threads(saved_threads) end
   if res[1] then return true, res end
   return false, res[2]
