@@ -55,7 +55,8 @@ idl_rng *lidl_checkrng(lua_State *L, int idx, const char *fname);
 
 /* Raises with the "<fname>: " prefix; the message is formatted, the arguments
  * are never used as a format. */
-int lidl_error(lua_State *L, const char *fname, const char *fmt, ...);
+int lidl_error(lua_State *L, const char *fname, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Registration of each binding file's functions into the module table at -1
  * (and of methods into the matrix metatable). */
