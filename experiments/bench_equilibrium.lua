@@ -1,6 +1,6 @@
 --- Benchmark: the equilibrium solvers X = (D X + B0)_+ against a plain dgemm.
 --
---     idl experiments/bench_equilibrium.lua [--quick] [--reps N] [--threads N]
+--     idl experiments/bench_equilibrium.lua [--quick] [--reps N] [--threads N] [--part a|b]
 --
 -- (a) The cost of one Picard iteration (one GEMM and one fused ReLU/residual
 --     pass) over one dgemm of the same size (idl.gemm into a preallocated
@@ -16,12 +16,13 @@
 -- max|X_picard - X_anderson| / max(1, max|X|).
 local idl = require "idl"
 
-local quick, reps, threads = false, 3, nil
+local quick, reps, threads, part = false, 3, nil, nil
 local i = 1
 while arg and arg[i] do
   if arg[i] == "--quick" then quick = true
   elseif arg[i] == "--reps" then reps = tonumber(arg[i + 1]); i = i + 1
   elseif arg[i] == "--threads" then threads = tonumber(arg[i + 1]); i = i + 1
+  elseif arg[i] == "--part" then part = arg[i + 1]; i = i + 1
   else error("bench_equilibrium: unknown option " .. arg[i], 0) end
   i = i + 1
 end
@@ -60,7 +61,7 @@ local rng = idl.rng(2024)
 print(string.format("threads %d, h = %d, m = %d, best of %d", idl.get_threads(), h, m, reps))
 
 -- (a) --------------------------------------------------------------------
-do
+if part ~= "b" then
   local d, b0 = family(0.9, true, rng), idl.randn(h, m, rng)
   local c = idl.zeros(h, m)
   local steps = 50
@@ -88,6 +89,7 @@ do
 end
 
 -- (b) --------------------------------------------------------------------
+if part == "a" then return end
 print("")
 print("(b) to tol 1e-10: iterations and seconds, Picard vs Anderson (memory 5)")
 print(string.format("  %-8s %5s | %7s %8s | %7s %8s | %6s %6s | %8s",

@@ -64,7 +64,14 @@ size_t idl_eq_work_size(const idl_eq_opts *opts, int h, int m);
 idl_status idl_equilibrium(const idl_mat *d, const idl_mat *b0, idl_mat *x,
                            const idl_eq_opts *opts, double *work, idl_eq_info *info);
 
-/* The same with the method fixed (opts->method is ignored). */
+/* The same with the method fixed (opts->method is ignored).
+ * Anderson works column by column after the one GEMM: a column takes plain
+ * Picard steps while they cut its residual by 4x or more, then type-II mixing
+ * x <- g - dG gamma, gamma = argmin ||f - dF gamma||_2 over its last `memory`
+ * differences (Jacobi-scaled normal equations with a 1e-10 ridge, Cholesky).
+ * A mixed iterate that does not reduce ||f||_2 restarts the column's history
+ * with a Picard step; a column below tol is left alone. Its workspace holds
+ * (2 memory + 3) h m + (memory^2 + 5) m + h doubles. */
 idl_status idl_picard(const idl_mat *d, const idl_mat *b0, idl_mat *x, const idl_eq_opts *opts,
                       double *work, idl_eq_info *info);
 idl_status idl_anderson(const idl_mat *d, const idl_mat *b0, idl_mat *x,
