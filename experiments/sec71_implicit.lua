@@ -13,7 +13,8 @@
 --
 -- Sizes: --full the report's (10,000 samples, h = 300, 100 rounds: minutes);
 -- quick (default) 2,000 samples, h = 100, 20 rounds; --tiny 200 samples, a
--- 50-unit generator, h = 10, 2 rounds.
+-- 50-unit generator with density 0.1 (at density 0.01 its A would hold a
+-- single nonzero and B, c none, so y could vanish), h = 10, 2 rounds.
 --
 -- Writes into --out (default out/sec71_implicit): results.json, summary.csv,
 -- history.csv (per round), steps.csv (per inner step), predictions.csv (test
@@ -30,12 +31,12 @@ local opts = ex.parse(arg, {
 })
 
 local cfg = ex.pick(opts.size, {
-  tiny = {m = 200, gen_h = 50, h = 10, rounds = 2, trace_every = 1},
-  quick = {m = 2000, gen_h = 500, h = 100, rounds = 20, trace_every = 10},
-  full = {m = 10000, gen_h = 500, h = 300, rounds = 100, trace_every = 10},
+  tiny = {m = 200, gen_h = 50, density = 0.1, h = 10, rounds = 2, trace_every = 1},
+  quick = {m = 2000, gen_h = 500, density = 0.01, h = 100, rounds = 20, trace_every = 10},
+  full = {m = 10000, gen_h = 500, density = 0.01, h = 300, rounds = 100, trace_every = 10},
 })
 local settings = {
-  m = cfg.m, test = math.floor(0.1 * cfg.m), n = 10, p = 1, generator_h = cfg.gen_h, density = 0.01,
+  m = cfg.m, test = math.floor(0.1 * cfg.m), n = 10, p = 1, generator_h = cfg.gen_h, density = cfg.density,
   kappa = 0.9, hidden_variables = cfg.h, dual_learning_rate = 1e-5, tol_fenchel = 1e-5,
   rounds_number = cfg.rounds, type_of_training = "two_loops", early_stopping = true,
   random_state = opts.seed, eval_set = "test set", true_loss_every_steps = cfg.trace_every,

@@ -248,7 +248,8 @@ rows[1] = {study = "training or not", setting = base_text(by_key.training), repo
 for _, key in ipairs{"h", "alpha", "eps", "lambda0"} do
   local st = by_key[key]
   rows[#rows + 1] = {study = st.title, setting = base_text(st), report = st.finding,
-    ours = string.format("%s; spread of the means = %.2g typical std", range_text(st), spread(st))}
+    ours = string.format("%s; largest gap between means = %.2g x the typical std", range_text(st),
+      spread(st))}
 end
 res.summary = {columns = {"study", "setting", "report", "ours"}, rows = rows}
 

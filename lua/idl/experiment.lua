@@ -422,6 +422,25 @@ end
 function experiment.figure(res, kind, file, caption, opts)
   local plot = require "idl.plot"
   opts.path = res.out .. "/" .. file
+  if opts.series then
+    -- A series with nothing to draw (e.g. no positive value on a log axis) is
+    -- left out and named in the caption; with none left there is no figure.
+    local kept, dropped = {}, {}
+    for _, s in ipairs(opts.series) do
+      local n = s.y and (type(s.y) == "table" and #s.y or s.y:rows() * s.y:cols()) or 0
+      if n > 0 then kept[#kept + 1] = s else dropped[#dropped + 1] = s.label or "?" end
+    end
+    if #dropped > 0 then
+      caption = caption .. " (not drawn, no values" .. (opts.logy and " > 0" or "") .. ": "
+        .. table.concat(dropped, ", ") .. ")"
+    end
+    if #kept == 0 then
+      res.figures[#res.figures + 1] = {file = file, caption = caption, rendered = false}
+      experiment.note(res, file .. " not drawn: no series has values to draw")
+      return nil
+    end
+    opts.series = kept
+  end
   local path, msg = plot[kind](opts)
   res.figures[#res.figures + 1] = {file = file, caption = caption, rendered = path ~= nil}
   if not path then
