@@ -108,6 +108,15 @@ end
 
 local function rmse(y, yhat) return idl.metrics.rmse(y, yhat) end
 
+-- The 1-minute load average (Linux), to read timings on a shared machine.
+local function load_average()
+  local f = io.open("/proc/loadavg")
+  if not f then return "?" end
+  local l = f:read("l")
+  f:close()
+  return l:match("^(%S+)") or "?"
+end
+
 local function run(name, X, y, n_test, params, h_rate)
   local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y, {test_size = n_test, shuffle = false})
   print(string.format("\n== %s: %d train, %d test samples, %d features", name, Xtr:rows(), Xte:rows(),
@@ -129,6 +138,7 @@ local function run(name, X, y, n_test, params, h_rate)
   est:fit(Xtr, ytr, {rounds_number = opts.rounds, type_of_training = "two_loops", eval_set = {Xte, yte}})
   local fit_time = core.clock() - t
   local share, flops, eq_flops = gemm_share(fit_time)
+  local load = load_average()
   local rate = 2 * h_rate * h_rate * Xtr:rows() / dgemm_time(h_rate, Xtr:rows())
   t = core.clock()
   local yhat = est:predict(Xte)
@@ -155,7 +165,8 @@ local function run(name, X, y, n_test, params, h_rate)
     .. "plain %dx%dx%d dgemm rate %.1f GFLOP/s", flops / 1e9, (flops - eq_flops) / 1e9, eq_flops / 1e9,
     h_rate, h_rate, Xtr:rows(), rate / 1e9))
   print(string.format("GEMM share of the fit: %.0f%% timed, %.0f%% by flops (%.2f s of GEMMs at that rate); "
-    .. "idl.lipschitz %.3f s", 100 * share, 100 * flops / rate / fit_time, flops / rate, acct.lip_time))
+    .. "idl.lipschitz %.3f s; load average %s", 100 * share, 100 * flops / rate / fit_time, flops / rate,
+    acct.lip_time, load))
   return est
 end
 
