@@ -1,22 +1,17 @@
 /* lrng.c - idl.rng(seed): seeded generators as userdata (GSL mt19937). */
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "lbind.h"
 
-typedef struct lidl_rng {
-    idl_rng *r;
-} lidl_rng;
-
+/* A generator's userdata is the generator itself, GSL state included
+ * (idl_rng_init): the collector counts its ~5 KB, and nothing needs freeing. */
 idl_rng *lidl_checkrng(lua_State *L, int idx, const char *fname)
 {
-    lidl_rng *u = luaL_testudata(L, idx, LIDL_RNG);
-    if (!u)
+    idl_rng *r = luaL_testudata(L, idx, LIDL_RNG);
+    if (!r)
         lidl_error(L, fname, "a generator from idl.rng(seed) is required, got %s",
                    luaL_typename(L, idx));
-    if (!u->r)
-        lidl_error(L, fname, "the generator was closed");
-    return u->r;
+    return r;
 }
 
 /// idl.rng([seed]) -> a generator (GSL mt19937); the same seed gives the same draws.
@@ -26,21 +21,9 @@ static int l_rng(lua_State *L)
     lua_Integer seed = lua_isnoneornil(L, 1)
                            ? 0
                            : lidl_checkrange(L, 1, 0, (lua_Integer)UINT32_MAX, "rng", "seed");
-    lidl_rng *u = lua_newuserdatauv(L, sizeof *u, 0);
-    u->r = NULL;
+    idl_rng_init(lua_newuserdatauv(L, idl_rng_bytes(), 0), (unsigned long)seed);
     luaL_setmetatable(L, LIDL_RNG);
-    u->r = idl_rng_new((unsigned long)seed);
-    if (!u->r)
-        lidl_error(L, "rng", "out of memory");
     return 1;
-}
-
-static int rng_gc(lua_State *L)
-{
-    lidl_rng *u = luaL_checkudata(L, 1, LIDL_RNG);
-    idl_rng_free(u->r);
-    u->r = NULL;
-    return 0;
 }
 
 /// rng:uniform([lo, hi]) -> a draw uniform on [lo, hi) (default [0, 1)).
@@ -148,8 +131,6 @@ static const luaL_Reg rng_methods[] = {
 void lidl_open_rng(lua_State *L)
 {
     luaL_newmetatable(L, LIDL_RNG);
-    lua_pushcfunction(L, rng_gc);
-    lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, rng_tostring);
     lua_setfield(L, -2, "__tostring");
     luaL_newlib(L, rng_methods);

@@ -6,8 +6,26 @@
 #include <string.h>
 
 struct idl_rng {
-    gsl_rng *g;
+    gsl_rng *g;  /* GSL's allocation (idl_rng_new), or &own (idl_rng_init) */
+    gsl_rng own; /* for idl_rng_init: its state follows this struct */
 };
+
+size_t idl_rng_bytes(void)
+{
+    return sizeof(idl_rng) + gsl_rng_mt19937->size;
+}
+
+idl_rng *idl_rng_init(void *mem, unsigned long seed)
+{
+    /* gsl_rng is a public struct {type, state}; GSL's functions only read
+     * those two fields, so a generator can live in memory GSL did not allocate. */
+    idl_rng *r = mem;
+    r->own.type = gsl_rng_mt19937;
+    r->own.state = r + 1;
+    r->g = &r->own;
+    gsl_rng_set(r->g, seed);
+    return r;
+}
 
 idl_rng *idl_rng_new(unsigned long seed)
 {

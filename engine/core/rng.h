@@ -18,6 +18,12 @@ typedef struct idl_rng idl_rng;
 idl_rng *idl_rng_new(unsigned long seed);
 void idl_rng_free(idl_rng *r);
 
+/* A generator in caller-owned memory of idl_rng_bytes() bytes (aligned for
+ * any type), seeded with seed; it needs no idl_rng_free. The Lua binding keeps
+ * it inside a userdata, so the collector counts its ~5 KB of state. */
+size_t idl_rng_bytes(void);
+idl_rng *idl_rng_init(void *mem, unsigned long seed);
+
 /* Uniform on [0, 1). */
 double idl_rng_uniform(idl_rng *r);
 

@@ -382,7 +382,6 @@ local COVERED = {
   ["rng:shuffle"] = {self = RNG.make, args = {V(function() return {1, 2, 3} end)}},
   ["rng:state"] = {self = RNG.make, args = {}},
   ["rng:set_state"] = {self = RNG.make, args = {V(function() return idl.rng(3):state() end)}},
-  ["rng.__gc"] = {args = {RNG}, names = {"__gc"}},
   ["rng.__tostring"] = {op = "tostring", args = {RNG}, names = {"tostring"}},
   -- estimator methods
   ["IDLModel:fit"] = {self = function() return idl.IDLModel{hidden_variables = 2, verbosity = false} end,
