@@ -20,6 +20,9 @@ idl_rng *idl_rng_init(void *mem, unsigned long seed)
     /* gsl_rng is a public struct {type, state}; GSL's functions only read
      * those two fields, so a generator can live in memory GSL did not allocate. */
     idl_rng *r = mem;
+    /* zeroed, padding included: rng:state() exports every byte, and a
+     * checkpoint must not carry (or compare) garbage */
+    memset(mem, 0, idl_rng_bytes());
     r->own.type = gsl_rng_mt19937;
     r->own.state = r + 1;
     r->g = &r->own;

@@ -97,10 +97,10 @@ describe("resident memory", function()
     unless_sanitized()
     local rng = idl.rng(3)
     local D = idl.project_inf(idl.randn(30, 30, rng), 0.9)
-    local B0 = idl.randn(30, 200, rng)
+    local B0 = idl.randn(30, 40, rng)
     local X, y = idl.data.linear(40, rng)
     local growth = measure(30, function()
-      for _ = 1, 20 do
+      for _ = 1, 10 do
         idl.equilibrium(D, B0, {method = "anderson", memory = 5})
         idl.implicit_backward(D, B0, B0)
         idl.project_spectral(D, 0.5)
