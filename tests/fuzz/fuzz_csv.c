@@ -19,15 +19,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A temporary file path of this process, made once. */
+static char paths[2][512];
+
+static void remove_temp_files(void)
+{
+    for (int k = 0; k < 2; k++)
+        if (paths[k][0])
+            remove(paths[k]);
+}
+
+/* A temporary file path of this process ("input" or "roundtrip"), made once
+ * and removed at exit. */
 static const char *temp_path(const char *tag)
 {
-    static char paths[2][512];
     int k = tag[0] == 'r';
     if (!paths[k][0]) {
         const char *dir = getenv("TMPDIR");
         snprintf(paths[k], sizeof paths[k], "%s/idl_fuzz_csv_%s_%d.csv", dir ? dir : "/tmp", tag,
                  (int)getpid());
+        if (!paths[0][0] != !paths[1][0]) /* the first path made */
+            atexit(remove_temp_files);
     }
     return paths[k];
 }

@@ -63,10 +63,16 @@ static void die(const char *what)
     abort();
 }
 
+static void remove_temp_file(void)
+{
+    remove(path);
+}
+
 static void setup(void)
 {
     const char *dir = getenv("TMPDIR");
     snprintf(path, sizeof path, "%s/idl_fuzz_model_%d.idl", dir ? dir : "/tmp", (int)getpid());
+    atexit(remove_temp_file);
     strict = getenv("IDL_FUZZ_STRICT") && strcmp(getenv("IDL_FUZZ_STRICT"), "0") != 0;
     state = luaL_newstate();
     if (!state)
