@@ -153,9 +153,10 @@ local function run(name, X, y, n_test, params, h_rate)
     params.hidden_variables, #h - 1), fit_time, predict_time, rmse(yte, yhat)))
   print(string.format("IDL test RMSE after the initialization (round 0): %.4f; best eval round %d: %.4f",
     h[1].eval_rmse, est.best_round, best.eval_rmse))
-  print(string.format("IDL train RMSE (true) %.4f -> %.4f; relaxed train L2 %.3g -> %.3g "
-    .. "(X is free: the report's 'overfitting')", h[1].train_rmse, h[#h].train_rmse, h[1].relaxed_l2,
-    h[#h].relaxed_l2))
+  local function num(v, f) return v and string.format(f, v) or "n/a" end
+  print(string.format("IDL train RMSE (true) %s -> %s; relaxed train L2 %.3g -> %.3g "
+    .. "(X is free: the report's 'overfitting')", num(h[1].train_rmse, "%.4f"), num(h[#h].train_rmse, "%.4f"),
+    h[1].relaxed_l2, h[#h].relaxed_l2))
   local inner = 0
   for k = 2, #h do inner = inner + (h[k].inner_iterations or 0) end
   print(string.format("fit time: %.3f s in rounds (%d inner iterations), %.3f s monitoring (true losses), "
