@@ -121,6 +121,10 @@ static int l_write_csv(lua_State *L)
             lua_rawseti(L, anchor, c + 1);
         }
     }
+    int bad = names ? idl_csv_bad_name(names, m->cols, delim) : -1;
+    if (bad >= 0)
+        return lidl_error(L, fn, "name %d would not read back (it holds the delimiter or a line "
+                          "break, or it is the only name and blank)", bad + 1);
     if (idl_csv_write(path, m, names, delim) != IDL_OK)
         return lidl_error(L, fn, "cannot write '%s'", path);
     return 0;

@@ -66,9 +66,11 @@ static char *next_line(char **p)
     } else {
         *p = line + strlen(line);
     }
+    /* every trailing '\r' is part of the line end ("\r\r\n" too): a field
+     * ending in '\r' could not be written back */
     size_t n = strlen(line);
-    if (n && line[n - 1] == '\r')
-        line[n - 1] = '\0';
+    while (n && line[n - 1] == '\r')
+        line[--n] = '\0';
     return line;
 }
 
@@ -244,9 +246,23 @@ void idl_csv_free(idl_csv_table *t)
     memset(t, 0, sizeof *t);
 }
 
+int idl_csv_bad_name(const char *const *names, int cols, char delimiter)
+{
+    for (int c = 0; c < cols; c++) {
+        const char *s = names[c];
+        size_t n = strlen(s);
+        if (strchr(s, delimiter) || strchr(s, '\n') || (c == cols - 1 && n && s[n - 1] == '\r') ||
+            (cols == 1 && blank(s)))
+            return c;
+    }
+    return -1;
+}
+
 idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
                          char delimiter)
 {
+    if (names && idl_csv_bad_name(names, m->cols, delimiter) >= 0)
+        return IDL_EINVAL;
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
     if (!tmp)

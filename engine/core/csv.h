@@ -36,9 +36,15 @@ idl_status idl_csv_read(const char *path, char delimiter, idl_csv_header header,
 
 void idl_csv_free(idl_csv_table *t);
 
+/* The index of the first of cols header names that would not read back as
+ * written (it holds the delimiter or a newline, the last one ends in '\r',
+ * or it is the only one and blank: a blank line is skipped), or -1. */
+int idl_csv_bad_name(const char *const *names, int cols, char delimiter);
+
 /* Writes m (one line per row, %.17g so values round-trip) with an optional
  * header of m->cols names, to a temporary file renamed over path at the end,
- * so a reader never sees half a file. */
+ * so a reader never sees half a file. IDL_EINVAL (nothing written) when a
+ * name would not read back (idl_csv_bad_name). */
 idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
                          char delimiter);
 

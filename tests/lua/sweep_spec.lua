@@ -1089,7 +1089,6 @@ describe("bad input to", function()
     idl.initializers.registry.sweep_init = nil
     idl.initializers.sweep_init = nil
     idl.trainers.registry.sweep_trainer = nil
-    os.execute("rm -rf '" .. TMP .. "'")
     print(string.format("\nsweep: %d functions, %d bad inputs (%d raised an error naming the function, "
       .. "%d succeeded, %d stopped by the instruction budget), %d functions pending (KNOWN)",
       TOTAL.functions, TOTAL.calls, TOTAL.raised - TOTAL.stopped, TOTAL.succeeded, TOTAL.stopped,
@@ -1217,6 +1216,25 @@ describe("crafted input", function()
     end
   end)
 
+  it("write_csv refuses header names that would not read back; read_csv ends lines at any \\r", function()
+    local path = TMP .. "/names.csv"
+    local m = idl.ones(2, 2)
+    for _, names in ipairs{{"a,b", "c"}, {"a", "b\nc"}, {"a", "b\r"}} do
+      local ok, err = pcall(idl.write_csv, path, m, names)
+      assert.is_false(ok)
+      assert.matches("write_csv: name %d would not read back", err)
+    end
+    assert.has_error(function() idl.write_csv(path, idl.ones(2, 1), {" "}) end)
+    idl.write_csv(path, m, {"a\rb", " c "})
+    local back, names = idl.read_csv(path, {header = true})
+    assert.are.same({"a\rb", " c "}, names)
+    assert.is_true(idl.equal(back, m))
+    write_text(path, "a,b\r\r\n1,2\r\r\n")
+    back, names = idl.read_csv(path)
+    assert.are.same({"a", "b"}, names)
+    assert.is_true(idl.equal(back, idl.from_table{{1, 2}}))
+  end)
+
   it("no bad value became a file in the working directory", function()
     local after = cwd_entries()
     local leaked = {}
@@ -1226,4 +1244,8 @@ describe("crafted input", function()
     end
     assert.are.same({}, leaked)
   end)
+end)
+
+teardown(function()
+  os.execute("rm -rf '" .. TMP .. "'")
 end)
