@@ -1,9 +1,9 @@
 -- sweep_spec.lua: every public function of idl called with bad input.
 --
 -- The functions are enumerated from the module tables (the idl table with its
--- lazy submodules force-loaded, each submodule's tables, and the methods of
--- matrices, generators, estimators, models, standardizers, linear models and
--- progress bars, read from their metatables). COVERED below lists each one
+-- lazy submodules force-loaded, every module of lua/idl, their tables, and the
+-- methods of matrices, generators, estimators, classifiers, models,
+-- standardizers, linear models and progress bars, read from their metatables). COVERED below lists each one
 -- with the argument "shapes" of a valid call; the spec fails when a function
 -- appears that COVERED does not list (or COVERED lists one that is gone).
 --
@@ -42,8 +42,8 @@ local BUDGET = 2000000
 local TMP = string.format("%s/idl_sweep_%d", os.getenv("TMPDIR") or "/tmp",
   math.floor(idl.clock() * 1e6) % 1000000000)
 assert(os.execute("mkdir -p '" .. TMP .. "'"))
--- A path that cannot be created: the "string" bad value, so that no bad call
--- writes a file anywhere.
+-- A path in a directory that does not exist, inside TMP: the "string" bad
+-- value, so that no bad call writes a file anywhere else.
 local NOWHERE = TMP .. "/no_such_dir/x"
 
 -- Sizes of the valid calls: n features, h hidden units, p outputs, m samples.
