@@ -189,8 +189,6 @@ local function check_fit_options(self, opts, level)
   local fname = "fit"
   opts = util.check_options(opts, FIT_OPTIONS, fname, "options", level)
   local o = {}
-  o.rounds_number = opts.rounds_number == nil and 100 or
-    util.check_number(opts.rounds_number, fname, "rounds_number", {integer = true, min = 0}, level)
   o.verbose = opts.verbose
   if o.verbose == nil then o.verbose = self.params.verbosity end
   util.check_boolean(o.verbose, fname, "verbose", level)
@@ -198,6 +196,9 @@ local function check_fit_options(self, opts, level)
   local plugin = PLUGIN_TRAINERS[o.type_of_training]
   if plugin and not trainers.registry[o.type_of_training] then require(plugin) end
   util.check_choice(o.type_of_training, trainers.names(), fname, "type_of_training", level)
+  o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
+  o.rounds_number = opts.rounds_number == nil and (o.fit_defaults.rounds_number or 100) or
+    util.check_number(opts.rounds_number, fname, "rounds_number", {integer = true, min = 0}, level)
   if opts.trainer_options ~= nil and type(opts.trainer_options) ~= "table" then
     util.fail(fname, "trainer_options must be a table, got " .. util.describe(opts.trainer_options), level)
   end
@@ -223,6 +224,25 @@ end
 -- ---------------------------------------------------------------------------
 -- Fit
 
+-- The patience of early stopping: the parameter, unless it was left at the
+-- report's default and the trainer registered its own (implicit: 40 epochs).
+local function patience_for(p, o)
+  if p.patience == DEFAULTS.patience and o.fit_defaults.patience then return o.fit_defaults.patience end
+  return p.patience
+end
+
+-- Splits the columns of (U, Y) at random (seeded): the last `fraction` of a
+-- permutation becomes the early-stopping set, kept out of training.
+local function hold_out(U, Y, fraction, seed)
+  local m = U:cols()
+  local k = math.floor(m * fraction + 0.5)
+  if k < 1 or k >= m then return U, Y, nil end
+  local perm = core.rng(seed):permutation(m)
+  local train_idx, eval_idx = table.move(perm, 1, m - k, 1, {}), table.move(perm, m - k + 1, m, 1, {})
+  return U:select_cols(train_idx), Y:select_cols(train_idx),
+    {U = U:select_cols(eval_idx), Y = Y:select_cols(eval_idx)}
+end
+
 local function starting_lambda(params, h, fname, level)
   local v = params.starting_lambda
   if v == nil then return core.full(h, 1, params.tol_fenchel) end
@@ -237,7 +257,11 @@ end
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
 -- "two_loops", eval_set = {X_eval, y_eval}, callbacks = fn or {fn, ...},
 -- trainer_options = {...}}]) -> est. trainer_options is handed to the round
--- as config.trainer_options (for trainers with settings of their own).
+-- as config.trainer_options (for trainers with settings of their own). A
+-- trainer may register defaults (idl.trainers.register's fit_defaults): the
+-- "implicit" trainer runs up to 300 rounds and, with early_stopping and no
+-- eval_set, holds out 10% of the training data (seeded by random_state) to
+-- stop on and to restore the best model from.
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with
 -- (state, history_entry); one returning true stops training.
@@ -270,6 +294,9 @@ function IDLModel:fit(X, y, opts)
   end
 
   local U, Y = Xm:t(), ym:t()
+  if eval == nil and p.early_stopping and o.fit_defaults.holdout then
+    U, Y, eval = hold_out(U, Y, o.fit_defaults.holdout, p.random_state)
+  end
   local h = p.hidden_variables
   local lambda = starting_lambda(p, h, fname, 2)
   local constraint = p.constraint
@@ -279,7 +306,8 @@ function IDLModel:fit(X, y, opts)
   if p.initialization_theta then
     theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
   else
-    theta, X0 = initializers.registry[p.initialization](problem, rng, p.initialization_options)
+    theta, X0 = initializers.registry[p.initialization](problem, rng,
+      p.initialization_options or o.fit_defaults.initialization_options)
   end
   local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
   local s = trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
@@ -288,7 +316,7 @@ function IDLModel:fit(X, y, opts)
   trainers.run(o.type_of_training, s, {
     rounds_number = o.rounds_number, dual_learning_rate = p.dual_learning_rate,
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
-    early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
+    early_stopping = p.early_stopping, patience = patience_for(p, o), monitor_tol = p.monitor_tol,
     monitor_train_every = p.monitor_train_every,
     callbacks = o.callbacks, progress = bar, trainer_options = o.trainer_options,
   })

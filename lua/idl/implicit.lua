@@ -31,11 +31,11 @@ local implicit = {}
 implicit.defaults = {
   loss = "squared",         -- a name from idl.losses: "squared", "softmax_xent" (Y one-hot)
   optimizer = "adam",       -- "adam" or "sgd"
-  learning_rate = 3e-3,
+  learning_rate = 5e-3,
   momentum = 0.9,           -- sgd only
   weight_decay = 0,
   epochs = 300,             -- upper bound; early stopping usually ends sooner
-  batch_size = 256,         -- mini-batch size (math.huge or 0: full batch)
+  batch_size = "auto",      -- mini-batch size: "auto" = m/32 within [32, 256]; 0: full batch
   constraint = "inf",       -- "inf", "spectral" or "lmi" (lmi uses lambda = 1)
   kappa = 0.95,             -- ||D|| <= kappa in the chosen norm
   tol = 1e-7,               -- forward and backward solver tolerance
@@ -46,6 +46,8 @@ implicit.defaults = {
   lr_patience = 8,          -- epochs without improvement before the rate is halved
   min_lr = 1e-5,
   seed = 0,                 -- shuffling
+  scales = "auto",          -- per-block learning-rate factors (idl.optim); "auto": 1/sqrt(h) for
+                            -- D and A, whose h inputs per row add up coherently
   verbose = false,
 }
 
@@ -186,13 +188,26 @@ end
 
 -- One epoch of mini-batch steps over a fresh permutation. Returns the mean
 -- training loss and the mean forward/backward iterations per batch.
+local function batch_size(opts, m)
+  local bs = opts.batch_size
+  if bs == "auto" then bs = math.max(32, math.min(256, m // 32)) end
+  return (bs == 0 or bs >= m) and m or bs
+end
+
+local function scales_of(opts, theta)
+  if opts.scales ~= "auto" then return opts.scales end
+  local s = 1 / math.sqrt(theta.D:rows())
+  return {D = s, A = s}
+end
+
 local function run_epoch(theta, U, Y, st, opts)
   local m = U:cols()
-  local bs = (opts.batch_size == 0 or opts.batch_size >= m) and m or opts.batch_size
+  local bs = batch_size(opts, m)
   local perm = st.rng:permutation(m)
   local lossfn = loss_function(opts.loss)
   local step = opts.optimizer == "sgd" and optim.sgd or optim.adam
-  local config = {learning_rate = st.lr, momentum = opts.momentum, weight_decay = opts.weight_decay}
+  local config = {learning_rate = st.lr, momentum = opts.momentum, weight_decay = opts.weight_decay,
+    scales = scales_of(opts, theta)}
   local total, fwd_iters, bwd_iters, batches = 0, 0, 0, 0
   for first = 1, m, bs do
     local idx = table.move(perm, first, math.min(first + bs - 1, m), 1, {})
@@ -349,7 +364,7 @@ end
 local ROUND_OPTIONS = {
   learning_rate = true, optimizer = true, momentum = true, weight_decay = true, batch_size = true,
   tol = true, max_iter = true, method = true, lr_patience = true, min_lr = true, min_delta = true,
-  seed = true, standardize_targets = true,
+  seed = true, standardize_targets = true, scales = true,
 }
 
 local function round_context(s, config)
@@ -379,7 +394,7 @@ local function round_context(s, config)
   return ctx
 end
 
---- The round: trainers.register("implicit", implicit.round, {relaxed = false}).
+--- The round of the "implicit" trainer (registered below).
 -- Reads config.trainer_options (see implicit.defaults). The learning rate is
 -- halved when the training loss has not improved for lr_patience rounds.
 function implicit.round(s, config)
@@ -409,6 +424,14 @@ function implicit.round(s, config)
   return false
 end
 
-trainers.register("implicit", implicit.round, {relaxed = false})
+trainers.register("implicit", implicit.round, {relaxed = false, fit_defaults = {
+  rounds_number = 300,
+  holdout = 0.1,
+  patience = 40,
+  -- A least-squares readout with a tiny ridge has huge, cancelling weights
+  -- that the first gradient steps wreck; a firmer ridge starts from a
+  -- readout that training can refine.
+  initialization_options = {ridge = 1e-4, standardize = true},
+}})
 
 return implicit

@@ -87,12 +87,32 @@ function init.least_squares_abc(theta, X, U, Y, ridge_rel)
   return theta
 end
 
-local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f = true, ridge = true}
+local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f = true, ridge = true,
+  standardize = true}
+
+-- E and f drawn for standardized inputs u' = (u - mu) ./ su, rewritten for raw
+-- u: E u + f = E' u' + f' with E = E' diag(1/su), f = f' - E mu. Then every
+-- unit's kink lies where the data are, whatever the units of the features.
+local function standardize_input_layer(theta, U)
+  local m = U:cols()
+  local mean = U:sum(2) / m
+  local C = U:copy()
+  core.add_col(C, -1, mean)
+  local inv = C:hadamard(C):sum(2) / m
+  for i = 1, inv:rows() do
+    local sd = math.sqrt(inv:get(i, 1))
+    inv:set(i, 1, sd > 0 and 1 / sd or 1)
+  end
+  core.scale_cols(theta.E, inv)
+  core.gemm(theta.f, theta.E, mean, -1, 1)
+end
 
 --- picard_ls(problem, rng [, {kappa = 0.5, scale_d = 1, scale_e = 1, scale_f = 1,
--- ridge = 1e-8}]): D ~ N(0, scale_d^2 / h), E ~ N(0, scale_e^2), f ~
--- N(0, scale_f^2), D projected (radius kappa), X the equilibrium, then (A, B, c)
--- by least squares (initializers.least_squares_abc with ridge).
+-- ridge = 1e-8, standardize = false}]): D ~ N(0, scale_d^2 / h), E ~ N(0,
+-- scale_e^2), f ~ N(0, scale_f^2) (with standardize, E and f are drawn for
+-- standardized features and rewritten for the raw ones), D projected (radius
+-- kappa), X the equilibrium, then (A, B, c) by least squares
+-- (initializers.least_squares_abc with ridge).
 init.register("picard_ls", function(problem, rng, opts)
   opts = util.check_options(opts, PICARD_LS_OPTIONS, "picard_ls", "options")
   local n, h, p = sizes(problem)
@@ -102,6 +122,7 @@ init.register("picard_ls", function(problem, rng, opts)
     f = core.randn(h, 1, rng, 0, opts.scale_f or 1),
     A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1),
   }
+  if opts.standardize then standardize_input_layer(theta, problem.U) end
   project_init(theta.D, problem, opts.kappa or 0.5)
   local X = equilibrium(theta, problem.U)
   init.least_squares_abc(theta, X, problem.U, problem.Y, opts.ridge)

@@ -69,9 +69,19 @@ local function positive(name, config, key, default)
   return v
 end
 
+-- The learning rate of params[key]: config.learning_rate times the optional
+-- per-key factor config.scales[key] (blocks of different fan-in want
+-- different step sizes).
+local function rate_of(config, lr, key)
+  local scales = config.scales
+  local f = scales and scales[key]
+  return f and lr * f or lr
+end
+
 --- Adam (Kingma and Ba, 2015), with decoupled weight decay when asked.
 -- config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8),
--- weight_decay (0). state: t, m, v (filled on first use).
+-- weight_decay (0), scales (nil: a table key -> factor on the learning rate
+-- of params[key]). state: t, m, v (filled on first use).
 function optim.adam(feval, params, config, state)
   check_common("adam", feval, params, config, state)
   config = config or {}
@@ -87,14 +97,14 @@ function optim.adam(feval, params, config, state)
     if p then
       local m = buffer("adam", state, "m", k, p)
       local v = buffer("adam", state, "v", k, p)
-      core.adam_step(p, grads[k], m, v, lr, b1, b2, eps, wd, state.t)
+      core.adam_step(p, grads[k], m, v, rate_of(config, lr, k), b1, b2, eps, wd, state.t)
     end
   end
   return params, {fx}
 end
 
 --- Stochastic gradient descent with heavy-ball momentum.
--- config: learning_rate (1e-2), momentum (0), weight_decay (0).
+-- config: learning_rate (1e-2), momentum (0), weight_decay (0), scales (as adam).
 function optim.sgd(feval, params, config, state)
   check_common("sgd", feval, params, config, state)
   config = config or {}
@@ -107,7 +117,7 @@ function optim.sgd(feval, params, config, state)
     local p = params[k]
     if p then
       local buf = mu ~= 0 and buffer("sgd", state, "momentum_buffer", k, p) or nil
-      core.sgd_step(p, grads[k], buf, lr, mu, wd)
+      core.sgd_step(p, grads[k], buf, rate_of(config, lr, k), mu, wd)
     end
   end
   return params, {fx}

@@ -458,16 +458,20 @@ end
 
 trainers.registry = {}
 
---- trainers.register(name, fn [, {relaxed = true}]): makes fn(s, config) a
--- round that idl.IDLModel can run with type_of_training = name. relaxed =
--- false for trainers that do not use the relaxed variable X (then the history's
--- G, relaxed_l2 and residual are not recorded).
+--- trainers.register(name, fn [, {relaxed = true, fit_defaults = {}}]): makes
+-- fn(s, config) a round that idl.IDLModel can run with type_of_training = name.
+-- relaxed = false for trainers that do not use the relaxed variable X (then
+-- the history's G, relaxed_l2 and residual are not recorded). fit_defaults
+-- are what the estimator uses when the user leaves them out: rounds_number,
+-- holdout (the fraction of the training data held out for early stopping
+-- when there is no eval_set) and initialization_options.
 function trainers.register(name, fn, opts)
   if type(name) ~= "string" or not name:match("^[%w_]+$") then
     error("register: name must be a word (letters, digits, _), got " .. util.describe(name), 2)
   end
   if type(fn) ~= "function" then error("register: fn must be a function, got " .. util.describe(fn), 2) end
-  trainers.registry[name] = {fn = fn, relaxed = not (opts and opts.relaxed == false)}
+  trainers.registry[name] = {fn = fn, relaxed = not (opts and opts.relaxed == false),
+    fit_defaults = opts and opts.fit_defaults or {}}
 end
 
 trainers.register("two_loops", trainers.two_loops)

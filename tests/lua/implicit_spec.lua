@@ -64,7 +64,7 @@ describe("implicit training", function()
     local theta = random_theta(2, 8, 1, idl.rng(99))
     for _, k in ipairs{"A", "B", "c"} do idl.scale(theta[k], 0.1) end
     local before = implicit.evaluate(theta, U, Y)
-    local history = implicit.train(theta, U, Y, {epochs = 400, batch_size = 20, learning_rate = 1e-2,
+    local history = implicit.train(theta, U, Y, {epochs = 400, batch_size = 20, learning_rate = 1e-2, scales = {},
       patience = 400, seed = 1})
     local after = implicit.evaluate(theta, U, Y)
     local var = 0
