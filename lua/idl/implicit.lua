@@ -365,6 +365,7 @@ local ROUND_OPTIONS = {
   learning_rate = true, optimizer = true, momentum = true, weight_decay = true, batch_size = true,
   tol = true, max_iter = true, method = true, lr_patience = true, min_lr = true, min_delta = true,
   seed = true, standardize_targets = true, scales = true,
+  fenchel_rounds = true, -- read by the "hybrid" trainer (idl.trainers)
 }
 
 local function round_context(s, config)

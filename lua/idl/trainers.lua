@@ -478,6 +478,22 @@ trainers.register("two_loops", trainers.two_loops)
 trainers.register("one_loop", trainers.one_loop)
 trainers.register("bcd", trainers.bcd)
 
+--- hybrid: the report's Fenchel trainer, then implicit fine-tuning. The first
+-- config.trainer_options.fenchel_rounds rounds (default 10) are two_loops
+-- rounds; every later round is an epoch of the "implicit" trainer, starting
+-- from the model the Fenchel rounds left. (After the switch, the relaxed
+-- fields of the history describe the frozen relaxed X, not the model.)
+function trainers.hybrid(s, config)
+  local opts = config.trainer_options or {}
+  if s.round <= (opts.fenchel_rounds or 10) then
+    trainers.two_loops(s, config)
+    return false
+  end
+  return require("idl.implicit").round(s, config)
+end
+
+trainers.register("hybrid", trainers.hybrid, {fit_defaults = {rounds_number = 300, holdout = 0.1, patience = 40}})
+
 --- trainers.names() -> the sorted names of the registered trainers.
 function trainers.names()
   local t = {}
