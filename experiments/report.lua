@@ -70,7 +70,9 @@ local function run_section(sec)
   if opts.size ~= "quick" then cmd[#cmd + 1] = "--" .. opts.size end
   if sec.jobs then cmd[#cmd + 1] = "--jobs " .. opts.jobs end
   local env = progress.is_terminal(2) and "IDL_PROGRESS=1 " or ""
-  local shell = string.format("{ { %s%s; echo $? > %s; } 2>&1 1>&3 | tee %s >&2; } 3>&1", env,
+  -- stdin from /dev/null: a section reads nothing, and a program it starts that
+  -- would page on a terminal (gnuplot's `set terminal` listing) cannot stop it.
+  local shell = string.format("{ { %s%s </dev/null; echo $? > %s; } 2>&1 1>&3 | tee %s >&2; } 3>&1", env,
     table.concat(cmd, " "), sh_quote(status_file), sh_quote(log))
   local t0 = idl.clock()
   local p = io.popen(shell, "r")
