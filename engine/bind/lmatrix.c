@@ -522,7 +522,7 @@ static int op_unm(lua_State *L)
 
 /* ---- printing --------------------------------------------------------- */
 
-enum { SHOW_EDGE_ROWS = 5, SHOW_EDGE_COLS = 4 };
+enum { SHOW_EDGE_ROWS = 5, SHOW_EDGE_COLS = 5 };
 
 /* Which rows (or columns) are shown: all when few, else the first and last
  * `edge` with a gap (-1) between. Returns the count written to idx. */
