@@ -221,8 +221,9 @@ for _, s in ipairs(sections) do
       if f.rendered then
         w(string.format("![%s](%s/%s)\n\n*%s*\n\n", f.file, s.script, f.file, f.caption))
       else
-        w(string.format("*%s* (not rendered: gnuplot is missing; the data and script are in `%s/`)\n\n",
-          f.caption, s.script))
+        local why = (res.plot_message or "nothing to draw"):match("^[^\n:]*")
+        w(string.format("*%s* (not rendered: %s; the data and the script are beside it, render with "
+          .. "`cd %s && gnuplot %s`)\n\n", f.caption, why, s.script, (f.file:gsub("%.png$", ".gp"))))
       end
     end
   end

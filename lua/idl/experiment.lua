@@ -395,12 +395,16 @@ end
 -- Results
 
 --- experiment.results(opts, meta) -> res: the results record of one run, with
--- res.out (the output directory, created), res.name, res.size, res.seed, the
--- fields of meta (section, title, ...), empty res.figures and res.notes, and
--- the start time. Fill res.settings and res.summary = {columns =, rows =};
--- experiment.finish writes it.
+-- res.out (opts.out, created), res.size, res.seed, the fields of meta (name,
+-- section, title, ...), empty res.figures, res.notes and res.files, and the
+-- start time. Fill res.settings and res.summary = {columns =, rows =
+-- [, headers =]} (and optionally res.tables, an array of {title =, columns =,
+-- rows =, headers =}); experiment.finish writes it.
 function experiment.results(opts, meta)
-  local res = {name = meta.name or opts.name, size = opts.size, seed = opts.seed, out = opts.out,
+  if type(meta) ~= "table" or type(meta.name) ~= "string" then
+    error("experiment.results: meta must be a table with a name", 2)
+  end
+  local res = {size = opts.size, seed = opts.seed, out = opts.out,
     figures = {}, notes = {}, files = {}, settings = {}, started = core.clock()}
   for k, v in pairs(meta) do res[k] = v end
   experiment.mkdir(res.out)
@@ -416,9 +420,10 @@ end
 
 --- experiment.figure(res, kind, file, caption, opts) -> the image path or nil:
 -- draws idl.plot[kind](opts) into res.out/file and records {file, caption} in
--- res.figures. When gnuplot is missing the data and script are still written
--- (idl.plot's behaviour), the figure is recorded with rendered = false and
--- the message is kept in res.notes (printed once).
+-- res.figures. When gnuplot is missing or fails, the data and script are
+-- still written (idl.plot's behaviour), the figure is recorded with
+-- rendered = false, and the first message is kept in res.plot_message and
+-- printed once to stderr.
 function experiment.figure(res, kind, file, caption, opts)
   local plot = require "idl.plot"
   opts.path = res.out .. "/" .. file
