@@ -1,6 +1,10 @@
-/* lsys.c - threads and time: idl.set_threads, idl.get_threads, idl.clock. */
+/* lsys.c - threads, time and signals: idl.set_threads, idl.get_threads, idl.clock,
+ * idl.executable, and the SIGINT flag that lets training stop cleanly on Ctrl-C
+ * (idl._interrupt_begin, idl._interrupted, idl._interrupt_end). */
 #include <cblas.h>
 #include <math.h>
+#include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,11 +73,85 @@ static int l_time_dgemm(lua_State *L)
     return 1;
 }
 
+/* ---- Ctrl-C during training --------------------------------------------
+ * A training loop asks for SIGINT to become a request ("stop after this round")
+ * instead of an error thrown at an arbitrary instruction (the REPL's and lua.c's
+ * handlers): the handler only sets a flag that the loop reads between rounds,
+ * so the model is never left half-updated. A second Ctrl-C while the flag is
+ * still set hands over to the disposition that was in place before (the REPL's
+ * "interrupted!" error, or the default: the process ends), so a stuck round
+ * can still be aborted. Begin/end calls nest: only the outermost pair installs
+ * and restores the handler. */
+
+static volatile sig_atomic_t interrupt_flag;
+static int interrupt_depth;
+static struct sigaction previous_action;
+
+static void on_training_sigint(int sig)
+{
+    if (!interrupt_flag) {
+        interrupt_flag = 1;
+        return;
+    }
+    sigaction(SIGINT, &previous_action, NULL);
+    if (previous_action.sa_flags & SA_SIGINFO) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        info.si_signo = sig;
+        previous_action.sa_sigaction(sig, &info, NULL);
+    } else if (previous_action.sa_handler == SIG_DFL) {
+        raise(sig); /* blocked while this handler runs: delivered, and fatal, when it returns */
+    } else if (previous_action.sa_handler != SIG_IGN) {
+        previous_action.sa_handler(sig);
+    }
+}
+
+/// idl._interrupt_begin() -> true: from now on a SIGINT (Ctrl-C, kill -INT)
+/// sets the flag idl._interrupted() reads instead of interrupting Lua (a second
+/// one goes to the previous handler). Clears the flag. Calls nest; pair each
+/// with idl._interrupt_end() (trainers.run does, on every exit path).
+static int l_interrupt_begin(lua_State *L)
+{
+    if (interrupt_depth == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_training_sigint;
+        sa.sa_flags = SA_RESTART; /* a checkpoint being written is not cut by EINTR */
+        sigemptyset(&sa.sa_mask);
+        interrupt_flag = 0;
+        if (sigaction(SIGINT, &sa, &previous_action) != 0)
+            return lidl_error(L, "_interrupt_begin", "cannot install the SIGINT handler");
+    }
+    interrupt_depth++;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/// idl._interrupted() -> true when a SIGINT arrived since the outermost
+/// idl._interrupt_begin() (the flag is not cleared by reading it).
+static int l_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, interrupt_depth > 0 && interrupt_flag != 0);
+    return 1;
+}
+
+/// idl._interrupt_end() -> true: undoes one idl._interrupt_begin(); the
+/// outermost restores the SIGINT handler that was in place before it. An end
+/// without a begin does nothing.
+static int l_interrupt_end(lua_State *L)
+{
+    if (interrupt_depth > 0 && --interrupt_depth == 0)
+        sigaction(SIGINT, &previous_action, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 void lidl_open_sys(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"set_threads", l_set_threads}, {"get_threads", l_get_threads}, {"clock", l_clock},
         {"_time_dgemm", l_time_dgemm}, {"executable", l_executable},
-        {NULL, NULL}};
+        {"_interrupt_begin", l_interrupt_begin}, {"_interrupted", l_interrupted},
+        {"_interrupt_end", l_interrupt_end}, {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 }

@@ -34,10 +34,15 @@
 --   tol = 1e-10                                equilibrium tolerance of predict
 --   monitor_tol = 1e-6                         the same for the per-round losses
 --   monitor_train_every = 1                    true train loss every k rounds (0: never)
+--   raise_on_nonconvergence = false            an equilibrium that does not converge
+--                                              during training raises "fit: round k: ..."
+--                                              instead of being recorded in the history
+--                                              (entry.eq_converged = false, eq_failures)
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
--- initialization), est.best_round, est.stop_reason, est.timing, est.state
+-- initialization), est.best_round, est.stop_reason (and est.stop_message after a
+-- fault or an interrupt), est.timing, est.state
 -- (the trainer state, without its workspaces).
 -- Another trainer is available to fit once registered in idl.trainers
 -- (trainers.register(name, fn)): type_of_training = name.
@@ -51,6 +56,7 @@ local trainers = require "idl.trainers"
 local initializers = require "idl.initializers"
 local metrics = require "idl.metrics"
 local progress = require "idl.progress"
+local json = require "idl.json"
 
 local estimator = {}
 
@@ -63,13 +69,13 @@ local DEFAULTS = {
   verbosity = true,
   constraint = nil, initialization = "picard_ls", initialization_options = nil,
   inner_max_iter = 500, patience = 10, loss = "squared", tol = 1e-10, monitor_tol = 1e-6,
-  monitor_train_every = 1,
+  monitor_train_every = 1, raise_on_nonconvergence = false,
 }
 local PARAM_NAMES = {
   "hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "starting_lambda",
   "initialization_theta", "random_state", "early_stopping", "verbosity", "constraint",
   "initialization", "initialization_options", "inner_max_iter", "patience", "loss", "tol",
-  "monitor_tol", "monitor_train_every",
+  "monitor_tol", "monitor_train_every", "raise_on_nonconvergence",
 }
 local ALLOWED = {}
 for _, k in ipairs(PARAM_NAMES) do ALLOWED[k] = true end
@@ -86,7 +92,8 @@ local function check_param(k, v, fname, level)
   elseif k == "random_state" then return num{integer = true, min = 0, max = 4294967295}
   elseif k == "inner_max_iter" or k == "patience" then return num{integer = true, min = 1}
   elseif k == "monitor_train_every" then return num{integer = true, min = 0}
-  elseif k == "early_stopping" or k == "verbosity" then return util.check_boolean(v, fname, k, level)
+  elseif k == "early_stopping" or k == "verbosity" or k == "raise_on_nonconvergence" then
+    return util.check_boolean(v, fname, k, level)
   elseif k == "starting_lambda" then
     if v == nil then return nil end
     if type(v) == "number" then return num{min = 0} end
@@ -178,7 +185,30 @@ local function check_y(y, m, fname, what, xwhat, level)
 end
 
 local FIT_OPTIONS = {rounds_number = true, verbose = true, type_of_training = true, eval_set = true,
-  callbacks = true, trainer_options = true}
+  callbacks = true, trainer_options = true, checkpoint_every = true, checkpoint_path = true, resume = true}
+
+-- The parameters a resumed run must share with the run that wrote the
+-- checkpoint (the others do not change the numbers).
+local RESUME_PARAMS = {"hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "random_state",
+  "early_stopping", "inner_max_iter", "patience", "loss", "monitor_tol", "monitor_train_every"}
+
+-- The checkpoint named by fit's resume option: the model file and the fit
+-- record the estimator wrote into it.
+local function read_checkpoint(path, level)
+  level = level + 1
+  if type(path) ~= "string" or path == "" then
+    util.fail("fit", "resume must be the path of a checkpoint, got " .. util.describe(path), level)
+  end
+  local ok, ck = pcall(model_mod.load, path)
+  if not ok then util.fail("fit", "resume: " .. tostring(ck):gsub("^.-load: ", ""), level) end
+  local record = ck.meta["checkpoint.fit"]
+  local saved = type(record) == "string" and json.decode(record)
+  if type(saved) ~= "table" or type(saved.type_of_training) ~= "string" then
+    util.fail("fit", "resume: '" .. path .. "' is not a checkpoint of fit (written with checkpoint_path)",
+      level)
+  end
+  return ck, saved
+end
 
 -- Trainers that live in their own module and register themselves when it is
 -- loaded: fit loads the module the first time one is asked for.
@@ -192,17 +222,36 @@ local function check_fit_options(self, opts, level)
   o.verbose = opts.verbose
   if o.verbose == nil then o.verbose = self.params.verbosity end
   util.check_boolean(o.verbose, fname, "verbose", level)
-  o.type_of_training = opts.type_of_training or "two_loops"
+  if opts.resume ~= nil then o.checkpoint, o.saved = read_checkpoint(opts.resume, level) end
+  o.resume = opts.resume
+  local saved = o.saved or {}
+  o.type_of_training = opts.type_of_training or saved.type_of_training or "two_loops"
+  if o.saved and o.type_of_training ~= saved.type_of_training then
+    util.fail(fname, string.format("resume: the checkpoint was written by type_of_training '%s', not '%s'",
+      saved.type_of_training, tostring(o.type_of_training)), level)
+  end
   local plugin = PLUGIN_TRAINERS[o.type_of_training]
   if plugin and not trainers.registry[o.type_of_training] then require(plugin) end
   util.check_choice(o.type_of_training, trainers.names(), fname, "type_of_training", level)
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
-  o.rounds_number = opts.rounds_number == nil and (o.fit_defaults.rounds_number or 100) or
-    util.check_number(opts.rounds_number, fname, "rounds_number", {integer = true, min = 0}, level)
+  o.rounds_number = opts.rounds_number == nil and (saved.rounds_number or o.fit_defaults.rounds_number or 100)
+    or util.check_number(opts.rounds_number, fname, "rounds_number", {integer = true, min = 0, max = 2 ^ 53},
+      level)
   if opts.trainer_options ~= nil and type(opts.trainer_options) ~= "table" then
     util.fail(fname, "trainer_options must be a table, got " .. util.describe(opts.trainer_options), level)
   end
   o.trainer_options = opts.trainer_options
+  if o.trainer_options == nil then o.trainer_options = saved.trainer_options end
+  o.checkpoint_every = opts.checkpoint_every == nil and 0 or
+    util.check_number(opts.checkpoint_every, fname, "checkpoint_every", {integer = true, min = 0}, level)
+  local path = opts.checkpoint_path
+  if path ~= nil and (type(path) ~= "string" or path == "") then
+    util.fail(fname, "checkpoint_path must be a non-empty string, got " .. util.describe(path), level)
+  end
+  if o.checkpoint_every > 0 and path == nil then
+    util.fail(fname, "checkpoint_every needs checkpoint_path (the file to write)", level)
+  end
+  o.checkpoint_path = path
   local cb = opts.callbacks
   if cb ~= nil then
     if type(cb) == "function" then cb = {cb} end
@@ -254,9 +303,52 @@ local function starting_lambda(params, h, fname, level)
   return v:copy()
 end
 
+-- The meta fields of fit's checkpoints: what est:save writes, and the fit
+-- record (trainer, planned rounds, trainer_options, parameters) that resume
+-- reads back.
+local function checkpoint_meta(self, o)
+  local meta, params = {estimator = "IDLModel"}, {}
+  for k, v in pairs(self.params) do
+    local t = type(v)
+    if t == "number" or t == "string" or t == "boolean" then
+      meta["param." .. k] = v
+      params[k] = v
+    end
+  end
+  local record = {type_of_training = o.type_of_training, rounds_number = o.rounds_number, params = params}
+  if o.trainer_options ~= nil and pcall(json.encode, o.trainer_options) then
+    record.trainer_options = o.trainer_options
+  end
+  meta["checkpoint.fit"] = json.encode(record)
+  return meta
+end
+
+-- The trainer state of fit's resume option, checked against this estimator.
+local function resume_state(self, o, data, level)
+  level = level + 1
+  local p, ck, saved = self.params, o.checkpoint, o.saved
+  for _, k in ipairs(RESUME_PARAMS) do
+    local was = type(saved.params) == "table" and saved.params[k]
+    if was ~= nil and was ~= p[k] then
+      util.fail("fit", string.format("resume: the checkpoint was written with %s = %s, this estimator has %s",
+        k, tostring(was), tostring(p[k])), level)
+    end
+  end
+  if ck.h ~= p.hidden_variables or ck.constraint.kind ~= p.constraint.kind
+    or ck.constraint.kappa ~= p.constraint.kappa then
+    util.fail("fit", string.format("resume: the checkpoint holds a model with h = %d, constraint %s %g; "
+      .. "this estimator has hidden_variables = %d, constraint %s %g", ck.h, ck.constraint.kind,
+      ck.constraint.kappa, p.hidden_variables, p.constraint.kind, p.constraint.kappa), level)
+  end
+  local ok, s = pcall(trainers.resume, ck, data)
+  if not ok then util.fail("fit", "resume: " .. tostring(s):gsub("^.-resume: ", ""), level) end
+  return s
+end
+
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
 -- "two_loops", eval_set = {X_eval, y_eval}, callbacks = fn or {fn, ...},
--- trainer_options = {...}}]) -> est. trainer_options is handed to the round
+-- trainer_options = {...}, checkpoint_path = nil, checkpoint_every = 0,
+-- resume = nil}]) -> est. trainer_options is handed to the round
 -- as config.trainer_options (for trainers with settings of their own). A
 -- trainer may register defaults (idl.trainers.register's fit_defaults): the
 -- "implicit" trainer runs up to 300 rounds and, with early_stopping and no
@@ -265,6 +357,26 @@ end
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with
 -- (state, history_entry); one returning true stops training.
+--
+-- Faults: a NaN or Inf loss or parameter stops training; the model keeps the
+-- parameters of the last good round (or the best, with early stopping), fit
+-- returns normally with est.stop_reason = "non-finite" and est.stop_message
+-- (also written to stderr as a warning: "fit: training stopped at round 12:
+-- the training loss is NaN; the model keeps the parameters of round 11").
+-- Returning, not raising, keeps the trained model for the script to save.
+--
+-- Long runs: checkpoint_path = path writes the model and the trainer state
+-- (idl.trainers.checkpoint, atomically) when the run ends, on Ctrl-C, and,
+-- with checkpoint_every = k, every k rounds. resume = path continues the run
+-- saved there: the same data (checked), the same parameters (checked), and
+-- type_of_training, trainer_options and rounds_number from the checkpoint
+-- unless given; rounds_number counts from the start of the run, so a resumed
+-- fit runs the rounds that remain, and gives the same model, bit for bit, as
+-- the run that was never stopped.
+-- Ctrl-C (SIGINT) during training stops it after the current round; fit
+-- returns normally with est.stop_reason = "interrupted" (the best model with
+-- early stopping, else the last), after writing a checkpoint when
+-- checkpoint_path is set. A second Ctrl-C aborts as usual.
 function IDLModel:fit(X, y, opts)
   local fname = "fit"
   local p = self.params
@@ -297,35 +409,44 @@ function IDLModel:fit(X, y, opts)
   if eval == nil and p.early_stopping and o.fit_defaults.holdout then
     U, Y, eval = hold_out(U, Y, o.fit_defaults.holdout, p.random_state)
   end
-  local h = p.hidden_variables
-  local lambda = starting_lambda(p, h, fname, 2)
-  local constraint = p.constraint
-  local rng = core.rng(p.random_state)
-  local problem = {U = U, Y = Y, h = h, constraint = constraint, lambda = lambda}
-  local theta, X0
-  if p.initialization_theta then
-    theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
+  local s
+  if o.checkpoint then
+    s = resume_state(self, o, {U = U, Y = Y, eval = eval}, 2)
   else
-    theta, X0 = initializers.registry[p.initialization](problem, rng,
-      p.initialization_options or o.fit_defaults.initialization_options)
+    local h = p.hidden_variables
+    local lambda = starting_lambda(p, h, fname, 2)
+    local constraint = p.constraint
+    local rng = core.rng(p.random_state)
+    local problem = {U = U, Y = Y, h = h, constraint = constraint, lambda = lambda}
+    local theta, X0
+    if p.initialization_theta then
+      theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
+    else
+      theta, X0 = initializers.registry[p.initialization](problem, rng,
+        p.initialization_options or o.fit_defaults.initialization_options)
+    end
+    local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
+    s = trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
   end
-  local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
-  local s = trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
   local bar = progress.new{total = o.rounds_number, label = o.type_of_training, enabled = o.verbose,
     fields = {"G", "relaxed_l2", "train_l2", "eval_l2", "residual"}}
   trainers.run(o.type_of_training, s, {
-    rounds_number = o.rounds_number, dual_learning_rate = p.dual_learning_rate,
+    rounds_number = math.max(o.rounds_number - s.round, 0), dual_learning_rate = p.dual_learning_rate,
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
     early_stopping = p.early_stopping, patience = patience_for(p, o), monitor_tol = p.monitor_tol,
-    monitor_train_every = p.monitor_train_every,
+    monitor_train_every = p.monitor_train_every, raise_on_nonconvergence = p.raise_on_nonconvergence,
     callbacks = o.callbacks, progress = bar, trainer_options = o.trainer_options,
+    checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
+    checkpoint_meta = o.checkpoint_path and checkpoint_meta(self, o), caller = fname,
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
     s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
+  if s.stop_reason == "interrupted" then io.stderr:write(fname, ": ", s.stop_message, "\n") end
   self.model = s.model
   self.history = s.history
   self.best_round = s.best and s.best.round
   self.stop_reason = s.stop_reason
+  self.stop_message = s.stop_message
   self.timing = s.timing
   self.n_features = Xm:cols()
   self.n_outputs = ym:cols()

@@ -24,6 +24,9 @@ local losses = require "idl.losses"
 local model_mod = require "idl.model"
 local trainers = require "idl.trainers"
 local optim = require "idl.optim"
+local util = require "idl._util"
+
+local first_nonfinite
 
 local implicit = {}
 
@@ -217,6 +220,7 @@ local function run_epoch(theta, U, Y, st, opts)
     core.gather_cols(ws.X0, st.xcache, idx)
     local feval = function()
       local X, finfo = forward(theta, ws.U, ws, ws.X0, opts)
+      if not finfo.converged then st.eq_failures = (st.eq_failures or 0) + 1 end
       local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
       local binfo = backward(theta, ws.U, X, ws, st.grads, opts)
       core.scatter_cols(st.xcache, idx, X)
@@ -368,7 +372,9 @@ local ROUND_OPTIONS = {
   fenchel_rounds = true, -- read by the "hybrid" trainer (idl.trainers)
 }
 
-local function round_context(s, config)
+-- The options of the round: implicit.defaults, config.trainer_options, and the
+-- model's loss and constraint.
+local function round_options(s, config)
   local opts = with_defaults({})
   for k, v in pairs(config.trainer_options or {}) do
     if not ROUND_OPTIONS[k] then
@@ -379,6 +385,11 @@ local function round_context(s, config)
   opts.loss = s.model.loss
   local c = s.model.constraint
   opts.constraint, opts.kappa = c.kind, c.kappa
+  return opts
+end
+
+local function round_context(s, config)
+  local opts = round_options(s, config)
   local sc = {}
   sc.u_mean, sc.u_scale = implicit.row_scaler(s.U)
   local p = s.Y:rows()
@@ -405,11 +416,21 @@ function implicit.round(s, config)
     ctx.model = s.model
     s.implicit = ctx
   end
+  ctx.opts = ctx.opts or round_options(s, config) -- a context from a checkpoint has none yet
   local opts, st = ctx.opts, ctx.st
-  local loss, fwd, bwd = run_epoch(ctx.theta, ctx.U, ctx.Y, st, opts)
-  if loss ~= loss or math.abs(loss) == math.huge then
-    error(string.format("implicit: the training loss became %s in round %d", loss, s.round), 0)
+  st.eq_failures = 0
+  local ok, loss, fwd, bwd = pcall(run_epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
+  local bad = first_nonfinite(ctx.theta)
+  if not ok then
+    if not bad then error(loss, 0) end
+    s.fault_what = string.format("%s (the epoch raised: %s)", bad, tostring(loss))
+    return false
   end
+  -- the loop (idl.trainers.run) stops on a non-finite loss or parameter and
+  -- rolls the model back: the model is not written with them
+  s.round_loss, s.round_eq_failures = loss, st.eq_failures
+  if bad then s.fault_what = bad end
+  if bad or loss ~= loss or math.abs(loss) == math.huge then return false end
   if improved(loss, st.best_train, opts.min_delta) then
     st.best_train, st.stalled = loss, 0
   else
@@ -422,7 +443,90 @@ function implicit.round(s, config)
   s.implicit_epoch = {train_loss_std = loss, forward_iterations = fwd, backward_iterations = bwd,
     learning_rate = st.lr}
   implicit.from_standardized(ctx.theta, ctx.sc, s.model.theta)
+  trainers.invalidate(s) -- theta changed: the relaxed fields (hybrid) are recomputed, not read from a cache
   return false
+end
+
+-- "theta'.D has a NaN entry at (i, j)" for the first non-finite standardized
+-- parameter, or nil.
+first_nonfinite = function(theta)
+  for _, k in ipairs{"A", "B", "c", "D", "E", "f"} do
+    local m = theta[k]
+    if not m:all_finite() then
+      for j = 1, m:cols() do
+        for i = 1, m:rows() do
+          local v = m:get(i, j)
+          if v ~= v or v == math.huge or v == -math.huge then
+            return string.format("the standardized theta.%s has a%s %s entry at (%d, %d)", k,
+              v ~= v and "" or "n", v ~= v and "NaN" or (v > 0 and "Inf" or "-Inf"), i, j)
+          end
+        end
+      end
+    end
+  end
+end
+
+--- implicit.save_state(s) -> the trainer's state in s (s.implicit, set by
+-- implicit.round) as a table of matrices, a generator and numbers, for
+-- idl.trainers.checkpoint: the standardized parameters theta', the
+-- standardizers, the optimizer state (Adam's t, m, v), the shuffling
+-- generator, the warm starts (xcache), the learning rate and its plateau
+-- counters. nil when the trainer has not run yet.
+function implicit.save_state(s)
+  local ctx = type(s) == "table" and s.implicit
+  if not ctx then return nil end
+  local st = ctx.st
+  return {theta = ctx.theta, sc = ctx.sc, optim = st.optim, rng = st.rng, xcache = st.xcache, lr = st.lr,
+    best_train = st.best_train, stalled = st.stalled}
+end
+
+--- implicit.restore_state(s, saved) -> s: the trainer state saved by
+-- implicit.save_state put back into s (s.model, s.U and s.Y already those of
+-- the checkpoint), so that the next implicit.round continues the run.
+function implicit.restore_state(s, saved)
+  local fname = "restore_state"
+  if type(s) ~= "table" or getmetatable(s.model) ~= model_mod.Model or not core.is_matrix(s.U)
+    or not core.is_matrix(s.Y) then
+    error(fname .. ": s must be a trainer state (idl.trainers.new_state)", 2)
+  end
+  if type(saved) ~= "table" or type(saved.theta) ~= "table" or type(saved.sc) ~= "table" then
+    error(fname .. ": saved must be a table from implicit.save_state", 2)
+  end
+  model_mod.check_theta(saved.theta, fname, 2)
+  local sc = saved.sc
+  for _, k in ipairs{"u_mean", "u_scale", "y_mean", "y_scale"} do
+    if not core.is_matrix(sc[k]) then error(fname .. ": saved.sc." .. k .. " must be a matrix", 2) end
+  end
+  if sc.u_mean:rows() ~= s.U:rows() or sc.y_mean:rows() ~= s.Y:rows() then
+    error(string.format("%s: the standardizers are for %d features and %d outputs, the data has %d and %d",
+      fname, sc.u_mean:rows(), sc.y_mean:rows(), s.U:rows(), s.Y:rows()), 2)
+  end
+  local xc = saved.xcache
+  if not core.is_matrix(xc) or xc:rows() ~= s.model.h or xc:cols() ~= s.U:cols() then
+    error(string.format("%s: saved.xcache must be a %dx%d matrix", fname, s.model.h, s.U:cols()), 2)
+  end
+  local theta = util.copy_matrices(saved.theta)
+  local rng = saved.rng
+  local mt = type(rng) == "userdata" and getmetatable(rng)
+  if not (mt and mt.__name == "idl.rng") then
+    error(fname .. ": saved.rng must be a generator (idl.rng)", 2)
+  end
+  if saved.optim ~= nil and (type(saved.optim) ~= "table" or core.is_matrix(saved.optim)) then
+    error(fname .. ": saved.optim must be a table (an optimizer state)", 2)
+  end
+  local function number(k, v, opt, min)
+    if (v == nil and opt) or (type(v) == "number" and v >= min and math.abs(v) < math.huge) then return end
+    error(string.format("%s: saved.%s must be a finite number >= %g, got %s", fname, k, min, tostring(v)), 3)
+  end
+  number("lr", saved.lr, false, 0)
+  number("best_train", saved.best_train, true, -math.huge)
+  number("stalled", saved.stalled, true, 0)
+  s.implicit = {model = s.model, sc = sc, theta = theta,
+    U = implicit.standardize(s.U, sc.u_mean, sc.u_scale),
+    Y = implicit.standardize(s.Y, sc.y_mean, sc.y_scale),
+    st = {rng = rng, ws = {}, grads = new_grads(theta), optim = util.copy_matrices(saved.optim or {}),
+      xcache = saved.xcache:copy(), lr = saved.lr, best_train = saved.best_train, stalled = saved.stalled}}
+  return s
 end
 
 trainers.register("implicit", implicit.round, {relaxed = false, fit_defaults = {

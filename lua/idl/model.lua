@@ -112,7 +112,14 @@ end
 -- Euclidean projection whenever the ball is not active (and lambda is constant).
 function model.project_(D, constraint, lambda)
   local kind, kappa = constraint.kind, constraint.kappa or 0.9
-  if kind == "inf" then return core.project_inf_(D, kappa) end
+  if kind == "inf" then
+    core.project_inf_(D, kappa)
+    -- entries so large (a diverging trainer) that kappa is lost in their
+    -- rounding leave the l1 threshold at 0: scaling still lands in the set
+    local norm = D:norm("inf")
+    if norm > kappa * (1 + 1e-12) then core.scale(D, kappa / norm) end
+    return D
+  end
   if kind == "spectral" then return core.project_spectral_(D, kappa) end
   project_lmi_only(D, lambda)
   local norm = D:norm(2)
