@@ -87,8 +87,115 @@ function util.check_number(v, fname, what, opts, level)
   if opts.max and v > opts.max then
     util.fail(fname, string.format("%s must be <= %s, got %s", what, opts.max, describe(v)), level)
   end
-  if opts.integer then return math.tointeger(v) end
+  if opts.integer then
+    -- an integral float beyond 2^63 (1e308) has no integer representation
+    local i = math.tointeger(v)
+    if not i then
+      util.fail(fname, string.format("%s must be an integer in [%d, %d], got %s", what, math.mininteger,
+        math.maxinteger, describe(v)), level)
+    end
+    return i
+  end
   return v
+end
+
+--- The largest matrix dimension the engine accepts (idl.zeros and friends).
+util.MAX_DIM = 1 << 30
+
+--- The largest loop bound a count of rounds or iterations may take: more is a
+-- request to run for ever (rounds_number = 2^53), refused up front.
+util.MAX_ITERATIONS = 10000000
+
+--- Checks that v is an integer count in [min (default 0), util.MAX_ITERATIONS]
+-- (a number of rounds, iterations or epochs). Returns it as a Lua integer.
+function util.check_count(v, fname, what, min, level)
+  return util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_ITERATIONS},
+    (level or 2) + 1)
+end
+
+--- Checks that v is a matrix dimension: an integer in [min (default 0), util.MAX_DIM].
+function util.check_dim(v, fname, what, min, level)
+  return util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_DIM},
+    (level or 2) + 1)
+end
+
+--- Checks that v is a table (not a matrix); returns it.
+function util.check_table(v, fname, what, level)
+  if type(v) ~= "table" then
+    util.fail(fname, what .. " must be a table, got " .. describe(v), (level or 2) + 1)
+  end
+  return v
+end
+
+--- Checks that v is a string; returns it.
+function util.check_string(v, fname, what, level)
+  if type(v) ~= "string" then
+    util.fail(fname, what .. " must be a string, got " .. describe(v), (level or 2) + 1)
+  end
+  return v
+end
+
+--- Checks that v is a function; returns it.
+function util.check_function(v, fname, what, level)
+  if type(v) ~= "function" then
+    util.fail(fname, what .. " must be a function, got " .. describe(v), (level or 2) + 1)
+  end
+  return v
+end
+
+--- Checks that v is a matrix, rows x cols when these are given (nil: any),
+-- with finite entries unless finite == false. Returns v.
+function util.check_matrix(v, fname, what, rows, cols, level, finite)
+  level = (level or 2) + 1
+  if not core.is_matrix(v) then util.fail(fname, what .. " must be a matrix, got " .. describe(v), level) end
+  if (rows and v:rows() ~= rows) or (cols and v:cols() ~= cols) then
+    util.fail(fname, string.format("%s is %dx%d, expected %sx%s", what, v:rows(), v:cols(),
+      rows or "any", cols or "any"), level)
+  end
+  if finite ~= false then
+    local i, j = util.first_nonfinite(v)
+    if i then
+      util.fail(fname, string.format("%s has a NaN or infinite entry at (%d, %d)", what, i, j), level)
+    end
+  end
+  return v
+end
+
+local RNG_META = getmetatable(core.rng(0))
+
+--- True when v is a generator from idl.rng(seed).
+function util.is_rng(v)
+  return type(v) == "userdata" and getmetatable(v) == RNG_META
+end
+
+--- Checks that v is a generator from idl.rng(seed); returns it.
+function util.check_rng(v, fname, what, level)
+  if not util.is_rng(v) then
+    util.fail(fname, (what or "rng") .. " must be a generator from idl.rng(seed), got " .. describe(v),
+      (level or 2) + 1)
+  end
+  return v
+end
+
+--- Checks that self is an object whose metatable is mt, as in a method call
+-- obj:method(...); a call with '.' instead of ':' is named as such.
+-- `name` is "<Class>:<method>".
+function util.check_self(self, mt, name, level)
+  if getmetatable(self) == mt then return self end
+  level = (level or 2) + 1
+  local class = name:match("^[^:]*")
+  if self == nil then util.fail(name, "call it with ':' (self is nil)", level) end
+  util.fail(name, string.format("self must be a %s (call it with ':'), got %s", class, describe(self)), level)
+end
+
+--- Calls f(...) and returns its results; an error it raises is raised again as
+-- "<fname>: <its message>" (without its position), blaming the public
+-- function's caller. For inner calls whose messages name another function.
+function util.relabel(fname, level, f, ...)
+  local res = table.pack(pcall(f, ...))
+  if res[1] then return table.unpack(res, 2, res.n) end
+  local msg = tostring(res[2]):gsub("^[^:\n]*:%d+: ", "")
+  util.fail(fname, msg, (level or 2) + 1)
 end
 
 function util.check_boolean(v, fname, what, level)

@@ -15,7 +15,23 @@ local data = {}
 local function select_rows(M, idx)
   return M:t():select_cols(idx):t()
 end
-data.select_rows = select_rows
+
+--- data.select_rows(M, idx) -> the rows idx (a Lua array of 1-based row
+-- indices, repeats allowed) of the matrix M, as a new matrix.
+function data.select_rows(M, idx)
+  local fn = "select_rows"
+  util.check_matrix(M, fn, "M", nil, nil, 2, false)
+  util.check_table(idx, fn, "idx", 2)
+  local rows, m = {}, M:rows()
+  for i, r in ipairs(idx) do
+    local k = type(r) == "number" and math.tointeger(r)
+    if not k or k < 1 or k > m then
+      util.fail(fn, string.format("idx[%d] must be a row index in [1, %d], got %s", i, m, util.describe(r)))
+    end
+    rows[i] = k
+  end
+  return select_rows(M, rows)
+end
 
 local SPLIT_OPTIONS = {test_size = true, shuffle = true, rng = true}
 
@@ -48,7 +64,7 @@ function data.train_test_split(X, y, opts)
     order = {}
     for i = 1, m do order[i] = i end
   else
-    local rng = opts.rng or core.rng(0)
+    local rng = opts.rng == nil and core.rng(0) or util.check_rng(opts.rng, fn, "rng")
     order = rng:permutation(m)
   end
   local train, test = {}, {}
@@ -73,6 +89,7 @@ function data.Standardizer()
 end
 
 function Standardizer:fit(X)
+  util.check_self(self, Standardizer, "Standardizer:fit")
   X = util.as_matrix(X, "fit", "X")
   local m = X:rows()
   if m == 0 then util.fail("fit", "X is empty") end
@@ -100,6 +117,7 @@ end
 
 --- s:transform(X) -> (X - mean) ./ scale, a new matrix.
 function Standardizer:transform(X)
+  util.check_self(self, Standardizer, "Standardizer:transform")
   X = check_fitted(self, "transform", X)
   local inv = core.zeros(1, X:cols())
   for j = 1, X:cols() do inv:set(1, j, 1 / self.scale:get(1, j)) end
@@ -108,11 +126,14 @@ end
 
 --- s:inverse_transform(Z) -> Z .* scale + mean, a new matrix.
 function Standardizer:inverse_transform(Z)
+  util.check_self(self, Standardizer, "Standardizer:inverse_transform")
   Z = check_fitted(self, "inverse_transform", Z)
   return util.scale_cols(Z, self.scale) + core.ones(Z:rows(), 1) * self.mean
 end
 
+--- s:fit_transform(X) -> s:fit(X):transform(X).
 function Standardizer:fit_transform(X)
+  util.check_self(self, Standardizer, "Standardizer:fit_transform")
   return self:fit(X):transform(X)
 end
 
@@ -120,14 +141,11 @@ end
 -- Generators
 
 local function check_rng(fn, rng)
-  if rng == nil or type(rng) ~= "userdata" or core.is_matrix(rng) then
-    util.fail(fn, "rng must be a generator from idl.rng(seed), got " .. util.describe(rng), 3)
-  end
-  return rng
+  return util.check_rng(rng, fn, "rng", 3)
 end
 
 local function check_m(fn, m)
-  return util.check_number(m, fn, "m", {integer = true, min = 1}, 3)
+  return util.check_dim(m, fn, "m", 1, 3)
 end
 
 --- data.sparse_random(rows, cols, density, rng) -> a rows x cols matrix with
@@ -135,9 +153,11 @@ end
 -- each uniform on [0, 1) (scipy.sparse.random's law, which the report's code used).
 function data.sparse_random(rows, cols, density, rng)
   local fn = "sparse_random"
+  rows = util.check_dim(rows, fn, "rows")
+  cols = util.check_dim(cols, fn, "cols")
   util.check_number(density, fn, "density", {min = 0, max = 1})
   check_rng(fn, rng)
-  local M = core.zeros(rows, cols)
+  local M = util.relabel(fn, 2, core.zeros, rows, cols)
   local total = rows * cols
   local k = math.floor(density * total + 0.5)
   if k == 0 then return M end
@@ -197,9 +217,9 @@ function data.implicit(m, rng, opts)
   opts = util.check_options(opts, IMPLICIT_OPTIONS, fn, "options")
   m = check_m(fn, m)
   check_rng(fn, rng)
-  local n = opts.n == nil and 10 or util.check_number(opts.n, fn, "n", {integer = true, min = 1})
-  local h = opts.h == nil and 500 or util.check_number(opts.h, fn, "h", {integer = true, min = 1})
-  local p = opts.p == nil and 1 or util.check_number(opts.p, fn, "p", {integer = true, min = 1})
+  local n = opts.n == nil and 10 or util.check_dim(opts.n, fn, "n", 1)
+  local h = opts.h == nil and 500 or util.check_dim(opts.h, fn, "h", 1)
+  local p = opts.p == nil and 1 or util.check_dim(opts.p, fn, "p", 1)
   local density = opts.density == nil and 0.1 or
     util.check_number(opts.density, fn, "density", {min = 0, max = 1})
   local kappa = opts.kappa == nil and 0.9 or

@@ -43,7 +43,9 @@ end
 
 --- lr:fit(X, y) -> lr, with lr.coef (n x p) and lr.intercept (1 x p).
 function LinearRegression:fit(X, y)
+  util.check_self(self, LinearRegression, "LinearRegression:fit")
   X, y = inputs("fit", X, y)
+  if y == nil then util.fail("fit", "y is missing") end
   local m = X:rows()
   local ones = core.ones(m, 1)
   local x_mean, y_mean = X:sum(1) / m, y:sum(1) / m
@@ -55,6 +57,7 @@ end
 
 --- lr:predict(X) -> X coef + 1 intercept (m x p).
 function LinearRegression:predict(X)
+  util.check_self(self, LinearRegression, "LinearRegression:predict")
   if not self.coef then util.fail("predict", "the model is not fitted: call fit(X, y) first") end
   X = inputs("predict", X)
   if X:cols() ~= self.coef:rows() then
@@ -66,6 +69,18 @@ end
 
 --- lr:score(X, y) -> R^2 of the predictions on (X, y).
 function LinearRegression:score(X, y)
+  util.check_self(self, LinearRegression, "LinearRegression:score")
+  if not self.coef then util.fail("score", "the model is not fitted: call fit(X, y) first") end
+  X, y = inputs("score", X, y)
+  if y == nil then util.fail("score", "y is missing") end
+  if X:cols() ~= self.coef:rows() then
+    util.fail("score", string.format("X has %d columns (features), the model was fitted on %d",
+      X:cols(), self.coef:rows()))
+  end
+  if y:cols() ~= self.coef:cols() then
+    util.fail("score", string.format("y has %d columns (outputs), the model was fitted on %d",
+      y:cols(), self.coef:cols()))
+  end
   return metrics.r2(y, self:predict(X))
 end
 
