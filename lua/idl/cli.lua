@@ -23,25 +23,46 @@ local cli = {}
 local types = {number = true, integer = true, string = true, flag = true}
 local metavars = {number = "X", integer = "N", string = "S"}
 
--- Checks the spec (a programming error raises) and returns its options by name.
-local function index_spec(spec, fname)
+-- Checks the spec (a programming error raises, at `level`, default 3: the
+-- caller of the public function that calls us) and returns its options by name.
+local function index_spec(spec, fname, level)
+  level = level or 3
   if type(spec) ~= "table" or type(spec.options) ~= "table" then
-    error(fname .. ": spec must be a table with an options array", 3)
+    error(fname .. ": spec must be a table with an options array", level)
   end
   local by_name = {}
   for i, o in ipairs(spec.options) do
+    if type(o) ~= "table" then
+      error(string.format("%s: option %d must be a table {name, type, default, help}, got %s", fname, i,
+        type(o)), level)
+    end
     local name, kind = o[1], o[2]
     if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-      error(string.format("%s: option %d has no valid name (got %s)", fname, i, tostring(name)), 3)
+      error(string.format("%s: option %d has no valid name (got %s)", fname, i, tostring(name)), level)
     end
     if not types[kind] then
       error(string.format("%s: option '%s' has type %s; expected number, integer, string or flag",
-                          fname, name, tostring(kind)), 3)
+                          fname, name, tostring(kind)), level)
     end
     if by_name[name] or name == "help" then
-      error(string.format("%s: option '%s' is defined twice", fname, name), 3)
+      error(string.format("%s: option '%s' is defined twice", fname, name), level)
     end
     by_name[name] = o
+  end
+  return by_name
+end
+
+-- Checks the arguments of parse and try_parse (args: an array of strings);
+-- returns the spec's options by name.
+local function check_parse(args, spec, fname)
+  local by_name = index_spec(spec, fname, 4)
+  if type(args) ~= "table" then
+    error(fname .. ": args must be a table (the script's arg), got " .. type(args), 3)
+  end
+  for i, word in ipairs(args) do
+    if type(word) ~= "string" then
+      error(string.format("%s: args[%d] must be a string, got %s", fname, i, type(word)), 3)
+    end
   end
   return by_name
 end
@@ -57,6 +78,9 @@ end
 -- @treturn string the usage text, ending with a newline
 function cli.usage(spec, program)
   index_spec(spec, "cli.usage")
+  if program ~= nil and type(program) ~= "string" then
+    error("cli.usage: program must be a string, got " .. type(program), 2)
+  end
   program = program or (arg and arg[0]) or ((spec.name or "script") .. ".lua")
   local lines = {"usage: idl " .. program .. " [options]"}
   if spec.description then lines[#lines + 1] = "\n" .. spec.description end
@@ -108,7 +132,7 @@ end
 -- @return the options table (every option set, defaults filled in); or nil, the usage text
 --   and 0 when help was asked for; or nil, an error message and 2 for a bad command line
 function cli.try_parse(args, spec)
-  local by_name = index_spec(spec, "cli.try_parse")
+  local by_name = check_parse(args, spec, "cli.try_parse")
   local opts = {}
   for _, o in ipairs(spec.options) do opts[o[1]] = o[3] end
   local i = 1
@@ -146,6 +170,7 @@ end
 -- @tparam table spec see `try_parse`
 -- @treturn table the options
 function cli.parse(args, spec)
+  check_parse(args, spec, "cli.parse")
   local opts, msg, code = cli.try_parse(args, spec)
   if opts then return opts end
   cli.exit(msg, code, spec)
@@ -158,6 +183,11 @@ end
 -- @tparam integer code the exit status
 -- @tparam[opt] table spec the spec, to print its usage after an error
 function cli.exit(msg, code, spec)
+  if type(msg) ~= "string" then error("cli.exit: msg must be a string, got " .. type(msg), 2) end
+  if math.type(code) ~= "integer" and not (type(code) == "number" and math.tointeger(code)) then
+    error("cli.exit: code must be an integer (the exit status), got " .. tostring(code), 2)
+  end
+  if spec ~= nil then index_spec(spec, "cli.exit") end
   if code == 0 then
     io.stdout:write(msg)
   else

@@ -22,8 +22,45 @@
 local cli = require "idl.cli"
 local json = require "idl.json"
 local core = require "idl.core"
+local util = require "idl._util"
 
 local experiment = {}
+
+-- ---------------------------------------------------------------------------
+-- Argument checks shared by the functions below (errors blame the caller of
+-- the public function that calls them).
+
+-- rows: an array of tables (keyed by column name, for a table of results).
+local function check_rows(fname, rows, what, level)
+  level = level or 3
+  util.check_table(rows, fname, what, level)
+  for i, row in ipairs(rows) do
+    if type(row) ~= "table" then
+      util.fail(fname, string.format("%s[%d] must be a table, got %s", what, i,
+        util.describe(row)), level)
+    end
+  end
+  return rows
+end
+
+-- A table's columns (an array of names) and rows.
+local function check_columns_rows(fname, columns, rows)
+  util.check_table(columns, fname, "columns", 3)
+  check_rows(fname, rows, "rows", 4)
+end
+
+-- res: a results record of experiment.results.
+local function check_results(fname, res)
+  util.check_table(res, fname, "res (a record from experiment.results)", 3)
+  util.check_string(res.out, fname, "res.out", 3)
+  for _, k in ipairs{"figures", "notes", "files"} do util.check_table(res[k], fname, "res." .. k, 3) end
+  return res
+end
+
+-- JSON text of value (json.encode's errors name fname).
+local function json_text(fname, value)
+  return util.relabel(fname, 3, json.encode, value, {indent = true}) .. "\n"
+end
 
 -- ---------------------------------------------------------------------------
 -- Command line and sizes
@@ -38,6 +75,8 @@ function experiment.parse(args, spec)
   if type(spec) ~= "table" or type(spec.name) ~= "string" then
     error("experiment.parse: spec must be a table with a name", 2)
   end
+  util.check_table(args, "experiment.parse", "args (the script's arg)")
+  if spec.options ~= nil then util.check_table(spec.options, "experiment.parse", "spec.options") end
   local options = {
     {"seed", "integer", 0, "random seed (data and initializations)"},
     {"out", "string", "out/" .. spec.name, "output directory"},
@@ -60,6 +99,7 @@ end
 --- experiment.pick(size, t) -> t[size] ("tiny", "quick" or "full"); raises
 -- when t has no entry for it.
 function experiment.pick(size, t)
+  util.check_table(t, "experiment.pick", "t (settings by size)")
   local v = t[size]
   if v == nil then error("experiment.pick: no settings for size '" .. tostring(size) .. "'", 2) end
   return v
@@ -74,6 +114,7 @@ end
 
 --- experiment.mkdir(dir) -> dir, creating it and its parents; raises on failure.
 function experiment.mkdir(dir)
+  util.check_string(dir, "experiment.mkdir", "dir")
   if not os.execute("mkdir -p " .. sh_quote(dir)) then
     error("experiment.mkdir: cannot create the directory " .. dir, 2)
   end
@@ -115,6 +156,7 @@ end
 --- experiment.csv_text(columns, rows) -> the CSV text: a header line with the
 -- column names, then one line per row (a table keyed by column name).
 function experiment.csv_text(columns, rows)
+  check_columns_rows("experiment.csv_text", columns, rows)
   local lines = {}
   local head = {}
   for i, c in ipairs(columns) do head[i] = csv_field(c) end
@@ -129,6 +171,8 @@ end
 
 --- experiment.write_csv(path, columns, rows) -> path (see csv_text).
 function experiment.write_csv(path, columns, rows)
+  util.check_string(path, "experiment.write_csv", "path")
+  check_columns_rows("experiment.write_csv", columns, rows)
   write_text(path, experiment.csv_text(columns, rows), "experiment.write_csv")
   return path
 end
@@ -167,22 +211,25 @@ end
 -- keyed by column name; fields that read as numbers (nan and inf included)
 -- become numbers, empty fields are absent. Quoted fields may not hold newlines.
 function experiment.read_csv(path)
+  util.check_string(path, "experiment.read_csv", "path")
   local f, err = io.open(path, "rb")
   if not f then return nil, "experiment.read_csv: " .. err end
+  local text, rerr = f:read("a")
+  f:close()
+  if not text then return nil, "experiment.read_csv: " .. path .. ": " .. tostring(rerr) end
+  if text ~= "" and text:sub(-1) ~= "\n" then text = text .. "\n" end
   local columns, rows, line_no = nil, {}, 0
-  for line in f:lines() do
+  for line in text:gmatch("(.-)\n") do
     line_no = line_no + 1
     line = line:gsub("\r$", "")
     local fields, msg = split_csv_line(line)
     if not fields then
-      f:close()
       return nil, string.format("experiment.read_csv: %s:%d: %s", path, line_no, msg)
     end
     if not columns then
       columns = fields
     else
       if #fields ~= #columns then
-        f:close()
         return nil, string.format("experiment.read_csv: %s:%d: %d fields, the header has %d",
           path, line_no, #fields, #columns)
       end
@@ -198,7 +245,6 @@ function experiment.read_csv(path)
       rows[#rows + 1] = row
     end
   end
-  f:close()
   if not columns then return nil, "experiment.read_csv: " .. path .. " is empty" end
   return columns, rows
 end
@@ -206,7 +252,8 @@ end
 --- experiment.write_json(path, value) -> path: strict JSON (NaN and infinities
 -- as null), keys sorted, two-space indent.
 function experiment.write_json(path, value)
-  write_text(path, json.encode(value, {indent = true}) .. "\n", "experiment.write_json")
+  util.check_string(path, "experiment.write_json", "path")
+  write_text(path, json_text("experiment.write_json", value), "experiment.write_json")
   return path
 end
 
@@ -216,8 +263,15 @@ end
 --- experiment.mean_std(values) -> mean, standard deviation (the sample one,
 -- divided by n - 1; 0 for a single value), n. NaN values count as NaN.
 function experiment.mean_std(values)
+  util.check_table(values, "experiment.mean_std", "values")
   local n = #values
-  if n == 0 then error("experiment.mean_std: no values", 2) end
+  if n < 1 then error("experiment.mean_std: no values", 2) end
+  for i = 1, n do
+    if type(values[i]) ~= "number" then
+      util.fail("experiment.mean_std", string.format("values[%d] must be a number, got %s", i,
+        util.describe(values[i])))
+    end
+  end
   local sum = 0
   for i = 1, n do sum = sum + values[i] end
   local mean = sum / n
@@ -230,6 +284,9 @@ end
 --- experiment.fmt(v [, digits = 4]) -> text: numbers with `digits` significant
 -- digits (integers as they are), strings as they are, nil as "-".
 function experiment.fmt(v, digits)
+  if digits ~= nil then
+    util.check_number(digits, "experiment.fmt", "digits", {integer = true, min = 0, max = 99})
+  end
   if v == nil or v == json.null then return "-" end
   if type(v) ~= "number" then return tostring(v) end
   if v ~= v then return "nan" end
@@ -241,6 +298,9 @@ end
 
 --- experiment.fmt_pm(mean, std [, digits = 3]) -> "mean ± std".
 function experiment.fmt_pm(mean, std, digits)
+  if digits ~= nil then
+    util.check_number(digits, "experiment.fmt_pm", "digits", {integer = true, min = 0, max = 99})
+  end
   return experiment.fmt(mean, digits or 3) .. " ± " .. experiment.fmt(std, digits or 2)
 end
 
@@ -255,6 +315,23 @@ local function cells(columns, rows)
   return out
 end
 
+-- The titles of a printed table, one string per column: headers (default
+-- the column names), strings or numbers.
+local function titles(fname, columns, headers)
+  local given = headers ~= nil
+  if given then util.check_table(headers, fname, "headers", 3) end
+  local source, t = headers or columns, {}
+  for i in ipairs(columns) do
+    local h = source[i]
+    if type(h) ~= "string" and type(h) ~= "number" then
+      util.fail(fname, string.format("%s[%d] must be a string (a column title), got %s",
+        given and "headers" or "columns", i, util.describe(h)), 3)
+    end
+    t[i] = tostring(h)
+  end
+  return t
+end
+
 -- The display width of a UTF-8 string (its number of code points).
 local function width(s)
   return utf8.len(s) or #s
@@ -263,7 +340,8 @@ end
 --- experiment.text_table(columns, rows [, headers]) -> an aligned plain-text
 -- table (headers: the column titles, default the column names).
 function experiment.text_table(columns, rows, headers)
-  headers = headers or columns
+  check_columns_rows("experiment.text_table", columns, rows)
+  headers = titles("experiment.text_table", columns, headers)
   local body = cells(columns, rows)
   local w = {}
   for i, h in ipairs(headers) do
@@ -286,7 +364,8 @@ end
 --- experiment.markdown_table(columns, rows [, headers]) -> a GitHub markdown
 -- table (pipes in cells escaped).
 function experiment.markdown_table(columns, rows, headers)
-  headers = headers or columns
+  check_columns_rows("experiment.markdown_table", columns, rows)
+  headers = titles("experiment.markdown_table", columns, headers)
   local function render(line)
     local parts = {}
     for i, s in ipairs(line) do parts[i] = (s:gsub("|", "\\|")) end
@@ -311,6 +390,7 @@ experiment.HISTORY_COLUMNS = {"round", "G", "relaxed_l2", "train_l2", "eval_l2",
 --- experiment.series(history, key) -> x (rounds), y: the entries of history
 -- that have a finite number at key, for plotting.
 function experiment.series(history, key)
+  check_rows("experiment.series", history, "history")
   local x, y = {}, {}
   for _, e in ipairs(history) do
     local v = e[key]
@@ -324,6 +404,7 @@ end
 --- experiment.positive_series(history, key) -> x, y as series() but only
 -- values > 0 (for log axes).
 function experiment.positive_series(history, key)
+  check_rows("experiment.positive_series", history, "history")
   local x, y = {}, {}
   local sx, sy = experiment.series(history, key)
   for i = 1, #sx do
@@ -347,7 +428,7 @@ experiment.TRACE_COLUMNS = {"step", "round", "G", "relaxed_l2", "train_l2", "eva
 -- lambda_l1, and every `every` steps train_l2 and eval_l2, the losses of the
 -- real model (X from the equilibrium, tolerance 1e-6, warm-started).
 function experiment.trace_steps(every)
-  every = every or 1
+  every = every == nil and 1 or util.check_count(every, "experiment.trace_steps", "every", 1)
   local trainers = require "idl.trainers"
   local losses = require "idl.losses"
   local original = trainers.x_step
@@ -383,6 +464,7 @@ end
 --- experiment.step_series(trace, key) -> x (steps), y: the entries of a step
 -- trace with a finite positive value at key (for log axes).
 function experiment.step_series(trace, key)
+  check_rows("experiment.step_series", trace, "trace")
   local x, y = {}, {}
   for _, e in ipairs(trace) do
     local v = e[key]
@@ -401,19 +483,25 @@ end
 -- [, headers =]} (and optionally res.tables, an array of {title =, columns =,
 -- rows =, headers =}); experiment.finish writes it.
 function experiment.results(opts, meta)
+  util.check_table(opts, "experiment.results", "opts (from experiment.parse)")
   if type(meta) ~= "table" or type(meta.name) ~= "string" then
     error("experiment.results: meta must be a table with a name", 2)
   end
   local res = {size = opts.size, seed = opts.seed, out = opts.out,
     figures = {}, notes = {}, files = {}, settings = {}, started = core.clock()}
   for k, v in pairs(meta) do res[k] = v end
-  experiment.mkdir(res.out)
+  util.check_string(res.out, "experiment.results", "opts.out (the output directory)")
+  if not os.execute("mkdir -p " .. sh_quote(res.out)) then
+    error("experiment.results: cannot create the directory " .. res.out, 2)
+  end
   return res
 end
 
 --- experiment.file(res, name) -> the path of an output file of res, recorded
 -- in res.files (so results.json lists what the run wrote).
 function experiment.file(res, name)
+  check_results("experiment.file", res)
+  util.check_string(name, "experiment.file", "name")
   res.files[#res.files + 1] = name
   return res.out .. "/" .. name
 end
@@ -425,15 +513,33 @@ end
 -- rendered = false, and the first message is kept in res.plot_message and
 -- printed once to stderr.
 function experiment.figure(res, kind, file, caption, opts)
+  local fname = "experiment.figure"
   local plot = require "idl.plot"
+  check_results(fname, res)
+  if type(kind) ~= "string" or type(plot[kind]) ~= "function" then
+    util.fail(fname, "kind must be the name of an idl.plot function (lines, scatter, errorbars, heatmap), got "
+      .. util.describe(kind))
+  end
+  util.check_string(file, fname, "file")
+  util.check_string(caption, fname, "caption")
+  util.check_table(opts, fname, "opts (idl.plot's options)")
   opts.path = res.out .. "/" .. file
-  if opts.series then
+  if opts.series ~= nil then
     -- A series with nothing to draw (e.g. no positive value on a log axis) is
     -- left out and named in the caption; with none left there is no figure.
+    check_rows(fname, opts.series, "opts.series")
     local kept, dropped = {}, {}
-    for _, s in ipairs(opts.series) do
-      local n = s.y and (type(s.y) == "table" and #s.y or s.y:rows() * s.y:cols()) or 0
-      if n > 0 then kept[#kept + 1] = s else dropped[#dropped + 1] = s.label or "?" end
+    for i, s in ipairs(opts.series) do
+      local n = 0
+      if type(s.y) == "table" then
+        n = #s.y
+      elseif core.is_matrix(s.y) then
+        n = s.y:rows() * s.y:cols()
+      elseif s.y ~= nil then
+        util.fail(fname, string.format("opts.series[%d].y must be a table or a matrix, got %s", i,
+          util.describe(s.y)))
+      end
+      if n > 0 then kept[#kept + 1] = s else dropped[#dropped + 1] = tostring(s.label or "?") end
     end
     if #dropped > 0 then
       caption = caption .. " (not drawn, no values" .. (opts.logy and " > 0" or "") .. ": "
@@ -446,7 +552,7 @@ function experiment.figure(res, kind, file, caption, opts)
     end
     opts.series = kept
   end
-  local path, msg = plot[kind](opts)
+  local path, msg = util.relabel(fname, 2, plot[kind], opts)
   res.figures[#res.figures + 1] = {file = file, caption = caption, rendered = path ~= nil}
   if not path then
     res.plot_message = res.plot_message or msg
@@ -460,23 +566,34 @@ end
 
 --- experiment.note(res, text): a remark for the report (printed by finish).
 function experiment.note(res, text)
+  check_results("experiment.note", res)
+  util.check_string(text, "experiment.note", "text")
   res.notes[#res.notes + 1] = text
 end
 
 --- experiment.finish(res) -> res: writes results.json and summary.csv into
 -- res.out and prints the summary table, the notes and the wall time.
 function experiment.finish(res)
+  local fname = "experiment.finish"
+  check_results(fname, res)
+  util.check_number(res.started, fname, "res.started")
+  local summary = res.summary
+  if summary ~= nil then
+    util.check_table(summary, fname, "res.summary")
+    check_columns_rows(fname, summary.columns, summary.rows)
+    titles(fname, summary.columns, summary.headers)
+  end
   res.seconds = core.clock() - res.started
   local record = {}
   for k, v in pairs(res) do
     if k ~= "started" and k ~= "warned" and k ~= "out" then record[k] = v end
   end
-  local summary = res.summary
   if summary then
-    experiment.write_csv(experiment.file(res, "summary.csv"), summary.columns, summary.rows)
+    res.files[#res.files + 1] = "summary.csv"
+    write_text(res.out .. "/summary.csv", experiment.csv_text(summary.columns, summary.rows), fname)
   end
   res.files[#res.files + 1] = "results.json"
-  experiment.write_json(res.out .. "/results.json", record)
+  write_text(res.out .. "/results.json", json_text(fname, record), fname)
   local out = io.stdout
   out:write(string.format("%s (section %s, %s): %s\n", res.name, tostring(res.section), res.size,
     res.title))
