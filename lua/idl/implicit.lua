@@ -103,10 +103,19 @@ local function new_grads(theta)
   return g
 end
 
--- Forward pass on ws.U: fills ws.B0, ws.Z, ws.Yhat; returns X and the solver info.
-local function forward(theta, U, ws, x0, opts)
+-- A numerical fault inside an epoch (a loss or an intermediate that overflowed
+-- although the parameters are still finite): raised as a Fault, which
+-- run_epoch catches to end the epoch with a non-finite loss and a description.
+local Fault = {__tostring = function(f) return "implicit: " .. f.what end}
+
+local function fault(what) error(setmetatable({what = what}, Fault), 0) end
+
+-- Forward pass on ws.U: fills ws.B0, ws.Z, ws.Yhat; returns X and the solver
+-- info. guarded: a non-finite E U + f raises a Fault (in an epoch).
+local function forward(theta, U, ws, x0, opts, guarded)
   core.gemm(ws.B0, theta.E, U)
   core.add_col(ws.B0, 1, theta.f)
+  if guarded and not ws.B0:all_finite() then fault("E U + f 1^T overflowed") end
   local X, info = core.equilibrium(theta.D, ws.B0,
     {x0 = x0, tol = opts.tol, max_iter = opts.max_iter, method = opts.method})
   core.copy(ws.Z, ws.B0)
@@ -118,11 +127,12 @@ local function forward(theta, U, ws, x0, opts)
 end
 
 -- Gradients of the loss (dY already in ws.dY) with respect to all six blocks.
-local function backward(theta, U, X, ws, grads, opts)
+local function backward(theta, U, X, ws, grads, opts, guarded)
   core.gemm(grads.A, ws.dY, X, 1, 0, false, true)
   core.gemm(grads.B, ws.dY, U, 1, 0, false, true)
   core.gemm(grads.c, ws.dY, ws.ones)
   core.gemm(ws.G, theta.A, ws.dY, 1, 0, true, false)
+  if guarded and not ws.G:all_finite() then fault("the gradient A^T dL/dYhat overflowed") end
   local V, info = core.implicit_backward(theta.D, ws.Z, ws.G, {tol = opts.tol, max_iter = opts.max_iter})
   core.gemm(grads.D, V, X, 1, 0, false, true)
   core.gemm(grads.E, V, U, 1, 0, false, true)
@@ -190,7 +200,8 @@ local function check_inputs(theta, U, Y, opts)
 end
 
 -- One epoch of mini-batch steps over a fresh permutation. Returns the mean
--- training loss and the mean forward/backward iterations per batch.
+-- training loss and the mean forward/backward iterations per batch; after a
+-- numerical fault (a Fault), NaN, the iterations so far and its description.
 local function batch_size(opts, m)
   local bs = opts.batch_size
   if bs == "auto" then bs = math.max(32, math.min(256, m // 32)) end
@@ -219,16 +230,23 @@ local function run_epoch(theta, U, Y, st, opts)
     core.gather_cols(ws.Y, Y, idx)
     core.gather_cols(ws.X0, st.xcache, idx)
     local feval = function()
-      local X, finfo = forward(theta, ws.U, ws, ws.X0, opts)
+      local X, finfo = forward(theta, ws.U, ws, ws.X0, opts, true)
       if not finfo.converged then st.eq_failures = (st.eq_failures or 0) + 1 end
       local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
-      local binfo = backward(theta, ws.U, X, ws, st.grads, opts)
+      if loss ~= loss or math.abs(loss) == math.huge then
+        fault("the training loss is " .. (loss ~= loss and "NaN" or (loss > 0 and "Inf" or "-Inf")))
+      end
+      local binfo = backward(theta, ws.U, X, ws, st.grads, opts, true)
       core.scatter_cols(st.xcache, idx, X)
       fwd_iters, bwd_iters = fwd_iters + finfo.iterations, bwd_iters + binfo.iterations
       total = total + loss * #idx
       return loss, st.grads
     end
-    step(feval, theta, config, st.optim)
+    local ok, err = pcall(step, feval, theta, config, st.optim)
+    if not ok then
+      if getmetatable(err) ~= Fault then error(err, 0) end
+      return 0 / 0, fwd_iters / math.max(batches, 1), bwd_iters / math.max(batches, 1), err.what
+    end
     implicit.project(theta, opts.constraint, opts.kappa)
     batches = batches + 1
   end
@@ -419,7 +437,7 @@ function implicit.round(s, config)
   ctx.opts = ctx.opts or round_options(s, config) -- a context from a checkpoint has none yet
   local opts, st = ctx.opts, ctx.st
   st.eq_failures = 0
-  local ok, loss, fwd, bwd = pcall(run_epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
+  local ok, loss, fwd, bwd, what = pcall(run_epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
   local bad = first_nonfinite(ctx.theta)
   if not ok then
     if not bad then error(loss, 0) end
@@ -429,8 +447,8 @@ function implicit.round(s, config)
   -- the loop (idl.trainers.run) stops on a non-finite loss or parameter and
   -- rolls the model back: the model is not written with them
   s.round_loss, s.round_eq_failures = loss, st.eq_failures
-  if bad then s.fault_what = bad end
-  if bad or loss ~= loss or math.abs(loss) == math.huge then return false end
+  s.fault_what = what or bad
+  if s.fault_what or loss ~= loss or math.abs(loss) == math.huge then return false end
   if improved(loss, st.best_train, opts.min_delta) then
     st.best_train, st.stalled = loss, 0
   else
