@@ -121,6 +121,9 @@ static int l_interrupt_begin(lua_State *L)
         interrupt_flag = 0;
         if (sigaction(SIGINT, &sa, &previous_action) != 0)
             return lidl_error(L, "_interrupt_begin", "cannot install the SIGINT handler");
+        /* An ignored SIGINT (a background job of a script) stays ignored. */
+        if (!(previous_action.sa_flags & SA_SIGINFO) && previous_action.sa_handler == SIG_IGN)
+            sigaction(SIGINT, &previous_action, NULL);
     }
     interrupt_depth++;
     lua_pushboolean(L, 1);

@@ -26,7 +26,10 @@
 -- and a round is a few lines over them (two_loops, one_loop, bcd below). A
 -- round function takes (s, config) and returns true to stop training (e.g.
 -- no unit left with F >= eps). trainers.run(round, s, config) records the
--- history, calls the callbacks, keeps the best model and stops early.
+-- history, calls the callbacks, keeps the best model and stops early; it also
+-- stops on a NaN or Inf (rolling the model back to the last good round), on
+-- Ctrl-C (after the round), and writes checkpoints (trainers.checkpoint) that
+-- trainers.resume continues bit for bit.
 --
 -- Another module adds a trainer with trainers.register(name, fn, {relaxed =
 -- false}) (e.g. "implicit", training through the equilibrium); relaxed = false
