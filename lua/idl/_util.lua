@@ -108,15 +108,19 @@ util.MAX_ITERATIONS = 10000000
 
 --- Checks that v is an integer count in [min (default 0), util.MAX_ITERATIONS]
 -- (a number of rounds, iterations or epochs). Returns it as a Lua integer.
+-- (The helpers below keep their frame: `return f(...)` would be a tail call,
+-- which drops a frame and puts the error one level too high.)
 function util.check_count(v, fname, what, min, level)
-  return util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_ITERATIONS},
+  local n = util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_ITERATIONS},
     (level or 2) + 1)
+  return n
 end
 
 --- Checks that v is a matrix dimension: an integer in [min (default 0), util.MAX_DIM].
 function util.check_dim(v, fname, what, min, level)
-  return util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_DIM},
+  local n = util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_DIM},
     (level or 2) + 1)
+  return n
 end
 
 --- Checks that v is a table (not a matrix); returns it.
@@ -148,9 +152,13 @@ end
 function util.check_matrix(v, fname, what, rows, cols, level, finite)
   level = (level or 2) + 1
   if not core.is_matrix(v) then util.fail(fname, what .. " must be a matrix, got " .. describe(v), level) end
-  if (rows and v:rows() ~= rows) or (cols and v:cols() ~= cols) then
-    util.fail(fname, string.format("%s is %dx%d, expected %sx%s", what, v:rows(), v:cols(),
-      rows or "any", cols or "any"), level)
+  if rows and cols and (v:rows() ~= rows or v:cols() ~= cols) then
+    util.fail(fname, string.format("%s is %dx%d, expected %dx%d", what, v:rows(), v:cols(), rows, cols),
+      level)
+  elseif rows and v:rows() ~= rows then
+    util.fail(fname, string.format("%s has %d rows, expected %d", what, v:rows(), rows), level)
+  elseif cols and v:cols() ~= cols then
+    util.fail(fname, string.format("%s has %d columns, expected %d", what, v:cols(), cols), level)
   end
   if finite ~= false then
     local i, j = util.first_nonfinite(v)

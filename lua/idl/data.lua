@@ -141,11 +141,13 @@ end
 -- Generators
 
 local function check_rng(fn, rng)
-  return util.check_rng(rng, fn, "rng", 3)
+  util.check_rng(rng, fn, "rng", 3)
+  return rng
 end
 
 local function check_m(fn, m)
-  return util.check_dim(m, fn, "m", 1, 3)
+  local n = util.check_dim(m, fn, "m", 1, 3)
+  return n
 end
 
 --- data.sparse_random(rows, cols, density, rng) -> a rows x cols matrix with

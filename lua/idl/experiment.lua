@@ -517,7 +517,7 @@ function experiment.figure(res, kind, file, caption, opts)
   local plot = require "idl.plot"
   check_results(fname, res)
   if type(kind) ~= "string" or type(plot[kind]) ~= "function" then
-    util.fail(fname, "kind must be the name of an idl.plot function (lines, scatter, errorbars, heatmap), got "
+    util.fail(fname, "kind must name an idl.plot function (lines, scatter, errorbars, heatmap), got "
       .. util.describe(kind))
   end
   util.check_string(file, fname, "file")

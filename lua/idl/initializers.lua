@@ -48,20 +48,33 @@ function init.names()
   return t
 end
 
-local function sizes(problem)
-  return problem.U:rows(), problem.h, problem.Y:rows(), problem.U:cols()
+-- Checks a strategy's problem (and its rng when need_rng); returns
+-- {U, Y, n, h, p, m, constraint, lambda} with the defaults filled in.
+local function check_problem(fname, problem, rng, need_rng)
+  util.check_table(problem, fname, "problem", 3)
+  local U = util.check_matrix(problem.U, fname, "problem.U", nil, nil, 3)
+  local m = U:cols()
+  if m == 0 then util.fail(fname, "problem.U has no columns (samples)", 3) end
+  local Y = util.check_matrix(problem.Y, fname, "problem.Y", nil, m, 3)
+  if Y:rows() == 0 then util.fail(fname, "problem.Y has no rows (outputs)", 3) end
+  local h = util.check_dim(problem.h, fname, "problem.h", 1, 3)
+  local lambda = problem.lambda == nil and core.ones(h, 1) or
+    util.check_matrix(problem.lambda, fname, "problem.lambda", h, 1, 3)
+  if need_rng then util.check_rng(rng, fname, "rng", 3) end
+  return {U = U, Y = Y, n = U:rows(), h = h, p = Y:rows(), m = m, lambda = lambda,
+    constraint = model_mod.check_constraint(problem.constraint, fname, 3)}
 end
 
-local function lambda_of(problem)
-  return problem.lambda or core.ones(problem.h, 1)
+-- opts.kappa, the initialization radius (default 0.5).
+local function radius(fname, opts)
+  return opts.kappa == nil and 0.5 or util.check_number(opts.kappa, fname, "opts.kappa", {gt = 0}, 3)
 end
 
 -- D onto the problem's constraint set, with the initialization radius kappa
 -- (smaller than the training one: Picard converges faster, as in the report).
-local function project_init(D, problem, kappa)
-  local c = problem.constraint or {kind = "inf", kappa = 0.9}
-  local ci = {kind = c.kind, kappa = math.min(kappa or c.kappa, c.kappa)}
-  return model_mod.project_(D, ci, lambda_of(problem))
+local function project_init(D, P, kappa)
+  local c = P.constraint
+  return model_mod.project_(D, {kind = c.kind, kappa = math.min(kappa, c.kappa)}, P.lambda)
 end
 
 -- X = (D X + E U + f 1^T)_+ for theta's (D, E, f), cold start.
@@ -76,11 +89,20 @@ end
 -- (a tiny ridge relative to the data: dead units get zero weight instead of a
 -- singular system). Written into theta in place.
 function init.least_squares_abc(theta, X, U, Y, ridge_rel)
-  local h, n, m = X:rows(), U:rows(), X:cols()
+  local fn = "least_squares_abc"
+  util.check_table(theta, fn, "theta")
+  util.check_matrix(X, fn, "X")
+  local h, m = X:rows(), X:cols()
+  if m == 0 then util.fail(fn, "X has no columns (samples)") end
+  local n = util.check_matrix(U, fn, "U", nil, m):rows()
+  local p = util.check_matrix(Y, fn, "Y", nil, m):rows()
+  util.check_matrix(theta.A, fn, "theta.A", p, h, 2, false)
+  util.check_matrix(theta.B, fn, "theta.B", p, n, 2, false)
+  util.check_matrix(theta.c, fn, "theta.c", p, 1, 2, false)
+  if ridge_rel ~= nil then util.check_number(ridge_rel, fn, "ridge_rel", {gt = 0}) end
   local St = core.hcat(X:t(), U:t(), core.ones(m, 1))
   local ridge = (ridge_rel or 1e-8) * St:norm("fro") ^ 2 / (h + n + 1)
-  local Wt = core.lstsq(St, Y:t(), math.max(ridge, 1e-300))
-  local p = Y:rows()
+  local Wt = util.relabel(fn, 2, core.lstsq, St, Y:t(), math.max(ridge, 1e-300))
   core.copy(theta.A, Wt:sub(1, h, 1, p):t())
   core.copy(theta.B, Wt:sub(h + 1, h + n, 1, p):t())
   core.copy(theta.c, Wt:sub(h + n + 1, h + n + 1, 1, p):t())
@@ -114,18 +136,27 @@ end
 -- kappa), X the equilibrium, then (A, B, c) by least squares
 -- (initializers.least_squares_abc with ridge).
 init.register("picard_ls", function(problem, rng, opts)
-  opts = util.check_options(opts, PICARD_LS_OPTIONS, "picard_ls", "options")
-  local n, h, p = sizes(problem)
+  local fn = "picard_ls"
+  local P = check_problem(fn, problem, rng, true)
+  opts = util.check_options(opts, PICARD_LS_OPTIONS, fn, "options")
+  local kappa = radius(fn, opts)
+  local function scale(key)
+    return opts[key] == nil and 1 or util.check_number(opts[key], fn, "opts." .. key, {min = 0}, 3)
+  end
+  local scale_d, scale_e, scale_f = scale("scale_d"), scale("scale_e"), scale("scale_f")
+  if opts.ridge ~= nil then util.check_number(opts.ridge, fn, "opts.ridge", {gt = 0}) end
+  if opts.standardize ~= nil then util.check_boolean(opts.standardize, fn, "opts.standardize") end
+  local n, h, p = P.n, P.h, P.p
   local theta = {
-    D = core.randn(h, h, rng, 0, (opts.scale_d or 1) / math.sqrt(h)),
-    E = core.randn(h, n, rng, 0, opts.scale_e or 1),
-    f = core.randn(h, 1, rng, 0, opts.scale_f or 1),
+    D = core.randn(h, h, rng, 0, scale_d / math.sqrt(h)),
+    E = core.randn(h, n, rng, 0, scale_e),
+    f = core.randn(h, 1, rng, 0, scale_f),
     A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1),
   }
-  if opts.standardize then standardize_input_layer(theta, problem.U) end
-  project_init(theta.D, problem, opts.kappa or 0.5)
-  local X = equilibrium(theta, problem.U)
-  init.least_squares_abc(theta, X, problem.U, problem.Y, opts.ridge)
+  if opts.standardize then standardize_input_layer(theta, P.U) end
+  project_init(theta.D, P, kappa)
+  local X = equilibrium(theta, P.U)
+  init.least_squares_abc(theta, X, P.U, P.Y, opts.ridge)
   return theta, X
 end)
 
@@ -147,15 +178,17 @@ end
 -- nonzero with probability density, uniform on [0, 1); D projected (radius
 -- kappa); X the equilibrium.
 init.register("random", function(problem, rng, opts)
+  local P = check_problem("random", problem, rng, true)
   opts = util.check_options(opts, RANDOM_OPTIONS, "random", "options")
-  local n, h, p = sizes(problem)
+  local kappa = radius("random", opts)
+  local n, h, p = P.n, P.h, P.p
   local d = opts.density or 0.1
   util.check_number(d, "random", "density", {min = 0, max = 1})
   local theta = {A = sparse_uniform(p, h, d, rng), B = sparse_uniform(p, n, d, rng),
     c = sparse_uniform(p, 1, d, rng), D = sparse_uniform(h, h, d, rng),
     E = sparse_uniform(h, n, d, rng), f = sparse_uniform(h, 1, d, rng)}
-  project_init(theta.D, problem, opts.kappa or 0.5)
-  return theta, equilibrium(theta, problem.U)
+  project_init(theta.D, P, kappa)
+  return theta, equilibrium(theta, P.U)
 end)
 
 local USER_OPTIONS = {theta = true}
@@ -164,19 +197,19 @@ local USER_OPTIONS = {theta = true}
 -- against n, h, p of the problem), D projected onto the training set, X the
 -- equilibrium. The caller's matrices are never written.
 init.register("user", function(problem, _rng, opts)
+  local P = check_problem("user", problem, nil, false)
   opts = util.check_options(opts, USER_OPTIONS, "user", "options")
-  local n, h, p = sizes(problem)
-  local given = opts.theta
-  local gn, gh, gp = model_mod.check_theta(given, "initialization_theta", 3)
+  local n, h, p = P.n, P.h, P.p
+  local given = util.check_table(opts.theta, "user", "opts.theta")
+  local gn, gh, gp = model_mod.check_theta(given, "user")
   if gn ~= n or gh ~= h or gp ~= p then
     util.fail("initialization_theta", string.format(
       "theta has n = %d, h = %d, p = %d; the data and hidden_variables need n = %d, h = %d, p = %d",
-      gn, gh, gp, n, h, p), 3)
+      gn, gh, gp, n, h, p))
   end
   local theta = util.copy_matrices(given)
-  local c = problem.constraint or {kind = "inf", kappa = 0.9}
-  model_mod.project_(theta.D, c, lambda_of(problem))
-  return theta, equilibrium(theta, problem.U)
+  model_mod.project_(theta.D, P.constraint, P.lambda)
+  return theta, equilibrium(theta, P.U)
 end)
 
 local SUB_OPTIONS = {kappa = true, abc_iterations = true, def_iterations = true, tol = true}
@@ -184,12 +217,11 @@ local SUB_OPTIONS = {kappa = true, abc_iterations = true, def_iterations = true,
 -- grad of 1^T F over (D, E, f) at fixed X is W [X; U; 1]^T with
 -- W = ((Z)_+ - X) / m; its Lipschitz constant is ||[X; U; 1^T]||_2^2 / m
 -- (idl.lipschitz's theta2 with lambda = 1).
-local function def_descent(theta, X, U, problem, iterations, tol)
+local function def_descent(theta, X, U, P, iterations, tol)
   local h, m = X:rows(), X:cols()
   local ones_h = core.ones(h, 1)
   local ones_m = core.ones(m, 1)
   local lip = core.lipschitz(theta, X, U, ones_h).theta2
-  local c = problem.constraint or {kind = "inf", kappa = 0.9}
   local W = core.zeros(h, m)
   local last
   for _ = 1, iterations do
@@ -204,7 +236,7 @@ local function def_descent(theta, X, U, problem, iterations, tol)
     core.gemm(theta.D, W, X, a, 1, false, true)
     core.gemm(theta.E, W, U, a, 1, false, true)
     core.gemm(theta.f, W, ones_m, a, 1)
-    model_mod.project_(theta.D, c, lambda_of(problem))
+    model_mod.project_(theta.D, P.constraint, P.lambda)
   end
 end
 
@@ -217,17 +249,25 @@ end
 --    by projected gradient (step 1/L with L = ||[X; U; 1^T]||_2^2 / m) until
 --    the relative change is below tol or def_iterations steps.
 init.register("subproblems", function(problem, rng, opts)
-  opts = util.check_options(opts, SUB_OPTIONS, "subproblems", "options")
-  local n, h, p, m = sizes(problem)
-  local U, Y = problem.U, problem.Y
+  local fn = "subproblems"
+  local P = check_problem(fn, problem, rng, true)
+  opts = util.check_options(opts, SUB_OPTIONS, fn, "options")
+  local kappa = radius(fn, opts)
+  local abc_iterations = opts.abc_iterations == nil and 50 or
+    util.check_count(opts.abc_iterations, fn, "opts.abc_iterations")
+  local def_iterations = opts.def_iterations == nil and 200 or
+    util.check_count(opts.def_iterations, fn, "opts.def_iterations")
+  local tol = opts.tol == nil and 1e-6 or util.check_number(opts.tol, fn, "opts.tol", {min = 0})
+  local n, h, p, m = P.n, P.h, P.p, P.m
+  local U, Y = P.U, P.Y
   local theta = {
     D = core.randn(h, h, rng, 0, 1 / math.sqrt(h)), E = core.randn(h, n, rng), f = core.randn(h, 1, rng),
     A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1),
   }
-  project_init(theta.D, problem, opts.kappa or 0.5)
+  project_init(theta.D, P, kappa)
   local X = core.randn(h, m, rng):relu()
   local R = core.zeros(p, m)
-  for _ = 1, opts.abc_iterations or 50 do
+  for _ = 1, abc_iterations do
     init.least_squares_abc(theta, X, U, Y)
     local ata = theta.A:t() * theta.A
     local lx = ata:norm(2)
@@ -240,7 +280,7 @@ init.register("subproblems", function(problem, rng, opts)
     core.project_nonneg_(X)
   end
   init.least_squares_abc(theta, X, U, Y)
-  def_descent(theta, X, U, problem, opts.def_iterations or 200, opts.tol or 1e-6)
+  def_descent(theta, X, U, P, def_iterations, tol)
   return theta, X
 end)
 

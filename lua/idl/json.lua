@@ -23,6 +23,28 @@ local json = {}
 json.null = setmetatable({}, {__tostring = function() return "json.null" end,
                               __name = "json.null"})
 
+-- Checks an options table of json.<fname> (nil: no options; keys among
+-- `allowed`), blaming the caller of the public function. Returns a table.
+local function check_opts(fname, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("json.%s: opts must be a table, got %s", fname, type(opts)), 3)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local names = {}
+      for name in pairs(allowed) do names[#names + 1] = name end
+      table.sort(names)
+      error(string.format("json.%s: unknown option %s in opts (known: %s)", fname, tostring(k),
+        table.concat(names, ", ")), 3)
+    end
+  end
+  return opts
+end
+
+local ENCODE_OPTIONS = {indent = true, allow_nan = true}
+local DECODE_OPTIONS = {null = true}
+
 local function is_matrix(v)
   local mt = type(v) == "userdata" and getmetatable(v)
   return mt and mt.__name == "idl.matrix" or false
@@ -149,7 +171,7 @@ end
 --   `allow_nan` (write NaN/Infinity instead of null)
 -- @treturn string the JSON text (with `indent`, arrays of scalars stay on one line)
 function json.encode(value, opts)
-  opts = opts or {}
+  opts = check_opts("encode", opts, ENCODE_OPTIONS)
   local indent = opts.indent
   if indent == true then indent = "  " end
   if indent ~= nil and indent ~= false and type(indent) ~= "string" then
@@ -309,8 +331,9 @@ function json.decode(text, opts)
   if type(text) ~= "string" then
     error("json.decode: expected a string, got " .. type(text), 2)
   end
+  opts = check_opts("decode", opts, DECODE_OPTIONS)
   local null = json.null
-  if opts and opts.null ~= nil then null = opts.null end
+  if opts.null ~= nil then null = opts.null end
   local parser = setmetatable({text = text, null = null, depth = 0}, Parser)
   local ok, value = pcall(function()
     local v, p = parser:value(parser:skip(1))
@@ -328,12 +351,15 @@ end
 -- @param[opt] opts as for `decode`
 -- @return the value, or nil and a message naming the file
 function json.read(path, opts)
+  if type(path) ~= "string" then error("json.read: path must be a string, got " .. type(path), 2) end
+  check_opts("read", opts, DECODE_OPTIONS)
   local f, err = io.open(path, "rb")
   if not f then return nil, "json.read: " .. err end
-  local text = f:read("a")
+  local text, rerr = f:read("a")
   f:close()
+  if not text then return nil, "json.read: " .. path .. ": " .. tostring(rerr) end
   local value, msg = json.decode(text, opts)
-  if msg then return nil, msg:gsub("^json.decode:", "json.read: " .. path .. ":") end
+  if msg then return nil, (msg:gsub("^json%.decode:", "json.read: " .. path .. ":")) end
   return value
 end
 
@@ -343,7 +369,10 @@ end
 -- @tparam[opt] table opts as for `encode` (default `{indent = true}`)
 -- @return true, or nil and a message
 function json.write(path, value, opts)
-  local text = json.encode(value, opts or {indent = true})
+  if type(path) ~= "string" then error("json.write: path must be a string, got " .. type(path), 2) end
+  check_opts("write", opts, ENCODE_OPTIONS)
+  local encoded, text = pcall(json.encode, value, opts or {indent = true})
+  if not encoded then error((tostring(text):gsub("^json%.encode:", "json.write:")), 2) end
   local f, err = io.open(path, "wb")
   if not f then return nil, "json.write: " .. err end
   local ok, werr = f:write(text, "\n")

@@ -31,14 +31,13 @@ end
 
 --- losses.get(name) -> the loss spec, or an error listing the known names.
 function losses.get(name)
-  local spec = registry[name]
-  if not spec then
-    local names = {}
-    for k in pairs(registry) do names[#names + 1] = k end
-    table.sort(names)
-    error(string.format("loss: unknown loss '%s' (known: %s)", tostring(name), table.concat(names, ", ")), 2)
+  local spec = type(name) == "string" and registry[name]
+  if spec then return spec end
+  local known = table.concat(losses.names(), ", ")
+  if type(name) ~= "string" then
+    error(string.format("losses.get: name must be a string (one of %s), got %s", known, type(name)), 2)
   end
-  return spec
+  error(string.format("losses.get: unknown loss '%s' (known: %s)", name, known), 2)
 end
 
 --- losses.names() -> a sorted array of the registered names.

@@ -16,6 +16,7 @@
 -- @module idl.optim
 
 local core = require "idl.core"
+local util = require "idl._util"
 
 local optim = {}
 
@@ -189,24 +190,49 @@ end
 -- (opts.max_entries caps it per matrix, sampled deterministically).
 -- Returns the largest relative error and a table of the error per key, where
 -- relative error = |g - fd| / max(|g|, |fd|, opts.floor (1e-8)).
+local CHECK_OPTIONS = {eps = true, floor = true, max_entries = true}
+
+-- f(params), checked to be a number.
+local function value_of(f, params)
+  local v = f(params)
+  if type(v) ~= "number" then
+    util.fail("check_gradient", "f must return a number, got " .. util.describe(v), 3)
+  end
+  return v
+end
+
 function optim.check_gradient(f, params, grads, opts)
-  opts = opts or {}
-  local h, floor, cap = opts.eps or 1e-6, opts.floor or 1e-8, opts.max_entries or math.huge
+  local fn = "check_gradient"
+  util.check_function(f, fn, "f")
+  util.check_table(params, fn, "params")
+  util.check_table(grads, fn, "grads")
+  opts = util.check_options(opts, CHECK_OPTIONS, fn, "opts")
+  local h = opts.eps == nil and 1e-6 or util.check_number(opts.eps, fn, "opts.eps", {gt = 0})
+  local floor = opts.floor == nil and 1e-8 or util.check_number(opts.floor, fn, "opts.floor", {gt = 0})
+  local cap = opts.max_entries == nil and math.huge or
+    util.check_number(opts.max_entries, fn, "opts.max_entries", {integer = true, min = 1})
+  local keys = sorted_keys(grads)
+  for _, k in ipairs(keys) do
+    local p = params[k]
+    if p == nil then util.fail(fn, "params." .. tostring(k) .. " is missing (grads has it)") end
+    -- finite entries: a NaN would make every comparison below false, a silent pass
+    util.check_matrix(p, fn, "params." .. tostring(k))
+    util.check_matrix(grads[k], fn, "grads." .. tostring(k), p:rows(), p:cols())
+  end
   local worst, per_key = 0, {}
-  for _, k in ipairs(sorted_keys(grads)) do
+  for _, k in ipairs(keys) do
     local p, g = params[k], grads[k]
-    if not p then error("check_gradient: params." .. tostring(k) .. " is missing", 2) end
     local rows, cols = p:rows(), p:cols()
     local n = rows * cols
-    local stride = math.max(1, n // math.min(n, cap))
+    local stride = n > 0 and math.max(1, n // math.min(n, cap)) or 1
     local key_worst = 0
     for idx = 0, n - 1, stride do
       local i, j = idx % rows + 1, idx // rows + 1
       local old = p:get(i, j)
       p:set(i, j, old + h)
-      local fp = f(params)
+      local fp = value_of(f, params)
       p:set(i, j, old - h)
-      local fm = f(params)
+      local fm = value_of(f, params)
       p:set(i, j, old)
       local fd, an = (fp - fm) / (2 * h), g:get(i, j)
       local err = math.abs(an - fd) / math.max(math.abs(an), math.abs(fd), floor)

@@ -163,6 +163,9 @@ end
 --   directory (its path is in the error message)
 -- @treturn table `results[i]` = the value returned by the worker for `jobs[i]`
 function parallel.map(script, jobs, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("parallel.map: opts must be a table, got " .. type(opts), 2)
+  end
   opts = opts or {}
   check_map_args(script, jobs, opts)
   local n = #jobs

@@ -406,7 +406,7 @@ end)
 -- The rows of a heatmap's matrix as Lua arrays, checked rectangular and numeric.
 local function matrix_rows(m)
   local rows = is_matrix(m) and m:totable() or m
-  if type(rows) ~= "table" or #rows == 0 then
+  if type(rows) ~= "table" or #rows < 1 then
     fail("heatmap", "opts.matrix must be a non-empty table of rows or a matrix")
   end
   for i, row in ipairs(rows) do
