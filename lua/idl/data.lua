@@ -206,10 +206,11 @@ end
 
 local IMPLICIT_OPTIONS = {n = true, h = true, p = true, density = true, kappa = true}
 
---- data.implicit(m, rng [, {n = 10, h = 500, p = 1, density = 0.1, kappa = 0.9}])
+--- data.implicit(m, rng [, {n = 10, h = 500, p = 1, density = 0.01, kappa = 0.9}])
 -- -> X (m x n), y (m x p), theta: the report's section 7.1 implicit generative
 -- process. A, B, c, D, E, f are sparse random (data.sparse_random with the
--- given density; entries uniform on [0, 1)), D is projected onto
+-- given density, by default scipy.sparse.random's 0.01 as in the report's
+-- code; entries uniform on [0, 1)), D is projected onto
 -- ||D||_inf <= kappa < 1 (so the equilibrium is unique), U ~ N(0, 1) (n x m),
 -- X solves X = (D X + E U + f 1^T)_+ (to 1e-12, by Anderson acceleration),
 -- y = A X + B U + c 1^T.
@@ -222,7 +223,7 @@ function data.implicit(m, rng, opts)
   local n = opts.n == nil and 10 or util.check_dim(opts.n, fn, "n", 1)
   local h = opts.h == nil and 500 or util.check_dim(opts.h, fn, "h", 1)
   local p = opts.p == nil and 1 or util.check_dim(opts.p, fn, "p", 1)
-  local density = opts.density == nil and 0.1 or
+  local density = opts.density == nil and 0.01 or
     util.check_number(opts.density, fn, "density", {min = 0, max = 1})
   local kappa = opts.kappa == nil and 0.9 or
     util.check_number(opts.kappa, fn, "kappa", {min = 0, max = 1})

@@ -171,7 +171,7 @@ local function gnuplot_info()
   local cmd = plot.gnuplot
   if found[cmd] == nil then
     local p = os.execute("command -v " .. sh_quote(cmd) .. " >/dev/null 2>&1") and
-              io.popen(sh_quote(cmd) .. " -e 'set terminal' 2>&1")
+              io.popen(sh_quote(cmd) .. " -e 'set terminal' </dev/null 2>&1")
     local terms = p and p:read("a") or ""
     if p then p:close() end
     found[cmd] = p and {cairo = terms:find("pngcairo", 1, true) ~= nil} or false
