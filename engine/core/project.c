@@ -29,7 +29,9 @@ static double l1_threshold(double *v, int n, double kappa)
     for (int k = 0; k < n; k++) {
         cum += v[k];
         double t = (cum - kappa) / (k + 1);
-        if (v[k] <= t)
+        /* At k = 0 the test only fails when kappa vanishes in v[0]'s rounding
+         * (huge entries): the largest entry is always shrunk. */
+        if (k > 0 && v[k] <= t)
             break;
         theta = t;
     }
