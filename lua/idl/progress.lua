@@ -13,6 +13,7 @@
 -- @module idl.progress
 
 local core = require "idl.core"
+local util = require "idl._util"
 
 local progress = {}
 
@@ -21,6 +22,7 @@ local tty_cache = {}
 --- progress.is_terminal(fd) -> true when file descriptor fd (1 stdout, 2 stderr)
 -- is a terminal. IDL_PROGRESS=0 or 1 in the environment overrides the test.
 function progress.is_terminal(fd)
+  fd = util.check_number(fd, "progress.is_terminal", "fd", {integer = true, min = 0, max = 1 << 30})
   local env = os.getenv("IDL_PROGRESS")
   if env == "0" then return false end
   if env == "1" then return true end
@@ -42,7 +44,17 @@ Bar.__index = Bar
 -- fields = {names...}, force = false} -> a bar. force = true writes even when
 -- the stream is not a terminal (for tests and logs that want the text).
 function progress.new(opts)
-  opts = opts or {}
+  local fname = "progress.new"
+  opts = util.check_options(opts, {total = true, label = true, enabled = true, stream = true, fields = true,
+    force = true}, fname, "options")
+  if opts.total ~= nil then util.check_number(opts.total, fname, "total", {integer = true, min = 0}) end
+  if opts.label ~= nil then util.check_string(opts.label, fname, "label") end
+  if opts.fields ~= nil then util.check_table(opts.fields, fname, "fields") end
+  -- a stream is a file or any object with a write method (a test's sink)
+  local st = opts.stream
+  if st ~= nil and io.type(st) ~= "file" and not (type(st) == "table" and type(st.write) == "function") then
+    util.fail(fname, "stream must be a file or an object with a write method, got " .. util.describe(st))
+  end
   local stream = opts.stream or io.stderr
   local fd = stream == io.stdout and 1 or 2
   local on = opts.enabled ~= false and (opts.force or progress.is_terminal(fd))
@@ -66,6 +78,10 @@ end
 
 --- bar:text(round, values) -> the line bar:update would show (without "\r").
 function Bar:text(round, values)
+  local fname = "Bar:text"
+  util.check_self(self, Bar, fname)
+  round = util.check_number(round, fname, "round", {integer = true})
+  if values ~= nil then util.check_table(values, fname, "values") end
   local parts = {}
   if self.label ~= "" then parts[#parts + 1] = self.label end
   parts[#parts + 1] = self.total and string.format("%d/%d", round, self.total) or tostring(round)
@@ -88,6 +104,10 @@ end
 
 --- bar:update(round, values) -> bar: rewrites the line (no-op when off).
 function Bar:update(round, values)
+  local fname = "Bar:update"
+  util.check_self(self, Bar, fname)
+  round = util.check_number(round, fname, "round", {integer = true})
+  if values ~= nil then util.check_table(values, fname, "values") end
   if not self.on then return self end
   local line = self:text(round, values)
   local pad = self.width > #line and string.rep(" ", self.width - #line) or ""
@@ -99,6 +119,8 @@ end
 
 --- bar:finish([message]) -> bar: ends the line (and prints message after it).
 function Bar:finish(message)
+  util.check_self(self, Bar, "Bar:finish")
+  if message ~= nil then util.check_string(message, "Bar:finish", "message") end
   if not self.on then return self end
   if self.width > 0 then self.stream:write("\n") end
   if message then self.stream:write(message, "\n") end

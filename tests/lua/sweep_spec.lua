@@ -695,9 +695,6 @@ local COVERED = {
 -- position that no longer fails makes the test fail, so the list stays true.
 -- Regenerate it from IDL_SWEEP_REPORT's file after fixing some.
 local KNOWN = {
-  ["Bar:finish"] = {"self", "arg1"},
-  ["Bar:text"] = {"none", "self", "arg1", "arg2"},
-  ["Bar:update"] = {"none", "self", "arg1", "arg2"},
   ["IDLClassifier:confusion"] = {"self", "arg1"},
   ["IDLClassifier:fit"] = {"self", "arg3"},
   ["IDLClassifier:predict"] = {"self"},
@@ -743,8 +740,6 @@ local KNOWN = {
   ["idl.model.parse"] = {"none", "arg1"},
   ["idl.model.project_"] = {"none", "arg2", "arg2.kappa", "arg3"},
   ["idl.model.serialize"] = {"none", "arg1"},
-  ["idl.progress.is_terminal"] = {"none", "arg1"},
-  ["idl.progress.new"] = {"arg1"},
   ["idl.trainers._ones"] = {"none", "arg1"},
   ["idl.trainers.abc_exact"] = {"none", "arg1", "arg2"},
   ["idl.trainers.bcd"] = {"none", "arg1", "arg2", "arg2.inner_max_iter", "arg2.inner_tol",
