@@ -2,7 +2,8 @@
 -- (the gradient of the true loss through the equilibrium) and the hybrid
 -- (10 two_loops rounds, then implicit), on the report's sections 7.1 and 7.2.
 --
---     idl experiments/compare_trainers.lua [--seeds K] [--seed S] [--out DIR] [--full] [--tiny]
+--     idl experiments/compare_trainers.lua [--seeds K] [--problems 7.1,7.2] [--seed S] [--out DIR]
+--                                          [--full] [--tiny]
 --
 -- For each problem and seed: the same data split and the same
 -- hidden_variables for every trainer, each with its defaults (two_loops: the
@@ -24,7 +25,8 @@ local metrics = require "idl.metrics"
 local opts = ex.parse(arg, {
   name = "compare_trainers",
   description = "two_loops vs implicit vs hybrid on the report's sections 7.1 and 7.2",
-  options = {{"seeds", "integer", 0, "number of seeds (0: the size's default)"}},
+  options = {{"seeds", "integer", 0, "number of seeds (0: the size's default)"},
+             {"problems", "string", "7.1,7.2", "which problems, comma-separated"}},
 })
 
 local cfg = ex.pick(opts.size, {
@@ -100,7 +102,15 @@ local function run(name, trainer, p, seed)
 end
 
 local rows = {}
-for _, name in ipairs{"7.1", "7.2"} do
+local problems = {}
+for name in opts.problems:gmatch("[^,]+") do
+  if name ~= "7.1" and name ~= "7.2" then
+    io.stderr:write("compare_trainers: --problems takes 7.1 and/or 7.2, got " .. name .. "\n")
+    os.exit(2)
+  end
+  problems[#problems + 1] = name
+end
+for _, name in ipairs(problems) do
   local per = {}
   for _, t in ipairs(TRAINERS) do per[t] = {rmse = {}, seconds = {}, rounds = {}} end
   local floors = {}
@@ -116,16 +126,32 @@ for _, name in ipairs{"7.1", "7.2"} do
       table.insert(per[t].seconds, sec)
       table.insert(per[t].rounds, rounds)
       if s == 1 then curves[#curves + 1] = {x = ct, y = cr, label = t, style = "linespoints"} end
+      per[t].curves = per[t].curves or {}
+      per[t].curves[s] = {t = ct, r = cr}
     end
   end
   if show then io.stderr:write("\r" .. string.rep(" ", 40) .. "\r") end
+  -- Seconds until each trainer's test RMSE first reaches 0.3 x the RMSE
+  -- two_loops ends with on the same seed (the issue's bar), mean over seeds.
+  local function time_to_bar(t)
+    local times = {}
+    for k, c in pairs(per[t].curves) do
+      local bar = 0.3 * per.two_loops.rmse[k]
+      for i = 1, #c.r do
+        if c.r[i] <= bar then times[#times + 1] = c.t[i]; break end
+      end
+    end
+    return #times, #times > 0 and ex.mean_std(times) or nil
+  end
   for _, t in ipairs(TRAINERS) do
     local rm, rs = ex.mean_std(per[t].rmse)
+    local reached, tbar = time_to_bar(t)
     local sm = ex.mean_std(per[t].seconds)
     local nm = ex.mean_std(per[t].rounds)
     rows[#rows + 1] = {problem = name, trainer = t, rmse_mean = rm, rmse_std = rs, seconds = sm,
       rounds = nm, seeds = cfg.seeds, noise_floor = (#floors > 0) and ex.mean_std(floors) or nil,
-      rmse_all = per[t].rmse}
+      rmse_all = per[t].rmse, seconds_all = per[t].seconds, reached_bar = reached, seconds_to_bar = tbar,
+      seconds_per_round = sm / math.max(nm, 1)}
   end
   ex.figure(res, "lines", "time_vs_rmse_" .. name:gsub("%.", "") .. ".png",
     "Section " .. name .. ": true test RMSE against fit time (seed " .. opts.seed .. ")",
@@ -137,11 +163,14 @@ local table_rows = {}
 for _, r in ipairs(rows) do
   table_rows[#table_rows + 1] = {problem = r.problem, trainer = r.trainer,
     rmse = ex.fmt_pm(r.rmse_mean, r.rmse_std), seconds = ex.fmt(r.seconds, 3), rounds = ex.fmt(r.rounds, 3),
-    floor = r.noise_floor and ex.fmt(r.noise_floor) or "-"}
+    floor = r.noise_floor and ex.fmt(r.noise_floor) or "-",
+    bar = string.format("%d/%d%s", r.reached_bar, r.seeds,
+      r.seconds_to_bar and string.format(" in %.3g s", r.seconds_to_bar) or "")}
 end
 res.rows = rows
-res.summary = {columns = {"problem", "trainer", "rmse", "seconds", "rounds", "floor"},
-  headers = {"problem", "trainer", "test RMSE (mean ± std)", "fit seconds", "rounds", "sin(x) RMSE"},
+res.summary = {columns = {"problem", "trainer", "rmse", "seconds", "rounds", "floor", "bar"},
+  headers = {"problem", "trainer", "test RMSE (mean ± std)", "fit seconds", "rounds", "sin(x) RMSE",
+    "reached 0.3 x two_loops"},
   rows = table_rows}
 ex.write_csv(ex.file(res, "comparison.csv"), {"problem", "trainer", "rmse_mean", "rmse_std", "seconds", "rounds"},
   (function()
