@@ -111,7 +111,13 @@ end
 -- Lambda) >= 0 still), so the result lies in both exactly; it is the
 -- Euclidean projection whenever the ball is not active (and lambda is constant).
 function model.project_(D, constraint, lambda)
-  local kind, kappa = constraint.kind, constraint.kappa or 0.9
+  local fname = "model.project_"
+  -- D of a diverging trainer may hold huge entries: it is not checked finite
+  util.check_matrix(D, fname, "D", nil, nil, 2, false)
+  if D:rows() ~= D:cols() then util.fail(fname, "D is " .. D:rows() .. "x" .. D:cols() .. ", expected square") end
+  constraint = model.check_constraint(constraint, fname)
+  if constraint.kind == "lmi" then util.check_matrix(lambda, fname, "lambda", D:rows(), 1) end
+  local kind, kappa = constraint.kind, constraint.kappa
   if kind == "inf" then
     core.project_inf_(D, kappa)
     -- entries so large (a diverging trainer) that kappa is lost in their
@@ -132,8 +138,13 @@ end
 -- "lmi" the spectral norm and an LMI projection that leaves D unchanged (to
 -- tol relative to max |D|).
 function model.in_set(D, constraint, lambda, tol)
-  tol = tol or 1e-9
-  local kappa = constraint.kappa or 0.9
+  local fname = "model.in_set"
+  util.check_matrix(D, fname, "D")
+  if D:rows() ~= D:cols() then util.fail(fname, "D is " .. D:rows() .. "x" .. D:cols() .. ", expected square") end
+  constraint = model.check_constraint(constraint, fname)
+  if constraint.kind == "lmi" then util.check_matrix(lambda, fname, "lambda", D:rows(), 1) end
+  tol = tol == nil and 1e-9 or util.check_number(tol, fname, "tol", {min = 0})
+  local kappa = constraint.kappa
   if constraint.kind == "inf" then return D:norm("inf") <= kappa + tol end
   if constraint.kind == "spectral" or D:norm(2) > kappa + tol then
     return D:norm(2) <= kappa + tol
@@ -183,7 +194,10 @@ local function check_theta(theta, fname, level)
   end
   return n, h, p
 end
-model.check_theta = function(theta, fname, level) return check_theta(theta, fname, (level or 2) + 1) end
+model.check_theta = function(theta, fname, level)
+  local n, h, p = check_theta(theta, fname or "model.check_theta", (level or 2) + 1)
+  return n, h, p
+end
 
 local NEW_OPTIONS = {theta = true, lambda = true, constraint = true, loss = true, meta = true}
 
@@ -208,7 +222,7 @@ function model.new(args)
     lambda = args.lambda:copy()
   end
   local loss = args.loss or "squared"
-  losses.get(loss)
+  util.relabel(fn, 2, losses.get, loss)
   local meta = args.meta or {}
   if type(meta) ~= "table" then util.fail(fn, "meta must be a table, got " .. util.describe(meta)) end
   local self = setmetatable({
@@ -224,6 +238,7 @@ end
 
 --- m:copy() -> a deep copy (matrices copied, never shared).
 function Model:copy()
+  util.check_self(self, Model, "Model:copy")
   return model.new{theta = self.theta, lambda = self.lambda, constraint = self.constraint,
     loss = self.loss, meta = self.meta}
 end
@@ -243,19 +258,29 @@ local function check_u(self, U, fname)
       shape(U), self.n), 3)
   end
   if U:cols() == 0 then util.fail(fname, "U has no columns (samples)", 3) end
+  util.check_matrix(U, fname, "U", nil, nil, 3)
 end
 
 --- m:hidden(U [, opts]) -> X (h x m), info: the equilibrium X = (D X + E U + f 1^T)_+
 -- (idl.equilibrium; opts: tol, max_iter, method, memory, force as there, and
 -- x0 an h x m warm start, e.g. info.x of an earlier call).
 function Model:hidden(U, opts)
-  check_u(self, U, "hidden")
-  opts = util.check_options(opts, PREDICT_OPTIONS, "hidden", "options")
-  return core.equilibrium(self.theta, U, opts)
+  -- its messages keep the short name "hidden: " they always had
+  local fname = "hidden"
+  util.check_self(self, Model, "Model:" .. fname)
+  check_u(self, U, fname)
+  opts = util.check_options(opts, PREDICT_OPTIONS, fname, "options")
+  -- the solver checks the options; its messages are put under our name
+  local X, info = util.relabel(fname, 2, core.equilibrium, self.theta, U, opts)
+  return X, info
 end
 
 --- m:output(X, U) -> A X + B U + c 1^T (p x m), the readout for a given hidden state.
 function Model:output(X, U)
+  local fname = "Model:output"
+  util.check_self(self, Model, fname)
+  util.check_matrix(X, fname, "X", self.h, nil, 2, false)
+  util.check_matrix(U, fname, "U", self.n, X:cols(), 2, false)
   local th = self.theta
   local Y = th.A * X
   core.gemm(Y, th.B, U, 1, 1)
@@ -267,9 +292,12 @@ end
 -- {iterations, residual, converged, method} plus info.x, the equilibrium X,
 -- to pass back as opts.x0 for a warm start.
 function Model:predict_u(U, opts)
-  check_u(self, U, "predict_u")
-  opts = util.check_options(opts, PREDICT_OPTIONS, "predict_u", "options")
-  local X, info = core.equilibrium(self.theta, U, opts)
+  -- its messages keep the short name "predict_u: " they always had
+  local fname = "predict_u"
+  util.check_self(self, Model, "Model:" .. fname)
+  check_u(self, U, fname)
+  opts = util.check_options(opts, PREDICT_OPTIONS, fname, "options")
+  local X, info = util.relabel(fname, 2, core.equilibrium, self.theta, U, opts)
   info.x = X
   return self:output(X, U), info
 end
@@ -277,6 +305,7 @@ end
 --- m:wellposed() -> idl.wellposed(D): {norm_inf, norm_2, pf, wellposed}, plus
 -- in_constraint: whether D lies in the model's constraint set.
 function Model:wellposed()
+  util.check_self(self, Model, "Model:wellposed")
   local w = core.wellposed(self.theta.D)
   w.in_constraint = model.in_set(self.theta.D, self.constraint, self.lambda)
   return w
@@ -284,13 +313,19 @@ end
 
 --- m:project() -> m, with D projected in place onto its constraint set.
 function Model:project()
+  util.check_self(self, Model, "Model:project")
   model.project_(self.theta.D, self.constraint, self.lambda)
   return self
 end
 
 --- m:loss_value(Yhat, Y) -> the model's loss (idl.losses) of Yhat against Y (p x m).
 function Model:loss_value(Yhat, Y)
-  return losses.get(self.loss).value(Yhat, Y)
+  local fname = "Model:loss_value"
+  util.check_self(self, Model, fname)
+  util.check_matrix(Yhat, fname, "Yhat", self.p, nil, 2, false)
+  util.check_matrix(Y, fname, "Y", self.p, Yhat:cols(), 2, false)
+  local v = util.relabel(fname, 2, losses.get(self.loss).value, Yhat, Y)
+  return v
 end
 
 function Model:__tostring()
@@ -316,7 +351,10 @@ local function fnv1a(s)
   end
   return string.format("%08x", h)
 end
-model._checksum = fnv1a
+model._checksum = function(s)
+  util.check_string(s, "model._checksum", "s")
+  return (fnv1a(s))
+end
 
 -- Strings on one line: '%' and every byte outside '!'..'~' (spaces, newlines,
 -- non-ASCII) become %XX, so a value never contains a separator.
@@ -405,6 +443,7 @@ end
 
 --- model.serialize(m) -> the text of m in the format above.
 function model.serialize(m)
+  util.check_self(m, Model, "model.serialize")
   local fn = "save"
   local out = {model.FORMAT .. " " .. model.VERSION,
     "n " .. m.n, "h " .. m.h, "p " .. m.p, "loss " .. m.loss,
@@ -432,6 +471,7 @@ local tmp_counter = 0
 -- same directory, then os.rename over path). Raises "save: ..." on failure,
 -- leaving any older file at path intact.
 function Model:save(path)
+  util.check_self(self, Model, "Model:save")
   if type(path) ~= "string" or path == "" then
     util.fail("save", "path must be a non-empty string, got " .. util.describe(path))
   end
@@ -473,12 +513,9 @@ local function numbers_of(line)
   return row
 end
 
---- model.parse(text [, where = "model"]) -> a Model, from the text of a saved
--- model. Raises "load: <where>: ..." naming the problem (not a model file,
--- other version, truncated, corrupted, malformed line).
-function model.parse(text, where)
-  where = where or "model"
-  local function bad(msg) util.fail("load", where .. ": " .. msg, 3) end
+-- The reader of model.parse and model.load: errors are "<fname>: <where>: ...".
+local function parse(text, where, fname)
+  local function bad(msg) util.fail(fname, where .. ": " .. msg, 3) end
   local first = text:match("^([^\n]*)")
   local magic, version = first:match("^(%S+) (%S+)$")
   if magic ~= model.FORMAT then
@@ -576,6 +613,17 @@ function model.parse(text, where)
   return m
 end
 
+--- model.parse(text [, where = "model"]) -> a Model, from the text of a saved
+-- model. Raises "model.parse: <where>: ..." naming the problem (not a model
+-- file, other version, truncated, corrupted, malformed line).
+function model.parse(text, where)
+  local fname = "model.parse"
+  util.check_string(text, fname, "text")
+  where = where == nil and "model" or util.check_string(where, fname, "where")
+  local m = parse(text, where, fname)
+  return m
+end
+
 --- model.load(path) -> the Model saved at path (also idl.load). Raises
 -- "load: '<path>': ..." when the file cannot be read, is not a model, has
 -- another format version, is truncated or is corrupted.
@@ -586,7 +634,8 @@ function model.load(path)
   local text = f:read("a")
   f:close()
   if text == nil or text == "" then util.fail("load", "'" .. path .. "': empty file") end
-  return model.parse(text, "'" .. path .. "'")
+  local m = parse(text, "'" .. path .. "'", "load")
+  return m
 end
 
 return model
