@@ -93,8 +93,10 @@ local function construct(_, params)
   local p = {}
   for k, v in pairs(params) do p[k] = v end
   p.loss = "softmax_xent"
-  local self = estimator.IDLModel(p)
-  return setmetatable(self, IDLClassifier)
+  -- IDLModel's messages ("IDLModel: ...") are put under our name
+  local ok, res = pcall(estimator.IDLModel, p)
+  if not ok then util.fail("IDLClassifier", (tostring(res):gsub("^.-IDLModel: ", ""))) end
+  return setmetatable(res, IDLClassifier)
 end
 
 --- clf:fit(X, labels [, opts]) -> clf. X is m x n (rows are samples), labels a
@@ -103,6 +105,8 @@ end
 -- {X_eval, labels_eval}.
 function IDLClassifier:fit(X, labels, opts)
   local fname = "fit"
+  util.check_self(self, IDLClassifier, "IDLClassifier:fit")
+  if opts ~= nil then util.check_table(opts, fname, "options") end
   labels = label_list(labels, fname, "labels")
   local classes = sorted_classes(labels)
   if #classes < 2 then util.fail(fname, "labels has a single class: nothing to learn") end
@@ -128,13 +132,16 @@ end
 --- clf:predict_proba(X) -> an m x k matrix: row i holds the probabilities of
 -- the classes (in the order of clf.classes) for sample i.
 function IDLClassifier:predict_proba(X, opts)
-  check_fitted(self, "predict_proba")
-  local logits = estimator.IDLModel.class.predict(self, X, opts)
+  local fname = "predict_proba"
+  util.check_self(self, IDLClassifier, "IDLClassifier:" .. fname)
+  check_fitted(self, fname)
+  local logits = util.relabel(fname, 2, estimator.IDLModel.class.predict, self, X, opts)
   return core.softmax(logits:t()):t()
 end
 
 --- clf:predict(X) -> a Lua array of the most probable class of each sample.
 function IDLClassifier:predict(X, opts)
+  util.check_self(self, IDLClassifier, "IDLClassifier:predict")
   check_fitted(self, "predict")
   local logits = estimator.IDLModel.class.predict(self, X, opts)
   local out = {}
@@ -151,9 +158,10 @@ end
 
 --- clf:score(X, labels) -> the accuracy of the predictions (fraction correct).
 function IDLClassifier:score(X, labels)
+  util.check_self(self, IDLClassifier, "IDLClassifier:score")
   check_fitted(self, "score")
   labels = label_list(labels, "score", "labels")
-  local predicted = self:predict(X)
+  local predicted = util.relabel("score", 2, IDLClassifier.predict, self, X)
   if #predicted ~= #labels then
     util.fail("score", string.format("labels has %d entries, X has %d rows", #labels, #predicted))
   end
@@ -167,9 +175,14 @@ end
 --- clf:confusion(X, labels) -> a k x k matrix: entry (i, j) counts the samples
 -- of class i predicted as class j.
 function IDLClassifier:confusion(X, labels)
-  check_fitted(self, "confusion")
-  labels = label_list(labels, "confusion", "labels")
-  local predicted = self:predict(X)
+  local fname = "confusion"
+  util.check_self(self, IDLClassifier, "IDLClassifier:" .. fname)
+  check_fitted(self, fname)
+  labels = label_list(labels, fname, "labels")
+  local predicted = util.relabel(fname, 2, IDLClassifier.predict, self, X)
+  if #predicted ~= #labels then
+    util.fail(fname, string.format("labels has %d entries, X has %d rows", #labels, #predicted))
+  end
   local index = {}
   for i, c in ipairs(self.classes) do index[c] = i end
   local C = core.zeros(#self.classes, #self.classes)
@@ -183,6 +196,7 @@ end
 
 --- clf:save(path) -> clf: the model file with the classes in its meta section.
 function IDLClassifier:save(path)
+  util.check_self(self, IDLClassifier, "IDLClassifier:save")
   check_fitted(self, "save")
   local keep = self.model
   self.model = keep:copy()

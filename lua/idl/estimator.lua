@@ -63,6 +63,19 @@ local estimator = {}
 local IDLModel = {}
 IDLModel.__index = IDLModel
 
+-- Checks that self is an estimator: an IDLModel or an object of a class
+-- deriving from it (idl.IDLClassifier), as in est:method(...); `name` is
+-- "IDLModel:<method>".
+local function check_estimator(self, name)
+  local mt = getmetatable(self)
+  while type(mt) == "table" do
+    if mt == IDLModel then return self end
+    local up = getmetatable(mt)
+    mt = up and up.__index
+  end
+  util.check_self(self, IDLModel, name, 3)
+end
+
 local DEFAULTS = {
   hidden_variables = 1, dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
   starting_lambda = nil, initialization_theta = nil, random_state = 0, early_stopping = true,
@@ -142,12 +155,14 @@ end
 
 --- est:get_params() -> a copy of the parameters (matrices copied).
 function IDLModel:get_params()
+  check_estimator(self, "IDLModel:get_params")
   return util.copy_matrices(self.params)
 end
 
 --- est:set_params{name = value, ...} -> est. Checks names and values like the
 -- constructor; the fitted model (if any) is kept until the next fit.
 function IDLModel:set_params(params)
+  check_estimator(self, "IDLModel:set_params")
   util.check_options(params, ALLOWED, "set_params", "parameters")
   for k, v in pairs(params or {}) do
     self.params[k] = check_param(k, v, "set_params", 2)
@@ -235,8 +250,7 @@ local function check_fit_options(self, opts, level)
   util.check_choice(o.type_of_training, trainers.names(), fname, "type_of_training", level)
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
   o.rounds_number = opts.rounds_number == nil and (saved.rounds_number or o.fit_defaults.rounds_number or 100)
-    or util.check_number(opts.rounds_number, fname, "rounds_number", {integer = true, min = 0, max = 2 ^ 53},
-      level)
+    or util.check_count(opts.rounds_number, fname, "rounds_number", 0, level)
   if opts.trainer_options ~= nil and type(opts.trainer_options) ~= "table" then
     util.fail(fname, "trainer_options must be a table, got " .. util.describe(opts.trainer_options), level)
   end
@@ -379,6 +393,7 @@ end
 -- checkpoint_path is set. A second Ctrl-C aborts as usual.
 function IDLModel:fit(X, y, opts)
   local fname = "fit"
+  check_estimator(self, "IDLModel:fit")
   local p = self.params
   local o = check_fit_options(self, opts, 2)
   local Xm = check_x(X, fname, "X", 2)
@@ -469,6 +484,7 @@ local PREDICT_OPTIONS = {k_iterations = true, tol = true, method = true}
 -- (a prediction whose equilibrium did not converge says so there).
 function IDLModel:predict(X, opts)
   local fname = "predict"
+  check_estimator(self, "IDLModel:predict")
   if not self.model then util.fail(fname, "the model is not fitted: call fit(X, y) first") end
   opts = util.check_options(opts, PREDICT_OPTIONS, fname, "options")
   local k = opts.k_iterations == nil and 10000 or
@@ -487,8 +503,14 @@ end
 
 --- est:score(X, y) -> R^2 of the predictions (idl.metrics.r2, averaged over outputs).
 function IDLModel:score(X, y)
-  local yhat = self:predict(X)
-  local ym = check_y(y, yhat:rows(), "score", "y", "X", 2)
+  local fname = "score"
+  check_estimator(self, "IDLModel:score")
+  check_x(X, fname, "X", 2)
+  local yhat = util.relabel(fname, 2, IDLModel.predict, self, X)
+  local ym = check_y(y, yhat:rows(), fname, "y", "X", 2)
+  if ym:cols() ~= yhat:cols() then
+    util.fail(fname, string.format("y has %d columns, the model has %d outputs", ym:cols(), yhat:cols()))
+  end
   return metrics.r2(ym, yhat)
 end
 
@@ -498,6 +520,7 @@ end
 --- est:save(path) -> est: the fitted model (idl.model format) with the
 -- estimator's scalar parameters in its meta fields ("param.<name>").
 function IDLModel:save(path)
+  check_estimator(self, "IDLModel:save")
   if not self.model then util.fail("save", "the model is not fitted: nothing to save") end
   local m = self.model:copy()
   m.meta["estimator"] = "IDLModel"

@@ -695,19 +695,6 @@ local COVERED = {
 -- position that no longer fails makes the test fail, so the list stays true.
 -- Regenerate it from IDL_SWEEP_REPORT's file after fixing some.
 local KNOWN = {
-  ["IDLClassifier:confusion"] = {"self", "arg1"},
-  ["IDLClassifier:fit"] = {"self", "arg3"},
-  ["IDLClassifier:predict"] = {"self"},
-  ["IDLClassifier:predict_proba"] = {"none", "self", "arg1", "arg2", "arg2.tol"},
-  ["IDLClassifier:save"] = {"self"},
-  ["IDLClassifier:score"] = {"self", "arg1"},
-  ["IDLModel:fit"] = {"self"},
-  ["IDLModel:get_params"] = {"self"},
-  ["IDLModel:predict"] = {"self"},
-  ["IDLModel:save"] = {"self"},
-  ["IDLModel:score"] = {"none", "self", "arg1", "arg2"},
-  ["IDLModel:set_params"] = {"self"},
-  ["idl.IDLClassifier"] = {"arg1", "arg1.hidden_variables"},
   ["idl.implicit.evaluate"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c", "arg1.f",
     "arg2", "arg3", "arg4", "arg4.tol", "arg5"},
   ["idl.implicit.from_standardized"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c",
