@@ -61,6 +61,49 @@ local function with_defaults(opts)
   return o
 end
 
+-- Argument checks shared by the public functions; errors name fname.
+
+-- theta: the six blocks, finite and of consistent sizes; returns n, h, p.
+local function check_theta(theta, fname, what)
+  util.check_table(theta, fname, what, 3)
+  local n, h, p = model_mod.check_theta(theta, fname, 3)
+  return n, h, p
+end
+
+-- U (n x m) and, when given, Y (p x m): columns are samples.
+local function check_data(U, Y, n, p, fname)
+  util.check_matrix(U, fname, "U", n, nil, 3)
+  if U:cols() == 0 then util.fail(fname, "U has no columns (samples)", 3) end
+  if Y ~= false then util.check_matrix(Y, fname, "Y", p, U:cols(), 3) end
+end
+
+-- opts: nil or a table of implicit.defaults' names (and train's extra ones).
+local function check_opts(opts, fname)
+  if opts == nil then return end
+  util.check_table(opts, fname, "options", 3)
+  for k in pairs(opts) do
+    if implicit.defaults[k] == nil and k ~= "callback" and k ~= "val" and k ~= "rng" and k ~= "state" then
+      util.fail(fname, "unknown option '" .. tostring(k) .. "'", 3)
+    end
+  end
+end
+
+-- A trainer state of idl.trainers.new_state.
+local function check_state(s, fname)
+  if type(s) ~= "table" or getmetatable(s.model) ~= model_mod.Model or not core.is_matrix(s.U)
+    or not core.is_matrix(s.Y) then
+    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s), 3)
+  end
+end
+
+-- The standardizers sc = {u_mean, u_scale, y_mean, y_scale} for n inputs, p outputs.
+local function check_scalers(sc, n, p, fname)
+  util.check_table(sc, fname, "sc", 3)
+  for _, k in ipairs{"u_mean", "u_scale", "y_mean", "y_scale"} do
+    util.check_matrix(sc[k], fname, "sc." .. k, k:sub(1, 1) == "u" and n or p, 1, 3)
+  end
+end
+
 -- fn(Yhat, Y, dY) -> loss, writing dL/dYhat into dY, for a registered loss.
 local function loss_function(name)
   local spec = losses.get(name)
@@ -74,10 +117,13 @@ end
 -- place (idl.model.project_; the "lmi" set uses lambda = 1, for which (2.4)
 -- alone already guarantees well-posedness).
 function implicit.project(theta, constraint, kappa)
-  if constraint ~= "inf" and constraint ~= "spectral" and constraint ~= "lmi" then
-    error("implicit: constraint must be \"inf\", \"spectral\" or \"lmi\", got " .. tostring(constraint), 2)
-  end
-  model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
+  local fname = "implicit.project"
+  util.check_table(theta, fname, "theta")
+  util.check_matrix(theta.D, fname, "theta.D", nil, nil, 2, false)
+  util.check_choice(constraint, model_mod.CONSTRAINT_KINDS, fname, "constraint")
+  util.check_number(kappa, fname, "kappa", {min = 0, max = 1})
+  util.relabel(fname, 2, model_mod.project_, theta.D, {kind = constraint, kappa = kappa},
+    core.ones(theta.D:rows(), 1))
 end
 
 -- Buffers for a batch of b columns, reused across steps (hot loops do not
@@ -142,33 +188,52 @@ end
 
 --- Predictions A X + B U + c 1^T of theta for U (X from the equilibrium).
 function implicit.predict(theta, U, opts)
+  local fname = "implicit.predict"
+  local n = check_theta(theta, fname, "theta")
+  check_data(U, false, n, nil, fname)
+  check_opts(opts, fname)
   opts = with_defaults(opts)
   local ws = workspace({}, theta, U:cols())
-  forward(theta, U, ws, nil, opts)
+  -- the solver checks tol, max_iter and method; its messages get our name
+  util.relabel(fname, 2, forward, theta, U, ws, nil, opts)
   return ws.Yhat
 end
 
 --- The true loss and its gradients on (U, Y) at theta: loss, grads, X.
 -- (Used by the gradient checks; training uses the same two passes.)
 function implicit.loss_and_grad(theta, U, Y, opts)
+  local fname = "implicit.loss_and_grad"
+  local n, _, p = check_theta(theta, fname, "theta")
+  check_data(U, Y, n, p, fname)
+  check_opts(opts, fname)
   opts = with_defaults(opts)
-  local lossfn = loss_function(opts.loss)
-  local ws = workspace({}, theta, U:cols())
-  local X = forward(theta, U, ws, nil, opts)
-  local loss = lossfn(ws.Yhat, Y, ws.dY)
-  local grads = new_grads(theta)
-  backward(theta, U, X, ws, grads, opts)
+  local loss, grads, X = util.relabel(fname, 2, function()
+    local lossfn = loss_function(opts.loss)
+    local ws = workspace({}, theta, U:cols())
+    local X = forward(theta, U, ws, nil, opts)
+    local loss = lossfn(ws.Yhat, Y, ws.dY)
+    local grads = new_grads(theta)
+    backward(theta, U, X, ws, grads, opts)
+    return loss, grads, X
+  end)
   return loss, grads, X
 end
 
 --- The true loss of theta on (U, Y) (X from the equilibrium, warm-started from
 -- and written back to xcache when given), and the solver info.
 function implicit.evaluate(theta, U, Y, opts, xcache)
+  local fname = "implicit.evaluate"
+  local n, h, p = check_theta(theta, fname, "theta")
+  check_data(U, Y, n, p, fname)
+  check_opts(opts, fname)
+  if xcache ~= nil then util.check_matrix(xcache, fname, "xcache", h, U:cols()) end
   opts = with_defaults(opts)
-  local ws = workspace({}, theta, U:cols())
-  local X, info = forward(theta, U, ws, xcache, opts)
-  if xcache then core.copy(xcache, X) end
-  local loss = loss_function(opts.loss)(ws.Yhat, Y, ws.dY)
+  local loss, info = util.relabel(fname, 2, function()
+    local ws = workspace({}, theta, U:cols())
+    local X, info = forward(theta, U, ws, xcache, opts)
+    if xcache then core.copy(xcache, X) end
+    return loss_function(opts.loss)(ws.Yhat, Y, ws.dY), info
+  end)
   return loss, info
 end
 
@@ -182,20 +247,25 @@ end
 local extra_options = {callback = true, val = true, rng = true, state = true}
 
 local function check_inputs(theta, U, Y, opts)
-  for _, k in ipairs{"A", "B", "c", "D", "E", "f"} do
-    if not core.is_matrix(theta[k]) then error("implicit.train: theta." .. k .. " must be a matrix", 3) end
-  end
+  local fname = "implicit.train"
+  local n, _, p = check_theta(theta, fname, "theta")
   if not core.is_matrix(U) or not core.is_matrix(Y) then
-    error("implicit.train: U and Y must be matrices (columns are samples)", 3)
+    util.fail(fname, "U and Y must be matrices (columns are samples)", 3)
   end
   if U:cols() ~= Y:cols() then
-    error(string.format("implicit.train: U has %d columns, Y has %d", U:cols(), Y:cols()), 3)
+    util.fail(fname, string.format("U has %d columns, Y has %d", U:cols(), Y:cols()), 3)
   end
-  if U:cols() == 0 then error("implicit.train: no training samples", 3) end
+  if U:cols() == 0 then util.fail(fname, "no training samples", 3) end
+  check_data(U, Y, n, p, fname)
+  util.check_table(opts, fname, "options", 3)
   for k in pairs(opts) do
     if implicit.defaults[k] == nil and not extra_options[k] then
-      error("implicit.train: unknown option '" .. tostring(k) .. "'", 3)
+      util.fail(fname, "unknown option '" .. tostring(k) .. "'", 3)
     end
+  end
+  if opts.epochs ~= nil then util.check_count(opts.epochs, fname, "epochs", 0, 3) end
+  if opts.batch_size ~= nil and opts.batch_size ~= "auto" then
+    util.check_number(opts.batch_size, fname, "batch_size", {integer = true, min = 0}, 3)
   end
 end
 
@@ -326,6 +396,9 @@ end
 --- The per-row mean and scale (population standard deviation, 1 for a
 -- constant row) of M (k x m, columns are samples), as k x 1 matrices.
 function implicit.row_scaler(M)
+  local fname = "implicit.row_scaler"
+  util.check_matrix(M, fname, "M")
+  if M:cols() == 0 then util.fail(fname, "M has no columns (samples)") end
   local m = M:cols()
   local mean = M:sum(2) / m
   local C = M:copy()
@@ -346,6 +419,10 @@ end
 
 --- (M - mean 1^T) ./ scale, row by row (a new matrix).
 function implicit.standardize(M, mean, scale)
+  local fname = "implicit.standardize"
+  util.check_matrix(M, fname, "M")
+  util.check_matrix(mean, fname, "mean", M:rows(), 1)
+  util.check_matrix(scale, fname, "scale", M:rows(), 1)
   local S = M:copy()
   core.add_col(S, -1, mean)
   return core.scale_rows(S, reciprocal(scale))
@@ -353,6 +430,9 @@ end
 
 --- theta' in standardized coordinates (new matrices); sc = {u_mean, u_scale, y_mean, y_scale}.
 function implicit.to_standardized(theta, sc)
+  local fname = "implicit.to_standardized"
+  local n, _, p = check_theta(theta, fname, "theta")
+  check_scalers(sc, n, p, fname)
   local t = {D = theta.D:copy()}
   t.E = core.scale_cols(theta.E:copy(), sc.u_scale)
   t.f = theta.f + theta.E * sc.u_mean
@@ -365,6 +445,14 @@ end
 
 --- Writes theta' (standardized) back into theta in raw units, in place.
 function implicit.from_standardized(ts, sc, theta)
+  local fname = "implicit.from_standardized"
+  local n, h, p = check_theta(ts, fname, "ts")
+  local n2, h2, p2 = check_theta(theta, fname, "theta")
+  if n ~= n2 or h ~= h2 or p ~= p2 then
+    util.fail(fname, string.format("ts has n = %d, h = %d, p = %d, theta has n = %d, h = %d, p = %d",
+      n, h, p, n2, h2, p2))
+  end
+  check_scalers(sc, n, p, fname)
   local inv_su = reciprocal(sc.u_scale)
   core.copy(theta.D, ts.D)
   core.copy(theta.E, core.scale_cols(ts.E:copy(), inv_su))
@@ -428,6 +516,8 @@ end
 -- Reads config.trainer_options (see implicit.defaults). The learning rate is
 -- halved when the training loss has not improved for lr_patience rounds.
 function implicit.round(s, config)
+  check_state(s, "implicit.round")
+  util.check_table(config, "implicit.round", "config")
   local ctx = s.implicit
   if ctx == nil or ctx.model ~= s.model then
     ctx = round_context(s, config)

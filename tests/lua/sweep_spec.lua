@@ -695,23 +695,6 @@ local COVERED = {
 -- position that no longer fails makes the test fail, so the list stays true.
 -- Regenerate it from IDL_SWEEP_REPORT's file after fixing some.
 local KNOWN = {
-  ["idl.implicit.evaluate"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c", "arg1.f",
-    "arg2", "arg3", "arg4", "arg4.tol", "arg5"},
-  ["idl.implicit.from_standardized"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c",
-    "arg1.f", "arg2", "arg2.u_mean", "arg2.u_scale", "arg2.y_mean", "arg2.y_scale", "arg3", "arg3.A",
-    "arg3.B", "arg3.D", "arg3.E", "arg3.c", "arg3.f"},
-  ["idl.implicit.loss_and_grad"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c",
-    "arg1.f", "arg2", "arg3", "arg4", "arg4.tol"},
-  ["idl.implicit.predict"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c", "arg1.f",
-    "arg2", "arg3", "arg3.tol"},
-  ["idl.implicit.project"] = {"none", "arg1", "arg1.D", "arg2"},
-  ["idl.implicit.round"] = {"none", "arg1", "arg2"},
-  ["idl.implicit.row_scaler"] = {"none", "arg1"},
-  ["idl.implicit.standardize"] = {"none", "arg1", "arg2", "arg3"},
-  ["idl.implicit.to_standardized"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c",
-    "arg1.f", "arg2", "arg2.u_mean", "arg2.u_scale", "arg2.y_mean", "arg2.y_scale"},
-  ["idl.implicit.train"] = {"none", "arg1", "arg1.A", "arg1.B", "arg1.D", "arg1.E", "arg1.c", "arg1.f",
-    "arg2", "arg3", "arg4", "arg4.batch_size", "arg4.epochs"},
   ["idl.trainers._ones"] = {"none", "arg1"},
   ["idl.trainers.abc_exact"] = {"none", "arg1", "arg2"},
   ["idl.trainers.bcd"] = {"none", "arg1", "arg2", "arg2.inner_max_iter", "arg2.inner_tol",
