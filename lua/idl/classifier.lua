@@ -188,7 +188,9 @@ function IDLClassifier:confusion(X, labels)
   local C = core.zeros(#self.classes, #self.classes)
   for i, l in ipairs(labels) do
     local a, b = index[l], index[predicted[i]]
-    if not a then util.fail("confusion", string.format("labels[%d] = %s is not a known class", i, tostring(l))) end
+    if not a then
+      util.fail("confusion", string.format("labels[%d] = %s is not a known class", i, tostring(l)))
+    end
     C:set(a, b, C:get(a, b) + 1)
   end
   return C

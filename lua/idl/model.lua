@@ -114,7 +114,9 @@ function model.project_(D, constraint, lambda)
   local fname = "model.project_"
   -- D of a diverging trainer may hold huge entries: it is not checked finite
   util.check_matrix(D, fname, "D", nil, nil, 2, false)
-  if D:rows() ~= D:cols() then util.fail(fname, "D is " .. D:rows() .. "x" .. D:cols() .. ", expected square") end
+  if D:rows() ~= D:cols() then
+    util.fail(fname, string.format("D is %dx%d, expected square", D:rows(), D:cols()))
+  end
   constraint = model.check_constraint(constraint, fname)
   if constraint.kind == "lmi" then util.check_matrix(lambda, fname, "lambda", D:rows(), 1) end
   local kind, kappa = constraint.kind, constraint.kappa
@@ -140,7 +142,9 @@ end
 function model.in_set(D, constraint, lambda, tol)
   local fname = "model.in_set"
   util.check_matrix(D, fname, "D")
-  if D:rows() ~= D:cols() then util.fail(fname, "D is " .. D:rows() .. "x" .. D:cols() .. ", expected square") end
+  if D:rows() ~= D:cols() then
+    util.fail(fname, string.format("D is %dx%d, expected square", D:rows(), D:cols()))
+  end
   constraint = model.check_constraint(constraint, fname)
   if constraint.kind == "lmi" then util.check_matrix(lambda, fname, "lambda", D:rows(), 1) end
   tol = tol == nil and 1e-9 or util.check_number(tol, fname, "tol", {min = 0})

@@ -54,6 +54,57 @@ local json = require "idl.json"
 local trainers = {}
 
 -- ---------------------------------------------------------------------------
+-- Argument checks of the public functions (errors name fname; `level` as in
+-- idl._util, 2 = the caller of the public function).
+
+-- s: a trainer state of trainers.new_state.
+local function check_state(s, fname, level)
+  if type(s) ~= "table" or getmetatable(s.model) ~= model_mod.Model or not core.is_matrix(s.U)
+    or not core.is_matrix(s.Y) or not core.is_matrix(s.X) or type(s.ws) ~= "table" then
+    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s),
+      (level or 2) + 1)
+  end
+end
+
+-- A threshold: any number but NaN and -inf (tol_fenchel = inf counts no unit).
+local function check_threshold(v, fname, what, level)
+  if type(v) ~= "number" or v ~= v or v == -math.huge then
+    util.fail(fname, what .. " must be a number, got " .. util.describe(v), level + 1)
+  end
+end
+
+local function check_rate(v, fname, what, level) util.check_number(v, fname, what, {min = 0}, level + 1) end
+local function check_tol(v, fname, what, level) check_threshold(v, fname, what, level + 1) end
+local function check_loops(v, fname, what, level) util.check_count(v, fname, what, 0, level + 1) end
+local function check_method(v, fname, what, level)
+  util.check_choice(v, {"picard", "anderson"}, fname, what, level + 1)
+end
+
+-- The config fields the rounds and the loop read, with their checks.
+local CONFIG_CHECKS = {
+  rounds_number = check_loops, dual_learning_rate = check_rate, tol_fenchel = check_threshold,
+  inner_tol = check_tol, inner_max_iter = check_loops, monitor_tol = check_rate,
+  monitor_train_every = check_loops, monitor_max_iter = check_loops, monitor_method = check_method,
+  patience = check_loops,
+}
+
+-- Checks that config is a table whose fields `keys` (names of CONFIG_CHECKS)
+-- are present and valid.
+local function check_config(config, keys, fname, level)
+  level = (level or 2) + 1
+  util.check_table(config, fname, "config", level)
+  for _, k in ipairs(keys) do
+    local v = config[k]
+    if v == nil then util.fail(fname, "config." .. k .. " is missing (see trainers.config)", level) end
+    CONFIG_CHECKS[k](v, fname, "config." .. k, level)
+  end
+end
+
+local DUAL_KEYS = {"dual_learning_rate", "tol_fenchel"}
+local INNER_KEYS = {"dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max_iter"}
+local MEASURE_KEYS = {"monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method"}
+
+-- ---------------------------------------------------------------------------
 -- State
 
 local STATE_ARGS = {model = true, U = true, Y = true, X = true, eval = true}
@@ -64,6 +115,7 @@ local STATE_ARGS = {model = true, U = true, Y = true, X = true, eval = true}
 -- trained in place; U, Y, X and eval are only read (X is copied).
 function trainers.new_state(args)
   local fn = "new_state"
+  if args == nil then util.fail(fn, "needs a table {model =, U =, Y =, ...}") end
   util.check_options(args, STATE_ARGS, fn, "arguments")
   local m = args.model
   if getmetatable(m) ~= model_mod.Model then
@@ -107,6 +159,10 @@ end
 --- trainers.invalidate(s): theta or X changed outside the steps (a custom
 -- schedule that edits them must call this).
 function trainers.invalidate(s)
+  if type(s) ~= "table" or type(s.ws) ~= "table" then
+    util.fail("trainers.invalidate", "s must be a trainer state (idl.trainers.new_state), got " ..
+      util.describe(s))
+  end
   s.ws.fresh = false
   s.ws.lm_fresh = false
   s.sigma = nil
@@ -143,6 +199,7 @@ end
 --- trainers.forward(s) -> Z, R: Z = D X + E U + f 1^T (h x m) and
 -- R = A X + B U + c 1^T - Y (p x m) at the current (theta, X), cached.
 function trainers.forward(s)
+  check_state(s, "trainers.forward")
   local ws, th = s.ws, s.model.theta
   if ws.fresh then return ws.Z, ws.R end
   local U1 = u_ones(s)
@@ -191,6 +248,7 @@ end
 --- trainers.objective(s) -> G, L, F: the relaxed objective at (theta, X),
 -- L the loss with the relaxed X, F (h x 1) the Fenchel divergences.
 function trainers.objective(s)
+  check_state(s, "trainers.objective")
   local Z, R = trainers.forward(s)
   local F = core.fenchel(s.X, Z)
   local m = s.X:cols()
@@ -222,9 +280,23 @@ local function max_abs(v)
   return t
 end
 
+-- The arguments of x_hessian and lipschitz_x: theta's D (h x h) and A
+-- (p x h), lambda h x 1; not checked finite (the
+-- constants of a diverging trainer are computed before its fault is noticed).
+local function check_x_args(theta, lambda, fname)
+  util.check_table(theta, fname, "theta", 3)
+  local D = util.check_matrix(theta.D, fname, "theta.D", nil, nil, 3, false)
+  if D:rows() ~= D:cols() then
+    util.fail(fname, string.format("theta.D is %dx%d, expected square", D:rows(), D:cols()), 3)
+  end
+  util.check_matrix(theta.A, fname, "theta.A", nil, D:rows(), 3, false)
+  util.check_matrix(lambda, fname, "lambda", D:rows(), 1, 3, false)
+end
+
 --- trainers.x_hessian(theta, lambda) -> M = A^T A + Lambda - Lambda D - D^T Lambda
 -- (h x h), whose norm bounds the curvature of G in X (with lambda_max ||D||_2^2).
 function trainers.x_hessian(theta, lambda)
+  check_x_args(theta, lambda, "trainers.x_hessian")
   local h = theta.D:rows()
   local LD = core.zeros(h, h)
   core.add_col(LD, 1, lambda)                 -- lambda 1^T
@@ -239,6 +311,8 @@ end
 --- trainers.lipschitz_x(theta, lambda, m) -> the exact X-block constant
 -- (||M||_2 + lambda_max ||D||_2^2) / m, as idl.lipschitz's x.
 function trainers.lipschitz_x(theta, lambda, m)
+  check_x_args(theta, lambda, "trainers.lipschitz_x")
+  util.check_dim(m, "trainers.lipschitz_x", "m", 1)
   local M = trainers.x_hessian(theta, lambda)
   return (M:norm(2) + max_abs(lambda) * theta.D:norm(2) ^ 2) / m
 end
@@ -282,6 +356,7 @@ end
 
 -- The m x 1 vector of ones (for the c and f gradients), allocated once.
 function trainers._ones(s)
+  check_state(s, "trainers._ones")
   s.ws.ones = s.ws.ones or core.ones(s.X:cols(), 1)
   return s.ws.ones
 end
@@ -297,6 +372,7 @@ end
 -- own step). The (D, E, f) step is skipped while lambda = 0 (G does not depend
 -- on them). Updates theta in place without allocating h x m matrices.
 function trainers.theta_step(s)
+  check_state(s, "trainers.theta_step")
   local th, X, U = s.model.theta, s.X, s.U
   local m = X:cols()
   local ones = trainers._ones(s)
@@ -324,6 +400,7 @@ end
 -- grad_X G = A^T R / m + (Lambda/m)(X - Z) + D^T (Lambda/m)((Z)_+ - X) and L_x the X-block
 -- constant at the current theta (REPORT-NOTES.md: the report's sign typo fixed).
 function trainers.x_step(s)
+  check_state(s, "trainers.x_step")
   local th, X = s.model.theta, s.X
   local m = X:cols()
   local Z, R = trainers.forward(s)
@@ -349,6 +426,8 @@ end
 -- lambda += dual_learning_rate * F .* 1{F >= tol_fenchel} (report 4.1), F at
 -- the current (theta, X).
 function trainers.dual_step(s, config)
+  check_state(s, "trainers.dual_step")
+  check_config(config, DUAL_KEYS, "trainers.dual_step")
   local _, _, F = trainers.objective(s)
   local eps = config.tol_fenchel
   local count = 0
@@ -367,6 +446,8 @@ end
 -- least squares on S = [X; U; 1^T] (idl.lstsq; ridge = 1e-10 * mean diagonal
 -- of S S^T by default keeps dead units harmless).
 function trainers.abc_exact(s, ridge)
+  check_state(s, "trainers.abc_exact")
+  if ridge ~= nil then util.check_number(ridge, "trainers.abc_exact", "ridge", {min = 0}) end
   local th = s.model.theta
   local h, m = h_m(s)
   local n = s.U:rows()
@@ -393,6 +474,8 @@ end
 -- config.inner_tol (or config.inner_max_iter steps), then one dual step.
 -- Stops training when no unit has F >= tol_fenchel.
 function trainers.two_loops(s, config)
+  check_state(s, "trainers.two_loops")
+  check_config(config, INNER_KEYS, "trainers.two_loops")
   local g0 = trainers.objective(s)
   local k = 0
   repeat
@@ -409,6 +492,8 @@ end
 
 --- one_loop: one theta step, one X step and one dual step per round.
 function trainers.one_loop(s, config)
+  check_state(s, "trainers.one_loop")
+  check_config(config, DUAL_KEYS, "trainers.one_loop")
   trainers.theta_step(s)
   trainers.x_step(s)
   trainers.dual_step(s, config)
@@ -435,6 +520,8 @@ end
 -- squares, (D, E, f) then X by projected gradient until the relative change of
 -- G is below inner_tol (at most inner_max_iter steps each), then a dual step.
 function trainers.bcd(s, config)
+  check_state(s, "trainers.bcd")
+  check_config(config, INNER_KEYS, "trainers.bcd")
   trainers.abc_exact(s)
   local k = 0
   local g0 = trainers.objective(s)
@@ -474,6 +561,9 @@ function trainers.register(name, fn, opts)
     error("register: name must be a word (letters, digits, _), got " .. util.describe(name), 2)
   end
   if type(fn) ~= "function" then error("register: fn must be a function, got " .. util.describe(fn), 2) end
+  opts = util.check_options(opts, {relaxed = true, fit_defaults = true}, "register", "options")
+  if opts.relaxed ~= nil then util.check_boolean(opts.relaxed, "register", "relaxed") end
+  if opts.fit_defaults ~= nil then util.check_table(opts.fit_defaults, "register", "fit_defaults") end
   trainers.registry[name] = {fn = fn, relaxed = not (opts and opts.relaxed == false),
     fit_defaults = opts and opts.fit_defaults or {}}
 end
@@ -488,6 +578,8 @@ trainers.register("bcd", trainers.bcd)
 -- from the model the Fenchel rounds left. (After the switch, the relaxed
 -- fields of the history describe the frozen relaxed X, not the model.)
 function trainers.hybrid(s, config)
+  check_state(s, "trainers.hybrid")
+  check_config(config, INNER_KEYS, "trainers.hybrid")
   local opts = config.trainer_options or {}
   if s.round <= (opts.fenchel_rounds or 10) then
     trainers.two_loops(s, config)
@@ -538,6 +630,7 @@ trainers.defaults = {
 
 --- trainers.config(t) -> a copy of t with the defaults filled in.
 function trainers.config(t)
+  if t ~= nil then util.check_table(t, "trainers.config", "t") end
   local c = {}
   for k, v in pairs(trainers.defaults) do c[k] = v end
   for k, v in pairs(t or {}) do c[k] = v end
@@ -587,6 +680,8 @@ end
 -- (how many did not).
 -- "L2" is the report's L = ||.||_F^2 / (2m) (or the model's loss if not squared).
 function trainers.measure(s, config)
+  check_state(s, "trainers.measure")
+  check_config(config, MEASURE_KEYS, "trainers.measure")
   local e = {round = s.round, inner_iterations = s.inner_iterations, eq_converged = true, eq_failures = 0}
   local lam = s.model.lambda
   e.lambda_l1 = lam:relu():sum() + (-lam):relu():sum()
@@ -971,7 +1066,12 @@ end
 -- process). Checkpoints (trainers.checkpoint) go to config.checkpoint_path
 -- every config.checkpoint_every rounds, on an interrupt, and when the run
 -- ends (not after a fault: the last good checkpoint stays).
+local RUN_KEYS = {"rounds_number", "dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max_iter",
+  "monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method", "patience"}
+
 function trainers.run(round, s, config)
+  local fname = "trainers.run"
+  if config ~= nil then util.check_table(config, fname, "config") end
   config = trainers.config(config)
   if type(round) == "string" then
     local entry = trainers.registry[round]
@@ -980,7 +1080,11 @@ function trainers.run(round, s, config)
         table.concat(trainers.names(), ", ")))
     end
     round, config.relaxed = entry.fn, entry.relaxed
+  elseif type(round) ~= "function" then
+    util.fail(fname, "round must be a trainer name or a function, got " .. util.describe(round))
   end
+  check_state(s, fname)
+  check_config(config, RUN_KEYS, fname)
   s.start = s.start or core.clock()
   local cbs = callbacks_of(config)
   local guard <close> = interrupt_guard(config)
@@ -1075,7 +1179,9 @@ end
 --- trainers.restore_best(s) -> s: the best model seen (s.best) copied back
 -- into s.model (in place, so references to the model stay valid).
 function trainers.restore_best(s)
+  check_state(s, "trainers.restore_best")
   local b = s.best
+  if type(b) ~= "table" then util.fail("trainers.restore_best", "s has no best model (s.best) yet") end
   for _, k in ipairs(model_mod.THETA_NAMES) do core.copy(s.model.theta[k], b.model.theta[k]) end
   core.copy(s.model.lambda, b.model.lambda)
   core.copy(s.X, b.X)

@@ -695,32 +695,6 @@ local COVERED = {
 -- position that no longer fails makes the test fail, so the list stays true.
 -- Regenerate it from IDL_SWEEP_REPORT's file after fixing some.
 local KNOWN = {
-  ["idl.trainers._ones"] = {"none", "arg1"},
-  ["idl.trainers.abc_exact"] = {"none", "arg1", "arg2"},
-  ["idl.trainers.bcd"] = {"none", "arg1", "arg2", "arg2.inner_max_iter", "arg2.inner_tol",
-    "arg2.tol_fenchel"},
-  ["idl.trainers.config"] = {"arg1"},
-  ["idl.trainers.dual_step"] = {"none", "arg1", "arg2", "arg2.tol_fenchel"},
-  ["idl.trainers.forward"] = {"none", "arg1"},
-  ["idl.trainers.hybrid"] = {"none", "arg1", "arg2", "arg2.dual_learning_rate", "arg2.inner_max_iter",
-    "arg2.inner_tol", "arg2.tol_fenchel"},
-  ["idl.trainers.invalidate"] = {"none", "arg1"},
-  ["idl.trainers.lipschitz_x"] = {"none", "arg1", "arg1.A", "arg1.D", "arg2", "arg3"},
-  ["idl.trainers.measure"] = {"none", "arg1", "arg2", "arg2.monitor_max_iter", "arg2.monitor_method",
-    "arg2.monitor_tol", "arg2.monitor_train_every"},
-  ["idl.trainers.new_state"] = {"none", "arg1"},
-  ["idl.trainers.objective"] = {"none", "arg1"},
-  ["idl.trainers.one_loop"] = {"none", "arg1", "arg2", "arg2.dual_learning_rate", "arg2.tol_fenchel"},
-  ["idl.trainers.register"] = {"arg3"},
-  ["idl.trainers.restore_best"] = {"none", "arg1"},
-  ["idl.trainers.run"] = {"none", "arg1", "arg2", "arg3", "arg3.dual_learning_rate", "arg3.monitor_max_iter",
-    "arg3.monitor_method", "arg3.monitor_tol", "arg3.monitor_train_every", "arg3.rounds_number",
-    "arg3.tol_fenchel"},
-  ["idl.trainers.theta_step"] = {"none", "arg1"},
-  ["idl.trainers.two_loops"] = {"none", "arg1", "arg2", "arg2.dual_learning_rate", "arg2.inner_max_iter",
-    "arg2.inner_tol", "arg2.tol_fenchel"},
-  ["idl.trainers.x_hessian"] = {"none", "arg1", "arg1.A", "arg1.D", "arg2"},
-  ["idl.trainers.x_step"] = {"none", "arg1"},
 }
 
 -- ---------------------------------------------------------------------------
