@@ -30,7 +30,8 @@ local opts = ex.parse(arg, {
 })
 
 local cfg = ex.pick(opts.size, {
-  tiny = {seeds = 1, m71 = 400, h71 = 10, gen_h = 20, density = 0.3, m72 = 200, h72 = 10, rounds71 = 2, rounds72 = 2, cap = 5},
+  tiny = {seeds = 1, m71 = 400, h71 = 10, gen_h = 20, density = 0.3, m72 = 200, h72 = 10, rounds71 = 2,
+          rounds72 = 2, cap = 5},
   quick = {seeds = 3, m71 = 10000, h71 = 300, gen_h = 500, m72 = 1000, h72 = 100, rounds71 = 50,
            rounds72 = 200},
   full = {seeds = 10, m71 = 10000, h71 = 300, gen_h = 500, m72 = 1000, h72 = 100, rounds71 = 200,
@@ -172,10 +173,13 @@ res.summary = {columns = {"problem", "trainer", "rmse", "seconds", "rounds", "fl
   headers = {"problem", "trainer", "test RMSE (mean ± std)", "fit seconds", "rounds", "sin(x) RMSE",
     "reached 0.3 x two_loops"},
   rows = table_rows}
-ex.write_csv(ex.file(res, "comparison.csv"), {"problem", "trainer", "rmse_mean", "rmse_std", "seconds", "rounds"},
+ex.write_csv(ex.file(res, "comparison.csv"),
+  {"problem", "trainer", "rmse_mean", "rmse_std", "seconds", "rounds"},
   (function()
     local t = {}
-    for _, r in ipairs(rows) do t[#t + 1] = {r.problem, r.trainer, r.rmse_mean, r.rmse_std, r.seconds, r.rounds} end
+    for _, r in ipairs(rows) do
+      t[#t + 1] = {r.problem, r.trainer, r.rmse_mean, r.rmse_std, r.seconds, r.rounds}
+    end
     return t
   end)())
 ex.finish(res)

@@ -85,7 +85,8 @@ describe("IDLClassifier", function()
     assert.matches("fit: labels%[2%] is .*labels must all be numbers or all strings",
       err_of(c.fit, c, idl.zeros(2, 2), {1, "a"}))
     assert.matches("predict: the classifier is not fitted", err_of(c.predict, c, X))
-    assert.matches("IDLClassifier: loss is always \"softmax_xent\"", err_of(idl.IDLClassifier, {loss = "squared"}))
+    assert.matches("IDLClassifier: loss is always \"softmax_xent\"",
+      err_of(idl.IDLClassifier, {loss = "squared"}))
     assert.matches("score: labels has 2 entries, X has 90 rows", err_of(clf.score, clf, Xt, {"cat", "dog"}))
   end)
 end)

@@ -49,8 +49,10 @@ describe("implicit gradients", function()
     local labels = {}
     for j = 1, 8 do labels[j] = rng:integer(4) end
     local Y = one_hot(labels, 4)
-    local _, grads = implicit.loss_and_grad(theta, U, Y, {loss = "softmax_xent", tol = 1e-14, max_iter = 2000})
-    local worst = optim.check_gradient(true_loss(U, Y, "softmax_xent"), theta, grads, {eps = 1e-6, floor = 1e-4})
+    local _, grads = implicit.loss_and_grad(theta, U, Y,
+      {loss = "softmax_xent", tol = 1e-14, max_iter = 2000})
+    local worst = optim.check_gradient(true_loss(U, Y, "softmax_xent"), theta, grads,
+      {eps = 1e-6, floor = 1e-4})
     assert.is_true(worst < 1e-6, string.format("worst relative error %.2e", worst))
   end)
 end)
@@ -64,7 +66,8 @@ describe("implicit training", function()
     local theta = random_theta(2, 8, 1, idl.rng(99))
     for _, k in ipairs{"A", "B", "c"} do idl.scale(theta[k], 0.1) end
     local before = implicit.evaluate(theta, U, Y)
-    local history = implicit.train(theta, U, Y, {epochs = 400, batch_size = 20, learning_rate = 1e-2, scales = {},
+    local history = implicit.train(theta, U, Y, {epochs = 400, batch_size = 20, learning_rate = 1e-2,
+      scales = {},
       patience = 400, seed = 1})
     local after = implicit.evaluate(theta, U, Y)
     local var = 0

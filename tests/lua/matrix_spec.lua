@@ -67,7 +67,8 @@ describe("constructors", function()
     assert.matches("from_table: entry %(1, 2%) must be a number, got string",
       err_of(idl.from_table, {{1, "x"}}))
     assert.matches("from_table: expected a table of rows, got number", err_of(idl.from_table, 3))
-    assert.matches("randn: a generator from idl.rng%(seed%) is required, got no value", err_of(idl.randn, 2, 2))
+    assert.matches("randn: a generator from idl.rng%(seed%) is required, got no value",
+      err_of(idl.randn, 2, 2))
   end)
 end)
 

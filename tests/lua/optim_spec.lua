@@ -96,7 +96,8 @@ describe("schedules", function()
     assert.equal(1, optim.schedule_lr(plateau, ps, 3, 5))
     assert.near(0.1, optim.schedule_lr(plateau, ps, 4, 5), 1e-15)
     assert.near(0.1, optim.schedule_lr(plateau, ps, 5, 4), 1e-15) -- improved: no cut
-    assert.matches("schedule_lr: unknown kind 'linear'", err_of(optim.schedule_lr, {kind = "linear", lr = 1}, {}, 1))
+    assert.matches("schedule_lr: unknown kind 'linear'",
+      err_of(optim.schedule_lr, {kind = "linear", lr = 1}, {}, 1))
   end)
 end)
 
@@ -124,7 +125,8 @@ describe("gather_cols and scatter_cols", function()
     local back = idl.zeros(2, 3)
     idl.scatter_cols(back, {3, 1}, dst)
     assert.same({{1, 0, 3}, {4, 0, 6}}, back:totable())
-    assert.matches("gather_cols: column index must be in %[1, 3%], got 4", err_of(idl.gather_cols, dst, src, {4, 1}))
+    assert.matches("gather_cols: column index must be in %[1, 3%], got 4",
+      err_of(idl.gather_cols, dst, src, {4, 1}))
     assert.matches("gather_cols: dst is 2x2, expected 2x3", err_of(idl.gather_cols, dst, src, {1, 2, 3}))
   end)
 end)
