@@ -638,7 +638,7 @@ function implicit.restore_state(s, saved)
 end
 
 trainers.register("implicit", implicit.round, {relaxed = false, fit_defaults = {
-  rounds_number = 300,
+  rounds_number = 100,
   holdout = 0.1,
   patience = 40,
   -- A least-squares readout with a tiny ridge has huge, cancelling weights
