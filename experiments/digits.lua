@@ -5,7 +5,7 @@
 -- Data: experiments/data/digits.csv (1797 images; see experiments/data/README.md
 -- for its source and licence), split 80/20 stratified by class (seeded).
 -- The classifier uses its defaults (implicit training of the softmax
--- cross-entropy, 10% of the training part held out for early stopping), only
+-- cross-entropy, 20% of the training part held out for early stopping), only
 -- hidden_variables is set. Prints the test accuracy and the confusion matrix;
 -- writes results.json, summary.csv, confusion.csv, history.csv and the
 -- figures confusion.png and training_curve.png into --out.

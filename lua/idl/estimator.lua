@@ -366,7 +366,7 @@ end
 -- as config.trainer_options (for trainers with settings of their own). A
 -- trainer may register defaults (idl.trainers.register's fit_defaults): the
 -- "implicit" trainer runs up to 100 rounds (epochs) and, with early_stopping and no
--- eval_set, holds out 10% of the training data (seeded by random_state) to
+-- eval_set, holds out 20% of the training data (seeded by random_state) to
 -- stop on and to restore the best model from.
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with

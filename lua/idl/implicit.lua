@@ -639,7 +639,7 @@ end
 
 trainers.register("implicit", implicit.round, {relaxed = false, fit_defaults = {
   rounds_number = 100,
-  holdout = 0.1,
+  holdout = 0.2,
   patience = 40,
   -- A least-squares readout with a tiny ridge has huge, cancelling weights
   -- that the first gradient steps wreck; a firmer ridge starts from a
