@@ -137,6 +137,25 @@ function Standardizer:fit_transform(X)
   return self:fit(X):transform(X)
 end
 
+--- data.row_scaler(M) -> mean, scale: the per-row mean and scale (population
+-- standard deviation, 1 for a constant row) of M (k x m, columns are
+-- samples), as k x 1 matrices: the Standardizer of the engine's layout.
+function data.row_scaler(M)
+  local fname = "row_scaler"
+  util.check_matrix(M, fname, "M")
+  local m = M:cols()
+  if m == 0 then util.fail(fname, "M has no columns (samples)") end
+  local mean = M:sum(2) / m
+  local C = M:copy()
+  core.add_col(C, -1, mean)
+  local scale = C:hadamard(C):sum(2) / m
+  for i = 1, scale:rows() do
+    local sd = math.sqrt(scale:get(i, 1))
+    scale:set(i, 1, sd > 0 and sd or 1)
+  end
+  return mean, scale
+end
+
 -- ---------------------------------------------------------------------------
 -- Generators
 

@@ -20,6 +20,7 @@
 -- @module idl.implicit
 
 local core = require "idl.core"
+local data = require "idl.data"
 local losses = require "idl.losses"
 local model_mod = require "idl.model"
 local trainers = require "idl.trainers"
@@ -399,16 +400,7 @@ function implicit.row_scaler(M)
   local fname = "implicit.row_scaler"
   util.check_matrix(M, fname, "M")
   if M:cols() == 0 then util.fail(fname, "M has no columns (samples)") end
-  local m = M:cols()
-  local mean = M:sum(2) / m
-  local C = M:copy()
-  core.add_col(C, -1, mean)
-  local scale = C:hadamard(C):sum(2) / m
-  for i = 1, scale:rows() do
-    local sd = math.sqrt(scale:get(i, 1))
-    scale:set(i, 1, sd > 0 and sd or 1)
-  end
-  return mean, scale
+  return data.row_scaler(M)
 end
 
 local function reciprocal(v)

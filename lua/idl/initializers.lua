@@ -24,6 +24,7 @@
 -- @module idl.initializers
 
 local core = require "idl.core"
+local data = require "idl.data"
 local util = require "idl._util"
 local model_mod = require "idl.model"
 
@@ -116,15 +117,8 @@ local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f
 -- u: E u + f = E' u' + f' with E = E' diag(1/su), f = f' - E mu. Then every
 -- unit's kink lies where the data are, whatever the units of the features.
 local function standardize_input_layer(theta, U)
-  local m = U:cols()
-  local mean = U:sum(2) / m
-  local C = U:copy()
-  core.add_col(C, -1, mean)
-  local inv = C:hadamard(C):sum(2) / m
-  for i = 1, inv:rows() do
-    local sd = math.sqrt(inv:get(i, 1))
-    inv:set(i, 1, sd > 0 and 1 / sd or 1)
-  end
+  local mean, inv = data.row_scaler(U)
+  for i = 1, inv:rows() do inv:set(i, 1, 1 / inv:get(i, 1)) end
   core.scale_cols(theta.E, inv)
   core.gemm(theta.f, theta.E, mean, -1, 1)
 end

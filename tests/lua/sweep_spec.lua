@@ -523,6 +523,7 @@ local COVERED = {
   ["idl.data.select_rows"] = {args = {M(4, 2), K({2, 1})}},
   ["idl.data.sin"] = {args = {K(6), RNG, F(function() return {noise = 0.1} end)}},
   ["idl.data.sparse_random"] = {args = {INT, K(3), NUM, RNG}},
+  ["idl.data.row_scaler"] = {args = {M(3, 4)}},
   ["idl.data.train_test_split"] = {args = {M(6, 2), M(6, 1), F(function() return {test_size = 0.5,
     shuffle = true, rng = idl.rng(1)} end)}},
 
