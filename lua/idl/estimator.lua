@@ -365,7 +365,7 @@ end
 -- resume = nil}]) -> est. trainer_options is handed to the round
 -- as config.trainer_options (for trainers with settings of their own). A
 -- trainer may register defaults (idl.trainers.register's fit_defaults): the
--- "implicit" trainer runs up to 100 rounds (epochs) and, with early_stopping and no
+-- "implicit" trainer runs up to 60 rounds (epochs) and, with early_stopping and no
 -- eval_set, holds out 20% of the training data (seeded by random_state) to
 -- stop on and to restore the best model from.
 -- Initializes (params.initialization, or params.initialization_theta), then

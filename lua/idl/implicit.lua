@@ -630,7 +630,7 @@ function implicit.restore_state(s, saved)
 end
 
 trainers.register("implicit", implicit.round, {relaxed = false, fit_defaults = {
-  rounds_number = 100,
+  rounds_number = 60,
   holdout = 0.2,
   patience = 40,
   -- A least-squares readout with a tiny ridge has huge, cancelling weights

@@ -589,7 +589,7 @@ function trainers.hybrid(s, config)
 end
 
 trainers.register("hybrid", trainers.hybrid,
-  {fit_defaults = {rounds_number = 100, holdout = 0.2, patience = 40}})
+  {fit_defaults = {rounds_number = 60, holdout = 0.2, patience = 40}})
 
 --- trainers.names() -> the sorted names of the registered trainers.
 function trainers.names()
