@@ -288,4 +288,20 @@ function util.scale_cols(m, v)
   return m * d
 end
 
+--- util.sh_quote(s) -> s quoted for /bin/sh (single quotes, embedded ones
+-- escaped); a plain word or path is returned as it is, so messages stay readable.
+function util.sh_quote(s)
+  if s:match("^[%w%._/%-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- util.read_file(path) -> the whole file as a string, or nil when it cannot be read.
+function util.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
 return util

@@ -108,9 +108,7 @@ end
 -- ---------------------------------------------------------------------------
 -- Files
 
-local function sh_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local sh_quote = util.sh_quote
 
 --- experiment.mkdir(dir) -> dir, creating it and its parents; raises on failure.
 function experiment.mkdir(dir)

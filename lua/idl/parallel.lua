@@ -19,20 +19,11 @@
 -- @module idl.parallel
 
 local json = require "idl.json"
+local util = require "idl._util"
 
 local parallel = {}
 
-local function sh_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local sh_quote, read_file = util.sh_quote, util.read_file
 
 local function write_file(path, text)
   local f, err = io.open(path, "wb")

@@ -20,6 +20,8 @@
 -- unless `enhanced = true` turns on gnuplot's enhanced text (x_1, x^2, {/Symbol l}).
 -- @module idl.plot
 
+local util = require "idl._util"
+
 local plot = {}
 
 --- The gnuplot command (a name on PATH or a path); change it to use another gnuplot.
@@ -32,10 +34,7 @@ local common_keys = {"path", "formats", "title", "xlabel", "ylabel", "width", "h
 
 -- Helpers ---------------------------------------------------------------------
 
-local function sh_quote(s)
-  if s:match("^[%w%._/%-]+$") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local sh_quote = util.sh_quote
 
 -- A gnuplot double-quoted string: backslashes, quotes and newlines escaped, other controls dropped.
 local function gp_string(s)
