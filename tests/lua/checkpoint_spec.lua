@@ -10,24 +10,14 @@ local trainers = require "idl.trainers"
 
 local exe = os.getenv("IDL_EXE") or "build/bin/idl"
 
--- The data and the estimator, as source text: the scripts run in child
--- processes define them with the very same code.
-local SETUP = [[
+-- The data and the estimator come from tests/lua/support.lua, in this process
+-- and in the scripts run as child processes (SETUP is their first lines).
+local SUPPORT = (os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua"
+local SETUP = string.format([[
 local idl = require "idl"
-local function data()
-  local g = idl.rng(1)
-  local X = idl.randn(60, 3, g)
-  local y = X * idl.from_table{{1}, {-2}, {0.5}} + idl.randn(60, 1, g, 0, 0.1)
-  return X, y
-end
--- tol_fenchel small: two_loops does not stop by itself within a few rounds
-local function estimator(extra)
-  local p = {hidden_variables = 4, random_state = 3, verbosity = false, tol_fenchel = 1e-6,
-    inner_max_iter = 20}
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return idl.IDLModel(p)
-end
-]]
+local support = dofile(%q)
+local data, estimator = support.data, support.estimator
+]], SUPPORT)
 
 local data, estimator = assert(load(SETUP .. "return data, estimator"))()
 
@@ -63,18 +53,7 @@ local function ls(dir)
   return names
 end
 
--- Runs f with io.stderr replaced; returns what was written there and f's result.
-local function capture_stderr(f)
-  local saved, buf = io.stderr, {}
-  io.stderr = {write = function(self, ...) -- luacheck: ignore 122
-    for _, v in ipairs{...} do buf[#buf + 1] = tostring(v) end
-    return self
-  end, flush = function() end}
-  local ok, res = pcall(f)
-  io.stderr = saved -- luacheck: ignore 122
-  if not ok then error(res, 0) end
-  return table.concat(buf), res
-end
+local capture_stderr = dofile(SUPPORT).capture_stderr
 
 -- Two histories agree entry by entry (timings aside).
 local function same_history(a, b)

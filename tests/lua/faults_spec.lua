@@ -7,34 +7,8 @@
 local idl = require "idl"
 local trainers = require "idl.trainers"
 
--- Rows-are-samples regression data: y = X w + noise.
-local function data()
-  local g = idl.rng(1)
-  local X = idl.randn(60, 3, g)
-  local y = X * idl.from_table{{1}, {-2}, {0.5}} + idl.randn(60, 1, g, 0, 0.1)
-  return X, y
-end
-
--- tol_fenchel small: two_loops never stops by itself within a few rounds.
-local function estimator(extra)
-  local p = {hidden_variables = 4, random_state = 3, verbosity = false, tol_fenchel = 1e-6,
-    inner_max_iter = 20}
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return idl.IDLModel(p)
-end
-
--- Runs f with io.stderr replaced; returns what was written there and f's results.
-local function capture_stderr(f)
-  local saved, buf = io.stderr, {}
-  io.stderr = {write = function(self, ...) -- luacheck: ignore 122
-    for _, v in ipairs{...} do buf[#buf + 1] = tostring(v) end
-    return self
-  end, flush = function() end}
-  local res = table.pack(pcall(f))
-  io.stderr = saved -- luacheck: ignore 122
-  if not res[1] then error(res[2], 0) end
-  return table.concat(buf), table.unpack(res, 2, res.n)
-end
+local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua")
+local data, estimator, capture_stderr = support.data, support.estimator, support.capture_stderr
 
 local function all_finite(model)
   for _, k in ipairs(idl.model.THETA_NAMES) do

@@ -1,0 +1,40 @@
+-- Fixtures shared by the training specs and by the scripts they run in child
+-- processes (load it with dofile: children need no package path for it).
+local idl = require "idl"
+
+local support = {}
+
+--- Rows-are-samples regression data: y = X w + noise (60 x 3, fixed seed).
+function support.data()
+  local g = idl.rng(1)
+  local X = idl.randn(60, 3, g)
+  local y = X * idl.from_table{{1}, {-2}, {0.5}} + idl.randn(60, 1, g, 0, 0.1)
+  return X, y
+end
+
+--- A small IDLModel; tol_fenchel small: two_loops does not stop by itself
+-- within a few rounds. extra overrides parameters.
+function support.estimator(extra)
+  local p = {hidden_variables = 4, random_state = 3, verbosity = false, tol_fenchel = 1e-6,
+    inner_max_iter = 20}
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return idl.IDLModel(p)
+end
+
+--- Runs f with io.stderr replaced; returns what was written there and f's results.
+function support.capture_stderr(f)
+  local saved, buf = io.stderr, {}
+  io.stderr = {write = function(self, ...) -- luacheck: ignore 122
+    for _, v in ipairs{...} do buf[#buf + 1] = tostring(v) end
+    return self
+  end, flush = function() end}
+  local res = table.pack(pcall(f))
+  io.stderr = saved -- luacheck: ignore 122
+  if not res[1] then error(res[2], 0) end
+  return table.concat(buf), table.unpack(res, 2, res.n)
+end
+
+--- The path of this file, for dofile in specs and child scripts.
+support.path = (os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua"
+
+return support
