@@ -11,15 +11,12 @@
 -- a 300x300 D (and of project_nonneg on a 300x10000 X).
 local idl = require "idl"
 
-local reps, threads = 5, nil
-local i = 1
-while arg and arg[i] do
-  if arg[i] == "--reps" then reps = tonumber(arg[i + 1]); i = i + 1
-  elseif arg[i] == "--threads" then threads = tonumber(arg[i + 1]); i = i + 1
-  else error("bench_gradients: unknown option " .. arg[i], 0) end
-  i = i + 1
-end
-if threads then idl.set_threads(threads) end
+local opts = require("idl.cli").parse(arg, {name = "bench_gradients",
+  description = "prints the figures described at the top of experiments/bench_gradients.lua",
+  options = {{"reps", "integer", 5, "timed repetitions (the best is kept)"},
+             {"threads", "integer", 0, "OpenBLAS threads (0: leave the default)"}}})
+local reps = opts.reps
+if opts.threads > 0 then idl.set_threads(opts.threads) end
 
 local h, n, p, m = 300, 10, 1, 10000
 local rng = idl.rng(0)

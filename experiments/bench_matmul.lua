@@ -8,15 +8,12 @@
 -- 10% over the dgemm itself.
 local idl = require "idl"
 
-local reps, threads = 15, nil
-local i = 1
-while arg and arg[i] do
-  if arg[i] == "--reps" then reps = tonumber(arg[i + 1]); i = i + 1
-  elseif arg[i] == "--threads" then threads = tonumber(arg[i + 1]); i = i + 1
-  else error("bench_matmul: unknown option " .. arg[i], 0) end
-  i = i + 1
-end
-if threads then idl.set_threads(threads) end
+local opts = require("idl.cli").parse(arg, {name = "bench_matmul",
+  description = "prints the figures described at the top of experiments/bench_matmul.lua",
+  options = {{"reps", "integer", 15, "timed repetitions (the best is kept)"},
+             {"threads", "integer", 0, "OpenBLAS threads (0: leave the default)"}}})
+local reps = opts.reps
+if opts.threads > 0 then idl.set_threads(opts.threads) end
 
 local rng = idl.rng(0)
 local A, B = idl.randn(300, 300, rng), idl.randn(300, 10000, rng)
