@@ -67,11 +67,15 @@ function parallel.serve(args, fn)
   assert(os.rename(args[3] .. ".part", args[3]))
 end
 
+-- mktemp prints the directory and one newline; the whole output is read, as a
+-- TMPDIR may hold newlines (its first line alone could name another directory,
+-- which the cleanup would then remove).
 local function make_temp_dir()
   local p = io.popen('mktemp -d "${TMPDIR:-/tmp}/idl-parallel.XXXXXX"')
-  local dir = p and p:read("l")
-  if p then p:close() end
-  if not dir or dir == "" then error("parallel.map: cannot create a temporary directory", 0) end
+  local out = p and p:read("a")
+  local ok = p and p:close()
+  local dir = ok and out and out:match("^(.*/idl%-parallel%.[%w]+)\n$")
+  if not dir then error("parallel.map: cannot create a temporary directory", 0) end
   return dir
 end
 
@@ -81,7 +85,7 @@ local function runner_script(dir, exe, script, env)
   local lines = {"#!/bin/sh", "dir=" .. sh_quote(dir), 'i="$1"',
                  'if [ -e "$dir/stop" ]; then echo "$i skipped"; exit 0; fi'}
   local names = {}
-  for name in pairs(env) do names[#names + 1] = name end
+  for name in pairs(env) do names[#names + 1] = name end -- checked identifiers (check_map_args)
   table.sort(names)
   for _, name in ipairs(names) do
     lines[#lines + 1] = "export " .. name .. "=" .. sh_quote(tostring(env[name]))
@@ -108,6 +112,15 @@ local function check_map_args(script, jobs, opts)
   if type(jobs) ~= "table" then error("parallel.map: jobs must be an array of parameter tables", 3) end
   if opts.jobs ~= nil and (math.type(opts.jobs) ~= "integer" or opts.jobs < 1) then
     error("parallel.map: opts.jobs must be an integer >= 1, got " .. tostring(opts.jobs), 3)
+  end
+  if opts.env ~= nil and type(opts.env) ~= "table" then
+    error("parallel.map: opts.env must be a table of variables, got " .. type(opts.env), 3)
+  end
+  -- the names go into the runner script unquoted (export NAME=value)
+  for name in pairs(opts.env or {}) do
+    if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+      error(string.format("parallel.map: opts.env: %q is not a variable name", tostring(name)), 3)
+    end
   end
 end
 

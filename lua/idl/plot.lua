@@ -6,7 +6,7 @@
 --
 -- Every call writes, beside the image, the data (`<base>.dat`) and the gnuplot
 -- script (`<base>.gp`, which refers to files by their names only), so a figure
--- can be re-rendered or restyled by hand with `cd <dir> && gnuplot <base>.gp`.
+-- can be re-rendered or restyled by hand with `cd <dir> && gnuplot ./<base>.gp`.
 -- The format follows the extension of `path` (.png or .svg); `formats = {"png", "svg"}`
 -- writes both. On success a function returns the image path (the one of `path`'s
 -- format, else of the first format) and the array of all paths. When gnuplot is
@@ -16,7 +16,8 @@
 --
 -- Numbers: x and y are Lua arrays or idl matrices with one row or one column; if x
 -- is omitted it is 1..n. NaN and +-Inf are written as NaN, which gnuplot treats as
--- undefined: such points are not drawn, and lines break there. Text (titles, labels) is printed literally,
+-- undefined: such points are not drawn, and lines break there. Text (titles, labels) and file names are
+-- printed literally and never run anything (gnuplot expands `cmd` in strings: see gp_string),
 -- unless `enhanced = true` turns on gnuplot's enhanced text (x_1, x^2, {/Symbol l}).
 -- @module idl.plot
 
@@ -36,10 +37,22 @@ local common_keys = {"path", "formats", "title", "xlabel", "ylabel", "width", "h
 
 local sh_quote = util.sh_quote
 
--- A gnuplot double-quoted string: backslashes, quotes and newlines escaped, other controls dropped.
+-- A gnuplot double-quoted string that gnuplot never expands. gnuplot runs `cmd`
+-- found on a line (inside double quotes too) and expands @macros before it reads
+-- a string, so every byte but letters, digits, space and , . _ - + : / = is
+-- written as an octal escape: the line then holds no backquote, @, $, quote or
+-- newline, and the string still reads back as the same bytes.
 local function gp_string(s)
-  s = tostring(s):gsub('[\\"]', "\\%0"):gsub("\n", "\\n"):gsub("%c", "")
+  s = tostring(s):gsub("[^%w ,%._%-+:/=]", function(c)
+    return c == "\n" and "\\n" or string.format("\\%03o", c:byte())
+  end)
   return '"' .. s .. '"'
+end
+
+-- A file name for gnuplot: "./" first, since a name starting with '|' or '<' is
+-- a command to gnuplot (set output "|cmd", plot "<cmd"), and "-" or "" are special.
+local function gp_file(name)
+  return gp_string("./" .. name)
 end
 
 local function is_matrix(v)
@@ -202,7 +215,9 @@ end
 
 -- The settings shared by every kind of figure.
 local function header(fname, opts, base)
-  local lines = {"# Written by idl.plot; render with: gnuplot " .. base .. ".gp (from this directory)",
+  -- a name with other bytes is not put into the comment: a newline would end it
+  local name = base:match("^[%w ,%._%-+=]+$") and "./" .. base .. ".gp" or "./<this file>"
+  local lines = {"# Written by idl.plot; render with: gnuplot " .. name .. " (from this directory)",
                  "set grid"}
   local function add(line) if line then lines[#lines + 1] = line end end
   if opts.title then add("set title " .. gp_string(opts.title)) end
@@ -228,7 +243,7 @@ local function script_text(opts, lines, base, formats, plot_command, info)
   local out = {table.concat(lines, "\n")}
   for _, f in ipairs(formats) do
     out[#out + 1] = terminal_line(f, opts, info)
-    out[#out + 1] = "set output " .. gp_string(base .. "." .. f)
+    out[#out + 1] = "set output " .. gp_file(base .. "." .. f)
     out[#out + 1] = plot_command
     out[#out + 1] = "unset output"
   end
@@ -264,7 +279,9 @@ local function finish(fname, opts, data, build)
   ok, err = write_file(prefix .. ".dat", data)
   if ok then ok, err = write_file(prefix .. ".gp", script) end
   if not ok then return nil, "plot." .. fname .. ": " .. err end
-  local how = string.format("render with `cd %s && gnuplot %s`", sh_quote(dir), sh_quote(base .. ".gp"))
+  -- "./": gnuplot runs a file argument that starts with '<' as a command
+  local how = string.format("render with `cd %s && gnuplot %s`", sh_quote(dir),
+                            sh_quote("./" .. base .. ".gp"))
   if not info then return nil, "gnuplot not found: " .. how end
   local paths, primary = {}, nil
   for i, f in ipairs(formats) do
@@ -330,7 +347,7 @@ plot.lines = public(function(opts)
   return finish("lines", opts, table.concat(blocks, "\n\n\n") .. "\n", function(base, make)
     local parts = {}
     for i, c in ipairs(clauses) do
-      local file = i == 1 and gp_string(base .. ".dat") or '""'
+      local file = i == 1 and gp_file(base .. ".dat") or '""'
       parts[i] = string.format('%s index %d using 1:2 with %s %s', file, c[1], c[2], c[3])
     end
     return make(header("lines", opts, base), "plot " .. table.concat(parts, ", \\\n     "))
@@ -369,7 +386,7 @@ plot.scatter = public(function(opts)
   end
   return finish("scatter", opts, table.concat(blocks, "\n\n\n") .. "\n", function(base, make)
     local parts = {string.format("%s index 0 using 1:2 with points pt 7 ps 0.5 lc rgb '#7f7f7f' %s",
-                                 gp_string(base .. ".dat"), title_of(opts.points.label))}
+                                 gp_file(base .. ".dat"), title_of(opts.points.label))}
     for i, c in ipairs(curves) do
       parts[i + 1] = string.format('"" index %d using 1:2 with lines lw 2.5 %s', i, title_of(c.label))
     end
@@ -396,7 +413,7 @@ plot.errorbars = public(function(opts)
     local parts = {}
     for i, s in ipairs(opts.series) do
       parts[i] = string.format("%s index %d using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 %s",
-                               i == 1 and gp_string(base .. ".dat") or '""', i - 1, title_of(s.label))
+                               i == 1 and gp_file(base .. ".dat") or '""', i - 1, title_of(s.label))
     end
     return make(header("errorbars", opts, base), "plot " .. table.concat(parts, ", \\\n     "))
   end)
@@ -464,7 +481,7 @@ plot.heatmap = public(function(opts)
     if hi >= lo then
       h[#h + 1] = string.format("set cbrange [%s:%s]", number_text(lo), number_text(hi > lo and hi or lo + 1))
     end
-    local data = gp_string(base .. ".dat")
+    local data = gp_file(base .. ".dat")
     local command = "plot " .. data .. " matrix with image notitle"
     if show then
       -- Dark cells get white text, light cells black text.
