@@ -8,6 +8,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local labels = require "idl.labels"
 
 local data = {}
 
@@ -33,31 +34,99 @@ function data.select_rows(M, idx)
   return select_rows(M, rows)
 end
 
-local SPLIT_OPTIONS = {test_size = true, shuffle = true, rng = true}
+local SPLIT_OPTIONS = {test_size = true, shuffle = true, rng = true, stratify = true}
 
---- data.train_test_split(X, y [, {test_size = 0.25, shuffle = true, rng = idl.rng(0)}])
+-- The number of test rows that test_size (a fraction or a count) asks of m.
+local function test_rows(ts, m, fn)
+  util.check_number(ts, fn, "test_size", {gt = 0}, 3)
+  local n_test = ts < 1 and math.floor(ts * m + 0.5)
+    or util.check_number(ts, fn, "test_size", {integer = true}, 3)
+  if n_test < 1 or n_test >= m then
+    util.fail(fn, string.format("test_size %s leaves %d test rows of %d: need 1 <= test rows < %d",
+      tostring(ts), n_test, m, m), 3)
+  end
+  return n_test
+end
+
+-- The test quota of each class: proportional to its count, rounded by largest
+-- remainder so that the quotas add up to n_test.
+local function class_quotas(strata, n_test)
+  local classes, index = labels.classes(strata)
+  local count, quota, order = {}, {}, {}
+  for k = 1, #classes do count[k] = 0 end
+  for _, l in ipairs(strata) do count[index[l]] = count[index[l]] + 1 end
+  local given = 0
+  for k = 1, #classes do
+    quota[k] = math.floor(count[k] * n_test / #strata)
+    given, order[k] = given + quota[k], k
+  end
+  local function rest(k) return count[k] * n_test / #strata - quota[k] end
+  table.sort(order, function(a, b)
+    if rest(a) ~= rest(b) then return rest(a) > rest(b) end
+    return a < b
+  end)
+  for t = 1, n_test - given do quota[order[t]] = quota[order[t]] + 1 end
+  return quota, index
+end
+
+-- Splits `order` (a permutation of 1..m): the test rows are taken from its end,
+-- as many of each stratum as its quota (all of them, without strata).
+local function split_order(order, n_test, strata)
+  local is_test = {}
+  if strata then
+    local quota, index = class_quotas(strata, n_test)
+    for t = #order, 1, -1 do
+      local k = index[strata[order[t]]]
+      if quota[k] > 0 then is_test[t], quota[k] = true, quota[k] - 1 end
+    end
+  else
+    for t = #order - n_test + 1, #order do is_test[t] = true end
+  end
+  local train, test = {}, {}
+  for t, i in ipairs(order) do
+    if is_test[t] then test[#test + 1] = i else train[#train + 1] = i end
+  end
+  return train, test
+end
+
+-- y as the split returns it: text labels stay a Lua array, anything else is a matrix.
+local function split_target(y, m, fn)
+  if y == nil then return nil end
+  if labels.is_text(y) then
+    y = labels.check(y, fn, "y", 3)
+  else
+    y = util.as_matrix(y, fn, "y", 3, false)
+  end
+  local rows = core.is_matrix(y) and y:rows() or #y
+  if rows ~= m then util.fail(fn, string.format("X has %d rows (samples), y has %d", m, rows), 3) end
+  return y
+end
+
+local function take(v, idx)
+  if core.is_matrix(v) then return select_rows(v, idx) end
+  return labels.select(v, idx)
+end
+
+--- data.train_test_split(X, y [, {test_size = 0.25, shuffle = true, rng = idl.rng(0), stratify = nil}])
 -- -> X_train, X_test, y_train, y_test.
 -- test_size is a fraction in (0, 1) or a number of rows (an integer >= 1).
 -- With shuffle = false the LAST rows form the test set (the report's split).
--- y may be nil (then only X_train, X_test are returned).
+-- y may be nil (then only X_train, X_test are returned), a matrix or a Lua
+-- array of numbers (split as matrices), or a Lua array of text labels (split
+-- as Lua arrays). stratify = labels (a Lua array or a vector, one per row,
+-- usually y) keeps each class's share in both parts (the test quotas are
+-- rounded so that they add up to the test size).
 function data.train_test_split(X, y, opts)
   local fn = "train_test_split"
   opts = util.check_options(opts, SPLIT_OPTIONS, fn, "options")
   X = util.as_matrix(X, fn, "X", 2, false)
   local m = X:rows()
-  if y ~= nil then
-    y = util.as_matrix(y, fn, "y", 2, false)
-    if y:rows() ~= m then
-      util.fail(fn, string.format("X has %d rows (samples), y has %d", m, y:rows()))
-    end
-  end
-  local ts = opts.test_size == nil and 0.25 or opts.test_size
-  util.check_number(ts, fn, "test_size", {gt = 0})
-  local n_test = ts < 1 and math.floor(ts * m + 0.5)
-    or util.check_number(ts, fn, "test_size", {integer = true})
-  if n_test < 1 or n_test >= m then
-    util.fail(fn, string.format("test_size %s leaves %d test rows of %d: need 1 <= test rows < %d",
-      tostring(ts), n_test, m, m))
+  y = split_target(y, m, fn)
+  local n_test = test_rows(opts.test_size == nil and 0.25 or opts.test_size, m, fn)
+  local strata
+  if opts.stratify ~= nil then
+    strata = labels.check(opts.stratify, fn, "stratify", 2)
+    if #strata ~= m then util.fail(fn, string.format("stratify has %d labels, X has %d rows", #strata, m)) end
   end
   local order
   if opts.shuffle == false then
@@ -67,11 +136,9 @@ function data.train_test_split(X, y, opts)
     local rng = opts.rng == nil and core.rng(0) or util.check_rng(opts.rng, fn, "rng")
     order = rng:permutation(m)
   end
-  local train, test = {}, {}
-  for i = 1, m - n_test do train[i] = order[i] end
-  for i = m - n_test + 1, m do test[#test + 1] = order[i] end
+  local train, test = split_order(order, n_test, strata)
   if y == nil then return select_rows(X, train), select_rows(X, test) end
-  return select_rows(X, train), select_rows(X, test), select_rows(y, train), select_rows(y, test)
+  return select_rows(X, train), select_rows(X, test), take(y, train), take(y, test)
 end
 
 -- ---------------------------------------------------------------------------
@@ -263,5 +330,7 @@ function data.implicit(m, rng, opts)
   core.add_col(Y, 1, theta.c)
   return U:t(), Y:t(), theta
 end
+
+data.load_csv = require("idl.csvload").load_csv
 
 return data
