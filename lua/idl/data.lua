@@ -8,7 +8,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
-local labels = require "idl.labels"
+local labels = require "idl._labels"
 
 local data = {}
 

@@ -517,6 +517,8 @@ local COVERED = {
   ["idl.cli.usage"] = {args = {F(cli_spec),
     K("s.lua")}},
 
+  ["idl.csvload.load_csv"] = {args = {K(CSV), F(function() return {target = "b", impute = "mean"} end)},
+    names = {"load_csv"}},
   ["idl.data.Standardizer"] = {args = {}, nocompare = true},
   ["idl.data.implicit"] = {args = {K(6), RNG, F(function() return {n = 2, h = 4, p = 1, density = 0.5} end)}},
   ["idl.data.linear"] = {args = {K(6), RNG, F(function() return {a = 2, noise = 0.1} end)}},

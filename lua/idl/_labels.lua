@@ -5,7 +5,7 @@
 -- strings, or an m x 1 / 1 x m matrix (read as numbers). The classes of a
 -- vector are its distinct labels, sorted (numbers ascending, strings in byte
 -- order), as idl.IDLClassifier orders them.
--- @module idl.labels
+-- @module idl._labels
 
 local core = require "idl.core"
 local util = require "idl._util"
