@@ -5,6 +5,7 @@
 -- @module idl._util
 
 local core = require "idl.core"
+local api = require "idl._api"
 
 local util = {}
 
@@ -15,23 +16,22 @@ function util.fail(fname, message, level)
   error(fname .. ": " .. message, (level or 2) + 1)
 end
 
-local function describe(v)
-  if core.is_matrix(v) then return string.format("a %dx%d matrix", v:rows(), v:cols()) end
-  if type(v) == "number" then return tostring(v) end
-  if type(v) == "string" then return string.format("%q", v) end
-  return type(v)
-end
+-- The rules live in idl._api (one checker); these helpers raise their
+-- messages the older way, with a name and a level, for the modules not yet
+-- converted to api.public.
+local describe = api.describe
 util.describe = describe
+util.first_nonfinite = api.first_nonfinite
+util.is_rng = api.is_rng
+util.MAX_DIM = api.MAX_DIM
+util.MAX_ITERATIONS = api.MAX_ITERATIONS
 
---- The first NaN or infinite entry of a matrix: i, j (1-based) or nil.
-function util.first_nonfinite(m)
-  if m:all_finite() then return nil end
-  for j = 1, m:cols() do
-    for i = 1, m:rows() do
-      local v = m:get(i, j)
-      if v ~= v or v == math.huge or v == -math.huge then return i, j end
-    end
-  end
+-- Checks v against an idl._api spec; raises "<fname>: <message>" at `level`
+-- (as seen from the public function) plus one for the helper calling us.
+local function checked(v, spec, fname, what, level)
+  local value, problem = api.test(v, spec, what)
+  if problem then util.fail(fname, problem, level + 2) end
+  return value
 end
 
 --- v as a matrix: a matrix is returned as it is (the caller must not write
@@ -39,28 +39,7 @@ end
 -- {{...}, {...}} becomes a matrix with those rows. Errors name fname and what.
 -- `finite` (default true) rejects NaN and infinities.
 function util.as_matrix(v, fname, what, level, finite)
-  level = (level or 2) + 1
-  local m
-  if core.is_matrix(v) then
-    m = v
-  elseif type(v) == "table" then
-    if #v == 0 then util.fail(fname, what .. " is empty", level) end
-    local ok, res = pcall(core.from_table, v)
-    if not ok then
-      -- from_table's message starts with its position and "from_table: "
-      local detail = tostring(res):gsub("^.-from_table: ", "")
-      util.fail(fname, what .. ": " .. detail, level)
-    end
-    m = res
-  else
-    util.fail(fname, what .. " must be a matrix or a Lua table, got " .. type(v), level)
-  end
-  if finite ~= false then
-    local i, j = util.first_nonfinite(m)
-    if i then
-      util.fail(fname, string.format("%s has a NaN or infinite entry at (%d, %d)", what, i, j), level)
-    end
-  end
+  local m = checked(v, {"matrix_like", finite = finite}, fname, what, level or 2)
   return m
 end
 
@@ -68,121 +47,55 @@ end
 -- [opts.min, opts.max]; opts.gt gives a strict lower bound. Returns v.
 function util.check_number(v, fname, what, opts, level)
   opts = opts or {}
-  level = (level or 2) + 1
-  if type(v) ~= "number" or v ~= v then
-    util.fail(fname, what .. " must be a number, got " .. describe(v), level)
-  end
-  if opts.integer and math.type(v) ~= "integer" and v ~= math.floor(v) then
-    util.fail(fname, what .. " must be an integer, got " .. describe(v), level)
-  end
-  if v == math.huge or v == -math.huge then
-    util.fail(fname, what .. " must be finite, got " .. describe(v), level)
-  end
-  if opts.gt and v <= opts.gt then
-    util.fail(fname, string.format("%s must be > %s, got %s", what, opts.gt, describe(v)), level)
-  end
-  if opts.min and v < opts.min then
-    util.fail(fname, string.format("%s must be >= %s, got %s", what, opts.min, describe(v)), level)
-  end
-  if opts.max and v > opts.max then
-    util.fail(fname, string.format("%s must be <= %s, got %s", what, opts.max, describe(v)), level)
-  end
-  if opts.integer then
-    -- an integral float beyond 2^63 (1e308) has no integer representation
-    local i = math.tointeger(v)
-    if not i then
-      util.fail(fname, string.format("%s must be an integer in [%d, %d], got %s", what, math.mininteger,
-        math.maxinteger, describe(v)), level)
-    end
-    return i
-  end
-  return v
+  local n = checked(v, {"number", min = opts.min, max = opts.max, gt = opts.gt, integer = opts.integer},
+    fname, what, level or 2)
+  return n
 end
-
---- The largest matrix dimension the engine accepts (idl.zeros and friends).
-util.MAX_DIM = 1 << 30
-
---- The largest loop bound a count of rounds or iterations may take: more is a
--- request to run for ever (rounds_number = 2^53), refused up front.
-util.MAX_ITERATIONS = 10000000
 
 --- Checks that v is an integer count in [min (default 0), util.MAX_ITERATIONS]
 -- (a number of rounds, iterations or epochs). Returns it as a Lua integer.
--- (The helpers below keep their frame: `return f(...)` would be a tail call,
+-- (The helpers here keep their frame: `return f(...)` would be a tail call,
 -- which drops a frame and puts the error one level too high.)
 function util.check_count(v, fname, what, min, level)
-  local n = util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_ITERATIONS},
-    (level or 2) + 1)
+  local n = checked(v, {"count", min = min}, fname, what, level or 2)
   return n
 end
 
 --- Checks that v is a matrix dimension: an integer in [min (default 0), util.MAX_DIM].
 function util.check_dim(v, fname, what, min, level)
-  local n = util.check_number(v, fname, what, {integer = true, min = min or 0, max = util.MAX_DIM},
-    (level or 2) + 1)
+  local n = checked(v, {"dim", min = min}, fname, what, level or 2)
   return n
 end
 
 --- Checks that v is a table (not a matrix); returns it.
 function util.check_table(v, fname, what, level)
-  if type(v) ~= "table" then
-    util.fail(fname, what .. " must be a table, got " .. describe(v), (level or 2) + 1)
-  end
-  return v
+  local t = checked(v, "table", fname, what, level or 2)
+  return t
 end
 
 --- Checks that v is a string; returns it.
 function util.check_string(v, fname, what, level)
-  if type(v) ~= "string" then
-    util.fail(fname, what .. " must be a string, got " .. describe(v), (level or 2) + 1)
-  end
-  return v
+  local s = checked(v, "string", fname, what, level or 2)
+  return s
 end
 
 --- Checks that v is a function; returns it.
 function util.check_function(v, fname, what, level)
-  if type(v) ~= "function" then
-    util.fail(fname, what .. " must be a function, got " .. describe(v), (level or 2) + 1)
-  end
-  return v
+  local f = checked(v, "function", fname, what, level or 2)
+  return f
 end
 
 --- Checks that v is a matrix, rows x cols when these are given (nil: any),
 -- with finite entries unless finite == false. Returns v.
 function util.check_matrix(v, fname, what, rows, cols, level, finite)
-  level = (level or 2) + 1
-  if not core.is_matrix(v) then util.fail(fname, what .. " must be a matrix, got " .. describe(v), level) end
-  if rows and cols and (v:rows() ~= rows or v:cols() ~= cols) then
-    util.fail(fname, string.format("%s is %dx%d, expected %dx%d", what, v:rows(), v:cols(), rows, cols),
-      level)
-  elseif rows and v:rows() ~= rows then
-    util.fail(fname, string.format("%s has %d rows, expected %d", what, v:rows(), rows), level)
-  elseif cols and v:cols() ~= cols then
-    util.fail(fname, string.format("%s has %d columns, expected %d", what, v:cols(), cols), level)
-  end
-  if finite ~= false then
-    local i, j = util.first_nonfinite(v)
-    if i then
-      util.fail(fname, string.format("%s has a NaN or infinite entry at (%d, %d)", what, i, j), level)
-    end
-  end
-  return v
-end
-
-local RNG_META = getmetatable(core.rng(0))
-
---- True when v is a generator from idl.rng(seed).
-function util.is_rng(v)
-  return type(v) == "userdata" and getmetatable(v) == RNG_META
+  local m = checked(v, {"matrix", rows = rows, cols = cols, finite = finite}, fname, what, level or 2)
+  return m
 end
 
 --- Checks that v is a generator from idl.rng(seed); returns it.
 function util.check_rng(v, fname, what, level)
-  if not util.is_rng(v) then
-    util.fail(fname, (what or "rng") .. " must be a generator from idl.rng(seed), got " .. describe(v),
-      (level or 2) + 1)
-  end
-  return v
+  local r = checked(v, "rng", fname, what or "rng", level or 2)
+  return r
 end
 
 --- Checks that self is an object whose metatable is mt, as in a method call
@@ -207,65 +120,23 @@ function util.relabel(fname, level, f, ...)
 end
 
 function util.check_boolean(v, fname, what, level)
-  if type(v) ~= "boolean" then
-    util.fail(fname, what .. " must be a boolean, got " .. describe(v), (level or 2) + 1)
-  end
-  return v
+  local b = checked(v, "boolean", fname, what, level or 2)
+  return b
 end
 
 --- Checks that v is one of the strings of the array choices.
 function util.check_choice(v, choices, fname, what, level)
-  for _, c in ipairs(choices) do
-    if v == c then return v end
-  end
-  local quoted = {}
-  for i, c in ipairs(choices) do quoted[i] = string.format("%q", c) end
-  util.fail(fname, string.format("%s must be one of %s, got %s", what, table.concat(quoted, ", "),
-    describe(v)), (level or 2) + 1)
-end
-
--- Levenshtein distance, for "did you mean" hints on misspelled option names.
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = {[0] = i}
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
+  local c = checked(v, {"choice", choices = choices}, fname, what, level or 2)
+  return c
 end
 
 --- Raises on any key of opts that is not in the set `allowed` (a table whose
 -- keys are the valid names), suggesting the closest valid name.
 -- `what` names the table ("options", "fit options").
 function util.check_options(opts, allowed, fname, what, level)
-  level = (level or 2) + 1
-  if opts == nil then return {} end
-  if type(opts) ~= "table" or core.is_matrix(opts) then
-    util.fail(fname, what .. " must be a table, got " .. describe(opts), level)
-  end
-  local names = {}
-  for k in pairs(allowed) do names[#names + 1] = k end
-  table.sort(names)
-  for k in pairs(opts) do
-    if type(k) ~= "string" then
-      util.fail(fname, what .. " must be a table of named options, got key " .. describe(k), level)
-    end
-    if not allowed[k] then
-      local best, best_d = nil, math.huge
-      for _, n in ipairs(names) do
-        local d = distance(k, n)
-        if d < best_d then best, best_d = n, d end
-      end
-      local hint = (best and best_d <= math.max(2, #k // 3)) and (" (did you mean '" .. best .. "'?)") or ""
-      util.fail(fname, string.format("unknown option '%s' in %s%s", k, what, hint), level)
-    end
-  end
-  return opts
+  local o, problem = api.test_options(opts, allowed, what)
+  if problem then util.fail(fname, problem, (level or 2) + 1) end
+  return o
 end
 
 --- A deep copy of a table of matrices (and plain values); matrices are copied.

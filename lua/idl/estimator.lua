@@ -11,33 +11,17 @@
 -- at this boundary (the engine works with columns as samples). Nothing passed
 -- in is modified.
 --
--- Parameters (constructor, get_params/set_params); the first nine are the
--- report's, with its defaults:
---   hidden_variables = 1       h, the number of hidden units
---   dual_learning_rate = 0.1   alpha of the dual step (report 4.1)
---   tol_fenchel = 0.1          eps: units with F >= eps get a dual step
---   inner_tol = 1e-3           relative change of G that ends an inner loop
---   starting_lambda = nil      lambda0 = starting_lambda * 1 (a number), or an
---                              h x 1 matrix / table; nil: tol_fenchel * 1 (as
---                              the report's code)
---   initialization_theta = nil a theta {A, B, c, D, E, f} to start from (copied)
---   random_state = 0           seed of every random draw
---   early_stopping = true      with an eval_set: stop when the eval loss has not
---                              improved for `patience` rounds, restore the best
---   verbosity = true           progress line on a terminal (see fit's verbose)
--- and the choices the report fixed internally:
---   constraint = {kind = "inf", kappa = 0.9}   the set D is kept in (idl.model)
---   initialization = "picard_ls"               idl.initializers strategy
---   initialization_options = nil               its options table
---   inner_max_iter = 500, patience = 10
---   loss = "squared"                           idl.losses name
---   tol = 1e-10                                equilibrium tolerance of predict
---   monitor_tol = 1e-6                         the same for the per-round losses
---   monitor_train_every = 1                    true train loss every k rounds (0: never)
---   raise_on_nonconvergence = false            an equilibrium that does not converge
---                                              during training raises "fit: round k: ..."
---                                              instead of being recorded in the history
---                                              (entry.eq_converged = false, eq_failures)
+-- Parameters (constructor, get_params/set_params): declared once in
+-- estimator.SCHEMA below (name, default, check, doc line; idl.params), whose
+-- table estimator.docs() renders. The report's names: hidden_variables = 1,
+-- dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
+-- starting_lambda, initialization_theta, random_state = 0, early_stopping =
+-- true, verbosity = true; and the choices the report fixed internally:
+-- constraint, initialization, inner_max_iter, patience, loss, tol, monitor_*,
+-- raise_on_nonconvergence. patience and initialization_options are
+-- per-trainer: left unset, fit uses the trainer's declared default
+-- (idl.trainers.register's fit_defaults: 40 rounds of patience for
+-- "implicit" and "hybrid", 10 otherwise); a value given, even 10, is used.
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
@@ -50,6 +34,8 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
+local params_mod = require "idl.params"
 local model_mod = require "idl.model"
 local losses = require "idl.losses"
 local trainers = require "idl.trainers"
@@ -64,111 +50,122 @@ local IDLModel = {}
 IDLModel.__index = IDLModel
 
 -- Checks that self is an estimator: an IDLModel or an object of a class
--- deriving from it (idl.IDLClassifier), as in est:method(...); `name` is
--- "IDLModel:<method>".
-local function check_estimator(self, name)
+-- deriving from it (idl.IDLClassifier), as in est:method(...).
+local function is_estimator(self)
   local mt = getmetatable(self)
   while type(mt) == "table" do
-    if mt == IDLModel then return self end
+    if mt == IDLModel then return true end
     local up = getmetatable(mt)
     mt = up and up.__index
   end
-  util.check_self(self, IDLModel, name, 3)
+  return false
 end
 
-local DEFAULTS = {
-  hidden_variables = 1, dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
-  starting_lambda = nil, initialization_theta = nil, random_state = 0, early_stopping = true,
-  verbosity = true,
-  constraint = nil, initialization = "picard_ls", initialization_options = nil,
-  inner_max_iter = 500, patience = 10, loss = "squared", tol = 1e-10, monitor_tol = 1e-6,
-  monitor_train_every = 1, raise_on_nonconvergence = false,
-}
-local PARAM_NAMES = {
-  "hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "starting_lambda",
-  "initialization_theta", "random_state", "early_stopping", "verbosity", "constraint",
-  "initialization", "initialization_options", "inner_max_iter", "patience", "loss", "tol",
-  "monitor_tol", "monitor_train_every", "raise_on_nonconvergence",
-}
-local ALLOWED = {}
-for _, k in ipairs(PARAM_NAMES) do ALLOWED[k] = true end
-estimator.PARAM_NAMES = PARAM_NAMES
+local function check_estimator(self, name)
+  if is_estimator(self) then return self end
+  if name then util.check_self(self, IDLModel, name, 3) end
+  if self == nil then api.fail("call it with ':' (self is nil)") end
+  api.fail("self must be an IDLModel (call it with ':'), got " .. util.describe(self))
+end
 
--- Validates one parameter value; fname names the calling method. Returns the
--- value to store.
-local function check_param(k, v, fname, level)
-  level = level + 1
-  local num = function(opts) return util.check_number(v, fname, k, opts, level) end
-  if k == "hidden_variables" then return num{integer = true, min = 1}
-  elseif k == "dual_learning_rate" or k == "tol_fenchel" then return num{min = 0}
-  elseif k == "inner_tol" or k == "tol" or k == "monitor_tol" then return num{gt = 0}
-  elseif k == "random_state" then return num{integer = true, min = 0, max = 4294967295}
-  elseif k == "inner_max_iter" or k == "patience" then return num{integer = true, min = 1}
-  elseif k == "monitor_train_every" then return num{integer = true, min = 0}
-  elseif k == "early_stopping" or k == "verbosity" or k == "raise_on_nonconvergence" then
-    return util.check_boolean(v, fname, k, level)
-  elseif k == "starting_lambda" then
-    if v == nil then return nil end
-    if type(v) == "number" then return num{min = 0} end
-    local m = util.as_matrix(v, fname, k, level)
-    for i = 1, m:rows() do
-      for j = 1, m:cols() do
-        if m:get(i, j) < 0 then
-          util.fail(fname, string.format("%s has a negative entry at (%d, %d)", k, i, j), level)
-        end
-      end
+-- starting_lambda: nil, a number >= 0, or an h x 1 matrix / table >= 0 (copied).
+local function starting_lambda_value(v, what)
+  if type(v) == "number" then return api.test(v, {"number", min = 0}, what) end
+  local m, problem = api.test(v, "matrix_like", what)
+  if problem then return nil, problem end
+  for i = 1, m:rows() do
+    for j = 1, m:cols() do
+      if m:get(i, j) < 0 then return nil, string.format("%s has a negative entry at (%d, %d)", what, i, j) end
     end
-    return m:copy()
-  elseif k == "initialization_theta" then
-    if v == nil then return nil end
-    model_mod.check_theta(v, fname, level)
-    return util.copy_matrices(v)
-  elseif k == "constraint" then
-    return model_mod.check_constraint(v, fname, level)
-  elseif k == "initialization" then
-    return util.check_choice(v, initializers.names(), fname, k, level)
-  elseif k == "initialization_options" then
-    if v ~= nil and type(v) ~= "table" then
-      util.fail(fname, k .. " must be a table, got " .. util.describe(v), level)
-    end
-    return v
-  elseif k == "loss" then
-    return util.check_choice(v, losses.names(), fname, k, level)
   end
+  return m:copy()
+end
+
+local function theta_value(v)
+  local n, problem = model_mod.theta_problem(v)
+  if n == nil then return nil, problem end
+  return util.copy_matrices(v)
+end
+
+local function table_value(v, what)
+  if type(v) ~= "table" then return nil, what .. " must be a table, got " .. util.describe(v) end
   return v
 end
 
---- idl.IDLModel{...} -> an unfitted estimator (parameters above; an unknown
--- name or a bad value raises "IDLModel: ..." naming it). The first argument is
--- the IDLModel table itself (this is its __call).
-local function construct(_, params)
-  local fname = "IDLModel"
-  util.check_options(params, ALLOWED, fname, "parameters")
-  local self = setmetatable({params = {}}, IDLModel)
-  for _, k in ipairs(PARAM_NAMES) do
-    local v = params and params[k]
-    if v == nil then v = DEFAULTS[k] end
-    if v ~= nil or k == "constraint" then self.params[k] = check_param(k, v, fname, 2) end
+local training = params_mod.training
+
+--- The estimator's parameters, each declared once (idl.params): the
+-- constructor's defaults, get_params/set_params, their checks, the values a
+-- resumed fit must share with its checkpoint (resume = true) and the docs
+-- (estimator.docs()) come from here. The training loop's settings are
+-- idl.params.training's declarations; early_stopping is on by default for
+-- the estimator (the loop alone runs without it).
+local SCHEMA = params_mod.schema{
+  {"hidden_variables", 1, {"number", integer = true, min = 1}, "h, the number of hidden units",
+    resume = true},
+  training:entry("dual_learning_rate"),
+  training:entry("tol_fenchel"),
+  training:entry("inner_tol"),
+  {"starting_lambda", nil, starting_lambda_value,
+    "lambda0 = starting_lambda * 1 (a number >= 0), or an h x 1 matrix / table; nil: tol_fenchel * 1"},
+  {"initialization_theta", nil, theta_value, "a theta {A, B, c, D, E, f} to start from (copied)"},
+  {"random_state", 0, {"number", integer = true, min = 0, max = 4294967295}, "seed of every random draw",
+    resume = true},
+  training:entry("early_stopping", {default = true, doc = "with an eval_set (or a trainer's holdout): stop "
+    .. "when the eval loss has not improved for `patience` rounds, restore the best"}),
+  {"verbosity", true, "boolean", "progress line on a terminal (fit's verbose)"},
+  {"constraint", model_mod.constraint_value(nil), model_mod.constraint_value,
+    "the set D is kept in: {kind = \"inf\" | \"spectral\" | \"lmi\", kappa < 1} (idl.model)"},
+  {"initialization", "picard_ls", {"choice", choices = initializers.names}, "idl.initializers strategy"},
+  {"initialization_options", nil, table_value, "the strategy's options table (nil: the trainer's)",
+    per_trainer = true},
+  training:entry("inner_max_iter"),
+  training:entry("patience"),
+  {"loss", "squared", {"choice", choices = losses.names}, "idl.losses name", resume = true},
+  {"tol", 1e-10, {"number", gt = 0}, "equilibrium tolerance of predict"},
+  training:entry("monitor_tol"),
+  training:entry("monitor_train_every"),
+  training:entry("raise_on_nonconvergence"),
+}
+estimator.SCHEMA = SCHEMA
+estimator.PARAM_NAMES = SCHEMA.names
+
+--- estimator.docs() -> the parameters of idl.IDLModel as a Markdown table,
+-- with the defaults the registered trainers declare (fit_defaults).
+function estimator.docs()
+  require "idl.implicit" -- registers the "implicit" trainer and its defaults
+  local overrides = {}
+  for name, entry in pairs(trainers.registry) do
+    if next(entry.fit_defaults) then overrides[name] = entry.fit_defaults end
   end
-  return self
+  return SCHEMA:markdown(overrides)
 end
 
---- est:get_params() -> a copy of the parameters (matrices copied).
-function IDLModel:get_params()
-  check_estimator(self, "IDLModel:get_params")
+--- idl.IDLModel{...} -> an unfitted estimator (parameters above; an unknown
+-- name or a bad value raises "idl.IDLModel: ..." naming it). The first argument is
+-- the IDLModel table itself (this is its __call). Parameters left out hold
+-- their default; the per-trainer ones (patience, initialization_options) stay
+-- unset (nil) so that fit uses the trainer's declared default.
+local construct = api.public("idl.IDLModel", function(_, given)
+  local self = setmetatable({params = SCHEMA:defaults()}, IDLModel)
+  for k, v in pairs(SCHEMA:check_table(given, "parameters")) do self.params[k] = v end
+  return self
+end)
+
+--- est:get_params() -> a copy of the parameters (matrices copied); an unset
+-- per-trainer parameter is nil.
+IDLModel.get_params = api.public("idl.IDLModel:get_params", function(self)
+  check_estimator(self)
   return util.copy_matrices(self.params)
-end
+end)
 
 --- est:set_params{name = value, ...} -> est. Checks names and values like the
 -- constructor; the fitted model (if any) is kept until the next fit.
-function IDLModel:set_params(params)
-  check_estimator(self, "IDLModel:set_params")
-  util.check_options(params, ALLOWED, "set_params", "parameters")
-  for k, v in pairs(params or {}) do
-    self.params[k] = check_param(k, v, "set_params", 2)
-  end
+IDLModel.set_params = api.public("idl.IDLModel:set_params", function(self, given)
+  check_estimator(self)
+  for k, v in pairs(SCHEMA:check_table(given, "parameters")) do self.params[k] = v end
   return self
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Input checks
@@ -203,9 +200,8 @@ local FIT_OPTIONS = {rounds_number = true, verbose = true, type_of_training = tr
   callbacks = true, trainer_options = true, checkpoint_every = true, checkpoint_path = true, resume = true}
 
 -- The parameters a resumed run must share with the run that wrote the
--- checkpoint (the others do not change the numbers).
-local RESUME_PARAMS = {"hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "random_state",
-  "early_stopping", "inner_max_iter", "patience", "loss", "monitor_tol", "monitor_train_every"}
+-- checkpoint (the others do not change the numbers), as declared (resume = true).
+local RESUME_PARAMS = SCHEMA:flagged("resume")
 
 -- The checkpoint named by fit's resume option: the model file and the fit
 -- record the estimator wrote into it.
@@ -249,8 +245,10 @@ local function check_fit_options(self, opts, level)
   if plugin and not trainers.registry[o.type_of_training] then require(plugin) end
   util.check_choice(o.type_of_training, trainers.names(), fname, "type_of_training", level)
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
-  o.rounds_number = opts.rounds_number == nil and (saved.rounds_number or o.fit_defaults.rounds_number or 100)
+  o.rounds_number = opts.rounds_number == nil and (saved.rounds_number or o.fit_defaults.rounds_number
+    or training:info("rounds_number").default)
     or util.check_count(opts.rounds_number, fname, "rounds_number", 0, level)
+  SCHEMA:check_overrides(o.fit_defaults, "the fit_defaults of trainer '" .. o.type_of_training .. "'")
   if opts.trainer_options ~= nil and type(opts.trainer_options) ~= "table" then
     util.fail(fname, "trainer_options must be a table, got " .. util.describe(opts.trainer_options), level)
   end
@@ -287,13 +285,6 @@ end
 -- ---------------------------------------------------------------------------
 -- Fit
 
--- The patience of early stopping: the parameter, unless it was left at the
--- report's default and the trainer registered its own (implicit: 40 epochs).
-local function patience_for(p, o)
-  if p.patience == DEFAULTS.patience and o.fit_defaults.patience then return o.fit_defaults.patience end
-  return p.patience
-end
-
 -- Splits the columns of (U, Y) at random (seeded): the last `fraction` of a
 -- permutation becomes the early-stopping set, kept out of training.
 local function hold_out(U, Y, fraction, seed)
@@ -320,16 +311,17 @@ end
 -- The meta fields of fit's checkpoints: what est:save writes, and the fit
 -- record (trainer, planned rounds, trainer_options, parameters) that resume
 -- reads back.
-local function checkpoint_meta(self, o)
-  local meta, params = {estimator = "IDLModel"}, {}
-  for k, v in pairs(self.params) do
+local function checkpoint_meta(p, o)
+  local meta, record_params = {estimator = "IDLModel"}, {}
+  for k, v in pairs(p) do
     local t = type(v)
     if t == "number" or t == "string" or t == "boolean" then
       meta["param." .. k] = v
-      params[k] = v
+      record_params[k] = v
     end
   end
-  local record = {type_of_training = o.type_of_training, rounds_number = o.rounds_number, params = params}
+  local record = {type_of_training = o.type_of_training, rounds_number = o.rounds_number,
+    params = record_params}
   if o.trainer_options ~= nil and pcall(json.encode, o.trainer_options) then
     record.trainer_options = o.trainer_options
   end
@@ -338,9 +330,9 @@ local function checkpoint_meta(self, o)
 end
 
 -- The trainer state of fit's resume option, checked against this estimator.
-local function resume_state(self, o, data, level)
+local function resume_state(p, o, data, level)
   level = level + 1
-  local p, ck, saved = self.params, o.checkpoint, o.saved
+  local ck, saved = o.checkpoint, o.saved
   for _, k in ipairs(RESUME_PARAMS) do
     local was = type(saved.params) == "table" and saved.params[k]
     if was ~= nil and was ~= p[k] then
@@ -394,8 +386,10 @@ end
 function IDLModel:fit(X, y, opts)
   local fname = "fit"
   check_estimator(self, "IDLModel:fit")
-  local p = self.params
   local o = check_fit_options(self, opts, 2)
+  -- the values this fit uses: the parameters set, else the trainer's declared
+  -- defaults (fit_defaults), else the schema's
+  local p = SCHEMA:resolve(self.params, o.fit_defaults)
   local Xm = check_x(X, fname, "X", 2)
   local ym = check_y(y, Xm:rows(), fname, "y", "X", 2)
   local eval
@@ -426,7 +420,7 @@ function IDLModel:fit(X, y, opts)
   end
   local s
   if o.checkpoint then
-    s = resume_state(self, o, {U = U, Y = Y, eval = eval}, 2)
+    s = resume_state(p, o, {U = U, Y = Y, eval = eval}, 2)
   else
     local h = p.hidden_variables
     local lambda = starting_lambda(p, h, fname, 2)
@@ -437,8 +431,7 @@ function IDLModel:fit(X, y, opts)
     if p.initialization_theta then
       theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
     else
-      theta, X0 = initializers.registry[p.initialization](problem, rng,
-        p.initialization_options or o.fit_defaults.initialization_options)
+      theta, X0 = initializers.registry[p.initialization](problem, rng, p.initialization_options)
     end
     local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
     s = trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
@@ -448,11 +441,11 @@ function IDLModel:fit(X, y, opts)
   trainers.run(o.type_of_training, s, {
     rounds_number = math.max(o.rounds_number - s.round, 0), dual_learning_rate = p.dual_learning_rate,
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
-    early_stopping = p.early_stopping, patience = patience_for(p, o), monitor_tol = p.monitor_tol,
+    early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
     monitor_train_every = p.monitor_train_every, raise_on_nonconvergence = p.raise_on_nonconvergence,
     callbacks = o.callbacks, progress = bar, trainer_options = o.trainer_options,
     checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
-    checkpoint_meta = o.checkpoint_path and checkpoint_meta(self, o), caller = fname,
+    checkpoint_meta = o.checkpoint_path and checkpoint_meta(p, o), caller = fname,
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
     s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
@@ -539,7 +532,7 @@ function estimator.load(path)
   local params = {hidden_variables = m.h, constraint = m.constraint, loss = m.loss}
   for k, v in pairs(m.meta) do
     local name = type(k) == "string" and k:match("^param%.(.+)$")
-    if name and ALLOWED[name] and params[name] == nil then params[name] = v end
+    if name and SCHEMA.allowed[name] and params[name] == nil then params[name] = v end
   end
   local est = construct(nil, params)
   est.model = m

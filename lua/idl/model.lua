@@ -41,6 +41,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
 local losses = require "idl.losses"
 
 local model = {}
@@ -69,18 +70,30 @@ model.CONSTRAINT_KINDS = KINDS
 -- Picard then contracts; the LMI alone guarantees a unique equilibrium but not
 -- a convergent Picard iteration). Default {kind = "inf", kappa = 0.9}.
 function model.check_constraint(c, fname, level)
-  level = (level or 2) + 1
+  local v, problem = model.constraint_value(c)
+  if problem then util.fail(fname, problem, (level or 2) + 1) end
+  return v
+end
+
+--- model.constraint_value(c) -> the validated copy of check_constraint, or nil
+-- and what is wrong (for idl._api checks and parameter schemas).
+function model.constraint_value(c)
   if c == nil then return {kind = "inf", kappa = 0.9} end
-  if type(c) ~= "table" then
-    util.fail(fname, "constraint must be a table {kind =, kappa =}, got " .. util.describe(c), level)
+  if type(c) ~= "table" or core.is_matrix(c) then
+    return nil, "constraint must be a table {kind =, kappa =}, got " .. util.describe(c)
   end
-  util.check_options(c, {kind = true, kappa = true}, fname, "constraint", level)
-  local kind = c.kind == nil and "inf" or util.check_choice(c.kind, KINDS, fname, "constraint.kind", level)
-  local kappa = c.kappa == nil and 0.9
-    or util.check_number(c.kappa, fname, "constraint.kappa", {min = 0}, level)
-  if kappa >= 1 then
-    util.fail(fname, "constraint.kappa must be < 1 for a well-posed model, got " .. kappa, level)
+  local _, problem = api.test_options(c, {kind = true, kappa = true}, "constraint")
+  if problem then return nil, problem end
+  local kind, kappa = "inf", 0.9
+  if c.kind ~= nil then
+    kind, problem = api.test(c.kind, {"choice", choices = KINDS}, "constraint.kind")
+    if problem then return nil, problem end
   end
+  if c.kappa ~= nil then
+    kappa, problem = api.test(c.kappa, {"number", min = 0}, "constraint.kappa")
+    if problem then return nil, problem end
+  end
+  if kappa >= 1 then return nil, "constraint.kappa must be < 1 for a well-posed model, got " .. kappa end
   return {kind = kind, kappa = kappa}
 end
 
@@ -162,40 +175,47 @@ end
 
 local function shape(m) return m:rows() .. "x" .. m:cols() end
 
--- Checks theta against the sizes implied by D (h), B (n) and A (p).
-local function check_theta(theta, fname, level)
-  level = level + 1
+-- Checks theta against the sizes implied by D (h), B (n) and A (p): n, h, p,
+-- or nil and what is wrong.
+local function theta_problem(theta)
   if type(theta) ~= "table" then
-    util.fail(fname, "theta must be a table of matrices, got " .. type(theta), level)
+    return nil, "theta must be a table of matrices, got " .. type(theta)
   end
   for _, k in ipairs(THETA) do
     local m = theta[k]
-    if m == nil then util.fail(fname, "theta." .. k .. " is missing", level) end
+    if m == nil then return nil, "theta." .. k .. " is missing" end
     if not core.is_matrix(m) then
-      util.fail(fname, "theta." .. k .. " must be a matrix, got " .. util.describe(m), level)
+      return nil, "theta." .. k .. " must be a matrix, got " .. util.describe(m)
     end
     local i, j = util.first_nonfinite(m)
     if i then
-      util.fail(fname, string.format("theta.%s has a NaN or infinite entry at (%d, %d)", k, i, j), level)
+      return nil, string.format("theta.%s has a NaN or infinite entry at (%d, %d)", k, i, j)
     end
   end
   for k in pairs(theta) do
     local known = false
     for _, name in ipairs(THETA) do known = known or k == name end
-    if not known then util.fail(fname, "theta has an unknown field " .. util.describe(k), level) end
+    if not known then return nil, "theta has an unknown field " .. util.describe(k) end
   end
   local h, n, p = theta.D:rows(), theta.B:cols(), theta.A:rows()
   local want = {A = {p, h}, B = {p, n}, c = {p, 1}, D = {h, h}, E = {h, n}, f = {h, 1}}
   for _, k in ipairs(THETA) do
     local m = theta[k]
     if m:rows() ~= want[k][1] or m:cols() ~= want[k][2] then
-      util.fail(fname, string.format("theta.%s is %s, expected %dx%d (n = %d, h = %d, p = %d from B, D, A)",
-        k, shape(m), want[k][1], want[k][2], n, h, p), level)
+      return nil, string.format("theta.%s is %s, expected %dx%d (n = %d, h = %d, p = %d from B, D, A)",
+        k, shape(m), want[k][1], want[k][2], n, h, p)
     end
   end
   if h == 0 or p == 0 then
-    util.fail(fname, string.format("theta has no hidden units or no outputs (h = %d, p = %d)", h, p), level)
+    return nil, string.format("theta has no hidden units or no outputs (h = %d, p = %d)", h, p)
   end
+  return n, h, p
+end
+model.theta_problem = theta_problem
+
+local function check_theta(theta, fname, level)
+  local n, h, p = theta_problem(theta)
+  if n == nil then util.fail(fname, h, level + 1) end
   return n, h, p
 end
 model.check_theta = function(theta, fname, level)

@@ -124,11 +124,60 @@ describe("idl.IDLModel", function()
     assert.are.equal(3, e:get_params().hidden_variables)
     assert.are.equal(e, e:set_params{hidden_variables = 7, tol_fenchel = 0.5})
     assert.are.equal(7, e:get_params().hidden_variables)
-    assert.are.equal("set_params: unknown option 'hiden_variables' in parameters "
+    assert.are.equal("idl.IDLModel:set_params: unknown option 'hiden_variables' in parameters "
       .. "(did you mean 'hidden_variables'?)",
       errmsg(function() e:set_params{hiden_variables = 1} end))
-    assert.are.equal("set_params: inner_tol must be > 0, got 0",
+    assert.are.equal("idl.IDLModel:set_params: inner_tol must be > 0, got 0",
       errmsg(function() e:set_params{inner_tol = 0} end))
+  end)
+end)
+
+describe("idl.IDLModel parameter schema", function()
+  local trainers = require "idl.trainers"
+  -- a trainer that changes nothing: the eval loss never improves, so early
+  -- stopping ends the run after exactly `patience` rounds
+  setup(function()
+    trainers.register("idle_spec", function() return false end, {relaxed = false,
+      fit_defaults = {patience = 40}})
+  end)
+  teardown(function() trainers.registry.idle_spec = nil end)
+
+  local function rounds_run(params)
+    local p = {hidden_variables = 2, verbosity = false}
+    for k, v in pairs(params) do p[k] = v end
+    local e = idl.IDLModel(p):fit(Xtr, ytr, {rounds_number = 100, type_of_training = "idle_spec",
+      eval_set = {Xte, yte}})
+    assert.are.equal("early_stopping", e.stop_reason)
+    return #e.history - 1, e
+  end
+
+  it("an explicit value equal to the default is not taken for unset", function()
+    assert.are.equal(10, (rounds_run{patience = 10}))
+    assert.are.equal(7, (rounds_run{patience = 7}))
+    local n, e = rounds_run{}
+    assert.are.equal(40, n) -- the trainer's declared default
+    assert.is_nil(e:get_params().patience)
+    -- set_params and a clone through get_params keep the distinction
+    assert.are.equal(10, (rounds_run(e:set_params{patience = 10}:get_params())))
+    assert.are.equal(40, (rounds_run(idl.IDLModel{verbosity = false}:get_params())))
+  end)
+
+  it("derives the defaults, resume list and docs from one declaration", function()
+    local est = require "idl.estimator"
+    local p = idl.IDLModel{}:get_params()
+    for _, name in ipairs(est.PARAM_NAMES) do
+      local entry = est.SCHEMA:info(name)
+      if not entry.per_trainer then assert.are.same(entry.default, p[name], name) end
+    end
+    local doc = est.docs()
+    for _, name in ipairs(est.PARAM_NAMES) do
+      assert.truthy(doc:find("| `" .. name .. "` |", 1, true), name)
+    end
+    -- the implicit trainer's declared patience shows beside the default
+    assert.truthy(doc:match("\n| `patience` | `10;[^|]* implicit: 40[^|]*` |"))
+    assert.are.same({"hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "random_state",
+      "early_stopping", "inner_max_iter", "patience", "loss", "monitor_tol", "monitor_train_every"},
+      est.SCHEMA:flagged("resume"))
   end)
 end)
 
@@ -138,23 +187,25 @@ describe("idl.IDLModel bad input", function()
   local infy = ytr:copy(); infy:set(3, 1, math.huge)
   local cases = {
     {function() idl.IDLModel{hidden_variable = 2} end,
-      "IDLModel: unknown option 'hidden_variable' in parameters (did you mean 'hidden_variables'?)"},
-    {function() idl.IDLModel{hidden_variables = 0} end, "IDLModel: hidden_variables must be >= 1, got 0"},
+      "idl.IDLModel: unknown option 'hidden_variable' in parameters (did you mean 'hidden_variables'?)"},
+    {function() idl.IDLModel{hidden_variables = 0} end, "idl.IDLModel: hidden_variables must be >= 1, got 0"},
     {function() idl.IDLModel{hidden_variables = 2.5} end,
-      "IDLModel: hidden_variables must be an integer, got 2.5"},
+      "idl.IDLModel: hidden_variables must be an integer, got 2.5"},
     {function() idl.IDLModel{dual_learning_rate = -1} end,
-      "IDLModel: dual_learning_rate must be >= 0, got -1"},
-    {function() idl.IDLModel{tol_fenchel = "big"} end, 'IDLModel: tol_fenchel must be a number, got "big"'},
+      "idl.IDLModel: dual_learning_rate must be >= 0, got -1"},
+    {function() idl.IDLModel{tol_fenchel = "big"} end,
+      'idl.IDLModel: tol_fenchel must be a number >= 0, got "big"'},
     {function() idl.IDLModel{early_stopping = "yes"} end,
-      'IDLModel: early_stopping must be a boolean, got "yes"'},
-    {function() idl.IDLModel{random_state = -3} end, "IDLModel: random_state must be >= 0, got -3"},
-    {function() idl.IDLModel{starting_lambda = -1} end, "IDLModel: starting_lambda must be >= 0, got -1"},
+      'idl.IDLModel: early_stopping must be a boolean, got "yes"'},
+    {function() idl.IDLModel{random_state = -3} end, "idl.IDLModel: random_state must be >= 0, got -3"},
+    {function() idl.IDLModel{starting_lambda = -1} end,
+      "idl.IDLModel: starting_lambda must be >= 0, got -1"},
     {function() idl.IDLModel{constraint = {kind = "inf", kappa = 2}} end,
-      "IDLModel: constraint.kappa must be < 1 for a well-posed model, got 2"},
+      "idl.IDLModel: constraint.kappa must be < 1 for a well-posed model, got 2"},
     {function() idl.IDLModel{initialization = "zeros"} end,
-      'IDLModel: initialization must be one of "picard_ls", "random", "subproblems", "user", got "zeros"'},
+      'idl.IDLModel: initialization must be one of "picard_ls", "random", "subproblems", "user", got "zeros"'},
     {function() idl.IDLModel{initialization_theta = {A = idl.ones(1, 1)}} end,
-      "IDLModel: theta.B is missing"},
+      "idl.IDLModel: theta.B is missing"},
     {function() e:fit(nanX, ytr) end, "fit: X has a NaN or infinite entry at (7, 2)"},
     {function() e:fit(Xtr, infy) end, "fit: y has a NaN or infinite entry at (3, 1)"},
     {function() e:fit(Xtr, yte) end, "fit: X has 400 rows (samples), y has 100: one target row per sample"},

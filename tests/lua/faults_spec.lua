@@ -215,7 +215,7 @@ describe("equilibria that do not converge", function()
     assert.truthy(err:find("fit: round 2: 3 equilibrium solves of the round did not converge "
       .. "(raise_on_nonconvergence is set)", 1, true), err)
     assert.has_error(function() estimator{raise_on_nonconvergence = 1} end,
-      "IDLModel: raise_on_nonconvergence must be a boolean, got 1")
+      "idl.IDLModel: raise_on_nonconvergence must be a boolean, got 1")
   end)
 
   it("a normal fit converges everywhere", function()

@@ -263,6 +263,7 @@ local OBJECTS = {
   {"Standardizer", function() return idl.data.Standardizer() end},
   {"LinearRegression", function() return idl.LinearRegression{} end},
   {"Bar", function() return idl.progress.new{enabled = false} end},
+  {"Schema", function() return require("idl.params").training end},
 }
 
 -- Every public function: name -> {fn, owner (the table it is read from), key,
@@ -353,6 +354,8 @@ local function copy_grads(params)
   return 1, g
 end
 
+local function SCHEMA() return require("idl.params").training end
+
 local COVERED = {
   -- matrix methods
   ["matrix:rows"] = {self = function() return randm(2, 3) end, args = {}},
@@ -391,6 +394,17 @@ local COVERED = {
   ["rng:state"] = {self = RNG.make, args = {}},
   ["rng:set_state"] = {self = RNG.make, args = {V(function() return idl.rng(3):state() end)}},
   ["rng.__tostring"] = {op = "tostring", args = {RNG}, names = {"tostring"}},
+  -- parameter schemas (idl.params)
+  ["Schema:check"] = {self = SCHEMA, args = {K("patience"), K(3)}},
+  ["Schema:check_overrides"] = {self = SCHEMA, args = {F(function() return {patience = 4} end), STR}},
+  ["Schema:check_table"] = {self = SCHEMA, args = {F(function() return {patience = 4} end), STR}},
+  ["Schema:defaults"] = {self = SCHEMA, args = {}},
+  ["Schema:entry"] = {self = SCHEMA, args = {K("patience"), F(function() return {default = 3} end)}},
+  ["Schema:flagged"] = {self = SCHEMA, args = {K("resume")}},
+  ["Schema:info"] = {self = SCHEMA, args = {K("patience")}},
+  ["Schema:markdown"] = {self = SCHEMA, args = {F(function() return {implicit = {patience = 40}} end)}},
+  ["Schema:resolve"] = {self = SCHEMA, args = {F(function() return {patience = 4} end),
+    F(function() return {patience = 40} end)}},
   -- estimator methods
   ["IDLModel:fit"] = {self = function() return idl.IDLModel{hidden_variables = 2, verbosity = false} end,
     args = {M(6, "n"), M(6, 1), F(function() return {rounds_number = 1} end)}, nocompare = true},
@@ -610,6 +624,11 @@ local COVERED = {
   ["idl.metrics.rmse"] = {args = {M(4, 2), M(4, 2)}},
 
   ["idl.model._checksum"] = {args = {STR}},
+  ["idl.model.constraint_value"] = {args = {F(function() return {kind = "spectral", kappa = 0.5} end)}},
+  ["idl.model.theta_problem"] = {args = {THETA}},
+  ["idl.params.schema"] = {args = {V(function() return {{"a", 1, {"number", min = 0}, "a number"},
+    {"b", nil, "boolean", "a flag", resume = true}} end)}},
+  ["idl.estimator.docs"] = {args = {}},
   ["idl.model.check_constraint"] = {args = {F(function() return {kind = "spectral", kappa = 0.5} end),
     FIXED("check_constraint"), FIXED(nil)}},
   ["idl.model.check_theta"] = {args = {THETA, FIXED("check_theta"), FIXED(nil)}},
