@@ -203,7 +203,8 @@ describe("idl.IDLModel bad input", function()
     {function() idl.IDLModel{constraint = {kind = "inf", kappa = 2}} end,
       "idl.IDLModel: constraint.kappa must be < 1 for a well-posed model, got 2"},
     {function() idl.IDLModel{initialization = "zeros"} end,
-      'idl.IDLModel: initialization must be one of "picard_ls", "random", "subproblems", "user", got "zeros"'},
+      'idl.IDLModel: initialization must be one of "picard_ls", "random", "subproblems", "user", '
+        .. 'got "zeros"'},
     {function() idl.IDLModel{initialization_theta = {A = idl.ones(1, 1)}} end,
       "idl.IDLModel: theta.B is missing"},
     {function() e:fit(nanX, ytr) end, "fit: X has a NaN or infinite entry at (7, 2)"},
