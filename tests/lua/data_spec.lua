@@ -116,7 +116,7 @@ describe("the report's generators", function()
   end)
 
   it("implicit: outputs of a well-posed implicit model with sparse parameters", function()
-    if not idl.equilibrium then pending("idl.equilibrium is not built yet") return end
+    assert.is_function(idl.equilibrium)
     local X, y, theta = data.implicit(200, idl.rng(4), {n = 3, h = 20, p = 2, density = 0.3, kappa = 0.8})
     assert.are.equal(200, X:rows()); assert.are.equal(3, X:cols())
     assert.are.equal(200, y:rows()); assert.are.equal(2, y:cols())

@@ -48,6 +48,7 @@ describe("idl.IDLModel", function()
 
   it("keeps a history whose losses match independent computations", function()
     local h = est.history
+    assert.is_true(#h >= 2, "history of " .. #h .. " entries")
     assert.are.equal(0, h[1].round)
     -- early_stopping (the default) with an eval set restores the best round's model,
     -- so its predictions have that round's eval loss: L = mse * p / 2 with p = 2
@@ -61,11 +62,23 @@ describe("idl.IDLModel", function()
   end)
 
   it("restores the best eval model under early stopping", function()
-    local e2 = fit({early_stopping = true, patience = 2}, {rounds_number = 30})
+    -- tol_fenchel small and short inner loops: two_loops neither converges nor
+    -- settles, so early stopping ends the run, after a best round that is
+    -- neither the initialization nor the last round (the restore matters)
+    local e2 = fit({early_stopping = true, patience = 2, tol_fenchel = 1e-6, inner_max_iter = 5},
+      {rounds_number = 30})
+    assert.are.equal("early_stopping", e2.stop_reason)
+    local last = #e2.history - 1
+    assert.is_true(last < 30, "ran all " .. last .. " rounds")
+    assert.are.equal(last - 2, e2.best_round) -- patience 2
+    assert.is_true(e2.best_round >= 1, "the best is the initialization")
     local best = e2.history[e2.best_round + 1]
     for _, e in ipairs(e2.history) do assert.is_true(best.eval_l2 <= e.eval_l2) end
     local L = metrics.mse(yte, e2:predict(Xte)) -- = 2 L / p with p = 2
     assert.is_near(best.eval_l2, L, 1e-6 * math.max(L, 1))
+    local final = e2.history[last + 1].eval_l2
+    assert.is_true(final - best.eval_l2 > 1e-5,
+      string.format("the last round (eval L %.9g) is as good as the best (%.9g)", final, best.eval_l2))
   end)
 
   it("saves and loads to identical predictions", function()

@@ -1,7 +1,8 @@
 -- The report's experiments: every script runs in --tiny mode (through experiments/report.lua, each
 -- in its own process) and writes well-formed outputs (JSON that decodes, CSV files with their
--- columns, numbers that agree with each other, PNG figures when gnuplot exists, a REPORT.md whose
--- images exist); the ablations give identical numbers with 1 and 2 worker processes; and the
+-- columns, numbers that agree with each other, PNG figures (gnuplot is required: CI installs
+-- gnuplot-nox), a REPORT.md whose figures are those the outputs give and whose images exist); the
+-- ablations give identical numbers with 1 and 2 worker processes; and the
 -- helpers of idl.experiment (CSV, tables, statistics, step traces) against independent answers.
 local idl = require "idl"
 local ex = require "idl.experiment"
@@ -10,6 +11,8 @@ local json = require "idl.json"
 local exe = os.getenv("IDL_EXE") or idl.executable()
 local source_dir = os.getenv("IDL_SOURCE_DIR") or "."
 local has_gnuplot = os.execute("command -v gnuplot >/dev/null 2>&1")
+local NO_GNUPLOT = "gnuplot is not installed: the figures cannot be checked "
+  .. "(.ci/install-deps installs gnuplot-nox)"
 
 local function sh_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -52,6 +55,7 @@ local function csv(path)
 end
 
 local function rmse_of(rows, a, b)
+  assert.is_true(#rows > 0, "no rows to compute an RMSE from")
   local ss = 0
   for _, r in ipairs(rows) do ss = ss + (r[a] - r[b]) ^ 2 end
   return math.sqrt(ss / #rows)
@@ -80,29 +84,52 @@ describe("experiments in --tiny mode", function()
       assert.truthy(md:find(heading, 1, true), heading)
     end
     assert.falsy(md:find("failed", 1, true))
-    assert.truthy(md:find("| 0.0789 |", 1, true)) -- the report's published 7.1 RMSE beside ours
     local rep = assert(json.read(tmp .. "/report/report.json"))
     assert.equal("tiny", rep.size)
     assert.equal(4, #rep.sections)
     for _, s in ipairs(rep.sections) do assert.is_true(s.ok) end
+    -- the summary's figures are the ones the outputs give: the RMSEs recomputed
+    -- from each section's predictions, in report.json and as printed in REPORT.md
+    local expected = {}
+    for _, sec in ipairs{{"6", "sec6_linear"}, {"7.1", "sec71_implicit"}} do
+      local _, pred = csv(tmp .. "/report/" .. sec[2] .. "/predictions.csv")
+      local idl_rmse, lr_rmse = rmse_of(pred, "idl", "y"), rmse_of(pred, "lr", "y")
+      expected[#expected + 1] = {sec[1], "^IDL test RMSE", idl_rmse}
+      expected[#expected + 1] = {sec[1], "^linear regression test RMSE", lr_rmse}
+      if sec[1] == "7.1" then expected[#expected + 1] = {"7.1", "^IDL RMSE / linear", idl_rmse / lr_rmse} end
+    end
+    assert.is_true(#rep.summary > 0, "report.json has no summary")
+    for _, want in ipairs(expected) do
+      local row
+      for _, r in ipairs(rep.summary) do
+        if r.section == want[1] and r.quantity:find(want[2]) then row = r end
+      end
+      assert.is_table(row, want[1] .. " " .. want[2] .. ": no summary row")
+      assert.near(want[3], row.ours, 1e-12 * want[3])
+      local cell = row.quantity:gsub("|", "\\|")
+      local line = "| " .. want[1] .. " | " .. cell .. " | " .. ex.fmt(want[3]) .. " |"
+      assert.truthy(md:find(line, 1, true), "REPORT.md has no line " .. line)
+    end
     assert.truthy(report_out:find("wall time:", 1, true))
   end)
 
   it("REPORT.md embeds images that exist (relative paths)", function()
     local md = assert(slurp(tmp .. "/report/REPORT.md"))
+    assert.is_true(has_gnuplot, NO_GNUPLOT)
     local count = 0
     for path in md:gmatch("!%[[^%]]*%]%(([^)]+)%)") do
       count = count + 1
       assert.falsy(path:match("^/"), path)
-      if has_gnuplot then assert.is_true(is_png(tmp .. "/report/" .. path), path) end
+      assert.is_true(is_png(tmp .. "/report/" .. path), path)
     end
-    if has_gnuplot then assert.is_true(count >= 20, "images embedded: " .. count) end
+    assert.is_true(count >= 20, "images embedded: " .. count)
   end)
 
   it("every script writes results.json, summary.csv and the files and figures it lists", function()
     for _, name in ipairs{"sec6_linear", "sec71_implicit", "sec72_sin", "sec73_ablations"} do
       local dir = tmp .. "/report/" .. name
       local res = read_results(dir)
+      assert.is_true(#res.files > 0, name .. ": no files listed")
       assert.equal(name, res.name)
       assert.equal("tiny", res.size)
       assert.equal(3, res.seed)
@@ -118,10 +145,9 @@ describe("experiments in --tiny mode", function()
         -- the data and gnuplot script are written even without gnuplot
         local base = f.file:gsub("%.png$", "")
         assert.truthy(slurp(dir .. "/" .. base .. ".gp"), base .. ".gp")
-        if has_gnuplot then
-          assert.is_true(f.rendered, f.file)
-          assert.is_true(is_png(dir .. "/" .. f.file), name .. "/" .. f.file)
-        end
+        assert.is_true(has_gnuplot, NO_GNUPLOT)
+        assert.is_true(f.rendered, f.file)
+        assert.is_true(is_png(dir .. "/" .. f.file), name .. "/" .. f.file)
       end
     end
   end)
@@ -143,7 +169,9 @@ describe("experiments in --tiny mode", function()
     local last_round = hist[#hist].round
     local last_step
     for _, s in ipairs(steps) do if s.round == last_round then last_step = s end end
-    if last_step then assert.equal(hist[#hist].relaxed_l2, last_step.relaxed_l2) end
+    assert.is_true(last_round >= 1, "section 6 ran no round")
+    assert.is_table(last_step, "no step of round " .. last_round)
+    assert.equal(hist[#hist].relaxed_l2, last_step.relaxed_l2)
     local pcolumns, pred = csv(dir .. "/predictions.csv")
     assert.same({"x", "y", "idl", "lr"}, pcolumns)
     assert.equal(res.settings.test, #pred)
@@ -151,16 +179,27 @@ describe("experiments in --tiny mode", function()
     assert.near(res.metrics.rmse_lr, rmse_of(pred, "lr", "y"), 1e-12)
   end)
 
-  it("section 7.1: the published RMSEs beside ours, predictions that give ours", function()
+  it("section 7.1: predictions that give our RMSEs, in results.json and in summary.csv", function()
     local dir = tmp .. "/report/sec71_implicit"
     local res = read_results(dir)
-    assert.equal(0.0789, res.published.rmse_idl)
-    assert.equal(0.262, res.published.rmse_lr)
     local _, pred = csv(dir .. "/predictions.csv")
     assert.equal(res.settings.test, #pred)
     assert.near(res.metrics.rmse_idl, rmse_of(pred, "idl", "y"), 1e-12)
     assert.near(res.metrics.rmse_lr, rmse_of(pred, "lr", "y"), 1e-12)
     assert.is_true(res.metrics.y_std > 0)
+    local _, summary = csv(dir .. "/summary.csv")
+    local idl_rmse, lr_rmse = rmse_of(pred, "idl", "y"), rmse_of(pred, "lr", "y")
+    local want = {["IDL test RMSE (equilibrium X)"] = idl_rmse, ["linear regression test RMSE"] = lr_rmse,
+      ["IDL RMSE / linear regression RMSE"] = idl_rmse / lr_rmse}
+    local checked = 0
+    for _, row in ipairs(summary) do
+      local v = want[row.quantity]
+      if v then
+        assert.near(v, row.ours, 1e-12 * v)
+        checked = checked + 1
+      end
+    end
+    assert.equal(3, checked)
   end)
 
   it("section 7.2: both noise levels and both initializations", function()
@@ -187,9 +226,11 @@ describe("experiments in --tiny mode", function()
     local dir = tmp .. "/report/sec73_ablations"
     local res = read_results(dir)
     local _, fits = csv(dir .. "/fits.csv")
+    assert.is_true(#fits > 0, "fits.csv has no rows")
     assert.equal(res.fits, #fits)
     local columns, values = csv(dir .. "/values.csv")
     assert.equal("study", columns[1])
+    assert.is_true(#values > 0, "values.csv has no rows")
     local function key(h, a, e, l) return string.format("%d|%.17g|%.17g|%.17g", h, a, e, l) end
     local finals = {}
     for _, f in ipairs(fits) do
@@ -283,6 +324,8 @@ describe("idl.experiment", function()
     stop()
     local steps = 0
     for _, e in ipairs(traced.history) do steps = steps + (e.inner_iterations or 0) end
+    assert.equal(4, #plain.history)
+    assert.is_true(steps > 0, "no inner steps were run")
     assert.equal(steps, #trace)
     local again = fit() -- after stop, x_step is the original again: no new entries
     assert.equal(steps, #trace)
@@ -294,14 +337,17 @@ describe("idl.experiment", function()
     end
     -- the trace's last step of a round is the state that round's entry measured (after the
     -- dual step, which changes lambda, hence G, but neither the relaxed loss nor the residual)
+    local matched = 0
     for _, e in ipairs(traced.history) do
       local last
       for _, s in ipairs(trace) do if s.round == e.round then last = s end end
       if last then
+        matched = matched + 1
         assert.equal(e.relaxed_l2, last.relaxed_l2)
         assert.equal(e.residual, last.residual)
       end
     end
+    assert.equal(3, matched) -- rounds 1..3 (round 0, the initialization, has no steps)
     assert.is_number(trace[1].train_l2)
     assert.is_nil(trace[2] and trace[2].train_l2)
   end)

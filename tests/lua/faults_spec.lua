@@ -221,6 +221,7 @@ describe("equilibria that do not converge", function()
   it("a normal fit converges everywhere", function()
     for _, kind in ipairs{"two_loops", "implicit"} do
       local est = estimator():fit(X, y, {rounds_number = 3, type_of_training = kind})
+      assert.is_true(#est.history >= 2, kind .. ": history of " .. #est.history .. " entries")
       for _, e in ipairs(est.history) do
         assert.is_true(e.eq_converged)
         assert.are.equal(0, e.eq_failures)

@@ -89,6 +89,7 @@ describe("implicit training", function()
       return theta, norms
     end
     local a, norms = run(1)
+    assert.is_true(#norms >= 1, "the callback was never called")
     for _, v in ipairs(norms) do assert.is_true(v <= 0.95 + 1e-12) end
     local b = run(1)
     local c = run(2)

@@ -58,4 +58,15 @@ return {
     what = "a round that only equals the best score replaces the best",
     from = "(s.best == nil or score < s.best.score)", to = "(s.best == nil or score <= s.best.score)",
     test = "lua/training_quality"},
+  -- more plausible bugs ---------------------------------------------------------
+  {id = "early_stopping_no_restore", file = "lua/idl/trainers.lua",
+    what = "early stopping ends the run but does not restore the best round",
+    from = "  if restored then trainers.restore_best(s) end",
+    to = "  if false then trainers.restore_best(s) end",
+    test = "lua/estimator|lua/training_quality"},
+  {id = "report_ratio_inverted", file = "experiments/report.lua",
+    what = "REPORT.md's 7.1 summary prints linear / IDL instead of IDL / linear",
+    from = '"IDL RMSE / linear regression RMSE", r71.metrics.rmse_idl / r71.metrics.rmse_lr,',
+    to = '"IDL RMSE / linear regression RMSE", r71.metrics.rmse_lr / r71.metrics.rmse_idl,',
+    test = "lua/experiments"},
 }
