@@ -32,7 +32,7 @@ typedef struct solve_opts {
     const idl_mat *x0; /* NULL: start from zero; kept alive by the opts table */
 } solve_opts;
 
-#define KNOWN_OPTS "method, tol, max_iter, x0, memory, force"
+#define KNOWN_OPTS "method, tol, max_iter, steps, x0, memory, force"
 
 static void read_method(lua_State *L, const char *fn, idl_eq_method *m)
 {
@@ -58,6 +58,8 @@ static void read_opt(lua_State *L, const char *fn, const char *key, solve_opts *
         o->eq.tol = tol;
     } else if (strcmp(key, "max_iter") == 0) {
         o->eq.max_iter = (int)lidl_checkrange(L, -1, 0, INT_MAX, fn, "opts.max_iter");
+    } else if (strcmp(key, "steps") == 0) {
+        o->eq.steps = (int)lidl_checkrange(L, -1, 0, INT_MAX, fn, "opts.steps");
     } else if (strcmp(key, "memory") == 0) {
         o->eq.memory = (int)lidl_checkrange(L, -1, 1, IDL_EQ_MAX_MEMORY, fn, "opts.memory");
     } else if (strcmp(key, "force") == 0) {
@@ -88,6 +90,9 @@ static void read_opts(lua_State *L, int idx, const char *fn, solve_opts *o)
         read_opt(L, fn, lua_tostring(L, -2), o);
         lua_pop(L, 1);
     }
+    if (o->eq.steps > 0 && o->eq.method != IDL_EQ_PICARD)
+        lidl_error(L, fn, "opts.steps = %d needs method = \"picard\", got \"anderson\"",
+                   o->eq.steps);
 }
 
 /* ---- checks ----------------------------------------------------------- */
@@ -138,13 +143,17 @@ static const char *method_name(idl_eq_method m)
 
 static void push_info(lua_State *L, const idl_eq_info *info, idl_eq_method m)
 {
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, info->iterations);
     lua_setfield(L, -2, "iterations");
     lua_pushnumber(L, info->residual);
     lua_setfield(L, -2, "residual");
+    lua_pushnumber(L, info->scale);
+    lua_setfield(L, -2, "scale");
     lua_pushboolean(L, info->converged);
     lua_setfield(L, -2, "converged");
+    lua_pushstring(L, idl_eq_stop_name(info->stop));
+    lua_setfield(L, -2, "stop");
     lua_pushstring(L, method_name(m));
     lua_setfield(L, -2, "method");
 }
@@ -221,13 +230,18 @@ static idl_mat *push_theta_b0(lua_State *L, const char *fn, idl_mat **b0)
 /// columns at once (D h x h, B0 and X h x m).
 /// idl.equilibrium(theta, U [, opts]) -> X, info: the same with
 /// B0 = theta.E U + theta.f 1^T (theta needs D, E, f).
-/// opts: method = "picard" (default) | "anderson", tol = 1e-10 (on
-/// max|X - (D X + B0)_+| / max(1, max|X|)), max_iter = 1000, x0 = h x m start
-/// (copied, never changed), memory = 5 (Anderson history), force = false
-/// (solve even when idl.wellposed(D) gives no guarantee).
+/// opts: method = "picard" (default) | "anderson", tol = 1e-10 on the relative
+/// residual max|X - (D X + B0)_+| / max(max (B0)_+, max|X|) (an absolute floor
+/// DBL_MIN where both vanish: X = 0 is then accepted at once), max_iter = 1000,
+/// steps = 0 (k > 0: stop after k Picard steps at the latest and return the
+/// k-th iterate), x0 = h x m start (copied, never changed), memory = 5
+/// (Anderson history), force = false (solve even when idl.wellposed(D) gives
+/// no guarantee).
 /// info = {iterations (steps taken: 0 for a start at the solution), residual (that
-/// ratio for the X returned), converged, method}; not converging within max_iter
-/// is reported there, not raised.
+/// ratio for the X returned; after a steps stop, for the iterate before it),
+/// scale (its denominator), converged, stop ("tol", "absolute", "max_iter",
+/// "steps" or "nonfinite": what ended the run), method}; not converging within
+/// max_iter is reported there, not raised.
 static int l_equilibrium(lua_State *L)
 {
     const char *fn = "equilibrium";
@@ -259,7 +273,11 @@ static int l_equilibrium(lua_State *L)
 /// point V = Phi .* (D^T V + G) (one GEMM per iteration). With X the
 /// equilibrium, Z = D X + E U + f 1^T and G = dL/dX: dL/dD = V X^T,
 /// dL/dE = V U^T, dL/df = V 1. Options and info as for idl.equilibrium
-/// (x0 is the starting V).
+/// (x0 is the starting V); the residual is relative to max|Phi G| (or max|V|
+/// when larger), so a tiny G is solved as accurately as a large one. With
+/// steps = k and no x0: the k-step phantom gradient
+/// sum_{i<k} (Phi D^T)^i Phi G (k = 1: Phi G, Jacobian-free), which tends
+/// to the exact V as k grows.
 static int l_implicit_backward(lua_State *L)
 {
     const char *fn = "implicit_backward";

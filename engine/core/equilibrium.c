@@ -1,6 +1,7 @@
 #include "equilibrium.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -100,6 +101,45 @@ static double max_abs(const double *x, int n)
     return r;
 }
 
+/* max|g(0)|, the size of the right-hand side: max (B0)_+ for the ReLU map,
+ * max |G| over the entries with Z > 0 for the masked one. */
+static double rhs_scale(const fp_map *map)
+{
+    const idl_mat *b = map->b, *mask = map->mask;
+    double r = 0.0;
+    for (int j = 0; j < b->cols; j++) {
+        const double *bj = &IDL_AT(b, 0, j), *mj = column_or_null(mask, j);
+        for (int i = 0; i < b->rows; i++) {
+            double v = mj ? (mj[i] > 0.0 ? fabs(bj[i]) : 0.0) : bj[i];
+            r = v > r ? v : r;
+        }
+    }
+    return r;
+}
+
+/* s_k of the header: the larger of the right-hand side and the iterate, with
+ * the absolute floor DBL_MIN where both vanish. */
+static double scale_of(double rhs, double xmax)
+{
+    return fmax(fmax(rhs, xmax), DBL_MIN);
+}
+
+/* Fills info for a run that stopped at iterate k with relative residual r;
+ * stepped: the opts->steps budget is what ended it. */
+static void report(idl_eq_info *info, int k, double r, double scale, double tol, bool stepped)
+{
+    info->iterations = k;
+    info->residual = r;
+    info->scale = scale;
+    if (!isfinite(r))
+        info->stop = IDL_EQ_STOP_NONFINITE;
+    else if (r < tol)
+        info->stop = scale <= DBL_MIN ? IDL_EQ_STOP_ABSOLUTE : IDL_EQ_STOP_TOL;
+    else
+        info->stop = stepped ? IDL_EQ_STOP_STEPS : IDL_EQ_STOP_MAX_ITER;
+    info->converged = info->stop == IDL_EQ_STOP_TOL || info->stop == IDL_EQ_STOP_ABSOLUTE;
+}
+
 /* ---- Picard ----------------------------------------------------------- */
 
 /* Columns per GEMM panel of a Picard iteration (see picard_run). */
@@ -108,9 +148,10 @@ static double max_abs(const double *x, int n)
 #endif
 
 /* Ping-pong between x and the workspace: the fused pass writes g(cur) next to
- * cur, so cur (whose residual it just measured) can be returned as it is. */
-static void picard_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double *work,
-                       idl_eq_info *info)
+ * cur, so cur (whose residual it just measured) can be returned as it is, or,
+ * when the steps budget is spent, g(cur) unmeasured. */
+static void picard_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double rhs,
+                       double *work, idl_eq_info *info)
 {
     int h = x->rows, m = x->cols;
     idl_mat buf = idl_mat_wrap(work, h, m);
@@ -131,11 +172,13 @@ static void picard_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, doub
                 dmax = fmax(dmax, c);
             }
         }
-        double r = bad ? (double)NAN : dmax / fmax(1.0, xmax);
-        if (r < o->tol || k >= o->max_iter || !isfinite(r)) {
-            info->iterations = k;
-            info->residual = r;
-            info->converged = r < o->tol;
+        double scale = scale_of(rhs, xmax), r = bad ? (double)NAN : dmax / scale;
+        bool done = r < o->tol || k >= o->max_iter || !isfinite(r);
+        bool stepped = !done && o->steps > 0 && k + 1 >= o->steps;
+        if (done || stepped) {
+            report(info, stepped ? k + 1 : k, r, scale, o->tol, stepped);
+            if (stepped)
+                cur = nxt;
             break;
         }
         idl_mat *t = cur;
@@ -371,8 +414,8 @@ static double anderson_sweep(const fp_map *map, idl_mat *x, aa_work *w, idl_mat 
     return bad ? (double)NAN : dmax;
 }
 
-static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double *work,
-                         idl_eq_info *info)
+static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double rhs,
+                         double *work, idl_eq_info *info)
 {
     int h = x->rows, m = x->cols;
     aa_work w = {0};
@@ -388,14 +431,12 @@ static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, do
         double xmax = 0.0;
         for (int j = 0; j < m; j++)
             xmax = fmax(xmax, w.cols[j].xmax);
-        double scale = fmax(1.0, xmax);
+        double scale = scale_of(rhs, xmax);
         bool last = k >= o->max_iter;
         apply_d(map, x, &z);
         double r = anderson_sweep(map, x, &w, &z, o->tol * scale, last) / scale;
         if (r < o->tol || last || isnan(r)) {
-            info->iterations = k;
-            info->residual = r;
-            info->converged = r < o->tol;
+            report(info, k, r, scale, o->tol, false);
             return;
         }
     }
@@ -405,15 +446,33 @@ static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, do
 
 idl_eq_opts idl_eq_defaults(void)
 {
-    idl_eq_opts o = {IDL_EQ_PICARD, 1e-10, 1000, 5};
+    idl_eq_opts o = {IDL_EQ_PICARD, 1e-10, 1000, 5, 0};
     return o;
+}
+
+const char *idl_eq_stop_name(idl_eq_stop stop)
+{
+    switch (stop) {
+    case IDL_EQ_STOP_TOL:
+        return "tol";
+    case IDL_EQ_STOP_ABSOLUTE:
+        return "absolute";
+    case IDL_EQ_STOP_MAX_ITER:
+        return "max_iter";
+    case IDL_EQ_STOP_STEPS:
+        return "steps";
+    case IDL_EQ_STOP_NONFINITE:
+        return "nonfinite";
+    }
+    return "unknown";
 }
 
 static bool opts_valid(const idl_eq_opts *o)
 {
-    return o->tol >= 0.0 && o->max_iter >= 0 &&
-           (o->method == IDL_EQ_PICARD ||
-            (o->method == IDL_EQ_ANDERSON && o->memory >= 1 && o->memory <= IDL_EQ_MAX_MEMORY));
+    return o->tol >= 0.0 && o->max_iter >= 0 && o->steps >= 0 &&
+           ((o->method == IDL_EQ_PICARD) ||
+            (o->method == IDL_EQ_ANDERSON && o->steps == 0 && o->memory >= 1 &&
+             o->memory <= IDL_EQ_MAX_MEMORY));
 }
 
 size_t idl_eq_work_size(const idl_eq_opts *opts, int h, int m)
@@ -437,15 +496,14 @@ static idl_status run(const fp_map *map, idl_mat *x, const idl_eq_opts *o,
     if (!opts_valid(&eff))
         return IDL_EINVAL;
     if (h == 0 || x->cols == 0) {
-        info->iterations = 0;
-        info->residual = 0.0;
-        info->converged = true;
+        report(info, 0, 0.0, DBL_MIN, INFINITY, false); /* nothing to solve */
         return IDL_OK;
     }
+    double rhs = rhs_scale(map);
     if (method == IDL_EQ_PICARD)
-        picard_run(map, x, &eff, work, info);
+        picard_run(map, x, &eff, rhs, work, info);
     else
-        anderson_run(map, x, &eff, work, info);
+        anderson_run(map, x, &eff, rhs, work, info);
     return IDL_OK;
 }
 

@@ -12,15 +12,31 @@
  * Indexing: 0-based column-major idl_mat (mat.h). Columns are samples and are
  * independent; each iteration applies D to all of them with one GEMM.
  *
- * What is reported: iteration k evaluates the fixed-point map g at the current
- * iterate X_k and measures its residual
- *     r_k = max|X_k - g(X_k)| / max(1, max|X_k|),
- * which is also the max-abs change of the Picard step X_k -> g(X_k). The
- * solver stops at the first X_k with r_k < tol, or at k = max_iter, and hands
- * back that X_k: info->residual is r_k of the matrix returned, exactly, and
- * info->iterations is k (a warm start at the solution gives 0). A run spends
- * k + 1 GEMMs. Not converging is reported in info (converged = false) with
- * status IDL_OK; a residual that turns NaN or infinite stops the run early.
+ * The stopping rule (the same for the equilibrium and the backward pass):
+ * iteration k evaluates the fixed-point map g at the current iterate X_k and
+ * measures its relative residual
+ *     r_k = max|X_k - g(X_k)| / s_k,   s_k = max(max|g(0)|, max|X_k|, DBL_MIN),
+ * where g(0) is the right-hand side: (B0)_+ for the equilibrium, Phi G for the
+ * backward pass. r_k is scale-free: multiplying B0 (or G) by any c > 0 leaves
+ * the iterates' r_k unchanged, so a tiny right-hand side (a gradient averaged
+ * over many samples) is solved as accurately as a large one. DBL_MIN is the
+ * absolute floor where the scale vanishes (the right-hand side and the iterate
+ * are exactly 0, so is the solution): there the rule is absolute and accepts
+ * X = 0 at once. With ||D||_inf <= kappa < 1 the equilibrium's error is
+ * bounded by max|X_k - X*| <= r_k s_k / (1 - kappa); the backward map
+ * contracts in each column's l1 norm instead (||D^T||_1 = ||D||_inf).
+ * The solver stops at the first X_k with r_k < tol, or at k = max_iter, and
+ * hands back that X_k: info->residual is r_k of the matrix returned, exactly,
+ * info->scale is s_k and info->iterations is k (a warm start at the solution
+ * gives 0). A run spends k + 1 GEMMs. With opts->steps = k > 0 (Picard only)
+ * the run instead stops after k steps unless the rule stopped it sooner, and
+ * returns X_k = g(X_(k-1)) unmeasured (k GEMMs; info->residual is then
+ * r_(k-1), the relative size of the last step): from V = 0 the backward pass
+ * so gives the k-term Neumann sum of (I - Phi D^T)^-1 Phi G, the phantom
+ * (Jacobian-free for k = 1: V = Phi G) gradient, which tends to the exact one
+ * as k grows. Not converging is reported in info (converged = false, the
+ * reason in info->stop) with status IDL_OK; a residual that turns NaN or
+ * infinite stops the run early.
  */
 #ifndef IDL_EQUILIBRIUM_H
 #define IDL_EQUILIBRIUM_H
@@ -41,17 +57,32 @@ typedef struct idl_eq_opts {
     double tol;   /* on r_k above; >= 0 (0 runs exactly max_iter steps) */
     int max_iter; /* >= 0 */
     int memory;   /* Anderson history length, 1..IDL_EQ_MAX_MEMORY */
+    int steps;    /* 0: solve to tol; k > 0: at most k Picard steps (see above) */
 } idl_eq_opts;
 
 #define IDL_EQ_MAX_MEMORY 50
 
+/* Why a run stopped. */
+typedef enum idl_eq_stop {
+    IDL_EQ_STOP_TOL = 0,   /* r_k < tol */
+    IDL_EQ_STOP_ABSOLUTE,  /* r_k < tol with the scale at its floor DBL_MIN */
+    IDL_EQ_STOP_MAX_ITER,  /* k = max_iter and r_k >= tol */
+    IDL_EQ_STOP_STEPS,     /* opts->steps steps taken */
+    IDL_EQ_STOP_NONFINITE  /* the residual became NaN or infinite */
+} idl_eq_stop;
+
 typedef struct idl_eq_info {
     int iterations;
-    double residual;
-    bool converged;
+    double residual; /* r_k, relative */
+    double scale;    /* s_k: residual * scale is the absolute max|X_k - g(X_k)| */
+    bool converged;  /* stop is IDL_EQ_STOP_TOL or IDL_EQ_STOP_ABSOLUTE */
+    idl_eq_stop stop;
 } idl_eq_info;
 
-/* tol 1e-10, max_iter 1000, memory 5, Picard. */
+/* The name of a stop reason: "tol", "absolute", "max_iter", "steps", "nonfinite". */
+const char *idl_eq_stop_name(idl_eq_stop stop);
+
+/* tol 1e-10, max_iter 1000, memory 5, steps 0, Picard. */
 idl_eq_opts idl_eq_defaults(void);
 
 /* Doubles of workspace that a solve of h x m columns with these options needs
@@ -79,7 +110,8 @@ idl_status idl_anderson(const idl_mat *d, const idl_mat *b0, idl_mat *x,
 
 /* Solves (I - Phi D^T) V = Phi G for every column, Phi = diag(1[Z > 0]) per
  * column, by the fixed point V = Phi .* (D^T V + G) (Picard or Anderson, as
- * opts says; same stopping rule and report). Z, G and V are h x m; V holds
+ * opts says; same stopping rule and report, relative to max|Phi G|; with
+ * opts->steps = k and V = 0 on entry, the k-step phantom gradient). Z, G and V are h x m; V holds
  * the starting point on entry. With X the equilibrium, Z = D X + B0 and
  * G = dL/dX, the gradients of L are dL/dD = V X^T and dL/dB0 = V. */
 idl_status idl_implicit_backward(const idl_mat *d, const idl_mat *z, const idl_mat *g,

@@ -49,16 +49,19 @@ static void naive_map(const idl_mat *d, const idl_mat *b, const idl_mat *x, idl_
         }
 }
 
-/* max|X - (D X + B)_+| / max(1, max|X|), by loops. */
+/* max|X - (D X + B)_+| / max(max (B)_+, max|X|), by loops. */
 static double naive_residual(const idl_mat *d, const idl_mat *b, const idl_mat *x)
 {
     idl_mat g = tu_alloc(x->rows, x->cols, 0);
     naive_map(d, b, x, &g);
-    double diff, xmax;
+    double diff, xmax, bplus = 0.0;
     idl_max_abs_diff(x, &g, &diff);
     idl_norm(x, IDL_NORM_MAX, &xmax);
+    for (int j = 0; j < b->cols; j++)
+        for (int i = 0; i < b->rows; i++)
+            bplus = fmax(bplus, IDL_AT(b, i, j));
     free(g.data);
-    return diff / fmax(1.0, xmax);
+    return diff / fmax(bplus, xmax);
 }
 
 static idl_eq_opts opts_for(idl_eq_method method, double tol, int max_iter)
@@ -74,7 +77,7 @@ static idl_eq_opts opts_for(idl_eq_method method, double tol, int max_iter)
 static idl_eq_info solve(const idl_mat *d, const idl_mat *b, idl_mat *x, const idl_eq_opts *o)
 {
     double *w = work_for(o, x->rows, x->cols);
-    idl_eq_info info = {-1, NAN, false};
+    idl_eq_info info = {-1, NAN, NAN, false, IDL_EQ_STOP_NONFINITE};
     CHECK(idl_equilibrium(d, b, x, o, w, &info) == IDL_OK);
     free(w);
     return info;
@@ -98,7 +101,7 @@ static void test_picard_vs_naive(void)
     idl_max_abs_diff(&x, &r, &diff);
     CHECK(diff < 1e-13);
     CHECK(info.iterations == 12);
-    CHECK(!info.converged);
+    CHECK(!info.converged && info.stop == IDL_EQ_STOP_MAX_ITER);
     CHECK_NEAR(info.residual, naive_residual(&d, &b, &x), 1e-15);
     free(d.data), free(b.data), free(x.data), free(r.data), free(t.data);
 }
@@ -211,9 +214,9 @@ static void test_backward(void)
             idl_mat v = tu_alloc(h, m, 1);
             idl_eq_opts o = opts_for((idl_eq_method)meth, 1e-13, 100000);
             double *w = work_for(&o, h, m);
-            idl_eq_info info = {-1, NAN, false};
+            idl_eq_info info = {-1, NAN, NAN, false, IDL_EQ_STOP_NONFINITE};
             CHECK(idl_implicit_backward(&d, &z, &g, &v, &o, w, &info) == IDL_OK);
-            CHECK(info.converged);
+            CHECK(info.converged && info.stop == IDL_EQ_STOP_TOL);
             double diff;
             idl_max_abs_diff(&v, &ref, &diff);
             CHECK(diff < 1e-10);
@@ -221,6 +224,127 @@ static void test_backward(void)
         }
         free(d.data), free(z.data), free(g.data), free(ref.data);
     }
+}
+
+/* Runs the backward solve from V = 0 with o; returns its info. */
+static idl_eq_info backward_from_zero(const idl_mat *d, const idl_mat *z, const idl_mat *g,
+                                      idl_mat *v, const idl_eq_opts *o)
+{
+    double *w = work_for(o, v->rows, v->cols);
+    idl_eq_info info = {-1, NAN, NAN, false, IDL_EQ_STOP_NONFINITE};
+    idl_fill(v, 0.0);
+    CHECK(idl_implicit_backward(d, z, g, v, o, w, &info) == IDL_OK);
+    free(w);
+    return info;
+}
+
+/* A right-hand side of size 1e-9 with a loose tol: the rule is relative to
+ * max|Phi G|, so V is not accepted at 0 but solved to about tol relative, and
+ * the iterates are those of G itself scaled by 1e-9. */
+static void test_backward_tiny_rhs(void)
+{
+    unsigned s = 23;
+    int h = 30, m = 8;
+    double kappa = 0.9;
+    idl_mat d = random_d(h, kappa, false, &s), z = tu_alloc(h, m, 0), g = tu_alloc(h, m, 1);
+    idl_mat ref = tu_alloc(h, m, 0), v = tu_alloc(h, m, 0), big = tu_alloc(h, m, 0);
+    tu_fill(&z, &s);
+    tu_fill(&g, &s);
+    idl_copy(&g, &big);
+    idl_scale(1e-9, &g);
+    dense_backward(&d, &z, &g, &ref);
+    for (int meth = 0; meth < 2; meth++) {
+        idl_eq_opts o = opts_for((idl_eq_method)meth, 1e-4, 1000);
+        idl_eq_info info = backward_from_zero(&d, &z, &g, &v, &o);
+        double diff, vmax, rmax;
+        idl_max_abs_diff(&v, &ref, &diff);
+        idl_norm(&v, IDL_NORM_MAX, &vmax);
+        idl_norm(&ref, IDL_NORM_MAX, &rmax);
+        CHECK(info.converged && info.iterations > 0 && info.residual < 1e-4);
+        CHECK(vmax > 0.5 * rmax);
+        /* The l1 contraction of each column: |v - v*|_1 <= |v - g(v)|_1 / (1 - kappa). */
+        CHECK(diff <= h * info.residual * info.scale / (1.0 - kappa));
+        CHECK(diff <= 1e-2 * rmax);
+        if (meth == 0) {
+            /* Scale-free: the same run on G * 1e9 takes the same steps. */
+            idl_eq_info info_big = backward_from_zero(&d, &z, &big, &ref, &o);
+            CHECK(info_big.iterations == info.iterations);
+            CHECK_NEAR(info_big.residual, info.residual, 1e-9 * info.residual);
+            dense_backward(&d, &z, &g, &ref);
+        }
+    }
+    free(d.data), free(z.data), free(g.data), free(ref.data), free(v.data), free(big.data);
+}
+
+/* steps = k from V = 0 gives the Neumann sum sum_{i<k} (Phi D^T)^i Phi G
+ * (built here by loops), whose error is at most kappa^k |v*|_1 per column in
+ * the l1 norm, so it tends to the exact V (dgesv) as k grows. */
+static void test_backward_steps(void)
+{
+    unsigned s = 29;
+    int h = 25, m = 5;
+    double kappa = 0.8;
+    idl_mat d = random_d(h, kappa, false, &s), z = tu_alloc(h, m, 0), g = tu_alloc(h, m, 0);
+    idl_mat ref = tu_alloc(h, m, 0), v = tu_alloc(h, m, 1), term = tu_alloc(h, m, 0);
+    idl_mat next = tu_alloc(h, m, 0), sum = tu_alloc(h, m, 0);
+    tu_fill(&z, &s);
+    tu_fill(&g, &s);
+    dense_backward(&d, &z, &g, &ref);
+    for (int c = 0; c < m; c++) /* term = Phi G */
+        for (int i = 0; i < h; i++)
+            IDL_AT(&term, i, c) = IDL_AT(&z, i, c) > 0.0 ? IDL_AT(&g, i, c) : 0.0;
+    double prev = INFINITY;
+    for (int k = 1; k <= 12; k++) { /* beyond, the error is at rounding level */
+        idl_axpy(1.0, &term, &sum);
+        idl_eq_opts o = opts_for(IDL_EQ_PICARD, 0.0, 1000);
+        o.steps = k;
+        idl_eq_info info = backward_from_zero(&d, &z, &g, &v, &o);
+        CHECK(info.stop == IDL_EQ_STOP_STEPS && info.iterations == k && !info.converged);
+        double diff, worst = 0.0;
+        idl_max_abs_diff(&v, &sum, &diff);
+        CHECK(diff < 1e-13);
+        for (int c = 0; c < m; c++) {
+            double err = 0.0, l1 = 0.0;
+            for (int i = 0; i < h; i++) {
+                err += fabs(IDL_AT(&v, i, c) - IDL_AT(&ref, i, c));
+                l1 += fabs(IDL_AT(&ref, i, c));
+            }
+            CHECK(err <= pow(kappa, k) * l1 * (1.0 + 1e-12) + 1e-14);
+            worst = fmax(worst, err / l1);
+        }
+        CHECK(worst <= prev);
+        prev = worst;
+        for (int c = 0; c < m; c++) /* term <- Phi D^T term */
+            for (int i = 0; i < h; i++) {
+                double t = 0.0;
+                for (int l = 0; l < h; l++)
+                    t += IDL_AT(&d, l, i) * IDL_AT(&term, l, c);
+                IDL_AT(&next, i, c) = IDL_AT(&z, i, c) > 0.0 ? t : 0.0;
+            }
+        idl_copy(&next, &term);
+    }
+    CHECK(prev < 1e-8);
+    /* With a tol the rule may stop the run sooner, as a converged solve. */
+    idl_eq_opts o = opts_for(IDL_EQ_PICARD, 1e-6, 1000);
+    o.steps = 500;
+    idl_eq_info info = backward_from_zero(&d, &z, &g, &v, &o);
+    CHECK(info.converged && info.stop == IDL_EQ_STOP_TOL && info.iterations < 500);
+    free(d.data), free(z.data), free(g.data), free(ref.data), free(v.data);
+    free(term.data), free(next.data), free(sum.data);
+}
+
+/* A right-hand side that is exactly zero: the solution is 0 and the floor
+ * makes the rule absolute, so X = 0 is accepted at once. */
+static void test_zero_rhs(void)
+{
+    unsigned s = 31;
+    idl_mat d = random_d(6, 0.9, false, &s), b = tu_alloc(6, 3, 0), x = tu_alloc(6, 3, 0);
+    idl_fill(&b, -1.0);
+    idl_eq_opts o = opts_for(IDL_EQ_PICARD, 1e-10, 100);
+    idl_eq_info info = solve(&d, &b, &x, &o);
+    CHECK(info.converged && info.stop == IDL_EQ_STOP_ABSOLUTE && info.iterations == 0);
+    CHECK(info.residual == 0.0);
+    free(d.data), free(b.data), free(x.data);
 }
 
 static idl_wellposedness wellposed(const double *entries, int h, bool all)
@@ -275,7 +399,10 @@ static void test_errors_and_divergence(void)
     idl_mat x3 = tu_alloc(3, 4, 0);
     o.memory = 0;
     CHECK(idl_anderson(&d, &b, &x3, &o, w, &info) == IDL_EINVAL);
-    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 0}, 3, 4) == 0);
+    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 0, 0}, 3, 4) == 0);
+    /* steps is a Picard option */
+    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 5, 2}, 3, 4) == 0);
+    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_PICARD, 1e-10, 10, 5, -1}, 3, 4) == 0);
     o = idl_eq_defaults();
     o.tol = -1.0;
     CHECK(idl_picard(&d, &b, &x3, &o, w, &info) == IDL_EINVAL);
@@ -288,6 +415,7 @@ static void test_errors_and_divergence(void)
     o = opts_for(IDL_EQ_PICARD, 1e-10, 5000);
     CHECK(idl_picard(&d, &b, &x3, &o, w, &info) == IDL_OK);
     CHECK(!info.converged && !isfinite(info.residual) && info.iterations < 5000);
+    CHECK(info.stop == IDL_EQ_STOP_NONFINITE);
     free(d.data), free(b.data), free(x.data), free(x3.data), free(w);
 }
 
@@ -298,6 +426,9 @@ int main(void)
     test_warm_start();
     test_scalar();
     test_backward();
+    test_backward_tiny_rhs();
+    test_backward_steps();
+    test_zero_rhs();
     test_wellposed();
     test_errors_and_divergence();
     return tu_finish("test_equilibrium");

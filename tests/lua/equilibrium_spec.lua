@@ -24,9 +24,9 @@ local function random_d(h, kappa, nonneg, rng)
   return d
 end
 
--- max|X - (D X + B0)_+| / max(1, max|X|), through the matrix operators.
+-- max|X - (D X + B0)_+| / max(max (B0)_+, max|X|), through the matrix operators.
 local function residual(d, b0, x)
-  return (x - (d * x + b0):relu()):norm("max") / math.max(1, x:norm("max"))
+  return (x - (d * x + b0):relu()):norm("max") / math.max(b0:relu():norm("max"), x:norm("max"))
 end
 
 describe("idl.equilibrium", function()
@@ -100,6 +100,42 @@ describe("idl.equilibrium", function()
     assert.is_true(math.abs(residual(d, b0, x) - info.residual) < 1e-14)
   end)
 
+  it("is relative: B0 scaled by 1e-9 takes the same steps to the same relative residual", function()
+    local rng = idl.rng(8)
+    local d, b0 = random_d(15, 0.9, false, rng), idl.randn(15, 6, rng)
+    local x1, i1 = idl.equilibrium(d, b0, {tol = 1e-6})
+    local x2, i2 = idl.equilibrium(d, b0 * 1e-9, {tol = 1e-6})
+    assert.equal("tol", i1.stop)
+    assert.equal(i1.iterations, i2.iterations)
+    assert.is_true(i1.iterations > 0)
+    assert.is_true(math.abs(i1.residual - i2.residual) < 1e-9 * i1.residual)
+    assert.is_true((x2 * 1e9 - x1):norm("max") < 1e-12 * x1:norm("max"))
+    assert.is_true(math.abs(i2.scale * 1e9 - i1.scale) < 1e-9 * i1.scale)
+  end)
+
+  it("says why it stopped: tol, absolute (all zero), max_iter, steps", function()
+    local rng = idl.rng(9)
+    local d, b0 = random_d(10, 0.9, true, rng), idl.randn(10, 3, rng)
+    assert.equal("tol", select(2, idl.equilibrium(d, b0)).stop)
+    local _, info = idl.equilibrium(d, b0, {max_iter = 2})
+    assert.equal("max_iter", info.stop)
+    assert.is_false(info.converged)
+    -- B0 < 0: the solution and the right-hand side are 0, the floor accepts X = 0
+    local x0, info0 = idl.equilibrium(d, idl.full(10, 3, -1))
+    assert.equal("absolute", info0.stop)
+    assert.is_true(info0.converged)
+    assert.equal(0, info0.iterations)
+    assert.equal(0, x0:norm("max"))
+    -- steps = 3 from 0: three Picard steps, the third iterate returned unmeasured
+    local x3, info3 = idl.equilibrium(d, b0, {steps = 3, tol = 0})
+    assert.equal("steps", info3.stop)
+    assert.equal(3, info3.iterations)
+    assert.is_false(info3.converged)
+    local want = idl.zeros(10, 3)
+    for _ = 1, 3 do want = (d * want + b0):relu() end
+    assert.is_true((x3 - want):norm("max") < 1e-14)
+  end)
+
   it("refuses an ill-posed D unless forced", function()
     local d = idl.eye(2) * 1.5
     local msg = err_of(idl.equilibrium, d, idl.full(2, 3, -1))
@@ -118,7 +154,11 @@ describe("idl.equilibrium", function()
   it("validates options", function()
     local d, b0 = idl.eye(2) * 0.5, idl.ones(2, 3)
     local cases = {
-      {{foo = 1}, "equilibrium: unknown option 'foo' (known: method, tol, max_iter, x0, memory, force)"},
+      {{foo = 1},
+       "equilibrium: unknown option 'foo' (known: method, tol, max_iter, steps, x0, memory, force)"},
+      {{steps = -1}, "equilibrium: opts.steps must be in [0,"},
+      {{steps = 2, method = "anderson"},
+       'equilibrium: opts.steps = 2 needs method = "picard", got "anderson"'},
       {{[1] = 2}, "equilibrium: unknown option 1"},
       {{method = "newton"}, 'equilibrium: opts.method must be "picard" or "anderson", got newton'},
       {{tol = -1}, "equilibrium: opts.tol must be a finite number >= 0, got -1"},
@@ -220,6 +260,36 @@ describe("idl.implicit_backward", function()
         assert.is_true(rel < 1e-6, name .. " relative error " .. rel)
       end
     end
+  end)
+
+  it("solves a tiny G as accurately as a large one (relative to max|Phi G|)", function()
+    local z = theta.D * x_star + theta.E * u + theta.f * ones
+    local g = theta.A:t() * (theta.A * x_star + theta.B * u + theta.c * ones - y) * 1e-9
+    local exact = idl.implicit_backward(theta.D, z, g, {tol = 1e-15, max_iter = 10000})
+    local v, info = idl.implicit_backward(theta.D, z, g, {tol = 1e-3})
+    assert.is_true(info.converged and info.iterations > 0)
+    assert.is_true((v - exact):norm("max") < 1e-2 * exact:norm("max"))
+  end)
+
+  it("with steps = k gives the k-term Neumann sum, tending to the exact V", function()
+    local z = theta.D * x_star + theta.E * u + theta.f * ones
+    local g = idl.randn(h, m, idl.rng(12))
+    local phi = idl.zeros(h, m)
+    for i = 1, h do for j = 1, m do phi:set(i, j, z:get(i, j) > 0 and 1 or 0) end end
+    local exact = idl.implicit_backward(theta.D, z, g, {tol = 1e-15, max_iter = 10000})
+    local term, sum, prev = phi:hadamard(g), idl.zeros(h, m), math.huge
+    for k = 1, 8 do
+      sum = sum + term
+      local v, info = idl.implicit_backward(theta.D, z, g, {steps = k, tol = 0})
+      assert.equal("steps", info.stop)
+      assert.is_true((v - sum):norm("max") < 1e-13)
+      -- each column's error contracts in l1 (||D^T||_1 = ||D||_inf = 0.8)
+      local err = (v - exact):norm("1")
+      assert.is_true(err <= 0.8 * prev)
+      prev = err
+      term = phi:hadamard(theta.D:t() * term)
+    end
+    assert.is_true(prev < 1e-2 * exact:norm("1"))
   end)
 
   it("checks shapes, options and well-posedness like equilibrium", function()
