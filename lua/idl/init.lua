@@ -32,6 +32,7 @@ local lazy = {
   json = function() return require "idl.json" end,
   cli = function() return require "idl.cli" end,
   parallel = function() return require "idl.parallel" end,
+  model_selection = function() return require "idl.model_selection" end,
   IDLModel = function() return require("idl.estimator").IDLModel end,
   IDLClassifier = function() return require("idl.classifier").IDLClassifier end,
   classifier = function() return require "idl.classifier" end,

@@ -30,6 +30,13 @@ function linear.LinearRegression(opts)
   return setmetatable({ridge = ridge}, LinearRegression)
 end
 
+--- lr:get_params() -> {ridge = lr.ridge}: the parameters that rebuild an
+-- unfitted copy (idl.LinearRegression(lr:get_params()), model_selection.clone).
+function LinearRegression:get_params()
+  util.check_self(self, LinearRegression, "LinearRegression:get_params")
+  return {ridge = self.ridge}
+end
+
 local function inputs(fname, X, y)
   X = util.as_matrix(X, fname, "X", 3)
   if X:rows() == 0 or X:cols() == 0 then util.fail(fname, "X is empty", 3) end
@@ -83,5 +90,7 @@ function LinearRegression:score(X, y)
   end
   return metrics.r2(y, self:predict(X))
 end
+
+linear.class = LinearRegression
 
 return linear
