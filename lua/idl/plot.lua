@@ -39,11 +39,12 @@ local sh_quote = util.sh_quote
 
 -- A gnuplot double-quoted string that gnuplot never expands. gnuplot runs `cmd`
 -- found on a line (inside double quotes too) and expands @macros before it reads
--- a string, so every byte but letters, digits, space and , . _ - + : / = is
--- written as an octal escape: the line then holds no backquote, @, $, quote or
--- newline, and the string still reads back as the same bytes.
+-- a string, so every byte but letters, space and , . _ - + : / = is written as
+-- an octal escape: the line then holds no backquote, @, $, quote or newline, and
+-- the string still reads back as the same bytes. Digits are escaped too: gnuplot
+-- reads a digit right after "\050" as a fourth octal digit ("(0" became "@").
 local function gp_string(s)
-  s = tostring(s):gsub("[^%w ,%._%-+:/=]", function(c)
+  s = tostring(s):gsub("[^%a ,%._%-+:/=]", function(c)
     return c == "\n" and "\\n" or string.format("\\%03o", c:byte())
   end)
   return '"' .. s .. '"'
