@@ -507,6 +507,39 @@ function IDLModel:score(X, y)
   return metrics.r2(ym, yhat)
 end
 
+local HISTORY_PLOT_OPTIONS = {title = true, logy = true}
+
+--- est:plot_history(path [, {title = "training history", logy = true}]) -> the
+-- image path (and all paths), or nil and a message (gnuplot missing): the
+-- training loss and, with an eval set, the validation loss of est.history
+-- against the round (round 0 = the initialization), drawn by idl.plot.lines
+-- (.png or .svg by path's extension). Rounds whose loss was not measured, or
+-- is not positive on the log scale, are left out.
+function IDLModel:plot_history(path, opts)
+  local fname = "plot_history"
+  check_estimator(self, "IDLModel:plot_history")
+  util.check_string(path, fname, "path")
+  opts = util.check_options(opts, HISTORY_PLOT_OPTIONS, fname, "options")
+  local logy = opts.logy == nil or util.check_boolean(opts.logy, fname, "logy")
+  if not self.history then util.fail(fname, "the model is not fitted: call fit(X, y) first") end
+  local series = {}
+  for _, s in ipairs{{"train_l2", "train"}, {"eval_l2", "validation"}} do
+    local x, y = {}, {}
+    for _, e in ipairs(self.history) do
+      local v = e[s[1]]
+      if type(v) == "number" and v == v and v < math.huge and (v > 0 or not logy) then
+        x[#x + 1], y[#y + 1] = e.round, v
+      end
+    end
+    if #x > 0 then series[#series + 1] = {x = x, y = y, label = s[2], style = "linespoints"} end
+  end
+  if #series == 0 then return nil, fname .. ": the history holds no loss to draw" end
+  local image, paths = util.relabel(fname, 2, require("idl.plot").lines, {path = path,
+    title = opts.title or "training history", xlabel = "round (0 = initialization)",
+    ylabel = "loss (" .. self.params.loss .. ")", logy = logy, series = series})
+  return image, paths
+end
+
 -- ---------------------------------------------------------------------------
 -- Files
 

@@ -412,6 +412,8 @@ local COVERED = {
     args = {M(6, "n"), M(6, 1), F(function() return {rounds_number = 1} end)}, nocompare = true},
   ["IDLModel:get_params"] = {self = fitted_estimator, args = {}},
   ["IDLModel:set_params"] = {self = fitted_estimator, args = {F(function() return {patience = 3} end)}},
+  ["IDLModel:plot_history"] = {self = fitted_estimator, args = {OUT("history.png"),
+    F(function() return {title = "t", logy = true} end)}, quiet = true, nocompare = true},
   ["IDLModel:predict"] = {self = fitted_estimator, args = {M(4, "n"), F(function() return {tol = 1e-8} end)}},
   ["IDLModel:score"] = {self = fitted_estimator, args = {M(4, "n"), M(4, 1)}},
   ["IDLModel:save"] = {self = fitted_estimator, args = {OUT("est.idl")}},
