@@ -112,13 +112,7 @@ describe("weight decay", function()
   end)
 end)
 
--- FNV-1a, 32 bits (Fowler, Noll, Vo; draft-eastlake-fnv): offset basis
--- 0x811c9dc5, prime 16777619, xor then multiply, byte by byte.
-local function fnv1a32(s)
-  local h = 0x811c9dc5
-  for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
-  return string.format("%08x", h)
-end
+local fnv1a32 = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua").fnv1a32
 
 -- A model whose file is larger than 8 KiB (several 4 KiB stretches).
 local function big_model()

@@ -34,6 +34,16 @@ function support.capture_stderr(f)
   return table.concat(buf), table.unpack(res, 2, res.n)
 end
 
+--- FNV-1a, 32 bits (Fowler, Noll, Vo; draft-eastlake-fnv), as 8 hex digits:
+-- offset basis 0x811c9dc5, prime 16777619, xor then multiply, byte by byte. An
+-- implementation independent of idl.model's, for known-answer checks of the
+-- model file's checksum line.
+function support.fnv1a32(s)
+  local h = 0x811c9dc5
+  for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
+  return string.format("%08x", h)
+end
+
 --- The path of this file, for dofile in specs and child scripts.
 support.path = (os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua"
 
