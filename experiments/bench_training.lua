@@ -146,6 +146,8 @@ local function run(name, X, y, n_test, params, h_rate)
 
   local h = est.history
   local best = h[est.best_round + 1]
+  print(string.format("fit time = %.0f dgemm-times (a plain %dx%dx%d dgemm takes %.4f s)",
+    fit_time / dgemm_time(h_rate, Xtr:rows()), h_rate, h_rate, Xtr:rows(), dgemm_time(h_rate, Xtr:rows())))
   print(string.format("%-22s %10s %12s %10s", "", "fit (s)", "predict (s)", "test RMSE"))
   print(string.format("%-22s %10.3f %12.4f %10.4f", "linear regression", lr_fit, lr_predict,
     rmse(yte, lr_pred)))

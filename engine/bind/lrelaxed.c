@@ -1,7 +1,10 @@
 /*
  * lrelaxed.c - idl.fenchel, idl.objective, idl.gradients, idl.lipschitz and
- * idl.dual_update: shape checks with messages that name the offending piece,
- * then one call into relaxed.c. Workspaces are temporary userdata, so the
+ * idl.dual_update (convenient: each allocates its result), and the trainers'
+ * destination-first tier over one reusable workspace: relaxed_workspace,
+ * relaxed_forward, relaxed_value, relaxed_grads, lipschitz_theta,
+ * lipschitz_x, readout. Shape checks with messages that name the offending
+ * piece, then one call into relaxed.c. Workspaces are userdata, so the
  * collector sees them.
  */
 #include <stdio.h>
@@ -200,11 +203,211 @@ static int l_dual_update(lua_State *L)
     return 1;
 }
 
-static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},         {"objective", l_objective},
-                                 {"gradients", l_gradients},     {"lipschitz", l_lipschitz},
-                                 {"dual_update", l_dual_update}, {NULL, NULL}};
+/* ---- The trainers' tier: one workspace per fit ------------------------ */
+
+#define LIDL_RWS "idl.relaxed_ws"
+
+/* The workspace userdata: sizes, the forward pass' state, and the doubles of
+ * idl_relaxed_ws, of the Lipschitz constants and of the readout after it. */
+typedef struct lidl_rws {
+    int h, n, p, m;
+    const double *x_fwd; /* X's data of the forward pass in ws.rz, NULL if none */
+    idl_relaxed_ws ws;
+    double *lip;
+} lidl_rws;
+
+static lidl_rws *check_rws(lua_State *L, int idx, const char *fn)
+{
+    lidl_rws *w = luaL_testudata(L, idx, LIDL_RWS);
+    if (!w)
+        lidl_error(L, fn, "ws must be a workspace (idl.relaxed_workspace), got %s",
+                   luaL_typename(L, idx));
+    return w;
+}
+
+/// idl.relaxed_workspace(h, n, p, m) -> ws: the buffers of relaxed_forward,
+/// relaxed_value, relaxed_grads and the Lipschitz constants for h hidden
+/// units, n features, p outputs and m samples, allocated once (a trainer
+/// makes one per fit; the steps then allocate nothing).
+static int l_relaxed_workspace(lua_State *L)
+{
+    const char *fn = "relaxed_workspace";
+    int h = lidl_checksize(L, 1, fn, "h"), n = lidl_checksize(L, 2, fn, "n");
+    int p = lidl_checksize(L, 3, fn, "p"), m = lidl_checksize(L, 4, fn, "m");
+    if (m == 0)
+        lidl_error(L, fn, "m must be at least 1");
+    size_t nlip, nrel = idl_relaxed_ws_size(h, n, p, m);
+    lidl_check(L, idl_lipschitz_worksize(h, n, &nlip), fn);
+    if (nrel + nlip > ((size_t)1 << 40) / sizeof(double))
+        lidl_error(L, fn, "the workspace for h = %d, m = %d is too large", h, m);
+    lidl_rws *w = lua_newuserdatauv(L, sizeof *w + (nrel + nlip) * sizeof(double), 0);
+    double *buf = (double *)(w + 1);
+    *w = (lidl_rws){.h = h, .n = n, .p = p, .m = m, .x_fwd = NULL};
+    w->ws = idl_relaxed_ws_wrap(buf, h, n, p, m);
+    w->lip = buf + nrel;
+    luaL_setmetatable(L, LIDL_RWS);
+    return 1;
+}
+
+/* X (h x m of the workspace) at idx. */
+static idl_mat *ws_x(lua_State *L, int idx, const lidl_rws *w, const char *fn)
+{
+    idl_mat *x = lidl_checkmat(L, idx, fn, "X");
+    expect_shape(L, x, w->h, w->m, fn, "X");
+    return x;
+}
+
+/// idl.relaxed_forward(ws, theta, X, U, Y): the forward pass [R; Z] at
+/// (theta, X) into ws (two GEMMs), which relaxed_value and relaxed_grads read.
+static int l_relaxed_forward(lua_State *L)
+{
+    const char *fn = "relaxed_forward";
+    lidl_rws *w = check_rws(L, 1, fn);
+    idl_theta th;
+    get_theta(L, 2, w->h, w->n, w->p, fn, &th);
+    idl_mat *x = ws_x(L, 3, w, fn);
+    idl_mat *u = lidl_checkmat(L, 4, fn, "U"), *y = lidl_checkmat(L, 5, fn, "Y");
+    expect_shape(L, u, w->n, w->m, fn, "U");
+    expect_shape(L, y, w->p, w->m, fn, "Y");
+    w->x_fwd = NULL;
+    lidl_check(L, idl_relaxed_forward(&th, x, u, y, &w->ws), fn);
+    w->x_fwd = x->data;
+    return 0;
+}
+
+/* The X and lambda of a call that reads the forward pass of X. */
+static idl_mat *forward_x(lua_State *L, lidl_rws *w, idl_mat **lambda, const char *fn)
+{
+    idl_mat *x = ws_x(L, 2, w, fn);
+    *lambda = lidl_checkmat(L, 3, fn, "lambda");
+    expect_shape(L, *lambda, w->h, 1, fn, "lambda");
+    if (w->x_fwd == NULL || w->x_fwd != x->data)
+        lidl_error(L, fn, "ws holds no forward pass of this X (call relaxed_forward first)");
+    return x;
+}
+
+/// idl.relaxed_value(ws, X, lambda, F) -> G, L, residual: the relaxed
+/// objective, the loss and ||(Z)_+ - X||_F off the forward pass in ws (no
+/// GEMM); F (h x 1) receives the Fenchel divergences.
+static int l_relaxed_value(lua_State *L)
+{
+    const char *fn = "relaxed_value";
+    lidl_rws *w = check_rws(L, 1, fn);
+    idl_mat *lambda, *x = forward_x(L, w, &lambda, fn);
+    idl_mat *f = lidl_checkmat(L, 4, fn, "F");
+    expect_shape(L, f, w->h, 1, fn, "F");
+    idl_relaxed_values v;
+    lidl_check(L, idl_relaxed_value(x, lambda, &w->ws, &v, f), fn);
+    lua_pushnumber(L, v.g);
+    lua_pushnumber(L, v.l);
+    lua_pushnumber(L, v.residual);
+    return 3;
+}
+
+/// idl.relaxed_grads(ws, X, lambda, grad, gX): the gradients of G off the
+/// forward pass in ws: grad (a table of six matrices shaped like theta, or
+/// nil) and gX (h x m, or nil) are overwritten. The forward pass is used up.
+static int l_relaxed_grads(lua_State *L)
+{
+    const char *fn = "relaxed_grads";
+    lidl_rws *w = check_rws(L, 1, fn);
+    idl_mat *lambda, *x = forward_x(L, w, &lambda, fn);
+    idl_theta g;
+    bool with_grad = !lua_isnoneornil(L, 4);
+    if (with_grad)
+        get_theta(L, 4, w->h, w->n, w->p, fn, &g);
+    idl_mat *gx = lua_isnoneornil(L, 5) ? NULL : lidl_checkmat(L, 5, fn, "gX");
+    if (gx)
+        expect_shape(L, gx, w->h, w->m, fn, "gX");
+    w->x_fwd = NULL;
+    lidl_check(L, idl_relaxed_grads(x, lambda, &w->ws, with_grad ? &g : NULL, gx), fn);
+    return 0;
+}
+
+/// idl.lipschitz_theta(ws, X, U, lambda) -> theta1, theta2: idl.lipschitz's
+/// constants of the (A, B, c) and (D, E, f) blocks, in ws's work.
+static int l_lipschitz_theta(lua_State *L)
+{
+    const char *fn = "lipschitz_theta";
+    lidl_rws *w = check_rws(L, 1, fn);
+    idl_mat *x = ws_x(L, 2, w, fn), *u = lidl_checkmat(L, 3, fn, "U");
+    idl_mat *lambda = lidl_checkmat(L, 4, fn, "lambda");
+    expect_shape(L, u, w->n, w->m, fn, "U");
+    expect_shape(L, lambda, w->h, 1, fn, "lambda");
+    idl_lipschitz_consts c;
+    lidl_check(L, idl_lipschitz_theta(x, u, lambda, w->lip, &c), fn);
+    lua_pushnumber(L, c.theta1);
+    lua_pushnumber(L, c.theta2);
+    return 2;
+}
+
+/// idl.lipschitz_x(ws, theta, lambda) -> x: idl.lipschitz's constant of the
+/// X block (theta.A and theta.D are read), in ws's work, for ws's m.
+static int l_lipschitz_x(lua_State *L)
+{
+    const char *fn = "lipschitz_x";
+    lidl_rws *w = check_rws(L, 1, fn);
+    check_table(L, 2, fn);
+    idl_theta th;
+    th.A = *theta_field(L, 2, "A", fn);
+    expect_shape(L, &th.A, w->p, w->h, fn, "theta.A");
+    th.D = *theta_field(L, 2, "D", fn);
+    expect_shape(L, &th.D, w->h, w->h, fn, "theta.D");
+    idl_mat *lambda = lidl_checkmat(L, 3, fn, "lambda");
+    expect_shape(L, lambda, w->h, 1, fn, "lambda");
+    idl_lipschitz_consts c;
+    lidl_check(L, idl_lipschitz_x(&th, lambda, w->n, w->m, w->lip, &c), fn);
+    lua_pushnumber(L, c.x);
+    return 1;
+}
+
+/// idl.readout(theta, X, U, Y, ridge_rel): theta.A, theta.B, theta.c
+/// overwritten with the ridge least-squares readout of relaxed.h's
+/// idl_readout (ridge = ridge_rel ||[X; U; 1^T]||_F^2 / (h + n + 1)).
+static int l_readout(lua_State *L)
+{
+    const char *fn = "readout";
+    check_table(L, 1, fn);
+    idl_mat *x = lidl_checkmat(L, 2, fn, "X"), *u = lidl_checkmat(L, 3, fn, "U");
+    idl_mat *y = lidl_checkmat(L, 4, fn, "Y");
+    double ridge_rel = lidl_checkfinite(L, 5, fn, "ridge_rel");
+    int h = x->rows, n = u->rows, p = y->rows, m = x->cols;
+    if (m == 0)
+        lidl_error(L, fn, "X has no columns (m = 0)");
+    expect_shape(L, u, n, m, fn, "U");
+    expect_shape(L, y, p, m, fn, "Y");
+    if (!(ridge_rel > 0.0))
+        lidl_error(L, fn, "ridge_rel must be positive, got %g", ridge_rel);
+    idl_mat *a = theta_field(L, 1, "A", fn), *b = theta_field(L, 1, "B", fn);
+    idl_mat *c = theta_field(L, 1, "c", fn);
+    expect_shape(L, a, p, h, fn, "theta.A");
+    expect_shape(L, b, p, n, fn, "theta.B");
+    expect_shape(L, c, p, 1, fn, "theta.c");
+    size_t nwork = idl_readout_worksize(h, n, p);
+    if (nwork > ((size_t)1 << 40) / sizeof(double))
+        lidl_error(L, fn, "the workspace for h = %d is too large", h);
+    double *work = lua_newuserdatauv(L, nwork * sizeof(double), 0);
+    lidl_check(L, idl_readout(x, u, y, ridge_rel, work, a, b, c), fn);
+    return 0;
+}
+
+static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},
+                                 {"objective", l_objective},
+                                 {"gradients", l_gradients},
+                                 {"lipschitz", l_lipschitz},
+                                 {"dual_update", l_dual_update},
+                                 {"relaxed_workspace", l_relaxed_workspace},
+                                 {"relaxed_forward", l_relaxed_forward},
+                                 {"relaxed_value", l_relaxed_value},
+                                 {"relaxed_grads", l_relaxed_grads},
+                                 {"lipschitz_theta", l_lipschitz_theta},
+                                 {"lipschitz_x", l_lipschitz_x},
+                                 {"readout", l_readout},
+                                 {NULL, NULL}};
 
 void lidl_open_relaxed(lua_State *L)
 {
+    luaL_newmetatable(L, LIDL_RWS);
+    lua_pop(L, 1);
     luaL_setfuncs(L, funcs, 0);
 }

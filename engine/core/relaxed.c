@@ -82,12 +82,19 @@ static void unstack(const idl_mat *s, int p, int h, int n, idl_mat out[6])
     out[5] = idl_mat_block(s, p, h + n, h, 1);
 }
 
-/* Copies theta into ws->param and [U; 1^T] into ws->u1, then fills ws->rz
- * with [R; Z]: two GEMMs for both blocks, and Y off the R rows. */
-static idl_status forward(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
-                          const idl_mat *lambda, idl_relaxed_ws *ws)
+/* The shapes of theta, X, U, Y without lambda (forward needs none). */
+static idl_status check_forward(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                                const idl_mat *y)
 {
-    idl_status st = idl_relaxed_check(th, x, u, y, lambda);
+    int h = x->rows;
+    idl_mat lam = {.data = NULL, .rows = h, .cols = 1, .ld = h > 0 ? h : 1};
+    return idl_relaxed_check(th, x, u, y, &lam);
+}
+
+idl_status idl_relaxed_forward(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                               const idl_mat *y, idl_relaxed_ws *ws)
+{
+    idl_status st = check_forward(th, x, u, y);
     if (st != IDL_OK)
         return st;
     int h = x->rows, n = u->rows, p = y->rows, m = x->cols;
@@ -110,6 +117,14 @@ static idl_status forward(const idl_theta *th, const idl_mat *x, const idl_mat *
     return idl_axpy(-1.0, y, &r);
 }
 
+/* The forward pass after the full check (lambda included). */
+static idl_status forward(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
+                          const idl_mat *lambda, idl_relaxed_ws *ws)
+{
+    idl_status st = idl_relaxed_check(th, x, u, y, lambda);
+    return st == IDL_OK ? idl_relaxed_forward(th, x, u, y, ws) : st;
+}
+
 static double sum_squares(const idl_mat *r)
 {
     double s = 0.0;
@@ -119,19 +134,55 @@ static double sum_squares(const idl_mat *r)
     return s;
 }
 
+/* The p rows of R in a forward workspace whose X has h rows. */
+static bool ws_rows(const idl_relaxed_ws *ws, const idl_mat *x, const idl_mat *lambda, int *p)
+{
+    *p = ws->rz.rows - x->rows;
+    return *p >= 0 && ws->rz.cols == x->cols && has_shape(lambda, x->rows, 1);
+}
+
+/* ||(Z)_+ - X||_F, the implicit residual of the relaxed X. */
+static double residual_of(const idl_mat *x, const idl_mat *z)
+{
+    double s = 0.0;
+    for (int j = 0; j < x->cols; j++) {
+        const double *xc = &IDL_AT(x, 0, j), *zc = &IDL_AT(z, 0, j);
+        for (int i = 0; i < x->rows; i++) {
+            double d = pos(zc[i]) - xc[i];
+            s += d * d;
+        }
+    }
+    return sqrt(s);
+}
+
+idl_status idl_relaxed_value(const idl_mat *x, const idl_mat *lambda, const idl_relaxed_ws *ws,
+                             idl_relaxed_values *out, idl_mat *f_out)
+{
+    int p, h = x->rows, m = x->cols;
+    if (!ws_rows(ws, x, lambda, &p))
+        return IDL_EDIM;
+    idl_mat r = idl_mat_block(&ws->rz, 0, 0, p, m), z = idl_mat_block(&ws->rz, p, 0, h, m);
+    idl_status st = idl_fenchel(x, &z, f_out);
+    if (st != IDL_OK)
+        return st;
+    out->l = sum_squares(&r) / (2.0 * m);
+    out->g = out->l + cblas_ddot(h, lambda->data, 1, f_out->data, 1);
+    out->residual = residual_of(x, &z);
+    return IDL_OK;
+}
+
 idl_status idl_objective(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
                          const idl_mat *lambda, idl_relaxed_ws *ws, double *g, double *l,
                          idl_mat *f_out)
 {
     idl_status st = forward(th, x, u, y, lambda, ws);
-    int p = y->rows, h = x->rows, m = x->cols;
-    idl_mat r = idl_mat_block(&ws->rz, 0, 0, p, m), z = idl_mat_block(&ws->rz, p, 0, h, m);
+    idl_relaxed_values v;
     if (st == IDL_OK)
-        st = idl_fenchel(x, &z, f_out);
+        st = idl_relaxed_value(x, lambda, ws, &v, f_out);
     if (st != IDL_OK)
         return st;
-    *l = sum_squares(&r) / (2.0 * m);
-    *g = *l + cblas_ddot(h, lambda->data, 1, f_out->data, 1);
+    *g = v.g;
+    *l = v.l;
     return IDL_OK;
 }
 
@@ -180,16 +231,29 @@ static void theta_grads(const idl_mat *x, idl_relaxed_ws *ws, int p, idl_theta *
         idl_copy(&blk[k], dst[k]);
 }
 
-idl_status idl_gradients(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
-                         const idl_mat *lambda, idl_relaxed_ws *ws, idl_theta *grad, idl_mat *gx)
+/* grad and gx fit theta's blocks as stacked in ws->param, and X. */
+static bool grad_shapes(const idl_relaxed_ws *ws, const idl_mat *x, int p, const idl_theta *grad,
+                        const idl_mat *gx)
 {
-    idl_status st = forward(th, x, u, y, lambda, ws);
-    if (st != IDL_OK)
-        return st;
-    /* Checked after forward, which validated theta (ws is scratch anyway). */
-    if ((gx && !has_shape(gx, x->rows, x->cols)) || (grad && !grads_fit(th, grad)))
+    int h = x->rows, n = ws->u1.rows - 1;
+    if (gx && !has_shape(gx, h, x->cols))
+        return false;
+    if (!grad)
+        return true;
+    idl_mat b[6];
+    unstack(&ws->param, p, h, n, b);
+    idl_theta th = {b[0], b[1], b[2], b[3], b[4], b[5]};
+    return grads_fit(&th, grad);
+}
+
+idl_status idl_relaxed_grads(const idl_mat *x, const idl_mat *lambda, idl_relaxed_ws *ws,
+                             idl_theta *grad, idl_mat *gx)
+{
+    int p, h = x->rows, m = x->cols;
+    if (!ws_rows(ws, x, lambda, &p) || !grad_shapes(ws, x, p, grad, gx))
         return IDL_EDIM;
-    int p = y->rows, h = x->rows, m = x->cols;
+    if (m == 0)
+        return IDL_EINVAL;
     idl_mat r = idl_mat_block(&ws->rz, 0, 0, p, m), z = idl_mat_block(&ws->rz, p, 0, h, m);
     split_fenchel_terms(x, lambda, &z, gx);
     idl_scale(1.0 / m, &r);
@@ -200,6 +264,13 @@ idl_status idl_gradients(const idl_theta *th, const idl_mat *x, const idl_mat *u
     if (grad)
         theta_grads(x, ws, p, grad);
     return IDL_OK;
+}
+
+idl_status idl_gradients(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
+                         const idl_mat *lambda, idl_relaxed_ws *ws, idl_theta *grad, idl_mat *gx)
+{
+    idl_status st = forward(th, x, u, y, lambda, ws);
+    return st == IDL_OK ? idl_relaxed_grads(x, lambda, ws, grad, gx) : st;
 }
 
 /* ---- Lipschitz constants ---------------------------------------------- */
@@ -319,44 +390,148 @@ static double max_abs(const idl_mat *v)
     return r;
 }
 
-idl_status idl_lipschitz(const idl_theta *th, const idl_mat *x, const idl_mat *u,
-                         const idl_mat *lambda, double *work, idl_lipschitz_consts *out)
+/* The top eigenvalue of the Gram matrix of S = [X; U; 1^T] (||S||_2^2). */
+static idl_status stacked_norm2(const idl_mat *x, const idl_mat *u, double *work, double *s2)
 {
-    int h = x->rows, n = u->rows, q = h + n + 1, m = x->cols;
-    if (u->cols != m || !has_shape(lambda, h, 1) || !has_shape(&th->D, h, h) || th->A.cols != h)
-        return IDL_EDIM;
-    if (m == 0)
-        return IDL_EINVAL;
+    int h = x->rows, n = u->rows, q = h + n + 1;
     double *kd = NULL, *md = NULL;
     eig_ws e = {0};
     size_t total;
     idl_status st = lipschitz_layout(h, n, work, &kd, &md, &e, &total);
     if (st != IDL_OK)
         return st;
-    idl_mat k = idl_mat_wrap(kd, q, q), mm = idl_mat_wrap(md, h, h);
-    double lmax = max_abs(lambda);
-
+    idl_mat k = idl_mat_wrap(kd, q, q);
     gram_stacked(x, u, &k);
     if ((st = sym_eigvals(k.data, q, &e)) != IDL_OK)
         return st;
-    double s2 = e.w[q - 1];
-    out->theta1 = s2 / m;
-    out->theta2 = lmax * s2 / m;
+    *s2 = e.w[q - 1];
+    return IDL_OK;
+}
 
+idl_status idl_lipschitz_theta(const idl_mat *x, const idl_mat *u, const idl_mat *lambda,
+                               double *work, idl_lipschitz_consts *out)
+{
+    int m = x->cols;
+    if (u->cols != m || !has_shape(lambda, x->rows, 1))
+        return IDL_EDIM;
+    if (m == 0)
+        return IDL_EINVAL;
+    double s2;
+    idl_status st = stacked_norm2(x, u, work, &s2);
+    if (st != IDL_OK)
+        return st;
+    out->theta1 = s2 / m;
+    out->theta2 = max_abs(lambda) * s2 / m;
+    return IDL_OK;
+}
+
+/* ||M||_2 and ||D||_2^2 by two symmetric eigenvalue problems of order h. */
+static idl_status x_norms(const idl_theta *th, const idl_mat *lambda, int n, double *work,
+                          double *m_norm, double *d_norm2)
+{
+    int h = th->D.rows;
+    double *kd = NULL, *md = NULL;
+    eig_ws e = {0};
+    size_t total;
+    idl_status st = lipschitz_layout(h, n, work, &kd, &md, &e, &total);
+    if (st != IDL_OK)
+        return st;
+    idl_mat mm = idl_mat_wrap(md, h, h);
+    x_hessian_bound(&th->A, &th->D, lambda, &mm);
+    if ((st = sym_eigvals(mm.data, h, &e)) != IDL_OK)
+        return st;
+    *m_norm = fmax(fabs(e.w[0]), fabs(e.w[h - 1]));
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, h, h, 1.0, th->D.data, th->D.ld, 0.0,
+                mm.data, mm.ld);
+    if ((st = sym_eigvals(mm.data, h, &e)) != IDL_OK)
+        return st;
+    *d_norm2 = fmax(e.w[h - 1], 0.0);
+    return IDL_OK;
+}
+
+idl_status idl_lipschitz_x(const idl_theta *th, const idl_mat *lambda, int n, int m, double *work,
+                           idl_lipschitz_consts *out)
+{
+    int h = th->D.rows;
+    if (th->D.cols != h || th->A.cols != h || !has_shape(lambda, h, 1) || n < 0)
+        return IDL_EDIM;
+    if (m <= 0)
+        return IDL_EINVAL;
     double m_norm = 0.0, d_norm2 = 0.0;
     if (h > 0) {
-        x_hessian_bound(&th->A, &th->D, lambda, &mm);
-        if ((st = sym_eigvals(mm.data, h, &e)) != IDL_OK)
+        idl_status st = x_norms(th, lambda, n, work, &m_norm, &d_norm2);
+        if (st != IDL_OK)
             return st;
-        m_norm = fmax(fabs(e.w[0]), fabs(e.w[h - 1]));
-        /* ||D||_2^2 is the top eigenvalue of D^T D. */
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, h, h, 1.0, th->D.data, th->D.ld, 0.0,
-                    mm.data, mm.ld);
-        if ((st = sym_eigvals(mm.data, h, &e)) != IDL_OK)
-            return st;
-        d_norm2 = fmax(e.w[h - 1], 0.0);
     }
-    out->x = (m_norm + lmax * d_norm2) / m;
+    out->x = (m_norm + max_abs(lambda) * d_norm2) / m;
+    return IDL_OK;
+}
+
+idl_status idl_lipschitz(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                         const idl_mat *lambda, double *work, idl_lipschitz_consts *out)
+{
+    int h = x->rows;
+    if (!has_shape(&th->D, h, h) || th->A.cols != h)
+        return IDL_EDIM;
+    idl_status st = idl_lipschitz_theta(x, u, lambda, work, out);
+    return st == IDL_OK ? idl_lipschitz_x(th, lambda, u->rows, x->cols, work, out) : st;
+}
+
+/* ---- The readout (A, B, c) by ridge least squares ---------------------- */
+
+size_t idl_readout_worksize(int h, int n, int p)
+{
+    size_t q = (size_t)h + (size_t)n + 1;
+    return q * q + q * (size_t)p;
+}
+
+/* The right-hand side S Y^T (q x p) with S = [X; U; 1^T], block by block. */
+static void stacked_times_yt(const idl_mat *x, const idl_mat *u, const idl_mat *y, idl_mat *rhs)
+{
+    int h = x->rows, n = u->rows, p = y->rows;
+    idl_mat rx = idl_mat_block(rhs, 0, 0, h, p), ru = idl_mat_block(rhs, h, 0, n, p);
+    idl_gemm(false, true, 1.0, x, y, 0.0, &rx);
+    idl_gemm(false, true, 1.0, u, y, 0.0, &ru);
+    for (int i = 0; i < p; i++) { /* the last row: 1^T Y^T, the sums of Y's rows */
+        double t = 0.0;
+        for (int j = 0; j < y->cols; j++)
+            t += IDL_AT(y, i, j);
+        IDL_AT(rhs, h + n, i) = t;
+    }
+}
+
+idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, double ridge_rel,
+                       double *work, idl_mat *a, idl_mat *b, idl_mat *c)
+{
+    int h = x->rows, n = u->rows, p = y->rows, m = x->cols, q = h + n + 1;
+    if (u->cols != m || y->cols != m || !has_shape(a, p, h) || !has_shape(b, p, n) ||
+        !has_shape(c, p, 1))
+        return IDL_EDIM;
+    if (m == 0 || !(ridge_rel > 0.0) || !isfinite(ridge_rel))
+        return IDL_EINVAL;
+    if (!idl_all_finite(x) || !idl_all_finite(u) || !idl_all_finite(y))
+        return IDL_ENONFINITE;
+    idl_mat k = idl_mat_wrap(work, q, q), rhs = idl_mat_wrap(work + (size_t)q * q, q, p);
+    gram_stacked(x, u, &k);
+    stacked_times_yt(x, u, y, &rhs);
+    double trace = 0.0;
+    for (int i = 0; i < q; i++)
+        trace += IDL_AT(&k, i, i);
+    /* ||S||_F^2 / q is the mean eigenvalue of S S^T: the ridge is relative
+     * to the data's scale, so dead units (zero rows of X) cost nothing. */
+    double ridge = fmax(ridge_rel * trace / q, 1e-300);
+    for (int i = 0; i < q; i++)
+        IDL_AT(&k, i, i) += ridge;
+    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', q, p, k.data, k.ld, rhs.data, rhs.ld);
+    if (info != 0)
+        return IDL_ELAPACK;
+    for (int i = 0; i < p; i++) {
+        for (int j = 0; j < h; j++)
+            IDL_AT(a, i, j) = IDL_AT(&rhs, j, i);
+        for (int j = 0; j < n; j++)
+            IDL_AT(b, i, j) = IDL_AT(&rhs, h + j, i);
+        c->data[i] = IDL_AT(&rhs, h + n, i);
+    }
     return IDL_OK;
 }
 

@@ -48,8 +48,33 @@ typedef struct idl_relaxed_ws {
 size_t idl_relaxed_ws_size(int h, int n, int p, int m);
 idl_relaxed_ws idl_relaxed_ws_wrap(double *buf, int h, int n, int p, int m);
 
-/* *g = L + lambda^T F, *l = ||R||_F^2 / (2m), f_out (h x 1) = F(X, Z).
- * On return ws->rz holds R above Z. */
+/* The forward pass alone: ws->rz = [R; Z] at (theta, X), with theta copied
+ * into ws->param and [U; 1^T] into ws->u1. Two GEMMs; idl_relaxed_value and
+ * idl_relaxed_grads then read it, so a trainer that keeps track of when
+ * theta or X last changed runs the forward pass once per point. */
+idl_status idl_relaxed_forward(const idl_theta *th, const idl_mat *x, const idl_mat *u,
+                               const idl_mat *y, idl_relaxed_ws *ws);
+
+/* What idl_relaxed_value reads off a forward pass: G, L and the implicit
+ * residual ||(Z)_+ - X||_F of the relaxed X. */
+typedef struct idl_relaxed_values {
+    double g, l, residual;
+} idl_relaxed_values;
+
+/* From ws->rz = [R; Z] of idl_relaxed_forward at this X (not modified):
+ * out->g = L + lambda^T F, out->l = ||R||_F^2 / (2m), out->residual, and
+ * f_out (h x 1) = F(X, Z). No GEMM. */
+idl_status idl_relaxed_value(const idl_mat *x, const idl_mat *lambda, const idl_relaxed_ws *ws,
+                             idl_relaxed_values *out, idl_mat *f_out);
+
+/* From ws->rz = [R; Z] of idl_relaxed_forward at this X: the gradient blocks
+ * as idl_gradients below (the last three of its GEMMs). ws->rz ends holding
+ * [Omega; W]: a new forward pass is needed before the next value or grads. */
+idl_status idl_relaxed_grads(const idl_mat *x, const idl_mat *lambda, idl_relaxed_ws *ws,
+                             idl_theta *grad, idl_mat *gx);
+
+/* *g = L + lambda^T F, *l = ||R||_F^2 / (2m), f_out (h x 1) = F(X, Z): the
+ * forward pass and idl_relaxed_value. On return ws->rz holds R above Z. */
 idl_status idl_objective(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
                          const idl_mat *lambda, idl_relaxed_ws *ws, double *g, double *l,
                          idl_mat *f_out);
@@ -82,6 +107,27 @@ typedef struct idl_lipschitz_consts {
 idl_status idl_lipschitz_worksize(int h, int n, size_t *ndoubles);
 idl_status idl_lipschitz(const idl_theta *th, const idl_mat *x, const idl_mat *u,
                          const idl_mat *lambda, double *work, idl_lipschitz_consts *out);
+
+/* The two halves of idl_lipschitz (same work): out->theta1 and theta2 from
+ * X, U and lambda (one dsyrk of X: the cost of half a GEMM), or out->x from
+ * theta's A and D and lambda (two eigenvalue problems of order h, no pass
+ * over the data; n only sizes the work, m is the number of samples). */
+idl_status idl_lipschitz_theta(const idl_mat *x, const idl_mat *u, const idl_mat *lambda,
+                               double *work, idl_lipschitz_consts *out);
+idl_status idl_lipschitz_x(const idl_theta *th, const idl_mat *lambda, int n, int m, double *work,
+                           idl_lipschitz_consts *out);
+
+/* The readout: (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 / 2
+ *   + ridge/2 (||A||_F^2 + ||B||_F^2 + ||c||^2)  with  ridge = ridge_rel ||S||_F^2 / (h+n+1),
+ * S = [X; U; 1^T] (ridge_rel > 0; ||S||_F^2 / (h+n+1) is the mean eigenvalue
+ * of S S^T, so the ridge follows the data's scale and dead units get zero
+ * weight instead of a singular system). The normal equations by Cholesky:
+ * the Gram matrix as idl_lipschitz builds it, S Y^T by two GEMMs, dposv.
+ * work holds idl_readout_worksize doubles. IDL_ENONFINITE for NaN/Inf in
+ * the data, IDL_ELAPACK when the system is numerically not positive definite. */
+size_t idl_readout_worksize(int h, int n, int p);
+idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, double ridge_rel,
+                       double *work, idl_mat *a, idl_mat *b, idl_mat *c);
 
 /* lambda += alpha F .* 1{F >= eps} (report 4.1), lambda and F h x 1. */
 idl_status idl_dual_update(idl_mat *lambda, const idl_mat *f, double alpha, double eps);

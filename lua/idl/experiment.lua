@@ -430,7 +430,7 @@ function experiment.trace_steps(every)
   local trainers = require "idl.trainers"
   local losses = require "idl.losses"
   local original = trainers.x_step
-  local trace, warm, scratch = {}, {}, nil
+  local trace, warm = {}, {}
   local function true_loss(s, U, Y, key)
     local Yhat, info = s.model:predict_u(U, {x0 = warm[key], tol = 1e-6, max_iter = 1000})
     warm[key] = info.x
@@ -438,15 +438,9 @@ function experiment.trace_steps(every)
   end
   trainers.x_step = function(s)
     original(s)
-    local G, L = trainers.objective(s)
-    local Z = trainers.forward(s)
-    if scratch == nil or scratch:rows() ~= Z:rows() or scratch:cols() ~= Z:cols() then
-      scratch = core.zeros(Z:rows(), Z:cols())
-    end
-    core.relu(scratch, Z)
-    core.axpy(scratch, -1, s.X)
+    local G, L, _, residual = trainers.objective(s)
     local lam = s.model.lambda
-    local e = {step = #trace + 1, round = s.round, G = G, relaxed_l2 = L, residual = scratch:norm("fro"),
+    local e = {step = #trace + 1, round = s.round, G = G, relaxed_l2 = L, residual = residual,
       lambda_l1 = lam:relu():sum() + (-lam):relu():sum()}
     if (e.step - 1) % every == 0 then
       e.train_l2 = true_loss(s, s.U, s.Y, "train")

@@ -27,6 +27,7 @@ local core = require "idl.core"
 local data = require "idl.data"
 local util = require "idl._util"
 local model_mod = require "idl.model"
+local steps = require "idl.train.relaxed"
 
 local init = {}
 init.registry = {}
@@ -84,11 +85,13 @@ local function equilibrium(theta, U)
   return X
 end
 
---- initializers.least_squares_abc(theta, X, U, Y [, ridge_rel = 1e-8]) -> theta:
+--- initializers.least_squares_abc(theta, X, U, Y [, ridge_rel]) -> theta:
 -- (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 + ridge (||A||^2 + ||B||^2 +
 -- ||c||^2) with ridge = ridge_rel * ||S||_F^2 / (h + n + 1), S = [X; U; 1^T]
--- (a tiny ridge relative to the data: dead units get zero weight instead of a
--- singular system). Written into theta in place.
+-- (idl.readout, the one readout solver; ridge_rel defaults to
+-- idl.train.relaxed.READOUT_RIDGE = 1e-8: a tiny ridge relative to the data,
+-- dead units get zero weight instead of a singular system). Written into
+-- theta in place.
 function init.least_squares_abc(theta, X, U, Y, ridge_rel)
   local fn = "least_squares_abc"
   util.check_table(theta, fn, "theta")
@@ -101,12 +104,7 @@ function init.least_squares_abc(theta, X, U, Y, ridge_rel)
   util.check_matrix(theta.B, fn, "theta.B", p, n, 2, false)
   util.check_matrix(theta.c, fn, "theta.c", p, 1, 2, false)
   if ridge_rel ~= nil then util.check_number(ridge_rel, fn, "ridge_rel", {gt = 0}) end
-  local St = core.hcat(X:t(), U:t(), core.ones(m, 1))
-  local ridge = (ridge_rel or 1e-8) * St:norm("fro") ^ 2 / (h + n + 1)
-  local Wt = util.relabel(fn, 2, core.lstsq, St, Y:t(), math.max(ridge, 1e-300))
-  core.copy(theta.A, Wt:sub(1, h, 1, p):t())
-  core.copy(theta.B, Wt:sub(h + 1, h + n, 1, p):t())
-  core.copy(theta.c, Wt:sub(h + n + 1, h + n + 1, 1, p):t())
+  util.relabel(fn, 2, core.readout, theta, X, U, Y, ridge_rel or steps.READOUT_RIDGE)
   return theta
 end
 
@@ -208,29 +206,42 @@ end)
 
 local SUB_OPTIONS = {kappa = true, abc_iterations = true, def_iterations = true, tol = true}
 
--- grad of 1^T F over (D, E, f) at fixed X is W [X; U; 1]^T with
--- W = ((Z)_+ - X) / m; its Lipschitz constant is ||[X; U; 1^T]||_2^2 / m
--- (idl.lipschitz's theta2 with lambda = 1).
-local function def_descent(theta, X, U, P, iterations, tol)
-  local h, m = X:rows(), X:cols()
-  local ones_h = core.ones(h, 1)
-  local ones_m = core.ones(m, 1)
-  local lip = core.lipschitz(theta, X, U, ones_h).theta2
-  local W = core.zeros(h, m)
+-- min 1^T F(X, D X + E U + f 1^T) over (D, E, f) at fixed X: G with lambda = 1
+-- is L + 1^T F, so its (D, E, f) gradient and step constant (theta2 of
+-- idl.lipschitz_theta) are those of the relaxed problem, from the core.
+local function def_descent(ws, theta, X, U, Y, P, iterations, tol)
+  local h = X:rows()
+  local ones_h, F = core.ones(h, 1), core.zeros(h, 1)
+  local grad = {}
+  for _, k in ipairs(model_mod.THETA_NAMES) do grad[k] = core.zeros(theta[k]:rows(), theta[k]:cols()) end
+  local _, lip = core.lipschitz_theta(ws, X, U, ones_h)
   local last
   for _ = 1, iterations do
-    local Z = theta.D * X + theta.E * U
-    core.add_col(Z, 1, theta.f)
-    local total = core.fenchel(X, Z):sum()
+    core.relaxed_forward(ws, theta, X, U, Y)
+    local G, L = core.relaxed_value(ws, X, ones_h, F)
+    local total = G - L
     if last and math.abs(last - total) <= tol * math.max(last, 1e-300) then break end
     last = total
-    core.relu(W, Z)
-    core.axpy(W, -1, X)
-    local a = -1 / (m * lip)
-    core.gemm(theta.D, W, X, a, 1, false, true)
-    core.gemm(theta.E, W, U, a, 1, false, true)
-    core.gemm(theta.f, W, ones_m, a, 1)
+    core.relaxed_grads(ws, X, ones_h, grad, nil)
+    for _, k in ipairs{"D", "E", "f"} do core.axpy(theta[k], -1 / lip, grad[k]) end
     model_mod.project_(theta.D, P.constraint, P.lambda)
+  end
+end
+
+-- min L over X >= 0 and (A, B, c): the readout, then a projected gradient
+-- step on X (lambda = 0: grad X = A^T R / m, step 1 / idl.lipschitz_x =
+-- m / ||A^T A||_2, valid for L alone), `iterations` times.
+local function abc_descent(ws, theta, X, U, Y, iterations)
+  local h, m = X:rows(), X:cols()
+  local zeros_h, gX = core.zeros(h, 1), core.zeros(h, m)
+  for _ = 1, iterations do
+    init.least_squares_abc(theta, X, U, Y)
+    local lx = core.lipschitz_x(ws, theta, zeros_h)
+    if lx <= 0 then break end
+    core.relaxed_forward(ws, theta, X, U, Y)
+    core.relaxed_grads(ws, X, zeros_h, nil, gX)
+    core.axpy(X, -1 / lx, gX)
+    core.project_nonneg_(X)
   end
 end
 
@@ -260,21 +271,10 @@ init.register("subproblems", function(problem, rng, opts)
   }
   project_init(theta.D, P, kappa)
   local X = core.randn(h, m, rng):relu()
-  local R = core.zeros(p, m)
-  for _ = 1, abc_iterations do
-    init.least_squares_abc(theta, X, U, Y)
-    local ata = theta.A:t() * theta.A
-    local lx = ata:norm(2)
-    if lx <= 0 then break end
-    core.gemm(R, theta.A, X)
-    core.gemm(R, theta.B, U, 1, 1)
-    core.add_col(R, 1, theta.c)
-    core.axpy(R, -1, Y)
-    core.gemm(X, theta.A, R, -1 / lx, 1, true, false)
-    core.project_nonneg_(X)
-  end
+  local ws = core.relaxed_workspace(h, n, p, m)
+  abc_descent(ws, theta, X, U, Y, abc_iterations)
   init.least_squares_abc(theta, X, U, Y)
-  def_descent(theta, X, U, P, def_iterations, tol)
+  def_descent(ws, theta, X, U, Y, P, def_iterations, tol)
   return theta, X
 end)
 

@@ -50,6 +50,7 @@ local util = require "idl._util"
 local model_mod = require "idl.model"
 local losses = require "idl.losses"
 local json = require "idl.json"
+local steps = require "idl.train.relaxed"
 
 local trainers = {}
 
@@ -144,283 +145,12 @@ function trainers.new_state(args)
   return s
 end
 
-local function h_m(s) return s.X:rows(), s.X:cols() end
-
--- The h x m workspace named key, allocated once.
-local function buffer(s, key)
-  local b = s.ws[key]
-  if b == nil then
-    b = core.zeros(h_m(s))
-    s.ws[key] = b
-  end
-  return b
-end
-
---- trainers.invalidate(s): theta or X changed outside the steps (a custom
--- schedule that edits them must call this).
-function trainers.invalidate(s)
-  if type(s) ~= "table" or type(s.ws) ~= "table" then
-    util.fail("trainers.invalidate", "s must be a trainer state (idl.trainers.new_state), got " ..
-      util.describe(s))
-  end
-  s.ws.fresh = false
-  s.ws.lm_fresh = false
-  s.sigma = nil
-end
-
--- lambda / m broadcast over k columns (h x k), rebuilt when lambda changes:
--- a row scaling Lambda M / m becomes one elementwise product. Kept for
--- k = m (the X step's (Lambda/m)(X - Z)), k = h and k = n + 1 (the gradients
--- of D and [E f], scaled after their GEMM: h x h work instead of h x m).
-local function lambda_cols(s, k)
-  local ws = s.ws
-  if not ws.lm_fresh then ws.lm = {}; ws.lm_fresh = true end
-  local m = s.X:cols()
-  k = k or m
-  local b = ws.lm[k]
-  if b == nil then
-    b = ws.lm_buf and ws.lm_buf[k] or core.zeros(s.X:rows(), k)
-    ws.lm_buf = ws.lm_buf or {}
-    ws.lm_buf[k] = b
-    core.fill(b, 0)
-    core.add_col(b, 1 / m, s.model.lambda)
-    ws.lm[k] = b
-  end
-  return b
-end
-
--- [U; 1^T] ((n+1) x m), built once: E U + f 1^T is then one GEMM with [E f].
-local function u_ones(s)
-  local ws = s.ws
-  if not ws.U1 then ws.U1 = core.vcat(s.U, core.ones(1, s.U:cols())) end
-  return ws.U1
-end
-
---- trainers.forward(s) -> Z, R: Z = D X + E U + f 1^T (h x m) and
--- R = A X + B U + c 1^T - Y (p x m) at the current (theta, X), cached.
-function trainers.forward(s)
-  check_state(s, "trainers.forward")
-  local ws, th = s.ws, s.model.theta
-  if ws.fresh then return ws.Z, ws.R end
-  local U1 = u_ones(s)
-  local Z = buffer(s, "Z")
-  core.gemm(Z, core.hcat(th.E, th.f), U1)
-  core.gemm(Z, th.D, s.X, 1, 1)
-  local R = ws.R or core.zeros(s.Y:rows(), s.Y:cols())
-  ws.R = R
-  core.gemm(R, core.hcat(th.B, th.c), U1)
-  core.gemm(R, th.A, s.X, 1, 1)
-  core.axpy(R, -1, s.Y)
-  ws.fresh = true
-  return Z, R
-end
-
--- P = (Z)_+ - X (into ws.P): with Lambda / m in front, the Fenchel part of
--- the gradients.
-local function fenchel_gap(s, Z)
-  local P = buffer(s, "P")
-  core.relu(P, Z)
-  core.axpy(P, -1, s.X)
-  return P
-end
-
--- gradient of (D, E, f) in place of two h x h and h x (n+1) buffers:
--- Lambda P [X; U; 1^T]^T / m, the row scaling applied after the GEMMs.
-local function def_gradient(s, P)
-  local ws, h = s.ws, s.X:rows()
-  local n1 = s.U:rows() + 1
-  ws.gD = ws.gD or core.zeros(h, h)
-  ws.gEf = ws.gEf or core.zeros(h, n1)
-  core.gemm(ws.gD, P, s.X, 1, 0, false, true)
-  core.hadamard(ws.gD, ws.gD, lambda_cols(s, h))
-  core.gemm(ws.gEf, P, u_ones(s), 1, 0, false, true)
-  core.hadamard(ws.gEf, ws.gEf, lambda_cols(s, n1))
-  return ws.gD, ws.gEf
-end
-
--- theta.E and theta.f += alpha * the two blocks of gEf (h x (n+1)).
-local function add_ef(th, alpha, gEf)
-  local n = th.E:cols()
-  core.axpy(th.E, alpha, gEf:sub(1, gEf:rows(), 1, n))
-  core.axpy(th.f, alpha, gEf:sub(1, gEf:rows(), n + 1, n + 1))
-end
-
---- trainers.objective(s) -> G, L, F: the relaxed objective at (theta, X),
--- L the loss with the relaxed X, F (h x 1) the Fenchel divergences.
-function trainers.objective(s)
-  check_state(s, "trainers.objective")
-  local Z, R = trainers.forward(s)
-  local F = core.fenchel(s.X, Z)
-  local m = s.X:cols()
-  local L = R:norm("fro") ^ 2 / (2 * m)
-  local G = L + (s.model.lambda:t() * F):get(1, 1)
-  return G, L, F
-end
-
--- ---------------------------------------------------------------------------
--- Step sizes: valid Lipschitz constants (REPORT-NOTES.md), refreshed lazily.
---
--- theta blocks: theta1 = sigma^2 / m and theta2 = lambda_max theta1 with
--- sigma >= ||S||_2, S = [X; U; 1^T]. sigma is computed exactly by idl.lipschitz,
--- then carried along: an X step moves X by at most ||grad||_F / L_x in
--- Frobenius norm (the projection onto X >= 0 is nonexpansive and fixes the old
--- X), so by the triangle inequality sigma plus that amount still bounds ||S||_2.
--- X block: L_x = (||M||_2 + lambda_max ||D||_2^2) / m with
--- M = A^T A + Lambda - Lambda D - D^T Lambda (the report's formula, sign fixed);
--- ||M||_2 <= ||M0||_2 + ||M - M0||_F and ||D||_2 <= ||D0||_2 + ||D - D0||_F with
--- the exact norms (two SVDs) at a reference point (M0, D0).
--- Either bound is recomputed exactly once it exceeds its exact reference
--- value by the factor s.lipschitz_slack (default 1.1, 1 = exact at every step):
--- every step is a valid 1/L step, at most 10% shorter than with the exact
--- constant, and the Gram matrix and the SVDs are rarely needed.
-
-local function max_abs(v)
-  local t = 0
-  for i = 1, v:rows() do t = math.max(t, math.abs(v:get(i, 1))) end
-  return t
-end
-
--- The arguments of x_hessian and lipschitz_x: theta's D (h x h) and A
--- (p x h), lambda h x 1; not checked finite (the
--- constants of a diverging trainer are computed before its fault is noticed).
-local function check_x_args(theta, lambda, fname)
-  util.check_table(theta, fname, "theta", 3)
-  local D = util.check_matrix(theta.D, fname, "theta.D", nil, nil, 3, false)
-  if D:rows() ~= D:cols() then
-    util.fail(fname, string.format("theta.D is %dx%d, expected square", D:rows(), D:cols()), 3)
-  end
-  util.check_matrix(theta.A, fname, "theta.A", nil, D:rows(), 3, false)
-  util.check_matrix(lambda, fname, "lambda", D:rows(), 1, 3, false)
-end
-
---- trainers.x_hessian(theta, lambda) -> M = A^T A + Lambda - Lambda D - D^T Lambda
--- (h x h), whose norm bounds the curvature of G in X (with lambda_max ||D||_2^2).
-function trainers.x_hessian(theta, lambda)
-  check_x_args(theta, lambda, "trainers.x_hessian")
-  local h = theta.D:rows()
-  local LD = core.zeros(h, h)
-  core.add_col(LD, 1, lambda)                 -- lambda 1^T
-  core.hadamard(LD, LD, theta.D)              -- Lambda D
-  local M = theta.A:t() * theta.A
-  core.axpy(M, -1, LD)
-  core.axpy(M, -1, LD:t())
-  for i = 1, h do M:set(i, i, M:get(i, i) + lambda:get(i, 1)) end
-  return M
-end
-
---- trainers.lipschitz_x(theta, lambda, m) -> the exact X-block constant
--- (||M||_2 + lambda_max ||D||_2^2) / m, as idl.lipschitz's x.
-function trainers.lipschitz_x(theta, lambda, m)
-  check_x_args(theta, lambda, "trainers.lipschitz_x")
-  util.check_dim(m, "trainers.lipschitz_x", "m", 1)
-  local M = trainers.x_hessian(theta, lambda)
-  return (M:norm(2) + max_abs(lambda) * theta.D:norm(2) ^ 2) / m
-end
-
-local function slack_of(s) return s.lipschitz_slack or 1.1 end
-
--- theta1, theta2 for the current X (a valid upper bound, see above).
-local function theta_constants(s)
-  local th, X, lam = s.model.theta, s.X, s.model.lambda
-  local m = X:cols()
-  local r = s.sigma
-  if r == nil or r.bound > slack_of(s) * r.exact then
-    local lip = core.lipschitz(th, X, s.U, lam)
-    local sigma = math.sqrt(lip.theta1 * m)
-    r = {exact = sigma, bound = sigma}
-    s.sigma = r
-  end
-  local t1 = r.bound ^ 2 / m
-  return t1, max_abs(lam) * t1
-end
-
--- L_x for the current theta and lambda (a valid upper bound, see above).
-local function x_constant(s)
-  local th, lam = s.model.theta, s.model.lambda
-  local m = s.X:cols()
-  local M = trainers.x_hessian(th, lam)
-  local r = s.xref
-  local lmax = max_abs(lam)
-  if r ~= nil then
-    local mb = r.mnorm + (M - r.M):norm("fro")
-    local db = r.dnorm + (th.D - r.D):norm("fro")
-    local slack = slack_of(s)
-    if mb <= slack * r.mnorm and db <= slack * r.dnorm then
-      return (mb + lmax * db * db) / m
-    end
-  end
-  r = {M = M, D = th.D:copy(), mnorm = M:norm(2), dnorm = th.D:norm(2)}
-  s.xref = r
-  return (r.mnorm + lmax * r.dnorm ^ 2) / m
-end
-
--- The m x 1 vector of ones (for the c and f gradients), allocated once.
-function trainers._ones(s)
-  check_state(s, "trainers._ones")
-  s.ws.ones = s.ws.ones or core.ones(s.X:cols(), 1)
-  return s.ws.ones
-end
-
--- D back onto the model's constraint set.
-local function project_d(s)
-  model_mod.project_(s.model.theta.D, s.model.constraint, s.model.lambda)
-end
-
---- trainers.theta_step(s) -> s: theta <- P_S(theta - grad_theta G / L) with
--- L = theta1 for (A, B, c) and theta2 for (D, E, f) (idl.lipschitz's constants)
--- (the objective is separable in the two blocks at fixed X, so each takes its
--- own step). The (D, E, f) step is skipped while lambda = 0 (G does not depend
--- on them). Updates theta in place without allocating h x m matrices.
-function trainers.theta_step(s)
-  check_state(s, "trainers.theta_step")
-  local th, X, U = s.model.theta, s.X, s.U
-  local m = X:cols()
-  local ones = trainers._ones(s)
-  local Z, R = trainers.forward(s)
-  local theta1, theta2 = theta_constants(s)
-  s.last_constants = {theta1 = theta1, theta2 = theta2}
-  -- grad (D, E, f) = (Lambda/m) P [X; U; 1^T]^T with P = (Z)_+ - X, taken
-  -- before A, B, c change so both blocks use the same point.
-  local gD, gEf
-  if theta2 > 0 then gD, gEf = def_gradient(s, fenchel_gap(s, Z)) end
-  local a1 = -1 / (m * theta1)                 -- grad [A B c] = R [X; U; 1^T]^T / m
-  core.gemm(th.A, R, X, a1, 1, false, true)
-  core.gemm(th.B, R, U, a1, 1, false, true)
-  core.gemm(th.c, R, ones, a1, 1)
-  if gD then
-    core.axpy(th.D, -1 / theta2, gD)
-    add_ef(th, -1 / theta2, gEf)
-    project_d(s)
-  end
-  s.ws.fresh = false
-  return s
-end
-
---- trainers.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with
--- grad_X G = A^T R / m + (Lambda/m)(X - Z) + D^T (Lambda/m)((Z)_+ - X) and L_x the X-block
--- constant at the current theta (REPORT-NOTES.md: the report's sign typo fixed).
-function trainers.x_step(s)
-  check_state(s, "trainers.x_step")
-  local th, X = s.model.theta, s.X
-  local m = X:cols()
-  local Z, R = trainers.forward(s)
-  local lx = x_constant(s)
-  s.last_constants = s.last_constants or {}
-  s.last_constants.x = lx
-  local G = buffer(s, "G")
-  core.copy(G, X)
-  core.axpy(G, -1, Z)
-  core.hadamard(G, G, lambda_cols(s))          -- (Lambda/m)(X - Z)
-  local P = fenchel_gap(s, Z)
-  local LD = core.hadamard(core.zeros(X:rows(), X:rows()), lambda_cols(s, X:rows()), th.D)
-  core.gemm(G, LD, P, 1, 1, true, false)       -- + D^T (Lambda/m) P
-  core.gemm(G, th.A, R, 1 / m, 1, true, false) -- + A^T R / m
-  if s.sigma then s.sigma.bound = s.sigma.bound + G:norm("fro") / lx end
-  core.axpy(X, -1 / lx, G)
-  core.project_nonneg_(X)
-  s.ws.fresh = false
-  return s
-end
+-- The steps (idl.train.relaxed), under the names the rounds and schedules use.
+trainers.invalidate = steps.invalidate
+trainers.objective = steps.objective
+trainers.theta_step = steps.theta_step
+trainers.x_step = steps.x_step
+trainers.abc_exact = steps.abc_exact
 
 --- trainers.dual_step(s, config) -> the number of units updated:
 -- lambda += dual_learning_rate * F .* 1{F >= tol_fenchel} (report 4.1), F at
@@ -428,37 +158,7 @@ end
 function trainers.dual_step(s, config)
   check_state(s, "trainers.dual_step")
   check_config(config, DUAL_KEYS, "trainers.dual_step")
-  local _, _, F = trainers.objective(s)
-  local eps = config.tol_fenchel
-  local count = 0
-  for i = 1, F:rows() do
-    if F:get(i, 1) >= eps then count = count + 1 end
-  end
-  if count > 0 then
-    local new = core.dual_update(s.model.lambda, F, config.dual_learning_rate, eps)
-    core.copy(s.model.lambda, new)
-    s.ws.lm_fresh = false
-  end
-  return count
-end
-
---- trainers.abc_exact(s [, ridge]) -> s: (A, B, c) = argmin L at fixed X, by
--- least squares on S = [X; U; 1^T] (idl.lstsq; ridge = 1e-10 * mean diagonal
--- of S S^T by default keeps dead units harmless).
-function trainers.abc_exact(s, ridge)
-  check_state(s, "trainers.abc_exact")
-  if ridge ~= nil then util.check_number(ridge, "trainers.abc_exact", "ridge", {min = 0}) end
-  local th = s.model.theta
-  local h, m = h_m(s)
-  local n = s.U:rows()
-  local St = core.hcat(s.X:t(), s.U:t(), core.ones(m, 1))
-  local scale = St:norm("fro") ^ 2 / (h + n + 1)
-  local Wt = core.lstsq(St, s.Y:t(), ridge or 1e-10 * math.max(scale, 1e-300))
-  core.copy(th.A, Wt:sub(1, h, 1, Wt:cols()):t())
-  core.copy(th.B, Wt:sub(h + 1, h + n, 1, Wt:cols()):t())
-  core.copy(th.c, Wt:sub(h + n + 1, h + n + 1, 1, Wt:cols()):t())
-  s.ws.fresh = false
-  return s
+  return steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
 end
 
 -- ---------------------------------------------------------------------------
@@ -501,21 +201,6 @@ function trainers.one_loop(s, config)
   return false
 end
 
--- Projected gradient on (D, E, f) alone at fixed X: the theta step with the
--- (A, B, c) block frozen (its exact minimizer is already in place).
-local function def_step(s)
-  local th = s.model.theta
-  local Z = trainers.forward(s)
-  local _, theta2 = theta_constants(s)
-  if theta2 <= 0 then return false end
-  local gD, gEf = def_gradient(s, fenchel_gap(s, Z))
-  core.axpy(th.D, -1 / theta2, gD)
-  add_ef(th, -1 / theta2, gEf)
-  project_d(s)
-  s.ws.fresh = false
-  return true
-end
-
 --- bcd (report 3.1): block coordinate descent. (A, B, c) exactly by least
 -- squares, (D, E, f) then X by projected gradient until the relative change of
 -- G is below inner_tol (at most inner_max_iter steps each), then a dual step.
@@ -526,7 +211,7 @@ function trainers.bcd(s, config)
   local k = 0
   local g0 = trainers.objective(s)
   repeat
-    if not def_step(s) then break end
+    if not steps.def_step(s) then break end
     local g1 = trainers.objective(s)
     k = k + 1
     local done = settled(g0, g1, config.inner_tol)
@@ -686,13 +371,8 @@ function trainers.measure(s, config)
   local lam = s.model.lambda
   e.lambda_l1 = lam:relu():sum() + (-lam):relu():sum()
   if config.relaxed then
-    local G, L = trainers.objective(s)
-    e.G, e.relaxed_l2 = G, L
-    local Z = trainers.forward(s)
-    local P = buffer(s, "G")
-    core.relu(P, Z)
-    core.axpy(P, -1, s.X)
-    e.residual = P:norm("fro")
+    local G, L, _, residual = trainers.objective(s)
+    e.G, e.relaxed_l2, e.residual = G, L, residual
   end
   local every = config.monitor_train_every
   if every > 0 and s.round % every == 0 then
@@ -886,7 +566,7 @@ local function fingerprint(U, Y)
 end
 
 local STATE_KEYS = {"round", "since_best", "history", "timing", "eq_iterations", "inner_iterations", "X",
-  "x_eq", "x_eq_prev", "x_eq_eval", "x_eq_eval_prev", "sigma", "xref", "lipschitz_slack", "last_constants"}
+  "x_eq", "x_eq_prev", "x_eq_eval", "x_eq_eval_prev", "sigma", "lipschitz_slack", "last_constants"}
 
 --- trainers.checkpoint(s, path [, meta]) -> path: writes the current model and
 -- the trainer state of s (round, history, best model, early-stopping counter,

@@ -287,11 +287,112 @@ static void test_bad_shapes(void)
     free_problem(&pb);
 }
 
+/* The split kernels (forward, then value or grads) against the composed ones
+ * and against a textbook residual; the halves of idl_lipschitz against it. */
+static void test_split(void)
+{
+    unsigned s = 17;
+    problem pb = make_problem(4, 3, 2, 9, &s);
+    int h = pb.h, n = pb.n, p = pb.p, m = pb.m;
+    double g, l;
+    CHECK(idl_objective(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &pb.ws, &g, &l, &pb.f) == IDL_OK);
+    idl_mat f2 = tu_alloc(h, 1, 0);
+    idl_relaxed_values v;
+    CHECK(idl_relaxed_forward(&pb.th, &pb.x, &pb.u, &pb.y, &pb.ws) == IDL_OK);
+    CHECK(idl_relaxed_value(&pb.x, &pb.lambda, &pb.ws, &v, &f2) == IDL_OK);
+    CHECK(v.g == g && v.l == l);
+    double res = 0.0;
+    idl_mat z = z_of(&pb);
+    for (int j = 0; j < m; j++)
+        for (int i = 0; i < h; i++) {
+            double d = fmax(IDL_AT(&z, i, j), 0.0) - IDL_AT(&pb.x, i, j);
+            res += d * d;
+        }
+    CHECK_NEAR(v.residual, sqrt(res), 1e-13 * (1 + sqrt(res)));
+    idl_theta g1 = {tu_alloc(p, h, 0), tu_alloc(p, n, 0), tu_alloc(p, 1, 0),
+                    tu_alloc(h, h, 0), tu_alloc(h, n, 0), tu_alloc(h, 1, 0)};
+    idl_theta g2 = {tu_alloc(p, h, 1), tu_alloc(p, n, 0), tu_alloc(p, 1, 0),
+                    tu_alloc(h, h, 0), tu_alloc(h, n, 2), tu_alloc(h, 1, 0)};
+    idl_mat gx1 = tu_alloc(h, m, 0), gx2 = tu_alloc(h, m, 1);
+    CHECK(idl_gradients(&pb.th, &pb.x, &pb.u, &pb.y, &pb.lambda, &pb.ws, &g1, &gx1) == IDL_OK);
+    CHECK(idl_relaxed_forward(&pb.th, &pb.x, &pb.u, &pb.y, &pb.ws) == IDL_OK);
+    CHECK(idl_relaxed_grads(&pb.x, &pb.lambda, &pb.ws, &g2, &gx2) == IDL_OK);
+    idl_mat *a[] = {&g1.A, &g1.B, &g1.c, &g1.D, &g1.E, &g1.f, &gx1};
+    idl_mat *b[] = {&g2.A, &g2.B, &g2.c, &g2.D, &g2.E, &g2.f, &gx2};
+    for (int k = 0; k < 7; k++) {
+        double d;
+        idl_max_abs_diff(a[k], b[k], &d);
+        CHECK(d == 0.0);
+        free(a[k]->data), free(b[k]->data);
+    }
+    CHECK(idl_relaxed_grads(&pb.x, &pb.th.f, &pb.ws, NULL, &f2) == IDL_EDIM); /* gx 4x1 */
+    size_t nw;
+    CHECK(idl_lipschitz_worksize(h, n, &nw) == IDL_OK);
+    double *work = malloc(nw * sizeof(double));
+    idl_lipschitz_consts all, half = {0};
+    CHECK(idl_lipschitz(&pb.th, &pb.x, &pb.u, &pb.lambda, work, &all) == IDL_OK);
+    CHECK(idl_lipschitz_theta(&pb.x, &pb.u, &pb.lambda, work, &half) == IDL_OK);
+    CHECK(idl_lipschitz_x(&pb.th, &pb.lambda, n, m, work, &half) == IDL_OK);
+    CHECK(half.theta1 == all.theta1 && half.theta2 == all.theta2 && half.x == all.x);
+    CHECK(idl_lipschitz_x(&pb.th, &pb.lambda, n, 0, work, &half) == IDL_EINVAL);
+    free(work), free(f2.data);
+    free_problem(&pb);
+}
+
+/* The readout satisfies its optimality condition R S^T + ridge [A B c] = 0
+ * (R = A X + B U + c 1^T - Y, S = [X; U; 1^T]) with the documented ridge. */
+static void test_readout(void)
+{
+    unsigned s = 23;
+    problem pb = make_problem(5, 3, 2, 30, &s);
+    int h = pb.h, n = pb.n, p = pb.p, m = pb.m, q = h + n + 1;
+    double *work = malloc(idl_readout_worksize(h, n, p) * sizeof(double));
+    double ridge_rel = 1e-2;
+    CHECK(idl_readout(&pb.x, &pb.u, &pb.y, ridge_rel, work, &pb.th.A, &pb.th.B, &pb.th.c) ==
+          IDL_OK);
+    double fro2 = m; /* ||S||_F^2: the row of ones gives m */
+    for (int j = 0; j < m; j++) {
+        for (int i = 0; i < h; i++)
+            fro2 += IDL_AT(&pb.x, i, j) * IDL_AT(&pb.x, i, j);
+        for (int i = 0; i < n; i++)
+            fro2 += IDL_AT(&pb.u, i, j) * IDL_AT(&pb.u, i, j);
+    }
+    double ridge = ridge_rel * fro2 / q, worst = 0.0, scale = 0.0;
+    for (int r = 0; r < p; r++)
+        for (int k = 0; k < q; k++) {
+            double gk = 0.0, w;
+            for (int j = 0; j < m; j++) {
+                double res = IDL_AT(&pb.th.c, r, 0) - IDL_AT(&pb.y, r, j), sk;
+                for (int i = 0; i < h; i++)
+                    res += IDL_AT(&pb.th.A, r, i) * IDL_AT(&pb.x, i, j);
+                for (int i = 0; i < n; i++)
+                    res += IDL_AT(&pb.th.B, r, i) * IDL_AT(&pb.u, i, j);
+                sk = k < h ? IDL_AT(&pb.x, k, j) : k < h + n ? IDL_AT(&pb.u, k - h, j) : 1.0;
+                gk += res * sk;
+            }
+            w = k < h ? IDL_AT(&pb.th.A, r, k)
+                      : k < h + n ? IDL_AT(&pb.th.B, r, k - h) : IDL_AT(&pb.th.c, r, 0);
+            worst = fmax(worst, fabs(gk + ridge * w));
+            scale = fmax(scale, fabs(ridge * w));
+        }
+    CHECK(scale > 1e-6);            /* the ridge term is not negligible here */
+    CHECK(worst <= 1e-10 * scale); /* and the condition holds to rounding */
+    CHECK(idl_readout(&pb.x, &pb.u, &pb.y, 0.0, work, &pb.th.A, &pb.th.B, &pb.th.c) == IDL_EINVAL);
+    CHECK(idl_readout(&pb.x, &pb.u, &pb.y, 1e-8, work, &pb.th.B, &pb.th.B, &pb.th.c) == IDL_EDIM);
+    IDL_AT(&pb.y, 0, 3) = NAN;
+    CHECK(idl_readout(&pb.x, &pb.u, &pb.y, 1e-8, work, &pb.th.A, &pb.th.B, &pb.th.c) ==
+          IDL_ENONFINITE);
+    free(work);
+    free_problem(&pb);
+}
+
 int main(void)
 {
     test_fenchel();
     test_gradients();
     test_lipschitz();
+    test_split();
+    test_readout();
     test_dual_update();
     test_bad_shapes();
     return tu_finish("test_relaxed");

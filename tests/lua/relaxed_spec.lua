@@ -284,3 +284,71 @@ describe("bad input", function()
       err_of(idl.dual_update, l2, idl.ones(2, 1), 0.1))
   end)
 end)
+
+describe("the workspace kernels (the trainers' tier)", function()
+  local rng = idl.rng(31)
+  local pb = make_problem(rng, 4, 3, 2, 8)
+  local th, x, u, y, lambda = pb.th, pb.x, pb.u, pb.y, pb.lambda
+
+  it("relaxed_value and relaxed_grads read one forward pass, as idl.objective and idl.gradients", function()
+    local ws = idl.relaxed_workspace(4, 3, 2, 8)
+    local G, L, F = idl.objective(th, x, u, y, lambda)
+    local F2 = idl.zeros(4, 1)
+    idl.relaxed_forward(ws, th, x, u, y)
+    local G2, L2, residual = idl.relaxed_value(ws, x, lambda, F2)
+    assert.are.equal(G, G2); assert.are.equal(L, L2); assert.is_true(idl.equal(F, F2, 0))
+    local gap = idl.zeros(4, 8)
+    idl.relu(gap, pre_activation(th, x, u))
+    assert.is_near((gap - x):norm("fro"), residual, 1e-12 * residual)
+    local want = idl.gradients(th, x, u, y, lambda)
+    local grad, gx = {}, idl.zeros(4, 8)
+    for k, v in pairs(th) do grad[k] = idl.zeros(v:rows(), v:cols()) end
+    idl.relaxed_grads(ws, x, lambda, grad, gx) -- the value left the forward pass intact
+    for k, v in pairs(grad) do assert.is_true(idl.equal(want[k], v, 0), k) end
+    assert.is_true(idl.equal(want.X, gx, 0))
+    assert.are.equal("relaxed_grads: ws holds no forward pass of this X (call relaxed_forward first)",
+      err_of(idl.relaxed_grads, ws, x, lambda, nil, gx))
+    assert.are.equal("relaxed_value: ws holds no forward pass of this X (call relaxed_forward first)",
+      err_of(idl.relaxed_value, ws, x:copy(), lambda, F2))
+  end)
+
+  it("lipschitz_theta and lipschitz_x are the halves of idl.lipschitz", function()
+    local ws = idl.relaxed_workspace(4, 3, 2, 8)
+    local lip = idl.lipschitz(th, x, u, lambda)
+    local t1, t2 = idl.lipschitz_theta(ws, x, u, lambda)
+    assert.are.equal(lip.theta1, t1); assert.are.equal(lip.theta2, t2)
+    assert.are.equal(lip.x, idl.lipschitz_x(ws, th, lambda))
+  end)
+
+  it("checks the workspace and the shapes", function()
+    local ws = idl.relaxed_workspace(4, 3, 2, 8)
+    assert.are.equal("relaxed_forward: ws must be a workspace (idl.relaxed_workspace), got table",
+      err_of(idl.relaxed_forward, {}, th, x, u, y))
+    assert.are.equal("relaxed_forward: X is 4x7, expected 4x8",
+      err_of(idl.relaxed_forward, ws, th, idl.zeros(4, 7), u, y))
+    assert.are.equal("relaxed_forward: theta.E is 4x2, expected 4x3",
+      err_of(idl.relaxed_forward, ws, {A = th.A, B = th.B, c = th.c, D = th.D, E = idl.zeros(4, 2), f = th.f},
+        x, u, y))
+    assert.are.equal("relaxed_workspace: m must be at least 1", err_of(idl.relaxed_workspace, 4, 3, 2, 0))
+    assert.are.equal("lipschitz_x: lambda is 3x1, expected 4x1", 
+      err_of(idl.lipschitz_x, ws, th, idl.ones(3, 1)))
+  end)
+
+  it("readout solves the ridge least squares of its documented ridge", function()
+    -- optimality: R S^T / m + ridge [A B c] / m = 0 with R the residual, so
+    -- idl.gradients' (A, B, c) blocks (R S^T / m) equal -ridge/m times them
+    local t = {A = idl.zeros(2, 4), B = idl.zeros(2, 3), c = idl.zeros(2, 1), D = th.D, E = th.E, f = th.f}
+    local ridge_rel = 1e-2
+    idl.readout(t, x, u, y, ridge_rel)
+    local S = idl.vcat(x, u, idl.ones(1, 8))
+    local ridge = ridge_rel * S:norm("fro") ^ 2 / 8
+    local g = idl.gradients(t, x, u, y, lambda)
+    for _, k in ipairs{"A", "B", "c"} do
+      local want = t[k] * (-ridge / 8)
+      assert.is_true(want:norm("max") > 1e-6, k)
+      assert.is_true(idl.equal(g[k], want, 1e-10 * want:norm("max")), k)
+    end
+    assert.are.equal("readout: ridge_rel must be positive, got 0", err_of(idl.readout, t, x, u, y, 0))
+    assert.are.equal("readout: Y is 2x7, expected 2x8", err_of(idl.readout, t, x, u, idl.zeros(2, 7), 1e-8))
+  end)
+end)

@@ -1,0 +1,201 @@
+--- The steps of the relaxed problem (report chapters 3-4) over a trainer
+-- state, each a few lines of Lua over the core's kernels (engine/core/relaxed.c:
+-- the objective, the gradient blocks, the Lipschitz constants and the readout
+-- exist there once).
+--
+--     min over theta, X >= 0 of  G = L + lambda^T F(X, D X + E U + f 1^T),   D in S
+--
+-- with L = ||A X + B U + c 1^T - Y||_F^2 / (2m), F the Fenchel divergence per
+-- hidden unit and S the model's constraint set. Columns are samples.
+--
+-- A state `s` (idl.trainers.new_state) carries the model, the data (s.U, s.Y),
+-- the relaxed hidden variable s.X and s.ws, the workspace: one
+-- idl.relaxed_workspace (made on first use, then reused: the steps allocate
+-- nothing), the gradient buffers, and `fresh`, true while the workspace
+-- holds the forward pass [R; Z] of the current (theta, X). A step that
+-- changes theta or X clears it; so does relaxed.invalidate(s), which a
+-- schedule that edits theta or X by hand calls. An inner iteration of
+-- two_loops then costs four h x h x m GEMMs: the forward pass and grad D of
+-- the theta step, the forward pass and grad X of the X step (the objective
+-- after them reads the next forward pass, which the next theta step reuses).
+--
+-- Step sizes are 1/L with valid Lipschitz constants (REPORT-NOTES.md): the X
+-- block's exact at every step (two eigenvalue problems of order h, no pass over
+-- the data); the theta blocks' theta1 = sigma^2 / m, theta2 = lambda_max
+-- theta1 with sigma >= ||[X; U; 1^T]||_2 computed exactly, then carried along:
+-- an X step moves X by at most ||grad X||_F / L_x in Frobenius norm (the
+-- projection onto X >= 0 is nonexpansive and fixes the old X), so sigma plus
+-- that amount still bounds the norm. sigma is recomputed once the bound exceeds
+-- the exact value by the factor s.lipschitz_slack (default 1.1): every step is
+-- valid and at most 10% shorter than with the exact constant.
+-- @module idl.train.relaxed
+
+local core = require "idl.core"
+local util = require "idl._util"
+local model_mod = require "idl.model"
+
+local relaxed = {}
+
+--- relaxed.READOUT_RIDGE: the relative ridge of every least-squares readout
+-- (idl.readout: ridge = READOUT_RIDGE ||[X; U; 1^T]||_F^2 / (h + n + 1)).
+relaxed.READOUT_RIDGE = 1e-8
+
+--- relaxed.is_state(s) -> true when s is a trainer state of idl.trainers.new_state.
+function relaxed.is_state(s)
+  return type(s) == "table" and getmetatable(s.model) == model_mod.Model and core.is_matrix(s.U)
+    and core.is_matrix(s.Y) and core.is_matrix(s.X) and type(s.ws) == "table"
+end
+
+local function check_state(s, fname)
+  if not relaxed.is_state(s) then
+    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s), 3)
+  end
+end
+
+-- The workspace of s, made on first use (and again if the shapes changed).
+local function ws_of(s)
+  local w, th = s.ws, s.model.theta
+  local h, m = s.X:rows(), s.X:cols()
+  if w.rws == nil or w.m ~= m or w.h ~= h then
+    w.rws = core.relaxed_workspace(h, s.U:rows(), s.Y:rows(), m)
+    w.h, w.m, w.fresh = h, m, false
+    w.grad = {}
+    for _, k in ipairs(model_mod.THETA_NAMES) do w.grad[k] = core.zeros(th[k]:rows(), th[k]:cols()) end
+    w.gX, w.F = core.zeros(h, m), core.zeros(h, 1)
+  end
+  return w
+end
+
+-- The workspace holding the forward pass of the current (theta, X).
+local function forward(s)
+  local w = ws_of(s)
+  if not w.fresh then
+    core.relaxed_forward(w.rws, s.model.theta, s.X, s.U, s.Y)
+    w.fresh = true
+  end
+  return w
+end
+
+--- relaxed.invalidate(s): theta or X changed outside the steps (a schedule
+-- that edits them calls this; so does everything that restores a model).
+function relaxed.invalidate(s)
+  if type(s) ~= "table" or type(s.ws) ~= "table" then
+    util.fail("trainers.invalidate", "s must be a trainer state (idl.trainers.new_state), got " ..
+      util.describe(s))
+  end
+  s.ws.fresh = false
+  s.sigma = nil
+end
+
+--- relaxed.objective(s) -> G, L, F, residual: the relaxed objective at
+-- (theta, X), L the loss with the relaxed X, F (h x 1) the Fenchel divergences
+-- (a workspace buffer: the next call overwrites it), residual =
+-- ||(D X + E U + f 1^T)_+ - X||_F.
+function relaxed.objective(s)
+  check_state(s, "trainers.objective")
+  local w = forward(s)
+  local G, L, residual = core.relaxed_value(w.rws, s.X, s.model.lambda, w.F)
+  return G, L, w.F, residual
+end
+
+local function max_abs(v)
+  local t = 0
+  for i = 1, v:rows() do t = math.max(t, math.abs(v:get(i, 1))) end
+  return t
+end
+
+local function slack_of(s) return s.lipschitz_slack or 1.1 end
+
+-- theta1, theta2 for the current X (a valid upper bound, see above).
+local function theta_constants(s)
+  local m, lam = s.X:cols(), s.model.lambda
+  local r = s.sigma
+  if r == nil or r.bound > slack_of(s) * r.exact then
+    local theta1 = core.lipschitz_theta(ws_of(s).rws, s.X, s.U, lam)
+    local sigma = math.sqrt(theta1 * m)
+    r = {exact = sigma, bound = sigma}
+    s.sigma = r
+  end
+  local t1 = r.bound ^ 2 / m
+  return t1, max_abs(lam) * t1
+end
+
+--- relaxed.theta_step(s) -> s: theta <- P_S(theta - grad_theta G / L) with
+-- L = theta1 for (A, B, c) and theta2 for (D, E, f) (the objective is
+-- separable in the two blocks at fixed X, so each takes its own step, both
+-- from the gradient at the same point), then D onto the constraint set. The
+-- (D, E, f) step is skipped while lambda = 0 (G does not depend on them).
+function relaxed.theta_step(s)
+  check_state(s, "trainers.theta_step")
+  local th, lam = s.model.theta, s.model.lambda
+  local w = forward(s)
+  local theta1, theta2 = theta_constants(s)
+  s.last_constants = {theta1 = theta1, theta2 = theta2}
+  core.relaxed_grads(w.rws, s.X, lam, w.grad, nil)
+  w.fresh = false
+  local g = w.grad
+  for _, k in ipairs{"A", "B", "c"} do core.axpy(th[k], -1 / theta1, g[k]) end
+  if theta2 > 0 then
+    for _, k in ipairs{"D", "E", "f"} do core.axpy(th[k], -1 / theta2, g[k]) end
+    model_mod.project_(th.D, s.model.constraint, lam)
+  end
+  return s
+end
+
+--- relaxed.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with L_x the exact
+-- X-block constant at the current theta (idl.lipschitz_x).
+function relaxed.x_step(s)
+  check_state(s, "trainers.x_step")
+  local th, lam, X = s.model.theta, s.model.lambda, s.X
+  local w = forward(s)
+  local lx = core.lipschitz_x(w.rws, th, lam)
+  s.last_constants = s.last_constants or {}
+  s.last_constants.x = lx
+  core.relaxed_grads(w.rws, X, lam, nil, w.gX)
+  w.fresh = false
+  if lx <= 0 then return s end -- G is constant in X (A = 0, lambda = 0)
+  if s.sigma then s.sigma.bound = s.sigma.bound + w.gX:norm("fro") / lx end
+  core.axpy(X, -1 / lx, w.gX)
+  core.project_nonneg_(X)
+  return s
+end
+
+--- relaxed.def_step(s) -> true if taken: the (D, E, f) half of the theta step
+-- alone ((A, B, c) frozen, e.g. at their exact minimizer); false while
+-- lambda = 0.
+function relaxed.def_step(s)
+  check_state(s, "trainers.def_step")
+  local th, lam = s.model.theta, s.model.lambda
+  local _, theta2 = theta_constants(s)
+  if theta2 <= 0 then return false end
+  local w = forward(s)
+  core.relaxed_grads(w.rws, s.X, lam, w.grad, nil)
+  w.fresh = false
+  for _, k in ipairs{"D", "E", "f"} do core.axpy(th[k], -1 / theta2, w.grad[k]) end
+  model_mod.project_(th.D, s.model.constraint, lam)
+  return true
+end
+
+--- relaxed.dual_step(s, alpha, eps) -> the number of units updated:
+-- lambda += alpha F .* 1{F >= eps} (report 4.1), F at the current (theta, X).
+function relaxed.dual_step(s, alpha, eps)
+  local _, _, F = relaxed.objective(s)
+  local count = 0
+  for i = 1, F:rows() do
+    if F:get(i, 1) >= eps then count = count + 1 end
+  end
+  if count > 0 then core.copy(s.model.lambda, core.dual_update(s.model.lambda, F, alpha, eps)) end
+  return count
+end
+
+--- relaxed.abc_exact(s [, ridge_rel]) -> s: (A, B, c) = the readout at fixed X
+-- (idl.readout; ridge_rel defaults to relaxed.READOUT_RIDGE).
+function relaxed.abc_exact(s, ridge_rel)
+  check_state(s, "trainers.abc_exact")
+  if ridge_rel ~= nil then util.check_number(ridge_rel, "trainers.abc_exact", "ridge_rel", {gt = 0}) end
+  core.readout(s.model.theta, s.X, s.U, s.Y, ridge_rel or relaxed.READOUT_RIDGE)
+  s.ws.fresh = false
+  return s
+end
+
+return relaxed
