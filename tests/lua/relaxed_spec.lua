@@ -330,7 +330,7 @@ describe("the workspace kernels (the trainers' tier)", function()
       err_of(idl.relaxed_forward, ws, {A = th.A, B = th.B, c = th.c, D = th.D, E = idl.zeros(4, 2), f = th.f},
         x, u, y))
     assert.are.equal("relaxed_workspace: m must be at least 1", err_of(idl.relaxed_workspace, 4, 3, 2, 0))
-    assert.are.equal("lipschitz_x: lambda is 3x1, expected 4x1", 
+    assert.are.equal("lipschitz_x: lambda is 3x1, expected 4x1",
       err_of(idl.lipschitz_x, ws, th, idl.ones(3, 1)))
   end)
 
