@@ -230,10 +230,9 @@ for _, s in ipairs(sections) do
 end
 
 local report_path = opts.out .. "/REPORT.md"
-local f = assert(io.open(report_path .. ".part", "w"))
-f:write(table.concat(md))
-f:close()
-assert(os.rename(report_path .. ".part", report_path))
+-- atomic and checked: a full disk is an error here, never an empty REPORT.md
+local written, werr = require("idl.core").write_file_atomic(report_path, table.concat(md))
+if not written then error("report: " .. werr, 0) end
 
 local timings = {}
 for i, s in ipairs(sections) do

@@ -1,7 +1,9 @@
-/* lio.c - idl.read_csv and idl.write_csv. */
+/* lio.c - idl.read_csv, idl.write_csv and idl.write_file_atomic. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "csv.h"
+#include "file.h"
 #include "lbind.h"
 
 static char check_delimiter(lua_State *L, int idx, const char *fn)
@@ -125,9 +127,50 @@ static int l_write_csv(lua_State *L)
     if (bad >= 0)
         return lidl_error(L, fn, "name %d would not read back (it holds the delimiter or a line "
                           "break, or it is the only name and blank)", bad + 1);
-    if (idl_csv_write(path, m, names, delim) != IDL_OK)
-        return lidl_error(L, fn, "cannot write '%s'", path);
+    idl_csv_error err;
+    idl_status st = idl_csv_write(path, m, names, delim, &err);
+    if (st == IDL_EIO)
+        return lidl_error(L, fn, "cannot write '%s': %s", path, err.message);
+    lidl_check(L, st, fn);
     return 0;
+}
+
+/// idl.write_file_atomic(path, text...) -> true, or nil and "cannot write
+/// '<path>': <the system's reason>": writes the strings one after the other
+/// into a temporary file beside path, fsyncs it and renames it over path
+/// (file.h); on failure the old file is intact and no temporary is left.
+static int l_write_file_atomic(lua_State *L)
+{
+    const char *fn = "write_file_atomic";
+    const char *path = luaL_checkstring(L, 1);
+    int n = lua_gettop(L);
+    for (int i = 2; i <= n; i++)
+        if (lua_type(L, i) != LUA_TSTRING)
+            lidl_error(L, fn, "argument %d must be a string, got %s", i, luaL_typename(L, i));
+    /* no Lua error can happen from here to the commit: nothing to leak */
+    idl_writer *w = malloc(sizeof *w);
+    if (!w)
+        return lidl_error(L, fn, "out of memory");
+    idl_status st = idl_writer_open(w, path);
+    for (int i = 2; st == IDL_OK && i <= n; i++) {
+        size_t len;
+        const char *s = lua_tolstring(L, i, &len);
+        st = idl_writer_write(w, s, len);
+    }
+    if (st == IDL_OK || w->path)
+        st = idl_writer_commit(w); /* also removes the temporary after a failed write */
+    if (st == IDL_OK) {
+        free(w);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    if (st == IDL_EIO)
+        lua_pushfstring(L, "cannot write '%s': %s", path, idl_writer_reason(w));
+    else
+        lua_pushfstring(L, "cannot write '%s': %s", path, idl_strerror(st));
+    free(w);
+    return 2;
 }
 
 void lidl_open_io(lua_State *L)
@@ -136,4 +179,6 @@ void lidl_open_io(lua_State *L)
     lua_setfield(L, -2, "read_csv");
     lua_pushcfunction(L, l_write_csv);
     lua_setfield(L, -2, "write_csv");
+    lua_pushcfunction(L, l_write_file_atomic);
+    lua_setfield(L, -2, "write_file_atomic");
 }

@@ -1,12 +1,13 @@
 #include "csv.h"
 
+#include "file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void set_error(idl_csv_error *err, int line, int column, const char *what)
 {
@@ -258,33 +259,40 @@ int idl_csv_bad_name(const char *const *names, int cols, char delimiter)
     return -1;
 }
 
-idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
-                         char delimiter)
+/* The header line and the rows of m, through the writer. */
+static void write_rows(idl_writer *w, const idl_mat *m, const char *const *names, char delimiter)
 {
+    if (names)
+        for (int c = 0; c < m->cols; c++) {
+            idl_writer_write(w, names[c], strlen(names[c]));
+            idl_writer_write(w, c + 1 < m->cols ? &delimiter : "\n", 1);
+        }
+    for (int r = 0; r < m->rows; r++)
+        for (int c = 0; c < m->cols; c++)
+            if (idl_writer_printf(w, "%.17g%c", IDL_AT(m, r, c), c + 1 < m->cols ? delimiter : '\n') !=
+                IDL_OK)
+                return;
+}
+
+idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
+                         char delimiter, idl_csv_error *err)
+{
+    idl_csv_error ignored;
+    if (!err)
+        err = &ignored;
+    set_error(err, 0, 0, "");
     if (names && idl_csv_bad_name(names, m->cols, delimiter) >= 0)
         return IDL_EINVAL;
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
+    idl_writer *w = malloc(sizeof *w);
+    if (!w)
         return IDL_ENOMEM;
-    snprintf(tmp, n + 16, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        free(tmp);
-        return IDL_EIO;
+    idl_status st = idl_writer_open(w, path);
+    if (st == IDL_OK) {
+        write_rows(w, m, names, delimiter);
+        st = idl_writer_commit(w);
     }
-    bool ok = true;
-    if (names)
-        for (int c = 0; c < m->cols; c++)
-            ok &= fprintf(f, "%s%c", names[c], c + 1 < m->cols ? delimiter : '\n') > 0;
-    for (int r = 0; r < m->rows && ok; r++)
-        for (int c = 0; c < m->cols; c++)
-            ok &= fprintf(f, "%.17g%c", IDL_AT(m, r, c), c + 1 < m->cols ? delimiter : '\n') > 0;
-    ok &= fclose(f) == 0;
-    if (ok)
-        ok = rename(tmp, path) == 0;
-    if (!ok)
-        remove(tmp);
-    free(tmp);
-    return ok ? IDL_OK : IDL_EIO;
+    if (st == IDL_EIO)
+        set_error(err, 0, 0, idl_writer_reason(w));
+    free(w);
+    return st;
 }

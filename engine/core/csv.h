@@ -42,10 +42,11 @@ void idl_csv_free(idl_csv_table *t);
 int idl_csv_bad_name(const char *const *names, int cols, char delimiter);
 
 /* Writes m (one line per row, %.17g so values round-trip) with an optional
- * header of m->cols names, to a temporary file renamed over path at the end,
- * so a reader never sees half a file. IDL_EINVAL (nothing written) when a
- * name would not read back (idl_csv_bad_name). */
+ * header of m->cols names, atomically (idl_writer, file.h): a reader never
+ * sees half a file, and a failure leaves the old file. IDL_EINVAL (nothing
+ * written) when a name would not read back (idl_csv_bad_name); IDL_EIO with
+ * err->message the system's reason (err may be NULL). */
 idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
-                         char delimiter);
+                         char delimiter, idl_csv_error *err);
 
 #endif

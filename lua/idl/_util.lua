@@ -166,6 +166,16 @@ function util.sh_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+--- util.write_file(path, text, fname [, level]) writes text to path atomically
+-- (idl.write_file_atomic: a temporary beside path, every write and the close
+-- checked, fsync, rename; on failure the old file is intact). Raises
+-- "<fname>: cannot write '<path>': <the system's reason>" blaming the caller
+-- of the public function (level as in util.fail).
+function util.write_file(path, text, fname, level)
+  local ok, err = core.write_file_atomic(path, text)
+  if not ok then util.fail(fname, err, (level or 2) + 1) end
+end
+
 --- util.read_file(path) -> the whole file as a string, or nil when it cannot be read.
 function util.read_file(path)
   local f = io.open(path, "rb")

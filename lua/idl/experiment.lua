@@ -119,15 +119,9 @@ function experiment.mkdir(dir)
   return dir
 end
 
--- Writes text to path through a temporary file and a rename (no half files).
+-- Writes text to path atomically (util.write_file: no half files, every write checked).
 local function write_text(path, text, fname)
-  local tmp = path .. ".part"
-  local f, err = io.open(tmp, "wb")
-  if not f then error(fname .. ": " .. err, 3) end
-  f:write(text)
-  f:close()
-  local ok, rerr = os.rename(tmp, path)
-  if not ok then error(fname .. ": " .. rerr, 3) end
+  util.write_file(path, text, fname, 3)
 end
 
 -- One CSV field: numbers round-trip exactly (shortest of %.15g..%.17g), NaN

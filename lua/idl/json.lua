@@ -373,11 +373,9 @@ function json.write(path, value, opts)
   check_opts("write", opts, ENCODE_OPTIONS)
   local encoded, text = pcall(json.encode, value, opts or {indent = true})
   if not encoded then error((tostring(text):gsub("^json%.encode:", "json.write:")), 2) end
-  local f, err = io.open(path, "wb")
-  if not f then return nil, "json.write: " .. err end
-  local ok, werr = f:write(text, "\n")
-  f:close()
-  if not ok then return nil, "json.write: " .. path .. ": " .. werr end
+  -- atomic and checked (a temporary beside path, fsync, rename)
+  local ok, err = require("idl.core").write_file_atomic(path, text, "\n")
+  if not ok then return nil, "json.write: " .. err end
   return true
 end
 

@@ -36,7 +36,7 @@
 -- and a corrupted one (checksum mismatch) are told apart in the error. A
 -- reader of version 1 ignores record types it does not know, so later versions
 -- can add records; a file of another version is refused with its number.
--- Files are written atomically: to "<path>.tmp<k>" first, then renamed.
+-- Files are written atomically (idl.write_file_atomic).
 -- @module idl.model
 
 local core = require "idl.core"
@@ -489,32 +489,16 @@ function model.serialize(m)
   return body .. "end " .. fnv1a(body) .. "\n"
 end
 
-local tmp_counter = 0
-
---- m:save(path) -> m: writes the model atomically (a temporary file in the
--- same directory, then os.rename over path). Raises "save: ..." on failure,
+--- m:save(path) -> m: writes the model atomically (idl.write_file_atomic: a
+-- temporary file in the same directory, fsync'ed, then renamed over path).
+-- Raises "save: cannot write '<path>': <the system's reason>" on failure,
 -- leaving any older file at path intact.
 function Model:save(path)
   util.check_self(self, Model, "Model:save")
   if type(path) ~= "string" or path == "" then
     util.fail("save", "path must be a non-empty string, got " .. util.describe(path))
   end
-  local text = model.serialize(self)
-  tmp_counter = tmp_counter + 1
-  local tmp = string.format("%s.tmp%d%d", path, math.floor(core.clock() * 1000) % 1000000, tmp_counter)
-  local f, err = io.open(tmp, "wb")
-  if not f then util.fail("save", "cannot write '" .. path .. "': " .. tostring(err)) end
-  local ok, werr = f:write(text)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(tmp)
-    util.fail("save", "writing '" .. path .. "' failed: " .. tostring(werr or cerr))
-  end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then
-    os.remove(tmp)
-    util.fail("save", "cannot move the temporary file onto '" .. path .. "': " .. tostring(rerr))
-  end
+  util.write_file(path, model.serialize(self), "save")
   return self
 end
 

@@ -18,6 +18,7 @@
 -- the job, its parameters and the end of its output.
 -- @module idl.parallel
 
+local core = require "idl.core"
 local json = require "idl.json"
 local util = require "idl._util"
 
@@ -25,11 +26,10 @@ local parallel = {}
 
 local sh_quote, read_file = util.sh_quote, util.read_file
 
+-- Atomic and checked: the driver never reads half a file, a full disk is an error.
 local function write_file(path, text)
-  local f, err = io.open(path, "wb")
-  if not f then error("parallel: " .. err, 0) end
-  f:write(text)
-  f:close()
+  local ok, err = core.write_file_atomic(path, text)
+  if not ok then error("parallel: " .. err, 0) end
 end
 
 -- The last n lines of text.
@@ -62,9 +62,7 @@ function parallel.serve(args, fn)
   if err then error("parallel.serve: " .. err, 0) end
   local result = fn(params, math.tointeger(tonumber(args[4])))
   if result == nil then error("parallel.serve: the job function returned nil; return a value", 0) end
-  -- Written under a temporary name and renamed, so the driver never reads half a file.
-  write_file(args[3] .. ".part", json.encode(result, {allow_nan = true}))
-  assert(os.rename(args[3] .. ".part", args[3]))
+  write_file(args[3], json.encode(result, {allow_nan = true}))
 end
 
 -- mktemp prints the directory and one newline; the whole output is read, as a
@@ -175,7 +173,7 @@ function parallel.map(script, jobs, opts)
   local n = #jobs
   if n == 0 then return {} end
   local workers = math.min(n, opts.jobs or require("idl.cli").cores())
-  local exe = opts.executable or require("idl.core").executable()
+  local exe = opts.executable or core.executable()
   local dir = make_temp_dir()
   local ok, result = pcall(function()
     local indices = {}

@@ -21,6 +21,7 @@
 -- unless `enhanced = true` turns on gnuplot's enhanced text (x_1, x^2, {/Symbol l}).
 -- @module idl.plot
 
+local core = require "idl.core"
 local util = require "idl._util"
 
 local plot = {}
@@ -167,13 +168,8 @@ local function mkdir_p(dir)
   return true
 end
 
-local function write_file(path, text)
-  local f, err = io.open(path, "w")
-  if not f then return nil, err end
-  f:write(text)
-  f:close()
-  return true
-end
+-- Atomic and checked (idl.write_file_atomic): true, or nil and "cannot write '<path>': <reason>".
+local write_file = core.write_file_atomic
 
 -- Gnuplot: detection, script and rendering ---------------------------------------
 

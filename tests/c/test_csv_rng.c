@@ -41,7 +41,7 @@ static void test_csv(void)
     double v[6] = {0.1, 1.0 / 3.0, -2.5e-300, 1e300, 123456789.123456789, -0.0};
     idl_mat m = idl_mat_wrap(v, 3, 2);
     const char *names[] = {"p", "q"};
-    CHECK(idl_csv_write("/tmp/idl_test_rt.csv", &m, names, ',') == IDL_OK);
+    CHECK(idl_csv_write("/tmp/idl_test_rt.csv", &m, names, ',', NULL) == IDL_OK);
     CHECK(idl_csv_read("/tmp/idl_test_rt.csv", ',', IDL_CSV_HEADER, &t, &e) == IDL_OK);
     int bad = 0;
     for (int r = 0; r < 3; r++)

@@ -66,7 +66,7 @@ static void check_round_trip(const idl_csv_table *t, char delim, idl_csv_header 
             colmajor[r + (size_t)c * (size_t)t->rows] = t->values[(size_t)r * (size_t)t->cols + (size_t)c];
     idl_mat m = {t->rows, t->cols, t->rows, colmajor};
     const char *path = temp_path("roundtrip");
-    if (idl_csv_write(path, &m, (const char *const *)t->names, delim) != IDL_OK)
+    if (idl_csv_write(path, &m, (const char *const *)t->names, delim, NULL) != IDL_OK)
         fail("idl_csv_write failed on a table idl_csv_read returned");
     idl_csv_table back;
     idl_csv_error err;

@@ -493,6 +493,7 @@ local COVERED = {
   ["idl.rng"] = {args = {K(42)}},
   ["idl.read_csv"] = {args = {K(CSV), F(function() return {header = true, delimiter = ","} end)}},
   ["idl.write_csv"] = {args = {OUT("out.csv"), M(2, 3), K({"a", "b", "c"}), K(";")}},
+  ["idl.write_file_atomic"] = {args = {OUT("atomic.txt"), K("one "), K("two\n")}},
   ["idl.set_threads"] = {args = {K(1)}},
   ["idl.get_threads"] = {args = {}},
   ["idl.clock"] = {args = {}, nocompare = true},

@@ -149,3 +149,245 @@ assert(r[1].index == 1)
     p:close()
   end)
 end)
+
+-- ---------------------------------------------------------------------------
+-- Item 2 and 6: one atomic writer for every file
+
+local idl = require "idl"
+
+local exe = os.getenv("IDL_EXE") or "idl"
+
+-- A model with h hidden units (its file grows as h^2).
+local function model_of(h, seed)
+  local g = idl.rng(seed or 1)
+  return idl.model.new{theta = {A = idl.randn(1, h, g), B = idl.randn(1, 2, g), c = idl.randn(1, 1, g),
+    D = idl.randn(h, h, g) * (0.1 / h), E = idl.randn(h, 2, g), f = idl.randn(h, 1, g)}}
+end
+
+local function same_model(a, b)
+  for _, k in ipairs{"A", "B", "c", "D", "E", "f"} do
+    if not idl.equal(a.theta[k], b.theta[k], 0) then return false end
+  end
+  return true
+end
+
+-- The names in dir (ls -A), sorted, one per line.
+local function listing(dir)
+  local p = io.popen("ls -A " .. sh_quote(dir))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+local function write_script(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function own_pid()
+  local stat = io.open("/proc/self/stat")
+  local pid = stat:read("n")
+  stat:close()
+  return pid
+end
+
+describe("atomic writes", function()
+  local base
+  before_each(function() base = temp_dir() end)
+  after_each(function() remove_tree(base) end)
+
+  it("2 processes x 200 saves to one path: every save succeeds, every load reads a whole model", function()
+    local script = base .. "/saver.lua"
+    write_script(script, [[
+local idl = require "idl"
+local path, n, seed, start = arg[1], tonumber(arg[2]), tonumber(arg[3]), tonumber(arg[4])
+local g = idl.rng(seed)
+local h = 8
+local m = idl.model.new{theta = {A = idl.randn(1, h, g), B = idl.randn(1, 2, g), c = idl.randn(1, 1, g),
+  D = idl.randn(h, h, g) * (0.1 / h), E = idl.randn(h, 2, g), f = idl.randn(h, 1, g)}}
+local bad = 0
+for i = 1, n do
+  m.meta.i = i
+  -- both processes start save i at the same instant (the monotonic clock is
+  -- the system's): as much overlap as possible
+  while idl.clock() < start + 0.005 * i do end
+  local saved, err = pcall(m.save, m, path)
+  if not saved then bad = bad + 1; io.stderr:write(tostring(err), "\n") end
+  local ok, lerr = pcall(idl.load, path)
+  if not ok then bad = bad + 1; io.stderr:write(tostring(lerr), "\n") end
+end
+print(bad)
+]])
+    local target = base .. "/shared.idl"
+    local start = string.format("%.3f", idl.clock() + 0.3)
+    local cmd = string.format("cd %s && { %s saver.lua %s 200 1 %s > a.out 2>&1 & a=$!; "
+      .. "%s saver.lua %s 200 2 %s > b.out 2>&1 & b=$!; wait $a; ea=$?; wait $b; eb=$?; echo $ea $eb; }",
+      sh_quote(base), sh_quote(exe), sh_quote(target), start, sh_quote(exe), sh_quote(target), start)
+    local p = io.popen(cmd)
+    local status = p:read("a")
+    p:close()
+    assert.equal("0 0\n", status, (slurp(base .. "/a.out") or "") .. (slurp(base .. "/b.out") or ""))
+    assert.equal("0\n", slurp(base .. "/a.out"))
+    assert.equal("0\n", slurp(base .. "/b.out"))
+    local m = idl.load(target)
+    assert.equal(200, m.meta.i)
+    assert.equal("a.out\nb.out\nsaver.lua\nshared.idl\n", listing(base), "no temporary left")
+  end)
+
+  it("saves under a final name near NAME_MAX and refuses one beyond it naming the cause", function()
+    local name = string.rep("n", 251) .. ".idl" -- 255 bytes
+    local m = model_of(3)
+    m:save(base .. "/" .. name)
+    assert.truthy(same_model(m, idl.load(base .. "/" .. name)))
+    assert.equal(name .. "\n", listing(base))
+    local ok, err = pcall(m.save, m, base .. "/" .. string.rep("x", 300))
+    assert.is_false(ok)
+    assert.matches("save: cannot write '.*': File name too long", err)
+    ok, err = pcall(idl.write_csv, base .. "/" .. name .. "/x.csv", idl.ones(2, 2))
+    assert.is_false(ok)
+    assert.matches("write_csv: cannot write '.*': Not a directory", err)
+    assert.equal(name .. "\n", listing(base))
+  end)
+
+  it("removes the temporaries of dead processes for the same path on the next write", function()
+    local p = io.popen("sh -c 'echo $$'")
+    local dead = assert(tonumber(p:read("a")))
+    p:close()
+    local stale = string.format("%s/.out.csv.idl-tmp.%d.0123456789abcdef", base, dead)
+    local live = string.format("%s/.out.csv.idl-tmp.%d.fedcba9876543210", base, own_pid())
+    local other = string.format("%s/.other.csv.idl-tmp.%d.0123456789abcdef", base, dead)
+    for _, path in ipairs{stale, live, other} do write_script(path, "partial") end
+    idl.write_csv(base .. "/out.csv", idl.ones(2, 2))
+    assert.is_nil(slurp(stale), "a dead process's temporary is removed")
+    assert.equal("partial", slurp(live), "a live writer's temporary is left alone")
+    assert.equal("partial", slurp(other), "another target's temporary is left alone")
+  end)
+
+  it("leaves no temporary behind a writer killed with kill -9, once the next write ran", function()
+    local script = base .. "/writer.lua"
+    write_script(script, [[
+local idl = require "idl"
+local m = idl.randn(20000, 20, idl.rng(1))
+io.stdout:write("ready\n"); io.stdout:flush()
+while true do idl.write_csv(arg[1], m) end
+]])
+    local target = base .. "/big.csv"
+    local p = io.popen(string.format("%s %s %s & echo $!; wait", sh_quote(exe), sh_quote(script),
+      sh_quote(target)))
+    local pid = assert(tonumber(p:read("l")))
+    assert.equal("ready", p:read("l"))
+    os.execute("sleep 0.3")
+    os.execute("kill -9 " .. pid)
+    p:close()
+    -- recognizable, and unique across processes: the writer's pid and 64 random bits
+    assert.matches("%.big%.csv%.idl%-tmp%." .. pid .. "%.%x+\n", listing(base))
+    idl.write_csv(target, idl.ones(1, 1))
+    assert.equal("big.csv\nwriter.lua\n", listing(base))
+  end)
+end)
+
+-- A child process whose files may not grow beyond `blocks` KB (ulimit -f; SIGXFSZ
+-- ignored, so a write past the limit fails with EFBIG instead of killing it).
+local function run_limited(script, blocks)
+  local p = io.popen(string.format("sh -c %s 2>&1", sh_quote(string.format(
+    "trap '' XFSZ; ulimit -f %d; exec %s %s", blocks, sh_quote(exe), sh_quote(script)))))
+  local out = p:read("a")
+  local ok = p:close()
+  return ok, out
+end
+
+-- Writes a small file with each writer, then a large one that cannot fit; each
+-- writer must raise (or return nil and) a message with the path and the cause,
+-- and leave the small file as it was and no temporary.
+local FULL_SCRIPT = [[
+local idl = require "idl"
+local experiment = require "idl.experiment"
+local json = require "idl.json"
+local plot = require "idl.plot"
+local dir, cause = arg[1], arg[2]
+local g = idl.rng(1)
+local function big_model()
+  local h = 60
+  return idl.model.new{theta = {A = idl.randn(1, h, g), B = idl.randn(1, 2, g), c = idl.randn(1, 1, g),
+    D = idl.randn(h, h, g) * (0.1 / h), E = idl.randn(h, 2, g), f = idl.randn(h, 1, g)}}
+end
+local small = idl.model.new{theta = {A = idl.ones(1, 1), B = idl.ones(1, 2), c = idl.ones(1, 1),
+  D = idl.zeros(1, 1), E = idl.ones(1, 2), f = idl.ones(1, 1)}}
+local big_rows = {}
+for i = 1, 4000 do big_rows[i] = {i = i, x = i / 7} end
+local writers = {
+  {"model.idl", function(p) small:save(p) end, function(p) big_model():save(p) end},
+  {"m.csv", function(p) idl.write_csv(p, idl.ones(2, 2)) end,
+            function(p) idl.write_csv(p, idl.randn(500, 10, g)) end},
+  {"t.csv", function(p) experiment.write_csv(p, {"i", "x"}, {{i = 1, x = 2}}) end,
+            function(p) experiment.write_csv(p, {"i", "x"}, big_rows) end},
+  {"r.json", function(p) experiment.write_json(p, {1, 2}) end,
+             function(p) experiment.write_json(p, big_rows) end},
+  {"j.json", function(p) assert(json.write(p, {1})) end,
+             function(p) local ok, err = json.write(p, big_rows); if not ok then error(err) end end},
+  {"f.dat", function(p) assert(idl.write_file_atomic(p, "small")) end,
+            function(p) assert(idl.write_file_atomic(p, string.rep("x", 1 << 20))) end},
+  {"fig.svg", function(p) plot.lines{path = p, series = {{y = {1, 2}}}} end,
+              function(p)
+                local y = {}
+                for i = 1, 5000 do y[i] = i / 3 end
+                local ok, err = plot.lines{path = p, series = {{y = y}}}
+                if not ok then error(err) end
+              end, "fig.dat"},
+}
+for _, w in ipairs(writers) do
+  local path = dir .. "/" .. w[1]
+  w[2](path)
+  local check = dir .. "/" .. (w[4] or w[1])
+  local f = assert(io.open(check, "rb")); local before = f:read("a"); f:close()
+  local ok, err = pcall(w[3], path)
+  assert(not ok, w[1] .. ": the large write did not fail")
+  err = tostring(err)
+  assert(err:find(check, 1, true) and err:find(cause, 1, true), w[1] .. ": the message is " .. err)
+  f = assert(io.open(check, "rb")); local after = f:read("a"); f:close()
+  assert(before == after, w[1] .. ": the old file changed")
+end
+local p = io.popen("ls -A " .. dir)
+local names = p:read("a")
+p:close()
+assert(not names:find("idl-tmp", 1, true), "a temporary is left: " .. names)
+print("ok " .. #writers)
+]]
+
+describe("a write that fails for lack of space", function()
+  local base
+  before_each(function() base = temp_dir() end)
+  after_each(function() remove_tree(base) end)
+
+  it("keeps the old file, leaves no temporary and names the path and the cause (file size limit)", function()
+    local script = base .. "/full.lua"
+    assert(os.execute("mkdir " .. sh_quote(base .. "/out")))
+    write_script(script, FULL_SCRIPT:gsub("arg%[1%], arg%[2%]",
+      string.format("%q, %q", base .. "/out", "File too large")))
+    local ok, out = run_limited(script, 64)
+    assert.truthy(ok, out)
+    assert.equal("ok 7\n", out)
+  end)
+
+  -- a real full file system when this process may mount one (root)
+  local mount_dir = os.tmpname()
+  os.remove(mount_dir)
+  os.execute("mkdir -p " .. sh_quote(mount_dir))
+  local mounted = os.execute("mount -t tmpfs -o size=64k idl-trust " .. sh_quote(mount_dir) .. " 2>/dev/null")
+  local it_mounted = mounted and it or pending
+  teardown(function()
+    if mounted then os.execute("umount " .. sh_quote(mount_dir)) end
+    os.execute("rmdir " .. sh_quote(mount_dir))
+  end)
+
+  it_mounted("keeps the old file, leaves no temporary and names the cause (a full 64 KB tmpfs)", function()
+    local script = base .. "/full.lua"
+    write_script(script, FULL_SCRIPT:gsub("arg%[1%], arg%[2%]",
+      string.format("%q, %q", mount_dir, "No space left on device")))
+    local p = io.popen(string.format("%s %s 2>&1", sh_quote(exe), sh_quote(script)))
+    local out = p:read("a")
+    assert.truthy(p:close(), out)
+    assert.equal("ok 7\n", out)
+  end)
+end)
