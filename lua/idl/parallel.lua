@@ -90,7 +90,10 @@ local function runner_script(dir, exe, script, env)
   end
   lines[#lines + 1] = sh_quote(exe) .. " " .. sh_quote(script)
                       .. ' --worker "$dir/$i.in.json" "$dir/$i.out.json" "$i" >"$dir/$i.log" 2>&1 </dev/null'
-  lines[#lines + 1] = 'echo "$i $?"'
+  -- the failed job itself leaves the stop mark, before xargs can start another one
+  lines[#lines + 1] = 'status=$?'
+  lines[#lines + 1] = 'if [ "$status" -ne 0 ]; then : >"$dir/stop"; fi'
+  lines[#lines + 1] = 'echo "$i $status"'
   return table.concat(lines, "\n") .. "\n"
 end
 
@@ -132,7 +135,6 @@ local function run_all(dir, n, workers, on_done)
     i = tonumber(i)
     if i and code ~= "skipped" then
       status[i], done = tonumber(code), done + 1
-      if status[i] ~= 0 then write_file(dir .. "/stop", "") end
       if on_done then on_done(i, done, n, status[i] == 0) end
     end
   end
