@@ -70,5 +70,6 @@ void lidl_open_linalg(lua_State *L);
 void lidl_open_relaxed(lua_State *L);
 void lidl_open_project(lua_State *L);
 void lidl_open_solve(lua_State *L);
+void lidl_open_mpi(lua_State *L);
 
 #endif

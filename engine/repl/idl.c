@@ -29,6 +29,7 @@
 #endif
 
 extern int luaopen_idl_core(lua_State *L);
+extern void lidl_mpi_abort_if_parallel(int code); /* engine/bind/lmpi.c */
 
 /* Where an installed idl keeps its Lua modules, relative to the directory of the executable. */
 #define INSTALLED_LUA_DIR "/../share/lua/5.4"
@@ -402,6 +403,8 @@ int main(int argc, char **argv)
     status = lua_pcall(L, 2, 1, 0);
     ok = lua_toboolean(L, -1);
     idl_repl_report(L, status, 1);
+    if (!ok || status != LUA_OK) /* under mpirun, the other ranks must not wait for this one */
+        lidl_mpi_abort_if_parallel(EXIT_FAILURE);
     lua_close(L);
     return ok && status == LUA_OK ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,0 +1,298 @@
+/*
+ * lmpi.c - idl.mpi: the few MPI collectives data-parallel training needs
+ * (rank, size, allreduce, bcast, barrier), on matrices.
+ *
+ * In a process started by mpirun (or another launcher), MPI starts on the
+ * first call that needs it (MPI_Init_thread, funneled: only the thread running
+ * Lua calls MPI); without a launcher the process is a job of size 1, where the
+ * collectives leave their matrices as they are, and MPI is not started. MPI
+ * is finalized by an atexit handler, so
+ * after lua_close and after os.exit alike; a process that found MPI already
+ * initialized leaves finalization to whoever initialized it. The collectives
+ * run on a duplicate of MPI_COMM_WORLD whose error handler returns codes, so a
+ * failed call becomes a Lua error naming it. The idl executable calls
+ * lidl_mpi_abort_if_parallel after reporting an uncaught error, so one failing
+ * rank ends the job instead of leaving the others blocked in a collective.
+ *
+ * Built without MPI (IDL_HAVE_MPI undefined), every function but available()
+ * raises one message saying how to get it.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lbind.h"
+
+/* Called by the idl executable (engine/repl/idl.c) after it reported an uncaught error. */
+void lidl_mpi_abort_if_parallel(int code);
+
+#define NO_MPI_MESSAGE "idl.mpi: built without MPI (install libopenmpi-dev and rebuild)"
+
+#ifdef IDL_HAVE_MPI
+#include <limits.h>
+#include <mpi.h>
+
+static MPI_Comm comm = MPI_COMM_NULL; /* our duplicate of MPI_COMM_WORLD */
+static int comm_rank, comm_size;
+static bool solo; /* a job of size 1 that has not started MPI (see launched_by_mpi) */
+
+/* True when a launcher (mpirun, mpiexec, srun with PMI/PMIx) started this
+ * process. Without one the process is a job of size 1 and MPI is not started:
+ * a singleton MPI_Init would cost half a second and leave PMIx variables in
+ * the environment that make child processes (idl.parallel workers, a nested
+ * mpirun) believe they belong to this job. */
+static bool launched_by_mpi(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+                                       "PMI_SIZE"};
+    for (size_t k = 0; k < sizeof vars / sizeof vars[0]; k++)
+        if (getenv(vars[k]))
+            return true;
+    return false;
+}
+
+/* Raises "mpi.<fname>: <call> failed: <MPI's reason>" unless rc is MPI_SUCCESS. */
+static void check_mpi(lua_State *L, int rc, const char *fname, const char *call)
+{
+    if (rc == MPI_SUCCESS)
+        return;
+    char reason[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(rc, reason, &len) != MPI_SUCCESS)
+        len = snprintf(reason, sizeof reason, "error code %d", rc);
+    reason[len < MPI_MAX_ERROR_STRING ? len : MPI_MAX_ERROR_STRING - 1] = '\0';
+    lidl_error(L, fname, "%s failed: %s", call, reason);
+}
+
+static void finalize_at_exit(void)
+{
+    int finalized = 1;
+    MPI_Finalized(&finalized);
+    if (finalized)
+        return;
+    if (comm != MPI_COMM_NULL)
+        MPI_Comm_free(&comm);
+    MPI_Finalize();
+}
+
+/* Starts MPI on first use (or settles for a job of size 1 without a
+ * launcher); afterwards only returns. */
+static void ensure_started(lua_State *L, const char *fname)
+{
+    if (comm != MPI_COMM_NULL || solo)
+        return;
+    int initialized = 0, finalized = 0, provided = 0;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (finalized)
+        lidl_error(L, fname, "MPI was already finalized by someone else");
+    if (!initialized && !launched_by_mpi()) {
+        solo = true;
+        comm_rank = 0;
+        comm_size = 1;
+        return;
+    }
+    if (!initialized) {
+        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+            lidl_error(L, fname, "MPI_Init_thread failed");
+        if (atexit(finalize_at_exit) != 0)
+            lidl_error(L, fname, "cannot register MPI_Finalize with atexit");
+    }
+    MPI_Comm dup;
+    check_mpi(L, MPI_Comm_dup(MPI_COMM_WORLD, &dup), fname, "MPI_Comm_dup");
+    check_mpi(L, MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN), fname,
+              "MPI_Comm_set_errhandler");
+    check_mpi(L, MPI_Comm_rank(dup, &comm_rank), fname, "MPI_Comm_rank");
+    check_mpi(L, MPI_Comm_size(dup, &comm_size), fname, "MPI_Comm_size");
+    comm = dup;
+}
+
+void lidl_mpi_abort_if_parallel(int code)
+{
+    int initialized = 0, finalized = 0;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (initialized && !finalized && comm != MPI_COMM_NULL && comm_size > 1)
+        MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+/// mpi.rank() -> this process's rank in the job, 0-based (0 without mpirun).
+static int l_rank(lua_State *L)
+{
+    ensure_started(L, "mpi.rank");
+    lua_pushinteger(L, comm_rank);
+    return 1;
+}
+
+/// mpi.size() -> the number of processes in the job (1 without mpirun).
+static int l_size(lua_State *L)
+{
+    ensure_started(L, "mpi.size");
+    lua_pushinteger(L, comm_size);
+    return 1;
+}
+
+/// mpi.barrier(): returns when every rank has called it.
+static int l_barrier(lua_State *L)
+{
+    ensure_started(L, "mpi.barrier");
+    if (!solo)
+        check_mpi(L, MPI_Barrier(comm), "mpi.barrier", "MPI_Barrier");
+    return 0;
+}
+
+/* Every rank must pass the same shape and the same extra value (op, root):
+ * one small allreduce of (v, -v) under MAX gives each rank the largest and the
+ * smallest of each, so all ranks agree on the verdict and raise together
+ * instead of mismatching counts in the collective that follows. */
+static void check_agreement(lua_State *L, const idl_mat *m, int extra, const char *fname,
+                            const char *extra_name)
+{
+    int v[6] = {m->rows, m->cols, extra, -m->rows, -m->cols, -extra};
+    check_mpi(L, MPI_Allreduce(MPI_IN_PLACE, v, 6, MPI_INT, MPI_MAX, comm), fname,
+              "MPI_Allreduce");
+    if (v[0] != -v[3] || v[1] != -v[4])
+        lidl_error(L, fname, "the matrices differ across ranks (this rank's is %dx%d; rows range "
+                   "over [%d, %d], columns over [%d, %d])", m->rows, m->cols, -v[3], v[0], -v[4],
+                   v[1]);
+    if (v[2] != -v[5])
+        lidl_error(L, fname, "%s differs across ranks", extra_name);
+}
+
+/* Runs the collective `run` on the n doubles at buf, in pieces an int count can hold. */
+typedef int (*collective)(double *buf, int n, const void *arg);
+
+static void run_chunked(lua_State *L, double *buf, size_t n, collective run, const void *arg,
+                        const char *fname, const char *call)
+{
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < (size_t)INT_MAX ? n - done : (size_t)INT_MAX;
+        check_mpi(L, run(buf + done, (int)k, arg), fname, call);
+        done += k;
+    }
+}
+
+/* A view with a gap between columns goes through a contiguous copy (a Lua
+ * userdata, so an error cannot leak it): reductions over derived datatypes
+ * with holes are where MPI implementations differ. */
+static void run_on_matrix(lua_State *L, idl_mat *m, collective run, const void *arg,
+                          const char *fname, const char *call)
+{
+    if (idl_mat_contiguous(m)) {
+        run_chunked(L, m->data, idl_mat_numel(m), run, arg, fname, call);
+        return;
+    }
+    idl_mat *tmp = lidl_newmat_like(L, m, fname);
+    lidl_check(L, idl_copy(m, tmp), fname);
+    run_chunked(L, tmp->data, idl_mat_numel(tmp), run, arg, fname, call);
+    lidl_check(L, idl_copy(tmp, m), fname);
+    lua_pop(L, 1);
+}
+
+static int run_allreduce(double *buf, int n, const void *arg)
+{
+    return MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, *(const MPI_Op *)arg, comm);
+}
+
+static int run_bcast(double *buf, int n, const void *arg)
+{
+    return MPI_Bcast(buf, n, MPI_DOUBLE, *(const int *)arg, comm);
+}
+
+/* The op argument at idx: 0 "sum" (also when absent), 1 "max", 2 "min". */
+static int check_op(lua_State *L, int idx, const char *fname)
+{
+    static const char *const names[] = {"sum", "max", "min"};
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    const char *op = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+    for (int k = 0; op && k < 3; k++)
+        if (strcmp(op, names[k]) == 0)
+            return k;
+    return lidl_error(L, fname, "op must be \"sum\", \"max\" or \"min\", got %s%s%s",
+                      op ? "\"" : "", op ? op : luaL_typename(L, idx), op ? "\"" : "");
+}
+
+/// mpi.allreduce(M [, op]) -> M: every rank's M replaced, in place, by the
+/// elementwise reduction of all ranks' M: op "sum" (default), "max" or "min".
+/// Every rank must pass the same shape and op (checked: all ranks raise).
+static int l_allreduce(lua_State *L)
+{
+    const char *fn = "mpi.allreduce";
+    idl_mat *m = lidl_checkmat(L, 1, fn, "M");
+    int which = check_op(L, 2, fn);
+    ensure_started(L, fn);
+    if (!solo) {
+        check_agreement(L, m, which, fn, "op");
+        const MPI_Op ops[] = {MPI_SUM, MPI_MAX, MPI_MIN};
+        run_on_matrix(L, m, run_allreduce, &ops[which], fn, "MPI_Allreduce");
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// mpi.bcast(M, root) -> M: every rank's M replaced, in place, by root's M
+/// (root is a 0-based rank, as mpi.rank() returns). Every rank must pass the
+/// same shape and root (checked: all ranks raise).
+static int l_bcast(lua_State *L)
+{
+    const char *fn = "mpi.bcast";
+    idl_mat *m = lidl_checkmat(L, 1, fn, "M");
+    ensure_started(L, fn);
+    int root = (int)lidl_checkrange(L, 2, 0, comm_size - 1, fn, "root");
+    if (!solo) {
+        check_agreement(L, m, root, fn, "root");
+        run_on_matrix(L, m, run_bcast, &root, fn, "MPI_Bcast");
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/// mpi.available() -> true: this build has MPI.
+static int l_available(lua_State *L)
+{
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+#else /* built without MPI */
+
+void lidl_mpi_abort_if_parallel(int code)
+{
+    (void)code;
+}
+
+static int l_unavailable(lua_State *L)
+{
+    return luaL_error(L, "%s", NO_MPI_MESSAGE);
+}
+
+#define l_rank l_unavailable
+#define l_size l_unavailable
+#define l_barrier l_unavailable
+#define l_allreduce l_unavailable
+#define l_bcast l_unavailable
+
+/// mpi.available() -> false: this build has no MPI.
+static int l_available(lua_State *L)
+{
+    lua_pushboolean(L, 0);
+    return 1;
+}
+#endif
+
+/* Registers the table `mpi` in the module table at -1 (lua/idl/mpi.lua returns it). */
+void lidl_open_mpi(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"rank", l_rank},           {"size", l_size},
+                                   {"allreduce", l_allreduce}, {"bcast", l_bcast},
+                                   {"barrier", l_barrier},     {"available", l_available},
+                                   {NULL, NULL}};
+    /* With one upvalue every entry is a closure of its own: without MPI the
+     * stubs share one C function and must still be distinct values. */
+    lua_createtable(L, 0, 6);
+    lua_pushliteral(L, "idl.mpi");
+    luaL_setfuncs(L, fns, 1);
+    lua_setfield(L, -2, "mpi");
+}

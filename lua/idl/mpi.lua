@@ -1,0 +1,30 @@
+--- idl.mpi: data-parallel building blocks on MPI (OpenMPI), for scripts run
+-- as `mpirun -np N idl script.lua`. The same script runs alone (`idl
+-- script.lua`) as a job of size 1.
+--
+--     local mpi = require "idl.mpi"
+--     mpi.rank()                  -- this process's rank, 0-based (as MPI numbers them)
+--     mpi.size()                  -- the number of processes in the job
+--     mpi.allreduce(M [, op])     -- M := the elementwise sum ("sum", default), "max"
+--                                 -- or "min" of every rank's M, in place; returns M
+--     mpi.bcast(M, root)          -- M := root's M on every rank, in place; returns M
+--     mpi.barrier()               -- waits for every rank
+--     mpi.available()             -- false when idl was built without MPI
+--
+-- Under a launcher (mpirun, mpiexec, srun) MPI starts on the first call and
+-- is finalized when the process exits; without one the process is a job of
+-- size 1 and MPI is not started (allreduce and bcast leave M as it is). Every rank
+-- must make the same collective calls in the same order with matrices of the
+-- same shape (allreduce and bcast check the shapes, the op and the root: a
+-- mismatch raises on every rank). Views are handled (a strided view goes
+-- through a contiguous copy). An MPI failure raises an error naming the MPI
+-- call. Under the `idl` executable an uncaught error on one rank aborts the
+-- whole job (MPI_Abort) after printing its message, instead of leaving the
+-- other ranks waiting in a collective.
+--
+-- Built without MPI, every function but available() raises
+-- "idl.mpi: built without MPI (install libopenmpi-dev and rebuild)".
+-- The functions are C (engine/bind/lmpi.c); this file gives them their module name.
+-- @module idl.mpi
+
+return require("idl.core").mpi

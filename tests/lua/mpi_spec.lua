@@ -1,0 +1,230 @@
+-- mpi_spec.lua: idl.mpi. In this process (a job of size 1): the arguments'
+-- checks and their messages. Under `mpirun --oversubscribe -np 2` and `-np 3`
+-- (tests/lua/fixtures/mpi_child.lua): allreduce sum/max/min and bcast,
+-- on plain matrices and on strided views, checked against values computed here
+-- from each rank's known input; shapes that differ across ranks raise on every
+-- rank; an uncaught error on one rank ends the job (MPI_Abort) with its
+-- message and a non-zero exit instead of leaving the others waiting.
+-- A build without MPI: every function raises the "built without MPI" message.
+
+local idl = require "idl"
+local mpi = require "idl.mpi"
+
+local SOURCE = os.getenv("IDL_SOURCE_DIR") or "."
+local EXE = os.getenv("IDL_EXE") or "build/bin/idl"
+local MPIEXEC = os.getenv("IDL_MPIEXEC") or "mpirun"
+local CHILD = SOURCE .. "/tests/lua/fixtures/mpi_child.lua"
+local TIMEOUT = 60 -- seconds: a hang fails the test instead of stalling the suite
+
+local function err_of(f, ...)
+  local ok, msg = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  return tostring(msg)
+end
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Runs `child MODE` on np ranks (np = nil: alone, without mpirun); returns the
+-- exit status, stdout and stderr.
+local function run(np, mode)
+  local out, err = os.tmpname(), os.tmpname()
+  local launcher = np and string.format("%s --oversubscribe -np %d ", MPIEXEC, np) or ""
+  local cmd = string.format("timeout %d %s%s %s %s >%s 2>%s", TIMEOUT, launcher, EXE, CHILD, mode,
+    out, err)
+  local _, _, code = os.execute(cmd)
+  local stdout, stderr = read(out), read(err)
+  os.remove(out)
+  os.remove(err)
+  return code, stdout, stderr
+end
+
+-- "<rank> <key> v1 v2 ..." lines -> results[rank][key] = {v1, v2, ...}
+local function parse(stdout)
+  local results = {}
+  for line in stdout:gmatch("[^\n]+") do
+    local rank, key, rest = line:match("^(%d+) (%S+) ?(.*)$")
+    assert(rank, "unexpected line: " .. line)
+    rank = tonumber(rank)
+    results[rank] = results[rank] or {}
+    local values = {}
+    for v in rest:gmatch("%S+") do values[#values + 1] = tonumber(v) or v end
+    results[rank][key] = values
+  end
+  return results
+end
+
+-- rank r's input element (i, j), as mpi_child.lua builds it
+local function input(r, i, j)
+  return (r * 7 + i * 3 + j * 5) % 11 - 5 + 0.25 * r
+end
+
+-- The reduction over ranks 0..np-1 of element (i, j), column-major over rows x cols.
+local function reduced(np, rows, cols, op)
+  local out = {}
+  for j = 1, cols do
+    for i = 1, rows do
+      local acc = input(0, i, j)
+      for r = 1, np - 1 do
+        local v = input(r, i, j)
+        if op == "sum" then acc = acc + v
+        elseif op == "max" then acc = math.max(acc, v)
+        else acc = math.min(acc, v) end
+      end
+      out[#out + 1] = acc
+    end
+  end
+  return out
+end
+
+local function check_collectives(np, results)
+  for r = 0, np - 1 do
+    local got = results[r]
+    assert.is_table(got, "no output from rank " .. r)
+    assert.are.same({np}, got.size)
+    for _, op in ipairs{"sum", "max", "min"} do
+      assert.are.same(reduced(np, 3, 4, op), got[op], op .. " on rank " .. r)
+    end
+    assert.are.same(reduced(np, 3, 4, "sum"), got.default)
+    -- the 5 x 6 parent: -1 outside the view (rows 2..3, columns 2..4), the sums inside
+    local sums, parent = reduced(np, 2, 3, "sum"), {}
+    for j = 1, 6 do
+      for i = 1, 5 do
+        local inside = i >= 2 and i <= 3 and j >= 2 and j <= 4
+        parent[#parent + 1] = inside and sums[(j - 2) * 2 + (i - 1)] or -1
+      end
+    end
+    assert.are.same(parent, got.parent)
+    -- row 2 of rank r's 4 x 3 input reduced with max, the other rows its own
+    local rows, maxima = {}, reduced(np, 4, 3, "max")
+    for j = 1, 3 do
+      for i = 1, 4 do
+        rows[#rows + 1] = i == 2 and maxima[(j - 1) * 4 + i] or input(r, i, j)
+      end
+    end
+    assert.are.same(rows, got.row)
+    -- bcast from the last rank: its input everywhere
+    local root = {}
+    for j = 1, 2 do
+      for i = 1, 2 do root[#root + 1] = input(np - 1, i, j) end
+    end
+    assert.are.same(root, got.bcast)
+  end
+end
+
+if not mpi.available() then
+  describe("idl.mpi built without MPI", function()
+    it("says so from every function, and available() is false", function()
+      assert.is_false(mpi.available())
+      local msg = "idl.mpi: built without MPI (install libopenmpi-dev and rebuild)"
+      for _, f in ipairs{mpi.rank, mpi.size, mpi.barrier} do
+        assert.truthy(err_of(f):find(msg, 1, true))
+      end
+      assert.truthy(err_of(mpi.allreduce, idl.zeros(1, 1)):find(msg, 1, true))
+      assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 0):find(msg, 1, true))
+    end)
+  end)
+  return
+end
+
+for _, np in ipairs{1, 2, 3} do
+  describe("idl.mpi under mpirun -np " .. np, function()
+    it("allreduce (sum, max, min, on views) and bcast give the values computed from every rank's input",
+      function()
+        local code, stdout, stderr = run(np, "collectives")
+        assert.are.equal(0, code, stderr)
+        local results = parse(stdout)
+        check_collectives(np, results)
+      end)
+
+    if np == 1 then return end -- (mpirun -np 1: MPI started, a job of size 1)
+
+    it("a shape or root that differs across ranks raises on every rank", function()
+      local code, stdout, stderr = run(np, "mismatch")
+      assert.are.equal(0, code, stderr)
+      local results = parse(stdout)
+      for r = 0, np - 1 do
+        local line = table.concat(results[r].mismatch, " ")
+        assert.truthy(line:find("^false mpi.allreduce: the matrices differ across ranks"), line)
+        assert.truthy(line:find("rows range over [2, 2], columns over [2, 3]", 1, true), line)
+        assert.are.equal("false mpi.bcast: root differs across ranks", table.concat(results[r].root, " "))
+      end
+    end)
+
+    it("an uncaught error on rank 1 ends the job with its message and a non-zero exit", function()
+      local code, stdout, stderr = run(np, "error")
+      assert.are_not.equal(0, code)
+      assert.are_not.equal(124, code, "the job hung until the timeout")
+      assert.truthy(stderr:find("mpi_child.lua:61: deliberate failure on rank 1", 1, true), stderr)
+      assert.is_nil(stdout:find("not aborted", 1, true))
+    end)
+  end)
+end
+
+describe("experiments/mpi_hello.lua (the README's example)", function()
+  it("fits the union of the shards under mpirun -np 2: the weights of a fit on all the data", function()
+    local out, err = os.tmpname(), os.tmpname()
+    local cmd = string.format("cd %s && timeout %d %s --oversubscribe -np 2 %s experiments/mpi_hello.lua "
+      .. "--rows 200 >%s 2>%s", SOURCE, TIMEOUT, MPIEXEC, EXE, out, err)
+    local ok = os.execute(cmd)
+    local stdout, stderr = read(out), read(err)
+    os.remove(out)
+    os.remove(err)
+    assert.is_true(ok, stderr)
+    -- the two shards as the script draws them, fitted here in one piece
+    local w_true = idl.from_table{{2}, {-1}, {0.5}}
+    local Xs, ys = {}, {}
+    for r = 0, 1 do
+      local g = idl.rng(1000 + r)
+      Xs[r + 1] = idl.randn(200, 3, g)
+      ys[r + 1] = Xs[r + 1] * w_true + idl.randn(200, 1, g, 0, 0.1)
+    end
+    local w = idl.lstsq(Xs[1]:vcat(Xs[2]), ys[1]:vcat(ys[2]))
+    local expected = string.format("2 ranks, 400 samples: w = (%.4f, %.4f, %.4f), true (2, -1, 0.5); "
+      .. "largest difference between ranks 0\n", w:get(1), w:get(2), w:get(3))
+    assert.are.equal(expected, stdout)
+  end)
+end)
+
+-- This process has no launcher: a job of size 1 that does not start MPI.
+describe("idl.mpi in one process", function()
+  it("is a job of size 1 where allreduce and bcast leave the values as they are", function()
+    assert.is_true(mpi.available())
+    assert.are.equal(idl.mpi, mpi)
+    assert.are.equal(0, mpi.rank())
+    assert.are.equal(1, mpi.size())
+    local M = idl.from_table{{1, -2}, {3, 4.5}}
+    for _, op in ipairs{"sum", "max", "min"} do
+      assert.are.equal(M, mpi.allreduce(M, op))
+      assert.is_true(idl.equal(idl.from_table{{1, -2}, {3, 4.5}}, M, 0))
+    end
+    assert.are.equal(M, mpi.bcast(M, 0))
+    assert.is_true(idl.equal(idl.from_table{{1, -2}, {3, 4.5}}, M, 0))
+    mpi.barrier()
+  end)
+
+  it("checks its arguments", function()
+    assert.truthy(err_of(mpi.allreduce, "x"):find("mpi.allreduce: M must be a matrix, got string", 1, true))
+    assert.truthy(err_of(mpi.allreduce, idl.zeros(1, 1), "avg"):find(
+      'mpi.allreduce: op must be "sum", "max" or "min", got "avg"', 1, true))
+    assert.truthy(err_of(mpi.allreduce, idl.zeros(1, 1), 3):find(
+      'mpi.allreduce: op must be "sum", "max" or "min", got number', 1, true))
+    assert.truthy(err_of(mpi.bcast, {}, 0):find("mpi.bcast: M must be a matrix, got table", 1, true))
+    assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 1):find("mpi.bcast: root must be in [0, 0], got 1", 1,
+      true))
+    assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1)):find("mpi.bcast: root must be an integer, got no value",
+      1, true))
+    assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 0.5):find("mpi.bcast: root must be an integer, got 0.5",
+      1, true))
+  end)
+
+  it("runs the child script alone as a job of size 1", function()
+    local code, stdout, stderr = run(nil, "collectives")
+    assert.are.equal(0, code, stderr)
+    check_collectives(1, parse(stdout))
+  end)
+end)
