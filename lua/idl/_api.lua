@@ -25,8 +25,9 @@ local api = {}
 -- caller whose line an error blames.
 local LIBRARY = debug.getinfo(1, "S").source:match("^(@.*[/\\])[^/\\]*$") or "@lua/idl/"
 
--- public function -> its public name
+-- public function -> its public name; the set of the names
 local NAMES = setmetatable({}, {__mode = "k"})
+local IS_NAME = {}
 
 local function pass(...) return ... end
 
@@ -38,8 +39,34 @@ function api.public(name, f)
   -- `pass` keeps the wrapper's frame on the stack while f runs (a plain
   -- `return f(...)` is a tail call that would drop it)
   local function public(...) return pass(f(...)) end
-  NAMES[public] = name
+  NAMES[public], IS_NAME[name] = name, true
   return public
+end
+
+--- api.is_a(v, class) -> true when v's metatable is class, or a class that
+-- derives from it (its metatable's __index chain reaches class).
+function api.is_a(v, class)
+  local mt = getmetatable(v)
+  while type(mt) == "table" do
+    if mt == class then return true end
+    local up = getmetatable(mt)
+    mt = up and up.__index
+  end
+  return false
+end
+
+--- api.method(class, name, f) -> api.public(name, f) that first checks self:
+-- an object of class (or of a class deriving from it), as in obj:method(...);
+-- a call with '.' instead of ':' is named as such. name is "idl.Class:method".
+function api.method(class, name, f)
+  local cls = name:match("([%w_]+):") or name
+  return api.public(name, function(self, ...)
+    if not api.is_a(self, class) then
+      if self == nil then api.fail("call it with ':' (self is nil)") end
+      api.fail(string.format("self must be a %s (call it with ':'), got %s", cls, api.describe(self)))
+    end
+    return f(self, ...)
+  end)
 end
 
 --- api.name_of(f) -> the public name registered for f, or nil.
@@ -63,6 +90,16 @@ function api.fail(message, name)
     level = level + 1
   end
   error((found or name or "idl") .. ": " .. message, level)
+end
+
+--- api.strip(message) -> message without a leading "<file>:<line>: " and a
+-- leading "<public name>: " (what api.fail added), for the older modules that
+-- catch an error to raise it again under their own name.
+function api.strip(message)
+  message = tostring(message):gsub("^[^:\n]*:%d+: ", "")
+  local name, rest = message:match("^(%S-): (.*)$")
+  if name and IS_NAME[name] then return rest end
+  return message
 end
 
 --- api.failf(format, ...): api.fail(string.format(format, ...)).

@@ -9,11 +9,12 @@ local api = require "idl._api"
 
 local util = {}
 
---- Raises "<fname>: <message>" blaming the caller of the public function.
--- `level` is the error level as seen from the public function (default 2,
--- its caller); helpers add their own frames.
-function util.fail(fname, message, level)
-  error(fname .. ": " .. message, (level or 2) + 1)
+--- Raises "<fname>: <message>" through idl._api's one mechanism: the name
+-- is that of the outermost public function on the stack (fname when there is
+-- none) and the position is the caller's line. `level` is ignored (kept until
+-- the last callers that pass one are converted).
+function util.fail(fname, message, _level)
+  api.fail(api.strip(message), fname)
 end
 
 -- The rules live in idl._api (one checker); these helpers raise their
@@ -112,11 +113,10 @@ end
 --- Calls f(...) and returns its results; an error it raises is raised again as
 -- "<fname>: <its message>" (without its position), blaming the public
 -- function's caller. For inner calls whose messages name another function.
-function util.relabel(fname, level, f, ...)
+function util.relabel(fname, _level, f, ...)
   local res = table.pack(pcall(f, ...))
   if res[1] then return table.unpack(res, 2, res.n) end
-  local msg = tostring(res[2]):gsub("^[^:\n]*:%d+: ", "")
-  util.fail(fname, msg, (level or 2) + 1)
+  util.fail(fname, res[2])
 end
 
 function util.check_boolean(v, fname, what, level)

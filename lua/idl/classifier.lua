@@ -16,6 +16,7 @@
 local core = require "idl.core"
 local estimator = require "idl.estimator"
 local util = require "idl._util"
+local api = require "idl._api"
 
 local classifier = {}
 
@@ -23,11 +24,11 @@ local IDLClassifier = setmetatable({}, {__index = estimator.IDLModel.class})
 IDLClassifier.__index = IDLClassifier
 
 -- The labels as a Lua array: from a Lua array, or an m x 1 / 1 x m matrix.
-local function label_list(labels, fname, what)
+local function label_list(labels, what)
   if core.is_matrix(labels) then
     if labels:cols() ~= 1 and labels:rows() ~= 1 then
-      util.fail(fname, string.format("%s must be a vector of labels, got a %dx%d matrix", what,
-        labels:rows(), labels:cols()), 3)
+      api.fail(string.format("%s must be a vector of labels, got a %dx%d matrix", what,
+        labels:rows(), labels:cols()))
     end
     local t = {}
     local n = math.max(labels:rows(), labels:cols())
@@ -35,19 +36,19 @@ local function label_list(labels, fname, what)
     labels = t
   end
   if type(labels) ~= "table" then
-    util.fail(fname, what .. " must be a table or a vector of labels, got " .. util.describe(labels), 3)
+    api.fail(what .. " must be a table or a vector of labels, got " .. util.describe(labels))
   end
   local n = #labels
-  if n == 0 then util.fail(fname, what .. " is empty", 3) end
+  if n == 0 then api.fail(what .. " is empty") end
   local kind = type(labels[1])
   for i = 1, n do
     local l = labels[i]
     if type(l) ~= kind or (kind ~= "number" and kind ~= "string") then
-      util.fail(fname, string.format("%s[%d] is %s: labels must all be numbers or all strings", what, i,
-        util.describe(l)), 3)
+      api.fail(string.format("%s[%d] is %s: labels must all be numbers or all strings", what, i,
+        util.describe(l)))
     end
     if kind == "number" and (l ~= l or l == math.huge or l == -math.huge) then
-      util.fail(fname, string.format("%s[%d] is not finite", what, i), 3)
+      api.fail(string.format("%s[%d] is not finite", what, i))
     end
   end
   return labels
@@ -66,14 +67,14 @@ local function sorted_classes(labels)
 end
 
 -- One-hot m x k matrix of the labels over the classes (rows are samples).
-local function one_hot(labels, classes, fname, what)
+local function one_hot(labels, classes, what)
   local index = {}
   for i, c in ipairs(classes) do index[c] = i end
   local Y = core.zeros(#labels, #classes)
   for j, l in ipairs(labels) do
     local k = index[l]
     if not k then
-      util.fail(fname, string.format("%s[%d] = %s is not a class seen in fit", what, j, tostring(l)), 3)
+      api.fail(string.format("%s[%d] = %s is not a class seen in fit", what, j, tostring(l)))
     end
     Y:set(j, k, 1)
   end
@@ -82,67 +83,62 @@ end
 
 --- idl.IDLClassifier{...} -> an unfitted classifier (the options of idl.IDLModel;
 -- loss is always "softmax_xent").
-local function construct(_, params)
+local construct = api.public("idl.IDLClassifier", function(_, params)
   params = params or {}
   if type(params) ~= "table" then
-    util.fail("IDLClassifier", "options must be a table, got " .. util.describe(params))
+    api.fail("options must be a table, got " .. util.describe(params))
   end
   if params.loss ~= nil and params.loss ~= "softmax_xent" then
-    util.fail("IDLClassifier", "loss is always \"softmax_xent\", got " .. util.describe(params.loss))
+    api.fail("loss is always \"softmax_xent\", got " .. util.describe(params.loss))
   end
   local p = {}
   for k, v in pairs(params) do p[k] = v end
   p.loss = "softmax_xent"
-  -- IDLModel's messages ("IDLModel: ...") are put under our name
-  local ok, res = pcall(estimator.IDLModel, p)
-  if not ok then util.fail("IDLClassifier", (tostring(res):gsub("^.-IDLModel: ", ""))) end
-  return setmetatable(res, IDLClassifier)
-end
+  return setmetatable(estimator.IDLModel(p), IDLClassifier)
+end)
+
+-- clf:method(...) as a public function.
+local function method(name, f) return api.method(IDLClassifier, name, f) end
 
 --- clf:fit(X, labels [, opts]) -> clf. X is m x n (rows are samples), labels a
 -- Lua array (or a vector matrix) of m integers or strings. opts as IDLModel's
 -- fit, with type_of_training defaulting to "implicit" and eval_set =
 -- {X_eval, labels_eval}.
-function IDLClassifier:fit(X, labels, opts)
-  local fname = "fit"
-  util.check_self(self, IDLClassifier, "IDLClassifier:fit")
-  if opts ~= nil then util.check_table(opts, fname, "options") end
-  labels = label_list(labels, fname, "labels")
+IDLClassifier.fit = method("idl.IDLClassifier:fit", function(self, X, labels, opts)
+  if opts ~= nil then api.check(opts, "table", "options") end
+  labels = label_list(labels, "labels")
   local classes = sorted_classes(labels)
-  if #classes < 2 then util.fail(fname, "labels has a single class: nothing to learn") end
+  if #classes < 2 then api.fail("labels has a single class: nothing to learn") end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   o.type_of_training = o.type_of_training or "implicit"
   if o.eval_set ~= nil then
     if type(o.eval_set) ~= "table" or #o.eval_set ~= 2 then
-      util.fail(fname, "eval_set must be a table {X_eval, labels_eval}, got " .. util.describe(o.eval_set))
+      api.fail("eval_set must be a table {X_eval, labels_eval}, got " .. util.describe(o.eval_set))
     end
-    local le = label_list(o.eval_set[2], fname, "eval_set[2]")
-    o.eval_set = {o.eval_set[1], one_hot(le, classes, fname, "eval_set[2]")}
+    local le = label_list(o.eval_set[2], "eval_set[2]")
+    o.eval_set = {o.eval_set[1], one_hot(le, classes, "eval_set[2]")}
   end
-  estimator.IDLModel.class.fit(self, X, one_hot(labels, classes, fname, "labels"), o)
+  estimator.IDLModel.class.fit(self, X, one_hot(labels, classes, "labels"), o)
   self.classes = classes
   return self
-end
+end)
 
-local function check_fitted(self, fname)
-  if not self.classes then util.fail(fname, "the classifier is not fitted: call fit(X, labels) first", 3) end
+local function check_fitted(self)
+  if not self.classes then api.fail("the classifier is not fitted: call fit(X, labels) first") end
 end
 
 --- clf:predict_proba(X) -> an m x k matrix: row i holds the probabilities of
 -- the classes (in the order of clf.classes) for sample i.
-function IDLClassifier:predict_proba(X, opts)
-  local fname = "predict_proba"
-  util.check_self(self, IDLClassifier, "IDLClassifier:" .. fname)
-  check_fitted(self, fname)
-  local logits = util.relabel(fname, 2, estimator.IDLModel.class.predict, self, X, opts)
+IDLClassifier.predict_proba = method("idl.IDLClassifier:predict_proba", function(self, X, opts)
+  check_fitted(self)
+  local logits = estimator.IDLModel.class.predict(self, X, opts)
   return core.softmax(logits:t()):t()
-end
+end)
 
 --- clf:predict(X) -> a Lua array of the most probable class of each sample.
-function IDLClassifier:predict(X, opts)
-  util.check_self(self, IDLClassifier, "IDLClassifier:predict")
-  check_fitted(self, "predict")
+IDLClassifier.predict = method("idl.IDLClassifier:predict", function(self, X, opts)
+  check_fitted(self)
   local logits = estimator.IDLModel.class.predict(self, X, opts)
   local out = {}
   for i = 1, logits:rows() do
@@ -154,34 +150,31 @@ function IDLClassifier:predict(X, opts)
     out[i] = self.classes[arg]
   end
   return out
-end
+end)
 
 --- clf:score(X, labels) -> the accuracy of the predictions (fraction correct).
-function IDLClassifier:score(X, labels)
-  util.check_self(self, IDLClassifier, "IDLClassifier:score")
-  check_fitted(self, "score")
-  labels = label_list(labels, "score", "labels")
-  local predicted = util.relabel("score", 2, IDLClassifier.predict, self, X)
+IDLClassifier.score = method("idl.IDLClassifier:score", function(self, X, labels)
+  check_fitted(self)
+  labels = label_list(labels, "labels")
+  local predicted = IDLClassifier.predict(self, X)
   if #predicted ~= #labels then
-    util.fail("score", string.format("labels has %d entries, X has %d rows", #labels, #predicted))
+    api.fail(string.format("labels has %d entries, X has %d rows", #labels, #predicted))
   end
   local right = 0
   for i, l in ipairs(labels) do
     if predicted[i] == l then right = right + 1 end
   end
   return right / #labels
-end
+end)
 
 --- clf:confusion(X, labels) -> a k x k matrix: entry (i, j) counts the samples
 -- of class i predicted as class j.
-function IDLClassifier:confusion(X, labels)
-  local fname = "confusion"
-  util.check_self(self, IDLClassifier, "IDLClassifier:" .. fname)
-  check_fitted(self, fname)
-  labels = label_list(labels, fname, "labels")
-  local predicted = util.relabel(fname, 2, IDLClassifier.predict, self, X)
+IDLClassifier.confusion = method("idl.IDLClassifier:confusion", function(self, X, labels)
+  check_fitted(self)
+  labels = label_list(labels, "labels")
+  local predicted = IDLClassifier.predict(self, X)
   if #predicted ~= #labels then
-    util.fail(fname, string.format("labels has %d entries, X has %d rows", #labels, #predicted))
+    api.fail(string.format("labels has %d entries, X has %d rows", #labels, #predicted))
   end
   local index = {}
   for i, c in ipairs(self.classes) do index[c] = i end
@@ -189,36 +182,34 @@ function IDLClassifier:confusion(X, labels)
   for i, l in ipairs(labels) do
     local a, b = index[l], index[predicted[i]]
     if not a then
-      util.fail("confusion", string.format("labels[%d] = %s is not a known class", i, tostring(l)))
+      api.fail(string.format("labels[%d] = %s is not a known class", i, tostring(l)))
     end
     C:set(a, b, C:get(a, b) + 1)
   end
   return C
-end
+end)
 
 --- clf:save(path) -> clf: the model file with the classes in its meta section.
-function IDLClassifier:save(path)
-  util.check_self(self, IDLClassifier, "IDLClassifier:save")
-  check_fitted(self, "save")
-  local keep = self.model
-  self.model = keep:copy()
-  self.model.meta["classes"] = self.classes
-  local ok, err = pcall(estimator.IDLModel.class.save, self, path)
-  self.model = keep
-  if not ok then error(err, 0) end
+IDLClassifier.save = method("idl.IDLClassifier:save", function(self, path)
+  check_fitted(self)
+  -- what IDLModel's save reads, with a model that carries the classes: self
+  -- is not touched
+  local copy = setmetatable({params = self.params, model = self.model:copy()}, IDLClassifier)
+  copy.model.meta["classes"] = self.classes
+  estimator.IDLModel.class.save(copy, path)
   return self
-end
+end)
 
 --- idl.IDLClassifier.load(path) -> a fitted classifier saved by clf:save.
-function classifier.load(path)
+classifier.load = api.public("idl.IDLClassifier.load", function(path)
   local est = estimator.load(path)
   local classes = est.model.meta["classes"]
   if type(classes) ~= "table" then
-    util.fail("load", "'" .. tostring(path) .. "' holds no classes: not a classifier file")
+    api.fail("'" .. tostring(path) .. "' holds no classes: not a classifier file")
   end
   est.classes = classes
   return setmetatable(est, IDLClassifier)
-end
+end)
 
 classifier.class = IDLClassifier
 classifier.IDLClassifier = setmetatable({load = classifier.load, class = IDLClassifier},

@@ -18,35 +18,31 @@
 -- command line); `try_parse` returns instead, for callers and tests.
 -- @module idl.cli
 
+local api = require "idl._api"
+
 local cli = {}
 
 local types = {number = true, integer = true, string = true, flag = true}
 local metavars = {number = "X", integer = "N", string = "S"}
 
--- Checks the spec (a programming error raises, at `level`, default 3: the
--- caller of the public function that calls us) and returns its options by name.
-local function index_spec(spec, fname, level)
-  level = level or 3
+-- Checks the spec (a programming error raises) and returns its options by name.
+local function index_spec(spec)
   if type(spec) ~= "table" or type(spec.options) ~= "table" then
-    error(fname .. ": spec must be a table with an options array", level)
+    api.fail("spec must be a table with an options array")
   end
   local by_name = {}
   for i, o in ipairs(spec.options) do
     if type(o) ~= "table" then
-      error(string.format("%s: option %d must be a table {name, type, default, help}, got %s", fname, i,
-        type(o)), level)
+      api.failf("option %d must be a table {name, type, default, help}, got %s", i, type(o))
     end
     local name, kind = o[1], o[2]
     if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-      error(string.format("%s: option %d has no valid name (got %s)", fname, i, tostring(name)), level)
+      api.failf("option %d has no valid name (got %s)", i, tostring(name))
     end
     if not types[kind] then
-      error(string.format("%s: option '%s' has type %s; expected number, integer, string or flag",
-                          fname, name, tostring(kind)), level)
+      api.failf("option '%s' has type %s; expected number, integer, string or flag", name, tostring(kind))
     end
-    if by_name[name] or name == "help" then
-      error(string.format("%s: option '%s' is defined twice", fname, name), level)
-    end
+    if by_name[name] or name == "help" then api.failf("option '%s' is defined twice", name) end
     by_name[name] = o
   end
   return by_name
@@ -54,15 +50,11 @@ end
 
 -- Checks the arguments of parse and try_parse (args: an array of strings);
 -- returns the spec's options by name.
-local function check_parse(args, spec, fname)
-  local by_name = index_spec(spec, fname, 4)
-  if type(args) ~= "table" then
-    error(fname .. ": args must be a table (the script's arg), got " .. type(args), 3)
-  end
+local function check_parse(args, spec)
+  local by_name = index_spec(spec)
+  if type(args) ~= "table" then api.fail("args must be a table (the script's arg), got " .. type(args)) end
   for i, word in ipairs(args) do
-    if type(word) ~= "string" then
-      error(string.format("%s: args[%d] must be a string, got %s", fname, i, type(word)), 3)
-    end
+    if type(word) ~= "string" then api.failf("args[%d] must be a string, got %s", i, type(word)) end
   end
   return by_name
 end
@@ -76,10 +68,10 @@ end
 -- @tparam table spec as for `parse`
 -- @tparam[opt] string program the script as typed (default `arg[0]`, else `<name>.lua`)
 -- @treturn string the usage text, ending with a newline
-function cli.usage(spec, program)
-  index_spec(spec, "cli.usage")
+cli.usage = api.public("idl.cli.usage", function(spec, program)
+  index_spec(spec)
   if program ~= nil and type(program) ~= "string" then
-    error("cli.usage: program must be a string, got " .. type(program), 2)
+    api.fail("program must be a string, got " .. type(program))
   end
   program = program or (arg and arg[0]) or ((spec.name or "script") .. ".lua")
   local lines = {"usage: idl " .. program .. " [options]"}
@@ -96,7 +88,7 @@ function cli.usage(spec, program)
     lines[#lines + 1] = string.format("  %-" .. width .. "s  %s", r[1], r[2])
   end
   return table.concat(lines, "\n") .. "\n"
-end
+end)
 
 -- Converts the text of option o; returns the value or nil, message.
 local function convert(o, text)
@@ -131,8 +123,8 @@ end
 -- @tparam table spec `{name =, description =, options = {{name, type, default, help}, ...}}`
 -- @return the options table (every option set, defaults filled in); or nil, the usage text
 --   and 0 when help was asked for; or nil, an error message and 2 for a bad command line
-function cli.try_parse(args, spec)
-  local by_name = check_parse(args, spec, "cli.try_parse")
+cli.try_parse = api.public("idl.cli.try_parse", function(args, spec)
+  local by_name = check_parse(args, spec)
   local opts = {}
   for _, o in ipairs(spec.options) do opts[o[1]] = o[3] end
   local i = 1
@@ -162,19 +154,19 @@ function cli.try_parse(args, spec)
     i = i + 1
   end
   return opts
-end
+end)
 
 --- Parses a script's command line, exiting on help (status 0) or on error (status 2).
 -- Errors go to stderr as "<name>: <message>" followed by the usage.
 -- @tparam table args the script's `arg`
 -- @tparam table spec see `try_parse`
 -- @treturn table the options
-function cli.parse(args, spec)
-  check_parse(args, spec, "cli.parse")
+cli.parse = api.public("idl.cli.parse", function(args, spec)
+  check_parse(args, spec)
   local opts, msg, code = cli.try_parse(args, spec)
   if opts then return opts end
   cli.exit(msg, code, spec)
-end
+end)
 
 --- Prints a message and exits: to stdout with status 0, or to stderr, prefixed with the
 -- script's name and followed by the usage, with any other status (a command-line error
@@ -182,12 +174,12 @@ end
 -- @tparam string msg the message (for status 0, the full text)
 -- @tparam integer code the exit status
 -- @tparam[opt] table spec the spec, to print its usage after an error
-function cli.exit(msg, code, spec)
-  if type(msg) ~= "string" then error("cli.exit: msg must be a string, got " .. type(msg), 2) end
+cli.exit = api.public("idl.cli.exit", function(msg, code, spec)
+  if type(msg) ~= "string" then api.fail("msg must be a string, got " .. type(msg)) end
   if math.type(code) ~= "integer" and not (type(code) == "number" and math.tointeger(code)) then
-    error("cli.exit: code must be an integer (the exit status), got " .. tostring(code), 2)
+    api.fail("code must be an integer (the exit status), got " .. tostring(code))
   end
-  if spec ~= nil then index_spec(spec, "cli.exit") end
+  if spec ~= nil then index_spec(spec) end
   if code == 0 then
     io.stdout:write(msg)
   else
@@ -195,14 +187,14 @@ function cli.exit(msg, code, spec)
     if spec then io.stderr:write("\n", cli.usage(spec)) end
   end
   os.exit(code)
-end
+end)
 
 local cores
 
 --- The number of processors this process may use (`nproc`, else /proc/cpuinfo, else 1),
 -- read once.
 -- @treturn integer at least 1
-function cli.cores()
+cli.cores = api.public("idl.cli.cores", function()
   if cores then return cores end
   local p = io.popen("nproc 2>/dev/null")
   local n = p and tonumber(p:read("l") or "")
@@ -219,6 +211,6 @@ function cli.cores()
   end
   cores = math.max(1, math.tointeger(n) or 1)
   return cores
-end
+end)
 
 return cli

@@ -49,24 +49,8 @@ local estimator = {}
 local IDLModel = {}
 IDLModel.__index = IDLModel
 
--- Checks that self is an estimator: an IDLModel or an object of a class
--- deriving from it (idl.IDLClassifier), as in est:method(...).
-local function is_estimator(self)
-  local mt = getmetatable(self)
-  while type(mt) == "table" do
-    if mt == IDLModel then return true end
-    local up = getmetatable(mt)
-    mt = up and up.__index
-  end
-  return false
-end
-
-local function check_estimator(self, name)
-  if is_estimator(self) then return self end
-  if name then util.check_self(self, IDLModel, name, 3) end
-  if self == nil then api.fail("call it with ':' (self is nil)") end
-  api.fail("self must be an IDLModel (call it with ':'), got " .. util.describe(self))
-end
+-- est:method(...) as a public function (an idl.IDLClassifier is an estimator too).
+local function method(name, f) return api.method(IDLModel, name, f) end
 
 -- starting_lambda: nil, a number >= 0, or an h x 1 matrix / table >= 0 (copied).
 local function starting_lambda_value(v, what)
@@ -154,15 +138,13 @@ end)
 
 --- est:get_params() -> a copy of the parameters (matrices copied); an unset
 -- per-trainer parameter is nil.
-IDLModel.get_params = api.public("idl.IDLModel:get_params", function(self)
-  check_estimator(self)
+IDLModel.get_params = method("idl.IDLModel:get_params", function(self)
   return util.copy_matrices(self.params)
 end)
 
 --- est:set_params{name = value, ...} -> est. Checks names and values like the
 -- constructor; the fitted model (if any) is kept until the next fit.
-IDLModel.set_params = api.public("idl.IDLModel:set_params", function(self, given)
-  check_estimator(self)
+IDLModel.set_params = method("idl.IDLModel:set_params", function(self, given)
   for k, v in pairs(SCHEMA:check_table(given, "parameters")) do self.params[k] = v end
   return self
 end)
@@ -171,27 +153,25 @@ end)
 -- Input checks
 
 -- X (m x n, rows are samples) as a matrix, checked; `what` names it.
-local function check_x(X, fname, what, level)
-  level = level + 1
-  if X == nil then util.fail(fname, what .. " is missing", level) end
-  local M = util.as_matrix(X, fname, what, level)
+local function check_x(X, what)
+  if X == nil then api.fail(what .. " is missing") end
+  local M = api.check(X, "matrix_like", what)
   if M:rows() == 0 or M:cols() == 0 then
-    util.fail(fname, string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()), level)
+    api.fail(string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()))
   end
   return M
 end
 
 -- y (m x p or a vector) against X's m rows.
-local function check_y(y, m, fname, what, xwhat, level)
-  level = level + 1
-  if y == nil then util.fail(fname, what .. " is missing", level) end
-  local M = util.as_matrix(y, fname, what, level)
+local function check_y(y, m, what, xwhat)
+  if y == nil then api.fail(what .. " is missing") end
+  local M = api.check(y, "matrix_like", what)
   if M:rows() == 0 or M:cols() == 0 then
-    util.fail(fname, string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()), level)
+    api.fail(string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()))
   end
   if M:rows() ~= m then
-    util.fail(fname, string.format("%s has %d rows (samples), %s has %d: one target row per sample",
-      xwhat, m, what, M:rows()), level)
+    api.fail(string.format("%s has %d rows (samples), %s has %d: one target row per sample",
+      xwhat, m, what, M:rows()))
   end
   return M
 end
@@ -205,18 +185,16 @@ local RESUME_PARAMS = SCHEMA:flagged("resume")
 
 -- The checkpoint named by fit's resume option: the model file and the fit
 -- record the estimator wrote into it.
-local function read_checkpoint(path, level)
-  level = level + 1
+local function read_checkpoint(path)
   if type(path) ~= "string" or path == "" then
-    util.fail("fit", "resume must be the path of a checkpoint, got " .. util.describe(path), level)
+    api.fail("resume must be the path of a checkpoint, got " .. util.describe(path))
   end
-  local ok, ck = pcall(model_mod.load, path)
-  if not ok then util.fail("fit", "resume: " .. tostring(ck):gsub("^.-load: ", ""), level) end
+  local ck, problem = model_mod.read(path)
+  if not ck then api.fail("resume: " .. problem) end
   local record = ck.meta["checkpoint.fit"]
   local saved = type(record) == "string" and json.decode(record)
   if type(saved) ~= "table" or type(saved.type_of_training) ~= "string" then
-    util.fail("fit", "resume: '" .. path .. "' is not a checkpoint of fit (written with checkpoint_path)",
-      level)
+    api.fail("resume: '" .. path .. "' is not a checkpoint of fit (written with checkpoint_path)")
   end
   return ck, saved
 end
@@ -225,55 +203,52 @@ end
 -- loaded: fit loads the module the first time one is asked for.
 local PLUGIN_TRAINERS = {implicit = "idl.implicit"}
 
-local function check_fit_options(self, opts, level)
-  level = level + 1
-  local fname = "fit"
-  opts = util.check_options(opts, FIT_OPTIONS, fname, "options", level)
+local function check_fit_options(self, opts)
+  opts = api.options(opts, FIT_OPTIONS, "options")
   local o = {}
   o.verbose = opts.verbose
   if o.verbose == nil then o.verbose = self.params.verbosity end
-  util.check_boolean(o.verbose, fname, "verbose", level)
-  if opts.resume ~= nil then o.checkpoint, o.saved = read_checkpoint(opts.resume, level) end
+  api.check(o.verbose, "boolean", "verbose")
+  if opts.resume ~= nil then o.checkpoint, o.saved = read_checkpoint(opts.resume) end
   o.resume = opts.resume
   local saved = o.saved or {}
   o.type_of_training = opts.type_of_training or saved.type_of_training or "two_loops"
   if o.saved and o.type_of_training ~= saved.type_of_training then
-    util.fail(fname, string.format("resume: the checkpoint was written by type_of_training '%s', not '%s'",
-      saved.type_of_training, tostring(o.type_of_training)), level)
+    api.fail(string.format("resume: the checkpoint was written by type_of_training '%s', not '%s'",
+      saved.type_of_training, tostring(o.type_of_training)))
   end
   local plugin = PLUGIN_TRAINERS[o.type_of_training]
   if plugin and not trainers.registry[o.type_of_training] then require(plugin) end
-  util.check_choice(o.type_of_training, trainers.names(), fname, "type_of_training", level)
+  api.check(o.type_of_training, {"choice", choices = trainers.names()}, "type_of_training")
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
   o.rounds_number = opts.rounds_number == nil and (saved.rounds_number or o.fit_defaults.rounds_number
     or training:info("rounds_number").default)
-    or util.check_count(opts.rounds_number, fname, "rounds_number", 0, level)
+    or api.check(opts.rounds_number, "count", "rounds_number")
   SCHEMA:check_overrides(o.fit_defaults, "the fit_defaults of trainer '" .. o.type_of_training .. "'")
   if opts.trainer_options ~= nil and type(opts.trainer_options) ~= "table" then
-    util.fail(fname, "trainer_options must be a table, got " .. util.describe(opts.trainer_options), level)
+    api.fail("trainer_options must be a table, got " .. util.describe(opts.trainer_options))
   end
   o.trainer_options = opts.trainer_options
   if o.trainer_options == nil then o.trainer_options = saved.trainer_options end
   o.checkpoint_every = opts.checkpoint_every == nil and 0 or
-    util.check_number(opts.checkpoint_every, fname, "checkpoint_every", {integer = true, min = 0}, level)
+    api.check(opts.checkpoint_every, {"number", integer = true, min = 0}, "checkpoint_every")
   local path = opts.checkpoint_path
   if path ~= nil and (type(path) ~= "string" or path == "") then
-    util.fail(fname, "checkpoint_path must be a non-empty string, got " .. util.describe(path), level)
+    api.fail("checkpoint_path must be a non-empty string, got " .. util.describe(path))
   end
   if o.checkpoint_every > 0 and path == nil then
-    util.fail(fname, "checkpoint_every needs checkpoint_path (the file to write)", level)
+    api.fail("checkpoint_every needs checkpoint_path (the file to write)")
   end
   o.checkpoint_path = path
   local cb = opts.callbacks
   if cb ~= nil then
     if type(cb) == "function" then cb = {cb} end
     if type(cb) ~= "table" then
-      util.fail(fname, "callbacks must be a function or a table of functions", level)
+      api.fail("callbacks must be a function or a table of functions")
     end
     for i, f in ipairs(cb) do
       if type(f) ~= "function" then
-        util.fail(fname, string.format("callbacks[%d] must be a function, got %s", i, util.describe(f)),
-          level)
+        api.fail(string.format("callbacks[%d] must be a function, got %s", i, util.describe(f)))
       end
     end
   end
@@ -297,13 +272,13 @@ local function hold_out(U, Y, fraction, seed)
     {U = U:select_cols(eval_idx), Y = Y:select_cols(eval_idx)}
 end
 
-local function starting_lambda(params, h, fname, level)
+local function starting_lambda(params, h)
   local v = params.starting_lambda
   if v == nil then return core.full(h, 1, params.tol_fenchel) end
   if type(v) == "number" then return core.full(h, 1, v) end
   if v:rows() ~= h or v:cols() ~= 1 then
-    util.fail(fname, string.format("starting_lambda is %dx%d, expected %dx1 (hidden_variables = %d)",
-      v:rows(), v:cols(), h, h), level + 1)
+    api.fail(string.format("starting_lambda is %dx%d, expected %dx1 (hidden_variables = %d)",
+      v:rows(), v:cols(), h, h))
   end
   return v:copy()
 end
@@ -330,24 +305,25 @@ local function checkpoint_meta(p, o)
 end
 
 -- The trainer state of fit's resume option, checked against this estimator.
-local function resume_state(p, o, data, level)
-  level = level + 1
+local function resume_state(p, o, data)
   local ck, saved = o.checkpoint, o.saved
   for _, k in ipairs(RESUME_PARAMS) do
     local was = type(saved.params) == "table" and saved.params[k]
     if was ~= nil and was ~= p[k] then
-      util.fail("fit", string.format("resume: the checkpoint was written with %s = %s, this estimator has %s",
-        k, tostring(was), tostring(p[k])), level)
+      api.fail(string.format("resume: the checkpoint was written with %s = %s, this estimator has %s",
+        k, tostring(was), tostring(p[k])))
     end
   end
   if ck.h ~= p.hidden_variables or ck.constraint.kind ~= p.constraint.kind
     or ck.constraint.kappa ~= p.constraint.kappa then
-    util.fail("fit", string.format("resume: the checkpoint holds a model with h = %d, constraint %s %g; "
+    api.fail(string.format("resume: the checkpoint holds a model with h = %d, constraint %s %g; "
       .. "this estimator has hidden_variables = %d, constraint %s %g", ck.h, ck.constraint.kind,
-      ck.constraint.kappa, p.hidden_variables, p.constraint.kind, p.constraint.kappa), level)
+      ck.constraint.kappa, p.hidden_variables, p.constraint.kind, p.constraint.kappa))
   end
+  -- trainers.resume raises; its message is put under "resume: " (until it
+  -- reports nil and a message, as model.read does)
   local ok, s = pcall(trainers.resume, ck, data)
-  if not ok then util.fail("fit", "resume: " .. tostring(s):gsub("^.-resume: ", ""), level) end
+  if not ok then api.fail("resume: " .. api.strip(s)) end
   return s
 end
 
@@ -383,34 +359,33 @@ end
 -- returns normally with est.stop_reason = "interrupted" (the best model with
 -- early stopping, else the last), after writing a checkpoint when
 -- checkpoint_path is set. A second Ctrl-C aborts as usual.
-function IDLModel:fit(X, y, opts)
-  local fname = "fit"
-  check_estimator(self, "IDLModel:fit")
-  local o = check_fit_options(self, opts, 2)
+IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
+  local fname = "idl.IDLModel:fit"
+  local o = check_fit_options(self, opts)
   -- the values this fit uses: the parameters set, else the trainer's declared
   -- defaults (fit_defaults), else the schema's
   local p = SCHEMA:resolve(self.params, o.fit_defaults)
-  local Xm = check_x(X, fname, "X", 2)
-  local ym = check_y(y, Xm:rows(), fname, "y", "X", 2)
+  local Xm = check_x(X, "X")
+  local ym = check_y(y, Xm:rows(), "y", "X")
   local eval
   if o.eval_set ~= nil then
     local es = o.eval_set
     if type(es) ~= "table" or core.is_matrix(es) or #es ~= 2 then
-      util.fail(fname, "eval_set must be a table {X_eval, y_eval}, got " .. util.describe(es))
+      api.fail("eval_set must be a table {X_eval, y_eval}, got " .. util.describe(es))
     end
-    local Xe = check_x(es[1], fname, "eval_set[1]", 2)
+    local Xe = check_x(es[1], "eval_set[1]")
     if Xe:cols() ~= Xm:cols() then
-      util.fail(fname, string.format("eval_set[1] has %d columns (features), X has %d", Xe:cols(), Xm:cols()))
+      api.fail(string.format("eval_set[1] has %d columns (features), X has %d", Xe:cols(), Xm:cols()))
     end
-    local ye = check_y(es[2], Xe:rows(), fname, "eval_set[2]", "eval_set[1]", 2)
+    local ye = check_y(es[2], Xe:rows(), "eval_set[2]", "eval_set[1]")
     if ye:cols() ~= ym:cols() then
-      util.fail(fname, string.format("eval_set[2] has %d columns (outputs), y has %d", ye:cols(), ym:cols()))
+      api.fail(string.format("eval_set[2] has %d columns (outputs), y has %d", ye:cols(), ym:cols()))
     end
     eval = {U = Xe:t(), Y = ye:t()}
   end
   local registered = trainers.registry[o.type_of_training]
   if registered.relaxed and not losses.get(p.loss).relaxed then
-    util.fail(fname, string.format("type_of_training '%s' trains the relaxed problem, which needs the "
+    api.fail(string.format("type_of_training '%s' trains the relaxed problem, which needs the "
       .. "squared loss; the model's loss is '%s'", o.type_of_training, p.loss))
   end
 
@@ -420,10 +395,10 @@ function IDLModel:fit(X, y, opts)
   end
   local s
   if o.checkpoint then
-    s = resume_state(p, o, {U = U, Y = Y, eval = eval}, 2)
+    s = resume_state(p, o, {U = U, Y = Y, eval = eval})
   else
     local h = p.hidden_variables
-    local lambda = starting_lambda(p, h, fname, 2)
+    local lambda = starting_lambda(p, h)
     local constraint = p.constraint
     local rng = core.rng(p.random_state)
     local problem = {U = U, Y = Y, h = h, constraint = constraint, lambda = lambda}
@@ -464,7 +439,7 @@ function IDLModel:fit(X, y, opts)
   if s.best then s.best.X = nil end
   self.state = s
   return self
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Predict
@@ -475,37 +450,33 @@ local PREDICT_OPTIONS = {k_iterations = true, tol = true, method = true}
 -- -> y_hat (m x p): the equilibrium of each sample (at most k_iterations
 -- iterations), then A x + B u + c. est.predict_info holds the solver's record
 -- (a prediction whose equilibrium did not converge says so there).
-function IDLModel:predict(X, opts)
-  local fname = "predict"
-  check_estimator(self, "IDLModel:predict")
-  if not self.model then util.fail(fname, "the model is not fitted: call fit(X, y) first") end
-  opts = util.check_options(opts, PREDICT_OPTIONS, fname, "options")
+IDLModel.predict = method("idl.IDLModel:predict", function(self, X, opts)
+  if not self.model then api.fail("the model is not fitted: call fit(X, y) first") end
+  opts = api.options(opts, PREDICT_OPTIONS, "options")
   local k = opts.k_iterations == nil and 10000 or
-    util.check_number(opts.k_iterations, fname, "k_iterations", {integer = true, min = 0})
-  local tol = opts.tol == nil and self.params.tol or util.check_number(opts.tol, fname, "tol", {min = 0})
-  local Xm = check_x(X, fname, "X", 2)
+    api.check(opts.k_iterations, {"number", integer = true, min = 0}, "k_iterations")
+  local tol = opts.tol == nil and self.params.tol or api.check(opts.tol, {"number", min = 0}, "tol")
+  local Xm = check_x(X, "X")
   if Xm:cols() ~= self.model.n then
-    util.fail(fname, string.format("X has %d columns (features), the model was fitted on %d",
+    api.fail(string.format("X has %d columns (features), the model was fitted on %d",
       Xm:cols(), self.model.n))
   end
   local Yhat, info = self.model:predict_u(Xm:t(), {max_iter = k, tol = tol, method = opts.method})
   info.x = nil
   self.predict_info = info
   return Yhat:t()
-end
+end)
 
 --- est:score(X, y) -> R^2 of the predictions (idl.metrics.r2, averaged over outputs).
-function IDLModel:score(X, y)
-  local fname = "score"
-  check_estimator(self, "IDLModel:score")
-  check_x(X, fname, "X", 2)
-  local yhat = util.relabel(fname, 2, IDLModel.predict, self, X)
-  local ym = check_y(y, yhat:rows(), fname, "y", "X", 2)
+IDLModel.score = method("idl.IDLModel:score", function(self, X, y)
+  check_x(X, "X")
+  local yhat = IDLModel.predict(self, X)
+  local ym = check_y(y, yhat:rows(), "y", "X")
   if ym:cols() ~= yhat:cols() then
-    util.fail(fname, string.format("y has %d columns, the model has %d outputs", ym:cols(), yhat:cols()))
+    api.fail(string.format("y has %d columns, the model has %d outputs", ym:cols(), yhat:cols()))
   end
   return metrics.r2(ym, yhat)
-end
+end)
 
 local HISTORY_PLOT_OPTIONS = {title = true, logy = true}
 
@@ -545,9 +516,8 @@ end
 
 --- est:save(path) -> est: the fitted model (idl.model format) with the
 -- estimator's scalar parameters in its meta fields ("param.<name>").
-function IDLModel:save(path)
-  check_estimator(self, "IDLModel:save")
-  if not self.model then util.fail("save", "the model is not fitted: nothing to save") end
+IDLModel.save = method("idl.IDLModel:save", function(self, path)
+  if not self.model then api.fail("the model is not fitted: nothing to save") end
   local m = self.model:copy()
   m.meta["estimator"] = "IDLModel"
   for k, v in pairs(self.params) do
@@ -556,11 +526,11 @@ function IDLModel:save(path)
   end
   m:save(path)
   return self
-end
+end)
 
 --- idl.IDLModel.load(path) / estimator.load(path) -> a fitted estimator
 -- rebuilt from a file written by est:save (or any idl.model file).
-function estimator.load(path)
+estimator.load = api.public("idl.IDLModel.load", function(path)
   local m = model_mod.load(path)
   local params = {hidden_variables = m.h, constraint = m.constraint, loss = m.loss}
   for k, v in pairs(m.meta) do
@@ -571,7 +541,7 @@ function estimator.load(path)
   est.model = m
   est.n_features, est.n_outputs = m.n, m.p
   return est
-end
+end)
 
 -- idl.IDLModel is callable (the constructor) and carries load and the class
 -- (whose methods are fit, predict, score, ...).

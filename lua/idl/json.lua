@@ -17,30 +17,14 @@
 --   (e.g. `{null = 0/0}` to read NaN back).
 -- @module idl.json
 
+local api = require "idl._api"
+
 local json = {}
 
 --- Sentinel value for JSON `null` (encodes as `null`, decodes from it).
 json.null = setmetatable({}, {__tostring = function() return "json.null" end,
                               __name = "json.null"})
 
--- Checks an options table of json.<fname> (nil: no options; keys among
--- `allowed`), blaming the caller of the public function. Returns a table.
-local function check_opts(fname, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(string.format("json.%s: opts must be a table, got %s", fname, type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      local names = {}
-      for name in pairs(allowed) do names[#names + 1] = name end
-      table.sort(names)
-      error(string.format("json.%s: unknown option %s in opts (known: %s)", fname, tostring(k),
-        table.concat(names, ", ")), 3)
-    end
-  end
-  return opts
-end
 
 local ENCODE_OPTIONS = {indent = true, allow_nan = true}
 local DECODE_OPTIONS = {null = true}
@@ -101,12 +85,11 @@ local function bad_key(t, path)
   if #bad == 0 then
     local hole = 1
     while t[hole] ~= nil do hole = hole + 1 end
-    error(string.format("json.encode: %s is a sparse array (index %d of %d keys is nil): "
-                        .. "JSON arrays need keys 1..n", where(path), hole, count), 0)
+    api.failf("%s is a sparse array (index %d of %d keys is nil): JSON arrays need keys 1..n", where(path),
+      hole, count)
   end
   table.sort(bad)
-  error(string.format("json.encode: %s has the key %s: JSON objects need string keys",
-                      where(path), bad[1]), 0)
+  api.failf("%s has the key %s: JSON objects need string keys", where(path), bad[1])
 end
 
 local function encode_array(t, n, ctx, path, depth)
@@ -153,11 +136,9 @@ encode_value = function(v, ctx, path, depth)
   elseif is_matrix(v) then
     return encode_value(v:totable(), ctx, path, depth)
   elseif kind ~= "table" then
-    error(string.format("json.encode: %s is a %s, which JSON cannot hold", where(path), kind), 0)
+    api.failf("%s is a %s, which JSON cannot hold", where(path), kind)
   end
-  if ctx.seen[v] then
-    error(string.format("json.encode: %s refers back to an enclosing table (a cycle)", where(path)), 0)
-  end
+  if ctx.seen[v] then api.failf("%s refers back to an enclosing table (a cycle)", where(path)) end
   ctx.seen[v] = true
   local n = array_length(v)
   local s = n and encode_array(v, n, ctx, path, depth) or encode_object(v, ctx, path, depth)
@@ -170,18 +151,17 @@ end
 -- @tparam[opt] table opts `indent` (true for two spaces, or a string),
 --   `allow_nan` (write NaN/Infinity instead of null)
 -- @treturn string the JSON text (with `indent`, arrays of scalars stay on one line)
-function json.encode(value, opts)
-  opts = check_opts("encode", opts, ENCODE_OPTIONS)
+json.encode = api.public("idl.json.encode", function(value, opts)
+  opts = api.options(opts, ENCODE_OPTIONS, "opts")
   local indent = opts.indent
   if indent == true then indent = "  " end
   if indent ~= nil and indent ~= false and type(indent) ~= "string" then
-    error("json.encode: opts.indent must be true, false or a string", 2)
+    api.fail("opts.indent must be true, false or a string")
   end
   local ctx = {indent = indent or nil, allow_nan = opts.allow_nan, seen = {}}
-  local ok, result = pcall(encode_value, value, ctx, "", 0)
-  if not ok then error(result, 2) end
+  local result = encode_value(value, ctx, "", 0)
   return result
-end
+end)
 
 -- Decoding ------------------------------------------------------------------
 
@@ -194,7 +174,7 @@ function Parser:fail(pos, message)
   for nl in self.text:sub(1, pos - 1):gmatch("()\n") do
     line, col = line + 1, pos - nl
   end
-  error({json_error = string.format("json.decode: %s at line %d column %d", message, line, col)})
+  error({json_error = string.format("%s at line %d column %d", message, line, col)})
 end
 
 function Parser:skip(pos)
@@ -327,11 +307,8 @@ end
 -- @tparam[opt] table opts `null`: the value that `null` decodes to (default `json.null`;
 --   nil would leave holes in arrays)
 -- @return the value, or nil and a message
-function json.decode(text, opts)
-  if type(text) ~= "string" then
-    error("json.decode: expected a string, got " .. type(text), 2)
-  end
-  opts = check_opts("decode", opts, DECODE_OPTIONS)
+-- The text decoded: the value, or nil and the syntax error (line and column).
+local function decode(text, opts)
   local null = json.null
   if opts.null ~= nil then null = opts.null end
   local parser = setmetatable({text = text, null = null, depth = 0}, Parser)
@@ -343,40 +320,47 @@ function json.decode(text, opts)
   end)
   if ok then return value end
   if type(value) == "table" and value.json_error then return nil, value.json_error end
-  error(value, 0)
+  error(value, 0) -- not a syntax error: a bug, raised as it is
 end
+
+json.decode = api.public("idl.json.decode", function(text, opts)
+  api.check(text, "string", "text")
+  opts = api.options(opts, DECODE_OPTIONS, "opts")
+  local value, problem = decode(text, opts)
+  if problem then return nil, "idl.json.decode: " .. problem end
+  return value
+end)
 
 --- Reads and decodes a JSON file.
 -- @tparam string path the file
 -- @param[opt] opts as for `decode`
 -- @return the value, or nil and a message naming the file
-function json.read(path, opts)
-  if type(path) ~= "string" then error("json.read: path must be a string, got " .. type(path), 2) end
-  check_opts("read", opts, DECODE_OPTIONS)
+json.read = api.public("idl.json.read", function(path, opts)
+  api.check(path, "string", "path")
+  opts = api.options(opts, DECODE_OPTIONS, "opts")
   local f, err = io.open(path, "rb")
-  if not f then return nil, "json.read: " .. err end
+  if not f then return nil, "idl.json.read: " .. err end
   local text, rerr = f:read("a")
   f:close()
-  if not text then return nil, "json.read: " .. path .. ": " .. tostring(rerr) end
-  local value, msg = json.decode(text, opts)
-  if msg then return nil, (msg:gsub("^json%.decode:", "json.read: " .. path .. ":")) end
+  if not text then return nil, "idl.json.read: " .. path .. ": " .. tostring(rerr) end
+  local value, problem = decode(text, opts)
+  if problem then return nil, "idl.json.read: " .. path .. ": " .. problem end
   return value
-end
+end)
 
 --- Encodes a value and writes it to a file (with a final newline).
 -- @tparam string path the file
 -- @param value the value
 -- @tparam[opt] table opts as for `encode` (default `{indent = true}`)
 -- @return true, or nil and a message
-function json.write(path, value, opts)
-  if type(path) ~= "string" then error("json.write: path must be a string, got " .. type(path), 2) end
-  check_opts("write", opts, ENCODE_OPTIONS)
-  local encoded, text = pcall(json.encode, value, opts or {indent = true})
-  if not encoded then error((tostring(text):gsub("^json%.encode:", "json.write:")), 2) end
+json.write = api.public("idl.json.write", function(path, value, opts)
+  api.check(path, "string", "path")
+  opts = api.options(opts, ENCODE_OPTIONS, "opts")
+  local text = json.encode(value, next(opts) and opts or {indent = true})
   -- atomic and checked (a temporary beside path, fsync, rename)
   local ok, err = require("idl.core").write_file_atomic(path, text, "\n")
-  if not ok then return nil, "json.write: " .. err end
+  if not ok then return nil, "idl.json.write: " .. err end
   return true
-end
+end)
 
 return json

@@ -12,7 +12,7 @@
 -- @module idl.linear
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 local metrics = require "idl.metrics"
 
 local linear = {}
@@ -23,36 +23,31 @@ LinearRegression.__index = LinearRegression
 local OPTIONS = {ridge = true}
 
 --- idl.LinearRegression{ridge = 0} -> an unfitted linear model.
-function linear.LinearRegression(opts)
-  opts = util.check_options(opts, OPTIONS, "LinearRegression", "options")
-  local ridge = opts.ridge == nil and 0 or
-    util.check_number(opts.ridge, "LinearRegression", "ridge", {min = 0})
+linear.LinearRegression = api.public("idl.LinearRegression", function(opts)
+  opts = api.options(opts, OPTIONS, "options")
+  local ridge = opts.ridge == nil and 0 or api.check(opts.ridge, {"number", min = 0}, "ridge")
   return setmetatable({ridge = ridge}, LinearRegression)
-end
+end)
 
 --- lr:get_params() -> {ridge = lr.ridge}: the parameters that rebuild an
 -- unfitted copy (idl.LinearRegression(lr:get_params()), model_selection.clone).
-function LinearRegression:get_params()
-  util.check_self(self, LinearRegression, "LinearRegression:get_params")
+LinearRegression.get_params = api.method(LinearRegression, "idl.LinearRegression:get_params", function(self)
   return {ridge = self.ridge}
-end
+end)
 
-local function inputs(fname, X, y)
-  X = util.as_matrix(X, fname, "X", 3)
-  if X:rows() == 0 or X:cols() == 0 then util.fail(fname, "X is empty", 3) end
+local function inputs(X, y)
+  X = api.check(X, "matrix_like", "X")
+  if X:rows() == 0 or X:cols() == 0 then api.fail("X is empty") end
   if y == nil then return X end
-  y = util.as_matrix(y, fname, "y", 3)
-  if y:rows() ~= X:rows() then
-    util.fail(fname, string.format("X has %d rows (samples), y has %d", X:rows(), y:rows()), 3)
-  end
+  y = api.check(y, "matrix_like", "y")
+  if y:rows() ~= X:rows() then api.failf("X has %d rows (samples), y has %d", X:rows(), y:rows()) end
   return X, y
 end
 
 --- lr:fit(X, y) -> lr, with lr.coef (n x p) and lr.intercept (1 x p).
-function LinearRegression:fit(X, y)
-  util.check_self(self, LinearRegression, "LinearRegression:fit")
-  X, y = inputs("fit", X, y)
-  if y == nil then util.fail("fit", "y is missing") end
+LinearRegression.fit = api.method(LinearRegression, "idl.LinearRegression:fit", function(self, X, y)
+  X, y = inputs(X, y)
+  if y == nil then api.fail("y is missing") end
   local m = X:rows()
   local ones = core.ones(m, 1)
   local x_mean, y_mean = X:sum(1) / m, y:sum(1) / m
@@ -60,36 +55,31 @@ function LinearRegression:fit(X, y)
   self.coef = core.lstsq(xc, yc, self.ridge)
   self.intercept = y_mean - x_mean * self.coef
   return self
-end
+end)
 
 --- lr:predict(X) -> X coef + 1 intercept (m x p).
-function LinearRegression:predict(X)
-  util.check_self(self, LinearRegression, "LinearRegression:predict")
-  if not self.coef then util.fail("predict", "the model is not fitted: call fit(X, y) first") end
-  X = inputs("predict", X)
+LinearRegression.predict = api.method(LinearRegression, "idl.LinearRegression:predict", function(self, X)
+  if not self.coef then api.fail("the model is not fitted: call fit(X, y) first") end
+  X = inputs(X)
   if X:cols() ~= self.coef:rows() then
-    util.fail("predict", string.format("X has %d columns (features), the model was fitted on %d",
-      X:cols(), self.coef:rows()))
+    api.failf("X has %d columns (features), the model was fitted on %d", X:cols(), self.coef:rows())
   end
   return X * self.coef + core.ones(X:rows(), 1) * self.intercept
-end
+end)
 
 --- lr:score(X, y) -> R^2 of the predictions on (X, y).
-function LinearRegression:score(X, y)
-  util.check_self(self, LinearRegression, "LinearRegression:score")
-  if not self.coef then util.fail("score", "the model is not fitted: call fit(X, y) first") end
-  X, y = inputs("score", X, y)
-  if y == nil then util.fail("score", "y is missing") end
+LinearRegression.score = api.method(LinearRegression, "idl.LinearRegression:score", function(self, X, y)
+  if not self.coef then api.fail("the model is not fitted: call fit(X, y) first") end
+  X, y = inputs(X, y)
+  if y == nil then api.fail("y is missing") end
   if X:cols() ~= self.coef:rows() then
-    util.fail("score", string.format("X has %d columns (features), the model was fitted on %d",
-      X:cols(), self.coef:rows()))
+    api.failf("X has %d columns (features), the model was fitted on %d", X:cols(), self.coef:rows())
   end
   if y:cols() ~= self.coef:cols() then
-    util.fail("score", string.format("y has %d columns (outputs), the model was fitted on %d",
-      y:cols(), self.coef:cols()))
+    api.failf("y has %d columns (outputs), the model was fitted on %d", y:cols(), self.coef:cols())
   end
   return metrics.r2(y, self:predict(X))
-end
+end)
 
 linear.class = LinearRegression
 

@@ -12,33 +12,34 @@
 -- @module idl.losses
 
 local core = require "idl.core"
+local api = require "idl._api"
 
 local losses = {}
 local registry = {}
 
 --- losses.register(name, spec): makes spec available as losses.get(name).
-function losses.register(name, spec)
+losses.register = api.public("idl.losses.register", function(name, spec)
   if type(name) ~= "string" or not name:match("^[%w_]+$") then
-    error("register: name must be a word (letters, digits, _), got " .. tostring(name), 2)
+    api.fail("name must be a word (letters, digits, _), got " .. api.describe(name))
   end
   if type(spec) ~= "table" or type(spec.value) ~= "function" or type(spec.gradient) ~= "function" then
-    error("register: spec must be a table with value and gradient functions", 2)
+    api.fail("spec must be a table with value and gradient functions")
   end
   spec.name = name
   registry[name] = spec
   return spec
-end
+end)
 
 --- losses.get(name) -> the loss spec, or an error listing the known names.
-function losses.get(name)
+losses.get = api.public("idl.losses.get", function(name)
   local spec = type(name) == "string" and registry[name]
   if spec then return spec end
   local known = table.concat(losses.names(), ", ")
   if type(name) ~= "string" then
-    error(string.format("losses.get: name must be a string (one of %s), got %s", known, type(name)), 2)
+    api.failf("name must be a string (one of %s), got %s", known, type(name))
   end
-  error(string.format("losses.get: unknown loss '%s' (known: %s)", name, known), 2)
-end
+  api.failf("unknown loss '%s' (known: %s)", name, known)
+end)
 
 --- losses.names() -> a sorted array of the registered names.
 function losses.names()

@@ -69,9 +69,11 @@ model.CONSTRAINT_KINDS = KINDS
 -- intersected with ||D||_2 <= kappa. kappa must be < 1 (well-posedness:
 -- Picard then contracts; the LMI alone guarantees a unique equilibrium but not
 -- a convergent Picard iteration). Default {kind = "inf", kappa = 0.9}.
-function model.check_constraint(c, fname, level)
+-- For modules that name their errors themselves: fname is the name used
+-- when no public function is on the stack (idl._api).
+function model.check_constraint(c, fname)
   local v, problem = model.constraint_value(c)
-  if problem then util.fail(fname, problem, (level or 2) + 1) end
+  if problem then util.fail(fname, problem) end
   return v
 end
 
@@ -123,15 +125,20 @@ end
 -- 0, and scaling by t in [0, 1] keeps the LMI (Lambda - t (Lambda D + D^T
 -- Lambda) >= 0 still), so the result lies in both exactly; it is the
 -- Euclidean projection whenever the ball is not active (and lambda is constant).
-function model.project_(D, constraint, lambda)
-  local fname = "model.project_"
+-- D square (finite unless finite == false), the constraint and, for "lmi",
+-- lambda (h x 1): the validated constraint.
+local function check_set_args(D, constraint, lambda, finite)
+  api.check(D, {"matrix", finite = finite}, "D")
+  if D:rows() ~= D:cols() then api.failf("D is %dx%d, expected square", D:rows(), D:cols()) end
+  local c, problem = model.constraint_value(constraint)
+  if problem then api.fail(problem) end
+  if c.kind == "lmi" then api.check(lambda, {"matrix", rows = D:rows(), cols = 1}, "lambda") end
+  return c
+end
+
+model.project_ = api.public("idl.model.project_", function(D, constraint, lambda)
   -- D of a diverging trainer may hold huge entries: it is not checked finite
-  util.check_matrix(D, fname, "D", nil, nil, 2, false)
-  if D:rows() ~= D:cols() then
-    util.fail(fname, string.format("D is %dx%d, expected square", D:rows(), D:cols()))
-  end
-  constraint = model.check_constraint(constraint, fname)
-  if constraint.kind == "lmi" then util.check_matrix(lambda, fname, "lambda", D:rows(), 1) end
+  constraint = check_set_args(D, constraint, lambda, false)
   local kind, kappa = constraint.kind, constraint.kappa
   if kind == "inf" then
     core.project_inf_(D, kappa)
@@ -146,21 +153,15 @@ function model.project_(D, constraint, lambda)
   local norm = D:norm(2)
   if norm > kappa then core.scale(D, kappa / norm) end
   return D
-end
+end)
 
 --- model.in_set(D, constraint, lambda [, tol = 1e-9]) -> true when D lies in
 -- the constraint set (to tol): the norm itself for "inf" and "spectral"; for
 -- "lmi" the spectral norm and an LMI projection that leaves D unchanged (to
 -- tol relative to max |D|).
-function model.in_set(D, constraint, lambda, tol)
-  local fname = "model.in_set"
-  util.check_matrix(D, fname, "D")
-  if D:rows() ~= D:cols() then
-    util.fail(fname, string.format("D is %dx%d, expected square", D:rows(), D:cols()))
-  end
-  constraint = model.check_constraint(constraint, fname)
-  if constraint.kind == "lmi" then util.check_matrix(lambda, fname, "lambda", D:rows(), 1) end
-  tol = tol == nil and 1e-9 or util.check_number(tol, fname, "tol", {min = 0})
+model.in_set = api.public("idl.model.in_set", function(D, constraint, lambda, tol)
+  constraint = check_set_args(D, constraint, lambda)
+  tol = tol == nil and 1e-9 or api.check(tol, {"number", min = 0}, "tol")
   local kappa = constraint.kappa
   if constraint.kind == "inf" then return D:norm("inf") <= kappa + tol end
   if constraint.kind == "spectral" or D:norm(2) > kappa + tol then
@@ -168,7 +169,7 @@ function model.in_set(D, constraint, lambda, tol)
   end
   local P = project_lmi_only(D:copy(), lambda)
   return core.equal(P, D, tol * math.max(1, D:norm("max")))
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Construction
@@ -213,144 +214,144 @@ local function theta_problem(theta)
 end
 model.theta_problem = theta_problem
 
-local function check_theta(theta, fname, level)
+--- model.check_theta(theta, fname) -> n, h, p, or raises "<fname>: ..." (see
+-- model.check_constraint for fname).
+function model.check_theta(theta, fname)
   local n, h, p = theta_problem(theta)
-  if n == nil then util.fail(fname, h, level + 1) end
-  return n, h, p
-end
-model.check_theta = function(theta, fname, level)
-  local n, h, p = check_theta(theta, fname or "model.check_theta", (level or 2) + 1)
+  if n == nil then util.fail(fname or "model.check_theta", h) end
   return n, h, p
 end
 
 local NEW_OPTIONS = {theta = true, lambda = true, constraint = true, loss = true, meta = true}
 
---- model.new{theta =, lambda = zeros, constraint = {kind = "inf", kappa = 0.9},
--- loss = "squared", meta = {}} -> a Model. theta and lambda are copied (the
--- caller's matrices are never written).
-function model.new(args)
-  local fn = "model.new"
-  util.check_options(args, NEW_OPTIONS, fn, "arguments")
-  if args == nil then util.fail(fn, "needs a table {theta = ..., ...}") end
-  local n, h, p = check_theta(args.theta, fn, 2)
-  local lambda
-  if args.lambda == nil then
-    lambda = core.zeros(h, 1)
-  else
-    if not core.is_matrix(args.lambda) then
-      util.fail(fn, "lambda must be a matrix, got " .. util.describe(args.lambda))
-    end
-    if args.lambda:rows() ~= h or args.lambda:cols() ~= 1 then
-      util.fail(fn, string.format("lambda is %s, expected %dx1", shape(args.lambda), h))
-    end
+-- The Model of model.new's arguments, or nil and what is wrong (model.new
+-- raises it; the file reader reports it with the file's name).
+local function build(args)
+  local _, problem = api.test_options(args, NEW_OPTIONS, "arguments")
+  if problem then return nil, problem end
+  if args == nil then return nil, "needs a table {theta = ..., ...}" end
+  local n, h, p = theta_problem(args.theta)
+  if n == nil then return nil, h end
+  local lambda = core.zeros(h, 1)
+  if args.lambda ~= nil then
+    _, problem = api.test(args.lambda, {"matrix", rows = h, cols = 1}, "lambda")
+    if problem then return nil, problem end
     lambda = args.lambda:copy()
   end
   local loss = args.loss or "squared"
-  util.relabel(fn, 2, losses.get, loss)
+  _, problem = api.test(loss, {"choice", choices = losses.names}, "loss")
+  if problem then return nil, problem end
   local meta = args.meta or {}
-  if type(meta) ~= "table" then util.fail(fn, "meta must be a table, got " .. util.describe(meta)) end
-  local self = setmetatable({
+  if type(meta) ~= "table" then return nil, "meta must be a table, got " .. util.describe(meta) end
+  local constraint
+  constraint, problem = model.constraint_value(args.constraint)
+  if problem then return nil, problem end
+  return setmetatable({
     theta = util.copy_matrices(args.theta),
     lambda = lambda,
-    constraint = model.check_constraint(args.constraint, fn),
+    constraint = constraint,
     loss = loss,
     n = n, h = h, p = p,
     meta = util.copy_matrices(meta),
   }, Model)
-  return self
 end
 
+--- model.new{theta =, lambda = zeros, constraint = {kind = "inf", kappa = 0.9},
+-- loss = "squared", meta = {}} -> a Model. theta and lambda are copied (the
+-- caller's matrices are never written).
+model.new = api.public("idl.model.new", function(args)
+  local m, problem = build(args)
+  if not m then api.fail(problem) end
+  return m
+end)
+
 --- m:copy() -> a deep copy (matrices copied, never shared).
-function Model:copy()
-  util.check_self(self, Model, "Model:copy")
+Model.copy = api.method(Model, "idl.Model:copy", function(self)
   return model.new{theta = self.theta, lambda = self.lambda, constraint = self.constraint,
     loss = self.loss, meta = self.meta}
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Prediction
 
-local PREDICT_OPTIONS = {tol = true, max_iter = true, method = true, x0 = true, memory = true,
-  force = true}
+-- The options of the equilibrium solver (idl.equilibrium), declared: they are
+-- checked here so that the solver's own checks never fire on a user's value.
+local SOLVE_OPTIONS = {
+  tol = {"number", min = 0, optional = true},
+  max_iter = {"number", integer = true, min = 0, max = 2147483647, optional = true}, -- a C int
+  method = {"choice", choices = {"picard", "anderson"}, optional = true},
+  memory = {"number", integer = true, min = 1, max = 50, optional = true},
+  force = {"boolean", optional = true},
+  x0 = {"matrix", optional = true},
+}
+local SOLVE_NAMES = {}
+for k in pairs(SOLVE_OPTIONS) do SOLVE_NAMES[k] = true end
 
-local function check_u(self, U, fname)
-  if not core.is_matrix(U) then
-    util.fail(fname, "U must be a matrix (n x m), got " .. util.describe(U), 3)
-  end
+-- U (n x m, m > 0, finite) and the solver options (x0 h x m); returns the options.
+local function check_solve(self, U, opts)
+  if not core.is_matrix(U) then api.fail("U must be a matrix (n x m), got " .. util.describe(U)) end
   if U:rows() ~= self.n then
-    util.fail(fname, string.format("U is %s, expected %d rows (features; columns are samples)",
-      shape(U), self.n), 3)
+    api.failf("U is %s, expected %d rows (features; columns are samples)", shape(U), self.n)
   end
-  if U:cols() == 0 then util.fail(fname, "U has no columns (samples)", 3) end
-  util.check_matrix(U, fname, "U", nil, nil, 3)
+  if U:cols() == 0 then api.fail("U has no columns (samples)") end
+  api.check(U, "matrix", "U")
+  opts = api.options(opts, SOLVE_NAMES, "options")
+  for k, spec in pairs(SOLVE_OPTIONS) do api.check(opts[k], spec, "options." .. k) end
+  if opts.x0 then api.check(opts.x0, {"matrix", rows = self.h, cols = U:cols()}, "options.x0") end
+  return opts
 end
 
 --- m:hidden(U [, opts]) -> X (h x m), info: the equilibrium X = (D X + E U + f 1^T)_+
 -- (idl.equilibrium; opts: tol, max_iter, method, memory, force as there, and
 -- x0 an h x m warm start, e.g. info.x of an earlier call).
-function Model:hidden(U, opts)
-  -- its messages keep the short name "hidden: " they always had
-  local fname = "hidden"
-  util.check_self(self, Model, "Model:" .. fname)
-  check_u(self, U, fname)
-  opts = util.check_options(opts, PREDICT_OPTIONS, fname, "options")
-  -- the solver checks the options; its messages are put under our name
-  local X, info = util.relabel(fname, 2, core.equilibrium, self.theta, U, opts)
+Model.hidden = api.method(Model, "idl.Model:hidden", function(self, U, opts)
+  opts = check_solve(self, U, opts)
+  local X, info = core.equilibrium(self.theta, U, opts)
   return X, info
-end
+end)
 
 --- m:output(X, U) -> A X + B U + c 1^T (p x m), the readout for a given hidden state.
-function Model:output(X, U)
-  local fname = "Model:output"
-  util.check_self(self, Model, fname)
-  util.check_matrix(X, fname, "X", self.h, nil, 2, false)
-  util.check_matrix(U, fname, "U", self.n, X:cols(), 2, false)
+Model.output = api.method(Model, "idl.Model:output", function(self, X, U)
+  api.check(X, {"matrix", rows = self.h, finite = false}, "X")
+  api.check(U, {"matrix", rows = self.n, cols = X:cols(), finite = false}, "U")
   local th = self.theta
   local Y = th.A * X
   core.gemm(Y, th.B, U, 1, 1)
   return core.add_col(Y, 1, th.c)
-end
+end)
 
 --- m:predict_u(U [, opts]) -> Yhat (p x m), info: the equilibrium solved with
 -- opts (see m:hidden), then the readout. info is the solver's record
 -- {iterations, residual, converged, method} plus info.x, the equilibrium X,
 -- to pass back as opts.x0 for a warm start.
-function Model:predict_u(U, opts)
-  -- its messages keep the short name "predict_u: " they always had
-  local fname = "predict_u"
-  util.check_self(self, Model, "Model:" .. fname)
-  check_u(self, U, fname)
-  opts = util.check_options(opts, PREDICT_OPTIONS, fname, "options")
-  local X, info = util.relabel(fname, 2, core.equilibrium, self.theta, U, opts)
+Model.predict_u = api.method(Model, "idl.Model:predict_u", function(self, U, opts)
+  opts = check_solve(self, U, opts)
+  local X, info = core.equilibrium(self.theta, U, opts)
   info.x = X
   return self:output(X, U), info
-end
+end)
 
 --- m:wellposed() -> idl.wellposed(D): {norm_inf, norm_2, pf, wellposed}, plus
 -- in_constraint: whether D lies in the model's constraint set.
-function Model:wellposed()
-  util.check_self(self, Model, "Model:wellposed")
+Model.wellposed = api.method(Model, "idl.Model:wellposed", function(self)
   local w = core.wellposed(self.theta.D)
   w.in_constraint = model.in_set(self.theta.D, self.constraint, self.lambda)
   return w
-end
+end)
 
 --- m:project() -> m, with D projected in place onto its constraint set.
-function Model:project()
-  util.check_self(self, Model, "Model:project")
+Model.project = api.method(Model, "idl.Model:project", function(self)
   model.project_(self.theta.D, self.constraint, self.lambda)
   return self
-end
+end)
 
 --- m:loss_value(Yhat, Y) -> the model's loss (idl.losses) of Yhat against Y (p x m).
-function Model:loss_value(Yhat, Y)
-  local fname = "Model:loss_value"
-  util.check_self(self, Model, fname)
-  util.check_matrix(Yhat, fname, "Yhat", self.p, nil, 2, false)
-  util.check_matrix(Y, fname, "Y", self.p, Yhat:cols(), 2, false)
-  local v = util.relabel(fname, 2, losses.get(self.loss).value, Yhat, Y)
+Model.loss_value = api.method(Model, "idl.Model:loss_value", function(self, Yhat, Y)
+  api.check(Yhat, {"matrix", rows = self.p, finite = false}, "Yhat")
+  api.check(Y, {"matrix", rows = self.p, cols = Yhat:cols(), finite = false}, "Y")
+  local v = losses.get(self.loss).value(Yhat, Y)
   return v
-end
+end)
 
 function Model:__tostring()
   return string.format("idl.model (n = %d, h = %d, p = %d, constraint %s %g, loss %s)", self.n, self.h,
@@ -375,10 +376,10 @@ local function fnv1a(s)
   end
   return string.format("%08x", h)
 end
-model._checksum = function(s)
-  util.check_string(s, "model._checksum", "s")
+model._checksum = api.public("idl.model._checksum", function(s)
+  api.check(s, "string", "s")
   return (fnv1a(s))
-end
+end)
 
 -- Strings on one line: '%' and every byte outside '!'..'~' (spaces, newlines,
 -- non-ASCII) become %XX, so a value never contains a separator.
@@ -429,22 +430,20 @@ end
 
 local KEY = "^[%w_%.%-]+$"
 
-local function put_meta(out, key, v, fname)
+local function put_meta(out, key, v)
   if type(key) ~= "string" or not key:match(KEY) then
-    util.fail(fname, "meta key " .. util.describe(key) .. " must be made of letters, digits, _ . -", 4)
+    api.fail("meta key " .. util.describe(key) .. " must be made of letters, digits, _ . -")
   end
   local t = type(v)
   if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then
-      util.fail(fname, "meta." .. key .. " is not finite", 4)
-    end
+    if v ~= v or v == math.huge or v == -math.huge then api.fail("meta." .. key .. " is not finite") end
     out[#out + 1] = "meta " .. key .. " number " .. number_text(v)
   elseif t == "string" then
     out[#out + 1] = "meta " .. key .. " string " .. encode(v)
   elseif t == "boolean" then
     out[#out + 1] = "meta " .. key .. " boolean " .. tostring(v)
   elseif core.is_matrix(v) then
-    if not v:all_finite() then util.fail(fname, "meta." .. key .. " has NaN or infinite entries", 4) end
+    if not v:all_finite() then api.fail("meta." .. key .. " has NaN or infinite entries") end
     out[#out + 1] = string.format("meta %s matrix %d %d", key, v:rows(), v:cols())
     put_matrix(out, v)
   elseif t == "table" then
@@ -456,19 +455,17 @@ local function put_meta(out, key, v, fname)
       elseif type(e) == "string" then
         out[#out + 1] = "string " .. encode(e)
       else
-        util.fail(fname, string.format("meta.%s[%d] must be a finite number or a string, got %s", key, i,
-          util.describe(e)), 4)
+        api.failf("meta.%s[%d] must be a finite number or a string, got %s", key, i, util.describe(e))
       end
     end
   else
-    util.fail(fname, "meta." .. key .. " has a type that cannot be saved: " .. t, 4)
+    api.fail("meta." .. key .. " has a type that cannot be saved: " .. t)
   end
 end
 
 --- model.serialize(m) -> the text of m in the format above.
-function model.serialize(m)
-  util.check_self(m, Model, "model.serialize")
-  local fn = "save"
+model.serialize = api.public("idl.model.serialize", function(m)
+  if getmetatable(m) ~= Model then api.fail("m must be a model (idl.model.new), got " .. util.describe(m)) end
   local out = {model.FORMAT .. " " .. model.VERSION,
     "n " .. m.n, "h " .. m.h, "p " .. m.p, "loss " .. m.loss,
     "constraint " .. m.constraint.kind .. " " .. number_text(m.constraint.kappa)}
@@ -477,30 +474,29 @@ function model.serialize(m)
   mats[#mats + 1] = {"lambda", m.lambda}
   for _, km in ipairs(mats) do
     local name, v = km[1], km[2]
-    if not v:all_finite() then util.fail(fn, name .. " has NaN or infinite entries: nothing saved", 3) end
+    if not v:all_finite() then api.fail(name .. " has NaN or infinite entries: nothing saved") end
     out[#out + 1] = string.format("matrix %s %d %d", name, v:rows(), v:cols())
     put_matrix(out, v)
   end
   local keys = {}
   for k in pairs(m.meta) do keys[#keys + 1] = k end
   table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  for _, k in ipairs(keys) do put_meta(out, k, m.meta[k], fn) end
+  for _, k in ipairs(keys) do put_meta(out, k, m.meta[k]) end
   local body = table.concat(out, "\n") .. "\n"
   return body .. "end " .. fnv1a(body) .. "\n"
-end
+end)
 
 --- m:save(path) -> m: writes the model atomically (idl.write_file_atomic: a
 -- temporary file in the same directory, fsync'ed, then renamed over path).
--- Raises "save: cannot write '<path>': <the system's reason>" on failure,
--- leaving any older file at path intact.
-function Model:save(path)
-  util.check_self(self, Model, "Model:save")
+-- Raises "idl.Model:save: cannot write '<path>': <the system's reason>" on
+-- failure, leaving any older file at path intact.
+Model.save = api.method(Model, "idl.Model:save", function(self, path)
   if type(path) ~= "string" or path == "" then
-    util.fail("save", "path must be a non-empty string, got " .. util.describe(path))
+    api.fail("path must be a non-empty string, got " .. util.describe(path))
   end
   util.write_file(path, model.serialize(self), "save")
   return self
-end
+end)
 
 -- A line reader over the text with position tracking for messages.
 local function lines_of(text)
@@ -521,9 +517,21 @@ local function numbers_of(line)
   return row
 end
 
--- The reader of model.parse and model.load: errors are "<fname>: <where>: ...".
-local function parse(text, where, fname)
-  local function bad(msg) util.fail(fname, where .. ": " .. msg, 3) end
+local parse_body
+
+-- The reader of model.parse and model.read: the Model, or nil and
+-- "<where>: <what is wrong>" (a bad file is an expected failure).
+local function parse(text, where)
+  local problem = {}
+  local function bad(msg) error(setmetatable({message = where .. ": " .. msg}, problem), 0) end
+  local ok, m = pcall(parse_body, text, bad)
+  if ok then return m end
+  if getmetatable(m) == problem then return nil, m.message end
+  error(m, 0) -- not a problem of the file: a bug, raised as it is
+end
+
+-- The file's text read into a Model; bad(msg) raises what is wrong.
+parse_body = function(text, bad)
   local first = text:match("^([^\n]*)")
   local magic, version = first:match("^(%S+) (%S+)$")
   if magic ~= model.FORMAT then
@@ -610,9 +618,9 @@ local function parse(text, where, fname)
     if not mats[k] then bad("matrix " .. k .. " is missing") end
     theta[k] = mats[k]
   end
-  local ok, m = pcall(model.new, {theta = theta, lambda = mats.lambda, constraint = header.constraint,
-    loss = header.loss, meta = meta})
-  if not ok then bad(tostring(m):gsub("^.-model%.new: ", "")) end
+  local m, problem = build{theta = theta, lambda = mats.lambda, constraint = header.constraint,
+    loss = header.loss, meta = meta}
+  if not m then bad(problem) end
   for _, k in ipairs{"n", "h", "p"} do
     if header[k] and header[k] ~= m[k] then
       bad(string.format("header says %s = %d, the matrices say %d", k, header[k], m[k]))
@@ -622,28 +630,36 @@ local function parse(text, where, fname)
 end
 
 --- model.parse(text [, where = "model"]) -> a Model, from the text of a saved
--- model. Raises "model.parse: <where>: ..." naming the problem (not a model
--- file, other version, truncated, corrupted, malformed line).
-function model.parse(text, where)
-  local fname = "model.parse"
-  util.check_string(text, fname, "text")
-  where = where == nil and "model" or util.check_string(where, fname, "where")
-  local m = parse(text, where, fname)
+-- model file. Raises "idl.model.parse: <where>: ..." naming the problem (not a
+-- model file, other version, truncated, corrupted, malformed line).
+model.parse = api.public("idl.model.parse", function(text, where)
+  api.check(text, "string", "text")
+  where = where == nil and "model" or api.check(where, "string", "where")
+  local m, problem = parse(text, where)
+  if not m then api.fail(problem) end
   return m
-end
+end)
 
---- model.load(path) -> the Model saved at path (also idl.load). Raises
--- "load: '<path>': ..." when the file cannot be read, is not a model, has
--- another format version, is truncated or is corrupted.
-function model.load(path)
-  if type(path) ~= "string" then util.fail("load", "path must be a string, got " .. util.describe(path)) end
+--- model.read(path) -> the Model saved at path, or nil and what is wrong
+-- ("cannot open '<path>': ...", "'<path>': truncated file ..."): the file
+-- cannot be read, is not a model, has another format version, is truncated
+-- or is corrupted.
+model.read = api.public("idl.model.read", function(path)
+  api.check(path, "string", "path")
   local f, err = io.open(path, "rb")
-  if not f then util.fail("load", "cannot open '" .. path .. "': " .. tostring(err)) end
+  if not f then return nil, "cannot open '" .. path .. "': " .. tostring(err) end
   local text = f:read("a")
   f:close()
-  if text == nil or text == "" then util.fail("load", "'" .. path .. "': empty file") end
-  local m = parse(text, "'" .. path .. "'", "load")
+  if text == nil or text == "" then return nil, "'" .. path .. "': empty file" end
+  return parse(text, "'" .. path .. "'")
+end)
+
+--- model.load(path) -> the Model saved at path (also idl.load). Raises
+-- "idl.model.load: ..." with model.read's message when it cannot be read.
+model.load = api.public("idl.model.load", function(path)
+  local m, problem = model.read(path)
+  if not m then api.fail(problem) end
   return m
-end
+end)
 
 return model

@@ -13,7 +13,7 @@
 -- @module idl.progress
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 
 local progress = {}
 
@@ -21,8 +21,8 @@ local tty_cache = {}
 
 --- progress.is_terminal(fd) -> true when file descriptor fd (1 stdout, 2 stderr)
 -- is a terminal. IDL_PROGRESS=0 or 1 in the environment overrides the test.
-function progress.is_terminal(fd)
-  fd = util.check_number(fd, "progress.is_terminal", "fd", {integer = true, min = 0, max = 1 << 30})
+progress.is_terminal = api.public("idl.progress.is_terminal", function(fd)
+  fd = api.check(fd, {"number", integer = true, min = 0, max = 1 << 30}, "fd")
   local env = os.getenv("IDL_PROGRESS")
   if env == "0" then return false end
   if env == "1" then return true end
@@ -35,7 +35,7 @@ function progress.is_terminal(fd)
     end
   end
   return tty_cache[fd]
-end
+end)
 
 local Bar = {}
 Bar.__index = Bar
@@ -43,24 +43,23 @@ Bar.__index = Bar
 --- progress.new{total =, label = "", enabled = true, stream = io.stderr,
 -- fields = {names...}, force = false} -> a bar. force = true writes even when
 -- the stream is not a terminal (for tests and logs that want the text).
-function progress.new(opts)
-  local fname = "progress.new"
-  opts = util.check_options(opts, {total = true, label = true, enabled = true, stream = true, fields = true,
-    force = true}, fname, "options")
-  if opts.total ~= nil then util.check_number(opts.total, fname, "total", {integer = true, min = 0}) end
-  if opts.label ~= nil then util.check_string(opts.label, fname, "label") end
-  if opts.fields ~= nil then util.check_table(opts.fields, fname, "fields") end
+progress.new = api.public("idl.progress.new", function(opts)
+  opts = api.options(opts, {total = true, label = true, enabled = true, stream = true, fields = true,
+    force = true}, "options")
+  api.check(opts.total, {"number", integer = true, min = 0, optional = true}, "total")
+  api.check(opts.label, {"string", optional = true}, "label")
+  api.check(opts.fields, {"table", optional = true}, "fields")
   -- a stream is a file or any object with a write method (a test's sink)
   local st = opts.stream
   if st ~= nil and io.type(st) ~= "file" and not (type(st) == "table" and type(st.write) == "function") then
-    util.fail(fname, "stream must be a file or an object with a write method, got " .. util.describe(st))
+    api.fail("stream must be a file or an object with a write method, got " .. api.describe(st))
   end
   local stream = opts.stream or io.stderr
   local fd = stream == io.stdout and 1 or 2
   local on = opts.enabled ~= false and (opts.force or progress.is_terminal(fd))
   return setmetatable({total = opts.total, label = opts.label or "", on = on, stream = stream,
     fields = opts.fields, start = core.clock(), width = 0}, Bar)
-end
+end)
 
 local function fmt(v)
   if type(v) ~= "number" then return tostring(v) end
@@ -77,11 +76,9 @@ local function duration(s)
 end
 
 --- bar:text(round, values) -> the line bar:update would show (without "\r").
-function Bar:text(round, values)
-  local fname = "Bar:text"
-  util.check_self(self, Bar, fname)
-  round = util.check_number(round, fname, "round", {integer = true})
-  if values ~= nil then util.check_table(values, fname, "values") end
+Bar.text = api.method(Bar, "idl.progress.Bar:text", function(self, round, values)
+  round = api.check(round, {"number", integer = true}, "round")
+  api.check(values, {"table", optional = true}, "values")
   local parts = {}
   if self.label ~= "" then parts[#parts + 1] = self.label end
   parts[#parts + 1] = self.total and string.format("%d/%d", round, self.total) or tostring(round)
@@ -100,14 +97,12 @@ function Bar:text(round, values)
   parts[#parts + 1] = string.format("%.2f r/s", rate)
   if self.total and rate > 0 then parts[#parts + 1] = "eta " .. duration((self.total - round) / rate) end
   return table.concat(parts, "  ")
-end
+end)
 
 --- bar:update(round, values) -> bar: rewrites the line (no-op when off).
-function Bar:update(round, values)
-  local fname = "Bar:update"
-  util.check_self(self, Bar, fname)
-  round = util.check_number(round, fname, "round", {integer = true})
-  if values ~= nil then util.check_table(values, fname, "values") end
+Bar.update = api.method(Bar, "idl.progress.Bar:update", function(self, round, values)
+  round = api.check(round, {"number", integer = true}, "round")
+  api.check(values, {"table", optional = true}, "values")
   if not self.on then return self end
   local line = self:text(round, values)
   local pad = self.width > #line and string.rep(" ", self.width - #line) or ""
@@ -115,17 +110,16 @@ function Bar:update(round, values)
   self.stream:write("\r", line, pad)
   if self.stream.flush then self.stream:flush() end
   return self
-end
+end)
 
 --- bar:finish([message]) -> bar: ends the line (and prints message after it).
-function Bar:finish(message)
-  util.check_self(self, Bar, "Bar:finish")
-  if message ~= nil then util.check_string(message, "Bar:finish", "message") end
+Bar.finish = api.method(Bar, "idl.progress.Bar:finish", function(self, message)
+  api.check(message, {"string", optional = true}, "message")
   if not self.on then return self end
   if self.width > 0 then self.stream:write("\n") end
   if message then self.stream:write(message, "\n") end
   self.width = 0
   return self
-end
+end)
 
 return progress

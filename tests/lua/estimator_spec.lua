@@ -220,33 +220,39 @@ describe("idl.IDLModel bad input", function()
         .. 'got "zeros"'},
     {function() idl.IDLModel{initialization_theta = {A = idl.ones(1, 1)}} end,
       "idl.IDLModel: theta.B is missing"},
-    {function() e:fit(nanX, ytr) end, "fit: X has a NaN or infinite entry at (7, 2)"},
-    {function() e:fit(Xtr, infy) end, "fit: y has a NaN or infinite entry at (3, 1)"},
-    {function() e:fit(Xtr, yte) end, "fit: X has 400 rows (samples), y has 100: one target row per sample"},
-    {function() e:fit({}, {}) end, "fit: X is empty"},
-    {function() e:fit(idl.zeros(0, 3), idl.zeros(0, 1)) end, "fit: X is empty (0x3)"},
-    {function() e:fit("data", ytr) end, "fit: X must be a matrix or a Lua table, got string"},
-    {function() e:fit(Xtr, 5) end, "fit: y must be a matrix or a Lua table, got number"},
-    {function() e:fit(nil, ytr) end, "fit: X is missing"},
-    {function() e:fit({{1, 2}, {3}}, {1, 2}) end, "fit: X: row 2 has 1 entries, row 1 has 2"},
-    {function() e:fit({{1}, {"a"}}, {1, 2}) end, "fit: X: entry (2, 1) must be a number, got string"},
+    {function() e:fit(nanX, ytr) end, "idl.IDLModel:fit: X has a NaN or infinite entry at (7, 2)"},
+    {function() e:fit(Xtr, infy) end, "idl.IDLModel:fit: y has a NaN or infinite entry at (3, 1)"},
+    {function() e:fit(Xtr, yte) end,
+      "idl.IDLModel:fit: X has 400 rows (samples), y has 100: one target row per sample"},
+    {function() e:fit({}, {}) end, "idl.IDLModel:fit: X is empty"},
+    {function() e:fit(idl.zeros(0, 3), idl.zeros(0, 1)) end, "idl.IDLModel:fit: X is empty (0x3)"},
+    {function() e:fit("data", ytr) end, "idl.IDLModel:fit: X must be a matrix or a Lua table, got string"},
+    {function() e:fit(Xtr, 5) end, "idl.IDLModel:fit: y must be a matrix or a Lua table, got number"},
+    {function() e:fit(nil, ytr) end, "idl.IDLModel:fit: X is missing"},
+    {function() e:fit({{1, 2}, {3}}, {1, 2}) end, "idl.IDLModel:fit: X: row 2 has 1 entries, row 1 has 2"},
+    {function() e:fit({{1}, {"a"}}, {1, 2}) end,
+      "idl.IDLModel:fit: X: entry (2, 1) must be a number, got string"},
     {function() e:fit(Xtr, ytr, {round_number = 5}) end,
-      "fit: unknown option 'round_number' in options (did you mean 'rounds_number'?)"},
-    {function() e:fit(Xtr, ytr, {rounds_number = -1}) end, "fit: rounds_number must be >= 0, got -1"},
-    {function() e:fit(Xtr, ytr, {verbose = 1}) end, "fit: verbose must be a boolean, got 1"},
+      "idl.IDLModel:fit: unknown option 'round_number' in options (did you mean 'rounds_number'?)"},
+    {function() e:fit(Xtr, ytr, {rounds_number = -1}) end,
+      "idl.IDLModel:fit: rounds_number must be >= 0, got -1"},
+    {function() e:fit(Xtr, ytr, {verbose = 1}) end, "idl.IDLModel:fit: verbose must be a boolean, got 1"},
     {function() e:fit(Xtr, ytr, {eval_set = {Xte}}) end,
-      "fit: eval_set must be a table {X_eval, y_eval}, got table"},
+      "idl.IDLModel:fit: eval_set must be a table {X_eval, y_eval}, got table"},
     {function() e:fit(Xtr, ytr, {eval_set = {Xte:sub(1, 100, 1, 2), yte}}) end,
-      "fit: eval_set[1] has 2 columns (features), X has 3"},
+      "idl.IDLModel:fit: eval_set[1] has 2 columns (features), X has 3"},
     {function() e:fit(Xtr, ytr, {eval_set = {Xte, ytr}}) end,
-      "fit: eval_set[1] has 100 rows (samples), eval_set[2] has 400: one target row per sample"},
-    {function() e:fit(Xtr, ytr, {callbacks = {1}}) end, "fit: callbacks[1] must be a function, got 1"},
+      "idl.IDLModel:fit: eval_set[1] has 100 rows (samples), eval_set[2] has 400: one target row per sample"},
+    {function() e:fit(Xtr, ytr, {callbacks = {1}}) end,
+      "idl.IDLModel:fit: callbacks[1] must be a function, got 1"},
     {function() idl.IDLModel{starting_lambda = idl.ones(3, 1)}:fit(Xtr, ytr) end,
-      "fit: starting_lambda is 3x1, expected 1x1 (hidden_variables = 1)"},
+      "idl.IDLModel:fit: starting_lambda is 3x1, expected 1x1 (hidden_variables = 1)"},
     {function() idl.IDLModel{loss = "softmax_xent"}:fit(Xtr, ytr) end,
-      "fit: type_of_training 'two_loops' trains the relaxed problem, which needs the squared loss; "
+      "idl.IDLModel:fit: type_of_training 'two_loops' trains the relaxed problem, which needs the squared "
+      .. "loss; "
       .. "the model's loss is 'softmax_xent'"},
-    {function() idl.IDLModel{}:predict(Xte) end, "predict: the model is not fitted: call fit(X, y) first"},
+    {function() idl.IDLModel{}:predict(Xte) end,
+      "idl.IDLModel:predict: the model is not fitted: call fit(X, y) first"},
   }
   for i, case in ipairs(cases) do
     it("case " .. i .. ": " .. case[2], function()
@@ -256,16 +262,18 @@ describe("idl.IDLModel bad input", function()
 
   it("names an unknown trainer with the registered ones", function()
     local msg = errmsg(function() e:fit(Xtr, ytr, {type_of_training = "three_loops"}) end)
-    assert.matches('^fit: type_of_training must be one of .*"two_loops".*, got "three_loops"$', msg)
+    assert.matches('^idl.IDLModel:fit: type_of_training must be one of .*"two_loops".*, got "three_loops"$',
+      msg)
   end)
 
   it("checks predict's input and options", function()
     local f = fit({hidden_variables = 3}, {rounds_number = 1})
-    assert.are.equal("predict: X has 2 columns (features), the model was fitted on 3",
+    assert.are.equal("idl.IDLModel:predict: X has 2 columns (features), the model was fitted on 3",
       errmsg(function() f:predict(idl.zeros(4, 2)) end))
-    assert.are.equal("predict: unknown option 'k_iteration' in options (did you mean 'k_iterations'?)",
+    assert.are.equal("idl.IDLModel:predict: unknown option 'k_iteration' in options "
+      .. "(did you mean 'k_iterations'?)",
       errmsg(function() f:predict(Xte, {k_iteration = 5}) end))
-    assert.are.equal("score: X has 100 rows (samples), y has 400: one target row per sample",
+    assert.are.equal("idl.IDLModel:score: X has 100 rows (samples), y has 400: one target row per sample",
       errmsg(function() f:score(Xte, ytr) end))
   end)
 end)

@@ -40,7 +40,7 @@ describe("numerical faults", function()
       .. "the model keeps the parameters of round 2"
     assert.are.equal("non-finite", est.stop_reason)
     assert.are.equal(msg, est.stop_message)
-    assert.are.equal("fit: " .. msg .. "\n", warned)
+    assert.are.equal("idl.IDLModel:fit: " .. msg .. "\n", warned)
     assert.are.equal(3, #est.history)               -- rounds 0, 1, 2
     assert.are.equal(2, est.history[#est.history].round)
     assert.is_true(all_finite(est.model))

@@ -46,12 +46,12 @@ describe("idl.metrics", function()
   end)
 
   it("name bad inputs", function()
-    assert.has_error(function() metrics.mse({1, 2}, {1, 2, 3}) end, "mse: y is 2x1, y_hat is 3x1")
+    assert.has_error(function() metrics.mse({1, 2}, {1, 2, 3}) end, "idl.metrics.mse: y is 2x1, y_hat is 3x1")
     assert.has_error(function() metrics.rmse("a", {1}) end,
-      "rmse: y must be a matrix or a Lua table, got string")
+      "idl.metrics.rmse: y must be a matrix or a Lua table, got string")
     assert.has_error(function() metrics.r2({1, 0 / 0}, {1, 2}) end,
-      "r2: y has a NaN or infinite entry at (2, 1)")
-    assert.has_error(function() metrics.mae({}, {}) end, "mae: y is empty")
+      "idl.metrics.r2: y has a NaN or infinite entry at (2, 1)")
+    assert.has_error(function() metrics.mae({}, {}) end, "idl.metrics.mae: y is empty")
   end)
 end)
 
@@ -83,14 +83,15 @@ describe("idl.LinearRegression", function()
   it("names bad inputs", function()
     local lr = idl.LinearRegression()
     assert.has_error(function() lr:predict({{1}}) end,
-      "predict: the model is not fitted: call fit(X, y) first")
-    assert.has_error(function() lr:fit({{1}, {2}}, {1, 2, 3}) end, "fit: X has 2 rows (samples), y has 3")
+      "idl.LinearRegression:predict: the model is not fitted: call fit(X, y) first")
+    assert.has_error(function() lr:fit({{1}, {2}}, {1, 2, 3}) end,
+      "idl.LinearRegression:fit: X has 2 rows (samples), y has 3")
     assert.has_error(function() idl.LinearRegression{rige = 1} end,
-      "LinearRegression: unknown option 'rige' in options (did you mean 'ridge'?)")
+      "idl.LinearRegression: unknown option 'rige' in options (did you mean 'ridge'?)")
     assert.has_error(function() idl.LinearRegression{ridge = -1} end,
-      "LinearRegression: ridge must be >= 0, got -1")
+      "idl.LinearRegression: ridge must be >= 0, got -1")
     lr:fit({{1}, {2}, {3}}, {1, 2, 3})
     assert.has_error(function() lr:predict({{1, 2}}) end,
-      "predict: X has 2 columns (features), the model was fitted on 1")
+      "idl.LinearRegression:predict: X has 2 columns (features), the model was fitted on 1")
   end)
 end)

@@ -43,18 +43,18 @@ describe("idl.model", function()
     for k, v in pairs(theta) do bad[k] = v end
     bad.E = idl.zeros(5, 4)
     assert.has_error(function() model.new{theta = bad} end,
-      "model.new: theta.E is 5x4, expected 5x3 (n = 3, h = 5, p = 2 from B, D, A)")
+      "idl.model.new: theta.E is 5x4, expected 5x3 (n = 3, h = 5, p = 2 from B, D, A)")
     bad.E = nil
-    assert.has_error(function() model.new{theta = bad} end, "model.new: theta.E is missing")
+    assert.has_error(function() model.new{theta = bad} end, "idl.model.new: theta.E is missing")
     assert.has_error(function() model.new{theta = theta, lambda = idl.zeros(4, 1)} end,
-      "model.new: lambda is 4x1, expected 5x1")
+      "idl.model.new: lambda is 4x1, expected 5x1")
     assert.has_error(function() model.new{theta = theta, constraint = {kind = "l1"}} end,
-      'model.new: constraint.kind must be one of "inf", "spectral", "lmi", got "l1"')
+      'idl.model.new: constraint.kind must be one of "inf", "spectral", "lmi", got "l1"')
     assert.has_error(function() model.new{theta = theta, constraint = {kappa = 1}} end,
-      "model.new: constraint.kappa must be < 1 for a well-posed model, got 1")
+      "idl.model.new: constraint.kappa must be < 1 for a well-posed model, got 1")
     assert.has_error(function() model.new{theta = theta, loss = "hinge"} end)
     assert.has_error(function() model.new{theta = theta, lamda = 1} end,
-      "model.new: unknown option 'lamda' in arguments (did you mean 'lambda'?)")
+      "idl.model.new: unknown option 'lamda' in arguments (did you mean 'lambda'?)")
   end)
 
   it("projects D onto each constraint set and recognizes members", function()
@@ -96,7 +96,7 @@ describe("idl.model", function()
     assert.is_true(info2.iterations <= 1)
     assert.is_true(m:wellposed().wellposed)
     assert.has_error(function() m:predict_u(idl.zeros(4, 2)) end,
-      "predict_u: U is 4x2, expected 3 rows (features; columns are samples)")
+      "idl.Model:predict_u: U is 4x2, expected 3 rows (features; columns are samples)")
   end)
 end)
 
@@ -145,22 +145,23 @@ describe("model files", function()
     local text = read_all(path)
     write_all(path, text:sub(1, #text // 2))
     assert.has_error(function() idl.load(path) end,
-      "load: '" .. path .. "': truncated file (no 'end' line: the write was interrupted or the file was cut)")
+      "idl.model.load: '" .. path .. "': truncated file (no 'end' line: the write was interrupted or the "
+      .. "file was cut)")
     -- flip one digit in the middle
     local pos = text:find("matrix D")
     local i = text:find("%d", pos + 20)
     local digit = text:sub(i, i)
     write_all(path, text:sub(1, i - 1) .. (digit == "7" and "8" or "7") .. text:sub(i + 1))
     assert.has_error(function() idl.load(path) end,
-      "load: '" .. path .. "': corrupted file (checksum mismatch)")
+      "idl.model.load: '" .. path .. "': corrupted file (checksum mismatch)")
     write_all(path, text:gsub("^IDL%-MODEL 1", "IDL-MODEL 2"))
     assert.has_error(function() idl.load(path) end,
-      "load: '" .. path .. "': format version 2 is not supported (this build reads version 1)")
+      "idl.model.load: '" .. path .. "': format version 2 is not supported (this build reads version 1)")
     write_all(path, "hello\n")
     assert.has_error(function() idl.load(path) end,
-      "load: '" .. path .. "': not an IDL model file (the first line should be 'IDL-MODEL 1')")
+      "idl.model.load: '" .. path .. "': not an IDL model file (the first line should be 'IDL-MODEL 1')")
     write_all(path, "")
-    assert.has_error(function() idl.load(path) end, "load: '" .. path .. "': empty file")
+    assert.has_error(function() idl.load(path) end, "idl.model.load: '" .. path .. "': empty file")
     os.remove(path)
     assert.has_error(function() idl.load(path) end)
   end)
@@ -169,7 +170,8 @@ describe("model files", function()
     local body = "IDL-MODEL 1\nn 1\nh 1\np 1\nloss squared\nconstraint inf 0.5\nmatrix A 1 1\n1 2\n"
     local path = tmpname("malformed")
     write_all(path, body .. "end " .. model._checksum(body) .. "\n")
-    assert.has_error(function() idl.load(path) end, "load: '" .. path .. "': line 8: 2 numbers, expected 1")
+    assert.has_error(function() idl.load(path) end,
+      "idl.model.load: '" .. path .. "': line 8: 2 numbers, expected 1")
     os.remove(path)
   end)
 
@@ -177,6 +179,6 @@ describe("model files", function()
     local bad = m:copy()
     bad.theta.f:set(1, 1, 0 / 0)
     assert.has_error(function() bad:save(tmpname("nan")) end,
-      "save: f has NaN or infinite entries: nothing saved")
+      "idl.Model:save: f has NaN or infinite entries: nothing saved")
   end)
 end)

@@ -692,6 +692,7 @@ local COVERED = {
     M(3, 1, "pos"), K(1e-9)}},
   ["idl.model.new"] = {args = {F(function() return {theta = theta(), lambda = idl.ones(H, 1),
     constraint = {kind = "inf", kappa = 0.8}, loss = "squared", meta = {note = "x"}} end)}, nocompare = true},
+  ["idl.model.read"] = {args = {K(MODEL_FILE)}, nocompare = true},
   ["idl.model.parse"] = {args = {V(function() return idl.model.serialize(new_model()) end), STR},
     nocompare = true},
   ["idl.model.project_"] = {args = {M(3, 3), F(function() return {kind = "lmi", kappa = 0.9} end),

@@ -1,0 +1,110 @@
+-- errors_spec.lua: the one error mechanism (idl._api). An error names the
+-- public function the user called ("idl.IDLModel:fit: ...") and blames the
+-- user's line, however deep in the library it was found: in an inner public
+-- function (score -> predict, IDLClassifier:fit -> IDLModel:fit), in a
+-- helper, or in a C function.
+local idl = require "idl"
+
+local SRC = debug.getinfo(1, "S").short_src
+local NOWHERE = "/nonexistent_idl_dir/x.idl"
+
+local X, y = idl.randn(12, 2, idl.rng(1)), idl.randn(12, 1, idl.rng(2))
+local fitted = idl.IDLModel{hidden_variables = 2, verbosity = false}:fit(X, y, {rounds_number = 1})
+
+-- The position and the message of the error f raises.
+local function caught(f)
+  local ok, err = pcall(f)
+  assert.is_false(ok)
+  assert.are.equal("string", type(err))
+  local pos, msg = err:match("^(.-:%d+): (.*)$")
+  assert.truthy(pos, "no position in: " .. err)
+  return pos, msg
+end
+
+-- Each case calls the library on one line, the line whose number it records.
+local cases = {
+  {"IDLModel:save (unfitted)", "idl.IDLModel:save: the model is not fitted", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.IDLModel{}:save(NOWHERE)
+  end},
+  {"IDLModel:save (a file that cannot be written)", "idl.IDLModel:save: cannot write", function(at)
+    at.line = debug.getinfo(1, "l").currentline; fitted:save(NOWHERE)
+  end},
+  {"IDLModel.load", "idl.IDLModel.load: cannot open", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.IDLModel.load(NOWHERE)
+  end},
+  {"idl.load", "idl.model.load: cannot open", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.load(NOWHERE)
+  end},
+  {"IDLModel:fit", "idl.IDLModel:fit: X has 12 rows (samples), y has 3", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.IDLModel{}:fit(X, {1, 2, 3})
+  end},
+  {"IDLModel:fit (a bad option)", "idl.IDLModel:fit: rounds_number must be >= 0, got -1", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.IDLModel{}:fit(X, y, {rounds_number = -1})
+  end},
+  {"IDLModel:predict", "idl.IDLModel:predict: X has 3 columns (features), the model was fitted on 2",
+    function(at)
+    at.line = debug.getinfo(1, "l").currentline; fitted:predict(idl.ones(2, 3))
+  end},
+  -- found by predict, which score calls: named after score
+  {"IDLModel:score", "idl.IDLModel:score: X has 3 columns (features), the model was fitted on 2", function(at)
+    at.line = debug.getinfo(1, "l").currentline; fitted:score(idl.ones(2, 3), {1, 2})
+  end},
+  -- found by IDLModel:fit, which IDLClassifier:fit calls
+  {"IDLClassifier:fit", "idl.IDLClassifier:fit: rounds_number must be >= 0", function(at)
+    local labels = {1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2}
+    at.line = debug.getinfo(1, "l").currentline; idl.IDLClassifier{}:fit(X, labels, {rounds_number = -1})
+  end},
+  {"IDLModel (constructor)", "idl.IDLModel: hidden_variables must be >= 1, got 0", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.IDLModel{hidden_variables = 0}
+  end},
+  {"Model:hidden (a solver option)", "idl.Model:hidden: options.tol must be >= 0, got -1", function(at)
+    at.line = debug.getinfo(1, "l").currentline; fitted.model:hidden(idl.ones(2, 3), {tol = -1})
+  end},
+  {"json.encode (deep inside a value)", "idl.json.encode: $.a[2] is a function", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.json.encode{a = {1, print}}
+  end},
+  {"metrics.r2", "idl.metrics.r2: y is 2x1, y_hat is 3x1", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.metrics.r2({1, 2}, {1, 2, 3})
+  end},
+  -- a C function of the engine
+  {"idl.zeros (C)", "zeros: rows must be a non-negative integer", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.zeros(-1, 2)
+  end},
+  {"matrix:get (C)", "get: ", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.ones(2, 2):get(5, 1)
+  end},
+}
+
+describe("an error", function()
+  for _, case in ipairs(cases) do
+    local label, expected, call = case[1], case[2], case[3]
+    it("of " .. label .. " names the function and blames the caller's line", function()
+      local at = {}
+      local pos, msg = caught(function() call(at) end)
+      assert.are.equal(SRC .. ":" .. at.line, pos)
+      assert.are.equal(expected, msg:sub(1, #expected))
+    end)
+  end
+
+  it("raised from a user's callback during fit blames the callback's line", function()
+    local line
+    local pos, msg = caught(function()
+      local est = idl.IDLModel{hidden_variables = 2, verbosity = false}
+      est:fit(X, y, {rounds_number = 1, callbacks = function()
+        line = debug.getinfo(1, "l").currentline; fitted:predict(idl.ones(2, 3))
+      end})
+    end)
+    assert.are.equal(SRC .. ":" .. line, pos)
+    assert.are.equal("idl.IDLModel:predict: X has 3 columns", msg:sub(1, 37))
+  end)
+
+  it("is the caller's even without a public function on the stack (an older helper)", function()
+    local util = require "idl._util"
+    local line
+    local pos, msg = caught(function()
+      line = debug.getinfo(1, "l").currentline; util.check_number("x", "helper", "v")
+    end)
+    assert.are.equal(SRC .. ":" .. line, pos)
+    assert.are.equal('helper: v must be a number, got "x"', msg)
+  end)
+end)
