@@ -89,14 +89,22 @@ function api.fail(message, name)
     if not in_library(info) then break end
     level = level + 1
   end
-  error((found or name or "idl") .. ": " .. message, level)
+  local prefix = (found or name or "idl") .. ": "
+  -- a message passed on by an older module that caught it already has it
+  if message:sub(1, #prefix) ~= prefix then message = prefix .. message end
+  error(message, level)
+end
+
+--- api.unplace(message) -> message without a leading "<file>:<line>: ".
+function api.unplace(message)
+  return (tostring(message):gsub("^[^:\n]*:%d+: ", ""))
 end
 
 --- api.strip(message) -> message without a leading "<file>:<line>: " and a
 -- leading "<public name>: " (what api.fail added), for the older modules that
 -- catch an error to raise it again under their own name.
 function api.strip(message)
-  message = tostring(message):gsub("^[^:\n]*:%d+: ", "")
+  message = api.unplace(message)
   local name, rest = message:match("^(%S-): (.*)$")
   if name and IS_NAME[name] then return rest end
   return message

@@ -11,10 +11,11 @@ local util = {}
 
 --- Raises "<fname>: <message>" through idl._api's one mechanism: the name
 -- is that of the outermost public function on the stack (fname when there is
--- none) and the position is the caller's line. `level` is ignored (kept until
--- the last callers that pass one are converted).
+-- none) and the position is the caller's line; a message caught from another
+-- error loses its position. `level` is ignored (kept until the last callers
+-- that pass one are converted).
 function util.fail(fname, message, _level)
-  api.fail(api.strip(message), fname)
+  api.fail(api.unplace(message), fname)
 end
 
 -- The rules live in idl._api (one checker); these helpers raise their

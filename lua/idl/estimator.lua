@@ -486,13 +486,11 @@ local HISTORY_PLOT_OPTIONS = {title = true, logy = true}
 -- against the round (round 0 = the initialization), drawn by idl.plot.lines
 -- (.png or .svg by path's extension). Rounds whose loss was not measured, or
 -- is not positive on the log scale, are left out.
-function IDLModel:plot_history(path, opts)
-  local fname = "plot_history"
-  check_estimator(self, "IDLModel:plot_history")
-  util.check_string(path, fname, "path")
-  opts = util.check_options(opts, HISTORY_PLOT_OPTIONS, fname, "options")
-  local logy = opts.logy == nil or util.check_boolean(opts.logy, fname, "logy")
-  if not self.history then util.fail(fname, "the model is not fitted: call fit(X, y) first") end
+IDLModel.plot_history = method("idl.IDLModel:plot_history", function(self, path, opts)
+  api.check(path, "string", "path")
+  opts = api.options(opts, HISTORY_PLOT_OPTIONS, "options")
+  local logy = opts.logy == nil or api.check(opts.logy, "boolean", "logy")
+  if not self.history then api.fail("the model is not fitted: call fit(X, y) first") end
   local series = {}
   for _, s in ipairs{{"train_l2", "train"}, {"eval_l2", "validation"}} do
     local x, y = {}, {}
@@ -504,12 +502,12 @@ function IDLModel:plot_history(path, opts)
     end
     if #x > 0 then series[#series + 1] = {x = x, y = y, label = s[2], style = "linespoints"} end
   end
-  if #series == 0 then return nil, fname .. ": the history holds no loss to draw" end
-  local image, paths = util.relabel(fname, 2, require("idl.plot").lines, {path = path,
+  if #series == 0 then return nil, "idl.IDLModel:plot_history: the history holds no loss to draw" end
+  local image, paths = require("idl.plot").lines{path = path,
     title = opts.title or "training history", xlabel = "round (0 = initialization)",
-    ylabel = "loss (" .. self.params.loss .. ")", logy = logy, series = series})
+    ylabel = "loss (" .. self.params.loss .. ")", logy = logy, series = series}
   return image, paths
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Files

@@ -182,7 +182,7 @@ function parallel.map(script, jobs, opts)
     local indices = {}
     for i, job in ipairs(jobs) do
       local encoded, text = pcall(json.encode, job, {allow_nan = true})
-      if not encoded then error(string.format("parallel.map: job %d: %s", i, api.strip(text)), 0) end
+      if not encoded then error(string.format("parallel.map: job %d: %s", i, api.unplace(text)), 0) end
       write_file(dir .. "/" .. i .. ".in.json", text)
       indices[i] = i
     end

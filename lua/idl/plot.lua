@@ -23,6 +23,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
 
 local plot = {}
 
@@ -62,19 +63,16 @@ local function is_matrix(v)
   return mt and mt.__name == "idl.matrix" or false
 end
 
--- Misuse: raised as a table so that `public` re-raises it at the user's line.
+-- Misuse: raised through idl._api, which blames the caller's line and names
+-- the public function called (idl.plot.<fname>, or the function of another
+-- module that called plot, e.g. idl.IDLModel:plot_history).
 local function fail(fname, fmt, ...)
-  error({plot_error = string.format("plot.%s: " .. fmt, fname, ...)})
+  api.fail(string.format(fmt, ...), "idl.plot." .. fname)
 end
 
--- Wraps a public function so that misuse errors blame the caller's line.
+-- A public function of the module (errors: see fail).
 local function public(impl)
-  return function(opts)
-    local ok, a, b = pcall(impl, opts)
-    if ok then return a, b end
-    if type(a) == "table" and a.plot_error then error(a.plot_error, 2) end
-    error(a, 0)
-  end
+  return impl
 end
 
 local function number_text(x)

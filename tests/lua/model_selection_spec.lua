@@ -204,7 +204,7 @@ describe("idl.model_selection.cross_val_score", function()
     assert.matches("rounds_number", err, 1, true)
     ok, err = pcall(ms.cross_val_score, est, X, y, {cv = 2, fit_options = {rounds_number = -1}})
     assert.is_false(ok)
-    assert.matches("cross_val_score: fit: rounds_number must be >= 0", err, 1, true)
+    assert.matches("cross_val_score: idl.IDLModel:fit: rounds_number must be >= 0", err, 1, true)
   end)
 end)
 
@@ -243,7 +243,7 @@ describe("idl.model_selection.grid_search", function()
     assert.has_error(function() ms.grid_search(idl.LinearRegression{}, {ridge = {}}, X, y) end,
       "grid_search: grid.ridge must be a non-empty array of values")
     assert.has_error(function() ms.grid_search(idl.LinearRegression{}, {ridg = {1}}, X, y, {cv = 3}) end,
-      "grid_search: LinearRegression: unknown option 'ridg' in options (did you mean 'ridge'?)")
+      "grid_search: idl.LinearRegression: unknown option 'ridg' in options (did you mean 'ridge'?)")
   end)
 end)
 

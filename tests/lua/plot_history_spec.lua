@@ -55,12 +55,14 @@ describe("IDLModel:plot_history", function()
 
   it("checks its arguments", function()
     assert.has_error(function() idl.IDLModel{}:plot_history(dir .. "/x.png") end,
-      "plot_history: the model is not fitted: call fit(X, y) first")
-    assert.has_error(function() est:plot_history(3) end, "plot_history: path must be a string, got 3")
+      "idl.IDLModel:plot_history: the model is not fitted: call fit(X, y) first")
+    assert.has_error(function() est:plot_history(3) end,
+      "idl.IDLModel:plot_history: path must be a string, got 3")
     assert.has_error(function() est:plot_history(dir .. "/x.png", {logy = 1}) end,
-      "plot_history: logy must be a boolean, got 1")
+      "idl.IDLModel:plot_history: logy must be a boolean, got 1")
     assert.has_error(function() est.plot_history({}, "x.png") end,
-      "IDLModel:plot_history: self must be a IDLModel (call it with ':'), got table")
+      "idl.IDLModel:plot_history: self must be a IDLModel (call it with ':'), got "
+        .. "table")
   end)
 end)
 

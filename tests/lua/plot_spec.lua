@@ -305,7 +305,7 @@ describe("argument checks", function()
 
   it("blame the caller's line", function()
     local msg = err_of(function() plot.lines{series = ok_series} end)
-    assert.matches("plot_spec.lua:%d+: plot.lines: opts.path", msg)
+    assert.matches("plot_spec.lua:%d+: idl%.plot%.lines: opts%.path", msg)
   end)
 
   it("write nothing when the arguments are wrong", function()
