@@ -110,6 +110,16 @@ function api.strip(message)
   return message
 end
 
+--- api.engine(f, ...) -> the results of f(...), a function of the C engine
+-- whose arguments come from the user: C raises at the library line that
+-- called it, so its error is raised again through api.fail (the caller's
+-- line, the public name), keeping the engine's own words ("zeros: ...").
+function api.engine(f, ...)
+  local res = table.pack(pcall(f, ...))
+  if res[1] then return table.unpack(res, 2, res.n) end
+  api.fail(api.unplace(res[2]))
+end
+
 --- api.failf(format, ...): api.fail(string.format(format, ...)).
 function api.failf(fmt, ...) api.fail(string.format(fmt, ...)) end
 

@@ -8,6 +8,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
 local labels = require "idl._labels"
 
 local data = {}
@@ -19,31 +20,30 @@ end
 
 --- data.select_rows(M, idx) -> the rows idx (a Lua array of 1-based row
 -- indices, repeats allowed) of the matrix M, as a new matrix.
-function data.select_rows(M, idx)
-  local fn = "select_rows"
-  util.check_matrix(M, fn, "M", nil, nil, 2, false)
-  util.check_table(idx, fn, "idx", 2)
+data.select_rows = api.public("idl.data.select_rows", function(M, idx)
+  api.check(M, {"matrix", finite = false}, "M")
+  api.check(idx, "table", "idx")
   local rows, m = {}, M:rows()
   for i, r in ipairs(idx) do
     local k = type(r) == "number" and math.tointeger(r)
     if not k or k < 1 or k > m then
-      util.fail(fn, string.format("idx[%d] must be a row index in [1, %d], got %s", i, m, util.describe(r)))
+      api.fail(string.format("idx[%d] must be a row index in [1, %d], got %s", i, m, util.describe(r)))
     end
     rows[i] = k
   end
   return select_rows(M, rows)
-end
+end)
 
 local SPLIT_OPTIONS = {test_size = true, shuffle = true, rng = true, stratify = true}
 
 -- The number of test rows that test_size (a fraction or a count) asks of m.
-local function test_rows(ts, m, fn)
-  util.check_number(ts, fn, "test_size", {gt = 0}, 3)
+local function test_rows(ts, m)
+  api.check(ts, {"number", gt = 0}, "test_size")
   local n_test = ts < 1 and math.floor(ts * m + 0.5)
-    or util.check_number(ts, fn, "test_size", {integer = true}, 3)
+    or api.check(ts, {"number", integer = true}, "test_size")
   if n_test < 1 or n_test >= m then
-    util.fail(fn, string.format("test_size %s leaves %d test rows of %d: need 1 <= test rows < %d",
-      tostring(ts), n_test, m, m), 3)
+    api.fail(string.format("test_size %s leaves %d test rows of %d: need 1 <= test rows < %d",
+      tostring(ts), n_test, m, m))
   end
   return n_test
 end
@@ -90,15 +90,15 @@ local function split_order(order, n_test, strata)
 end
 
 -- y as the split returns it: text labels stay a Lua array, anything else is a matrix.
-local function split_target(y, m, fn)
+local function split_target(y, m)
   if y == nil then return nil end
   if labels.is_text(y) then
-    y = labels.check(y, fn, "y", 3)
+    y = labels.check(y, "idl.data.train_test_split", "y")
   else
-    y = util.as_matrix(y, fn, "y", 3, false)
+    y = api.check(y, {"matrix_like", finite = false}, "y")
   end
   local rows = core.is_matrix(y) and y:rows() or #y
-  if rows ~= m then util.fail(fn, string.format("X has %d rows (samples), y has %d", m, rows), 3) end
+  if rows ~= m then api.fail(string.format("X has %d rows (samples), y has %d", m, rows)) end
   return y
 end
 
@@ -116,30 +116,29 @@ end
 -- as Lua arrays). stratify = labels (a Lua array or a vector, one per row,
 -- usually y) keeps each class's share in both parts (the test quotas are
 -- rounded so that they add up to the test size).
-function data.train_test_split(X, y, opts)
-  local fn = "train_test_split"
-  opts = util.check_options(opts, SPLIT_OPTIONS, fn, "options")
-  X = util.as_matrix(X, fn, "X", 2, false)
+data.train_test_split = api.public("idl.data.train_test_split", function(X, y, opts)
+  opts = api.options(opts, SPLIT_OPTIONS, "options")
+  X = api.check(X, {"matrix_like", finite = false}, "X")
   local m = X:rows()
-  y = split_target(y, m, fn)
-  local n_test = test_rows(opts.test_size == nil and 0.25 or opts.test_size, m, fn)
+  y = split_target(y, m)
+  local n_test = test_rows(opts.test_size == nil and 0.25 or opts.test_size, m)
   local strata
   if opts.stratify ~= nil then
-    strata = labels.check(opts.stratify, fn, "stratify", 2)
-    if #strata ~= m then util.fail(fn, string.format("stratify has %d labels, X has %d rows", #strata, m)) end
+    strata = labels.check(opts.stratify, "idl.data.train_test_split", "stratify")
+    if #strata ~= m then api.fail(string.format("stratify has %d labels, X has %d rows", #strata, m)) end
   end
   local order
   if opts.shuffle == false then
     order = {}
     for i = 1, m do order[i] = i end
   else
-    local rng = opts.rng == nil and core.rng(0) or util.check_rng(opts.rng, fn, "rng")
+    local rng = opts.rng == nil and core.rng(0) or api.check(opts.rng, "rng", "rng")
     order = rng:permutation(m)
   end
   local train, test = split_order(order, n_test, strata)
   if y == nil then return select_rows(X, train), select_rows(X, test) end
   return select_rows(X, train), select_rows(X, test), take(y, train), take(y, test)
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Standardization
@@ -151,15 +150,14 @@ Standardizer.__index = Standardizer
 -- inverse_transform(Z), fit_transform(X). After fit, s.mean and s.scale are
 -- 1 x n matrices (per column: the mean and the population standard deviation;
 -- a constant column gets scale 1 so that it maps to zero, not NaN).
-function data.Standardizer()
+data.Standardizer = api.public("idl.data.Standardizer", function()
   return setmetatable({}, Standardizer)
-end
+end)
 
-function Standardizer:fit(X)
-  util.check_self(self, Standardizer, "Standardizer:fit")
-  X = util.as_matrix(X, "fit", "X")
+Standardizer.fit = api.method(Standardizer, "idl.data.Standardizer:fit", function(self, X)
+  X = api.check(X, "matrix_like", "X")
   local m = X:rows()
-  if m == 0 then util.fail("fit", "X is empty") end
+  if m == 0 then api.fail("X is empty") end
   local mean = X:sum(1) / m
   local c = X - core.ones(m, 1) * mean
   local var = c:hadamard(c):sum(1) / m
@@ -170,48 +168,45 @@ function Standardizer:fit(X)
   end
   self.mean, self.scale = mean, scale
   return self
-end
+end)
 
-local function check_fitted(self, fn, X)
-  if not self.mean then util.fail(fn, "the standardizer is not fitted: call fit(X) first", 3) end
-  X = util.as_matrix(X, fn, "X", 3)
+local function check_fitted(self, X)
+  if not self.mean then api.fail("the standardizer is not fitted: call fit(X) first") end
+  X = api.check(X, "matrix_like", "X")
   if X:cols() ~= self.mean:cols() then
-    util.fail(fn, string.format("X has %d columns, the standardizer was fitted on %d", X:cols(),
-      self.mean:cols()), 3)
+    api.fail(string.format("X has %d columns, the standardizer was fitted on %d", X:cols(),
+      self.mean:cols()))
   end
   return X
 end
 
 --- s:transform(X) -> (X - mean) ./ scale, a new matrix.
-function Standardizer:transform(X)
-  util.check_self(self, Standardizer, "Standardizer:transform")
-  X = check_fitted(self, "transform", X)
+Standardizer.transform = api.method(Standardizer, "idl.data.Standardizer:transform", function(self, X)
+  X = check_fitted(self, X)
   local inv = core.zeros(1, X:cols())
   for j = 1, X:cols() do inv:set(1, j, 1 / self.scale:get(1, j)) end
   return util.scale_cols(X - core.ones(X:rows(), 1) * self.mean, inv)
-end
+end)
 
 --- s:inverse_transform(Z) -> Z .* scale + mean, a new matrix.
-function Standardizer:inverse_transform(Z)
-  util.check_self(self, Standardizer, "Standardizer:inverse_transform")
-  Z = check_fitted(self, "inverse_transform", Z)
+Standardizer.inverse_transform = api.method(Standardizer, "idl.data.Standardizer:inverse_transform",
+  function(self, Z)
+  Z = check_fitted(self, Z)
   return util.scale_cols(Z, self.scale) + core.ones(Z:rows(), 1) * self.mean
-end
+end)
 
 --- s:fit_transform(X) -> s:fit(X):transform(X).
-function Standardizer:fit_transform(X)
-  util.check_self(self, Standardizer, "Standardizer:fit_transform")
+Standardizer.fit_transform = api.method(Standardizer, "idl.data.Standardizer:fit_transform", function(self, X)
   return self:fit(X):transform(X)
-end
+end)
 
 --- data.row_scaler(M) -> mean, scale: the per-row mean and scale (population
 -- standard deviation, 1 for a constant row) of M (k x m, columns are
 -- samples), as k x 1 matrices: the Standardizer of the engine's layout.
-function data.row_scaler(M)
-  local fname = "row_scaler"
-  util.check_matrix(M, fname, "M")
+data.row_scaler = api.public("idl.data.row_scaler", function(M)
+  api.check(M, "matrix", "M")
   local m = M:cols()
-  if m == 0 then util.fail(fname, "M has no columns (samples)") end
+  if m == 0 then api.fail("M has no columns (samples)") end
   local mean = M:sum(2) / m
   local C = M:copy()
   core.add_col(C, -1, mean)
@@ -221,31 +216,21 @@ function data.row_scaler(M)
     scale:set(i, 1, sd > 0 and sd or 1)
   end
   return mean, scale
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Generators
 
-local function check_rng(fn, rng)
-  util.check_rng(rng, fn, "rng", 3)
-  return rng
-end
-
-local function check_m(fn, m)
-  local n = util.check_dim(m, fn, "m", 1, 3)
-  return n
-end
 
 --- data.sparse_random(rows, cols, density, rng) -> a rows x cols matrix with
 -- round(density * rows * cols) nonzero entries at uniformly chosen positions,
 -- each uniform on [0, 1) (scipy.sparse.random's law, which the report's code used).
-function data.sparse_random(rows, cols, density, rng)
-  local fn = "sparse_random"
-  rows = util.check_dim(rows, fn, "rows")
-  cols = util.check_dim(cols, fn, "cols")
-  util.check_number(density, fn, "density", {min = 0, max = 1})
-  check_rng(fn, rng)
-  local M = util.relabel(fn, 2, core.zeros, rows, cols)
+data.sparse_random = api.public("idl.data.sparse_random", function(rows, cols, density, rng)
+  rows = api.check(rows, "dim", "rows")
+  cols = api.check(cols, "dim", "cols")
+  api.check(density, {"number", min = 0, max = 1}, "density")
+  api.check(rng, "rng", "rng")
+  local M = api.engine(core.zeros, rows, cols) -- "too large" is the user's
   local total = rows * cols
   local k = math.floor(density * total + 0.5)
   if k == 0 then return M end
@@ -255,40 +240,38 @@ function data.sparse_random(rows, cols, density, rng)
     M:set(pos % rows + 1, pos // rows + 1, rng:uniform())
   end
   return M
-end
+end)
 
 local LINEAR_OPTIONS = {a = true, noise = true}
 
 --- data.linear(m, rng [, {a = 1, noise = 0.5}]) -> X (m x 1), y (m x 1): the
 -- report's section 6 problem, x ~ U(0, 1), y = a x + N(0, noise^2).
-function data.linear(m, rng, opts)
-  local fn = "linear"
-  opts = util.check_options(opts, LINEAR_OPTIONS, fn, "options")
-  m = check_m(fn, m)
-  check_rng(fn, rng)
-  local a = opts.a == nil and 1 or util.check_number(opts.a, fn, "a")
-  local noise = opts.noise == nil and 0.5 or util.check_number(opts.noise, fn, "noise", {min = 0})
+data.linear = api.public("idl.data.linear", function(m, rng, opts)
+  opts = api.options(opts, LINEAR_OPTIONS, "options")
+  m = api.check(m, {"dim", min = 1}, "m")
+  api.check(rng, "rng", "rng")
+  local a = opts.a == nil and 1 or api.check(opts.a, "number", "a")
+  local noise = opts.noise == nil and 0.5 or api.check(opts.noise, {"number", min = 0}, "noise")
   local X = core.rand(m, 1, rng)
   return X, X * a + core.randn(m, 1, rng, 0, noise)
-end
+end)
 
 local SIN_OPTIONS = {noise = true}
 
 --- data.sin(m, rng [, {noise = 0.1}]) -> X (m x 1), y (m x 1): the report's
 -- section 7.2 problem, x ~ U(0, 2 pi), y = sin(x) + N(0, noise^2) (the report's
 -- figures match noise 0.1; its text says 1).
-function data.sin(m, rng, opts)
-  local fn = "sin"
-  opts = util.check_options(opts, SIN_OPTIONS, fn, "options")
-  m = check_m(fn, m)
-  check_rng(fn, rng)
-  local noise = opts.noise == nil and 0.1 or util.check_number(opts.noise, fn, "noise", {min = 0})
+data.sin = api.public("idl.data.sin", function(m, rng, opts)
+  opts = api.options(opts, SIN_OPTIONS, "options")
+  m = api.check(m, {"dim", min = 1}, "m")
+  api.check(rng, "rng", "rng")
+  local noise = opts.noise == nil and 0.1 or api.check(opts.noise, {"number", min = 0}, "noise")
   local X = core.rand(m, 1, rng, 0, 2 * math.pi)
   local eps = core.randn(m, 1, rng, 0, noise)
   local y = core.zeros(m, 1)
   for i = 1, m do y:set(i, 1, math.sin(X:get(i, 1)) + eps:get(i, 1)) end
   return X, y
-end
+end)
 
 local IMPLICIT_OPTIONS = {n = true, h = true, p = true, density = true, kappa = true}
 
@@ -301,19 +284,18 @@ local IMPLICIT_OPTIONS = {n = true, h = true, p = true, density = true, kappa = 
 -- X solves X = (D X + E U + f 1^T)_+ (to 1e-12, by Anderson acceleration),
 -- y = A X + B U + c 1^T.
 -- Returns rows-are-samples X = U^T and y = Y^T, and the generator's theta.
-function data.implicit(m, rng, opts)
-  local fn = "implicit"
-  opts = util.check_options(opts, IMPLICIT_OPTIONS, fn, "options")
-  m = check_m(fn, m)
-  check_rng(fn, rng)
-  local n = opts.n == nil and 10 or util.check_dim(opts.n, fn, "n", 1)
-  local h = opts.h == nil and 500 or util.check_dim(opts.h, fn, "h", 1)
-  local p = opts.p == nil and 1 or util.check_dim(opts.p, fn, "p", 1)
+data.implicit = api.public("idl.data.implicit", function(m, rng, opts)
+  opts = api.options(opts, IMPLICIT_OPTIONS, "options")
+  m = api.check(m, {"dim", min = 1}, "m")
+  api.check(rng, "rng", "rng")
+  local n = opts.n == nil and 10 or api.check(opts.n, {"dim", min = 1}, "n")
+  local h = opts.h == nil and 500 or api.check(opts.h, {"dim", min = 1}, "h")
+  local p = opts.p == nil and 1 or api.check(opts.p, {"dim", min = 1}, "p")
   local density = opts.density == nil and 0.01 or
-    util.check_number(opts.density, fn, "density", {min = 0, max = 1})
+    api.check(opts.density, {"number", min = 0, max = 1}, "density")
   local kappa = opts.kappa == nil and 0.9 or
-    util.check_number(opts.kappa, fn, "kappa", {min = 0, max = 1})
-  if kappa >= 1 then util.fail(fn, "kappa must be < 1 (a contraction), got " .. kappa) end
+    api.check(opts.kappa, {"number", min = 0, max = 1}, "kappa")
+  if kappa >= 1 then api.fail("kappa must be < 1 (a contraction), got " .. kappa) end
   local theta = {
     A = data.sparse_random(p, h, density, rng),
     B = data.sparse_random(p, n, density, rng),
@@ -329,7 +311,7 @@ function data.implicit(m, rng, opts)
   local Y = theta.A * X + theta.B * U
   core.add_col(Y, 1, theta.c)
   return U:t(), Y:t(), theta
-end
+end)
 
 data.load_csv = require("idl.csvload").load_csv
 

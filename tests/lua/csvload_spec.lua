@@ -201,8 +201,8 @@ describe("idl.data.train_test_split with labels", function()
 
   it("checks stratify", function()
     assert.has_error(function() data.train_test_split(X, y, {stratify = {"a"}}) end,
-      "train_test_split: stratify has 1 labels, X has 12 rows")
+      "idl.data.train_test_split: stratify has 1 labels, X has 12 rows")
     assert.has_error(function() data.train_test_split(X, {"a", 1}) end,
-      "train_test_split: y[2] is 1: labels must all be numbers or all strings")
+      "idl.data.train_test_split: y[2] is 1: labels must all be numbers or all strings")
   end)
 end)

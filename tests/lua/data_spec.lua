@@ -39,11 +39,11 @@ describe("idl.data.train_test_split", function()
 
   it("names bad arguments", function()
     assert.has_error(function() data.train_test_split(X, idl.zeros(3, 1)) end,
-      "train_test_split: X has 20 rows (samples), y has 3")
+      "idl.data.train_test_split: X has 20 rows (samples), y has 3")
     assert.has_error(function() data.train_test_split(X, y, {test_size = 20}) end,
-      "train_test_split: test_size 20 leaves 20 test rows of 20: need 1 <= test rows < 20")
+      "idl.data.train_test_split: test_size 20 leaves 20 test rows of 20: need 1 <= test rows < 20")
     assert.has_error(function() data.train_test_split(X, y, {test_frac = 0.2}) end,
-      "train_test_split: unknown option 'test_frac' in options")
+      "idl.data.train_test_split: unknown option 'test_frac' in options")
   end)
 end)
 
@@ -69,9 +69,9 @@ describe("idl.data.Standardizer", function()
     local z2 = s:transform(x2)
     assert.is_near((5 - s.mean:get(1, 1)) / s.scale:get(1, 1), z2:get(1, 1), 1e-12)
     assert.has_error(function() s:transform(idl.zeros(2, 2)) end,
-      "transform: X has 2 columns, the standardizer was fitted on 3")
+      "idl.data.Standardizer:transform: X has 2 columns, the standardizer was fitted on 3")
     assert.has_error(function() data.Standardizer():transform(X) end,
-      "transform: the standardizer is not fitted: call fit(X) first")
+      "idl.data.Standardizer:transform: the standardizer is not fitted: call fit(X) first")
   end)
 end)
 
