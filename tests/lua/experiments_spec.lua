@@ -296,7 +296,7 @@ describe("idl.experiment", function()
     m, s = ex.mean_std({3})
     assert.equal(3, m)
     assert.equal(0, s)
-    assert.has_error(function() ex.mean_std({}) end, "experiment.mean_std: no values")
+    assert.has_error(function() ex.mean_std({}) end, "idl.experiment.mean_std: no values")
   end)
 
   it("formats text and markdown tables", function()
