@@ -12,7 +12,6 @@
 -- @module idl.metrics
 
 local core = require "idl.core"
-local util = require "idl._util"
 local api = require "idl._api"
 local labels = require "idl._labels"
 
@@ -77,33 +76,37 @@ end)
 -- ---------------------------------------------------------------------------
 -- Classification
 
--- y and y_pred as Lua arrays of labels of the same length. `depth` counts
--- the helpers between the caller and the public function (0: called by it).
-local function label_pair(fname, y, y_pred, depth)
-  local level = 3 + depth
-  y = labels.check(y, fname, "y", level)
-  y_pred = labels.check(y_pred, fname, "y_pred", level)
+-- Lua arrays of labels (idl._labels), checked; `what` names the argument.
+local function label_list(v, what)
+  local l = labels.check(v, "idl.metrics", what)
+  return l
+end
+
+-- y and y_pred as Lua arrays of labels of the same length.
+local function label_pair(y, y_pred)
+  y = label_list(y, "y")
+  y_pred = label_list(y_pred, "y_pred")
   if #y ~= #y_pred then
-    util.fail(fname, string.format("y has %d labels, y_pred has %d", #y, #y_pred), level)
+    api.fail(string.format("y has %d labels, y_pred has %d", #y, #y_pred))
   end
   if type(y[1]) ~= type(y_pred[1]) then
-    util.fail(fname, string.format("y holds %ss, y_pred holds %ss", type(y[1]), type(y_pred[1])), level)
+    api.fail(string.format("y holds %ss, y_pred holds %ss", type(y[1]), type(y_pred[1])))
   end
   return y, y_pred
 end
 
 -- The classes: opts.labels (checked), or the sorted labels of y and y_pred.
-local function class_list(fname, y, y_pred, given, level)
+local function class_list(y, y_pred, given)
   if given == nil then
     local both = {}
     for _, l in ipairs(y) do both[#both + 1] = l end
     for _, l in ipairs(y_pred) do both[#both + 1] = l end
     return labels.classes(both)
   end
-  local classes = labels.check(given, fname, "labels", level + 1)
+  local classes = label_list(given, "labels")
   local index = {}
   for i, c in ipairs(classes) do
-    if index[c] then util.fail(fname, "labels lists " .. tostring(c) .. " twice", level + 1) end
+    if index[c] then api.fail("labels lists " .. tostring(c) .. " twice") end
     index[c] = i
   end
   return classes, index
@@ -111,23 +114,22 @@ end
 
 --- metrics.accuracy(y, y_pred) -> the fraction of samples whose predicted
 -- label equals the true one.
-function metrics.accuracy(y, y_pred)
-  y, y_pred = label_pair("accuracy", y, y_pred, 0)
+metrics.accuracy = api.public("idl.metrics.accuracy", function(y, y_pred)
+  y, y_pred = label_pair(y, y_pred)
   local right = 0
   for i, l in ipairs(y) do
     if y_pred[i] == l then right = right + 1 end
   end
   return right / #y
-end
+end)
 
 local CONFUSION_OPTIONS = {labels = true}
 
--- The confusion counts as a Lua table of rows, and the classes (depth as for label_pair).
-local function confusion(fname, y, y_pred, opts, depth)
-  local level = 3 + depth
-  opts = util.check_options(opts, CONFUSION_OPTIONS, fname, "options", level)
-  y, y_pred = label_pair(fname, y, y_pred, depth + 1)
-  local classes, index = class_list(fname, y, y_pred, opts.labels, level)
+-- The confusion counts as a Lua table of rows, and the classes.
+local function confusion(y, y_pred, opts)
+  opts = api.options(opts, CONFUSION_OPTIONS, "options")
+  y, y_pred = label_pair(y, y_pred)
+  local classes, index = class_list(y, y_pred, opts.labels)
   local C = {}
   for a = 1, #classes do
     C[a] = {}
@@ -136,8 +138,8 @@ local function confusion(fname, y, y_pred, opts, depth)
   for i, l in ipairs(y) do
     local a, b = index[l], index[y_pred[i]]
     if not a or not b then
-      util.fail(fname, string.format("sample %d: label %s is not in opts.labels", i, tostring(a and y_pred[i]
-        or l)), level)
+      api.fail(string.format("sample %d: label %s is not in opts.labels", i, tostring(a and y_pred[i]
+        or l)))
     end
     C[a][b] = C[a][b] + 1
   end
@@ -147,10 +149,10 @@ end
 --- metrics.confusion_matrix(y, y_pred [, {labels = classes}]) -> C, classes:
 -- C is a k x k matrix whose entry (i, j) counts the samples of class
 -- classes[i] predicted as classes[j] (rows true, columns predicted).
-function metrics.confusion_matrix(y, y_pred, opts)
-  local C, classes = confusion("confusion_matrix", y, y_pred, opts, 0)
+metrics.confusion_matrix = api.public("idl.metrics.confusion_matrix", function(y, y_pred, opts)
+  local C, classes = confusion(y, y_pred, opts)
   return core.from_table(C), classes
-end
+end)
 
 -- Per class: precision = TP / (TP + FP), recall = TP / (TP + FN), f1 their
 -- harmonic mean; a ratio whose denominator is 0 is 0 (scikit-learn's
@@ -172,11 +174,11 @@ end
 
 local AVERAGE_OPTIONS = {labels = true, average = true}
 
-local function averaged(fname, which, y, y_pred, opts)
-  opts = util.check_options(opts, AVERAGE_OPTIONS, fname, "options", 3)
+local function averaged(which, y, y_pred, opts)
+  opts = api.options(opts, AVERAGE_OPTIONS, "options")
   local average = opts.average == nil and "macro" or
-    util.check_choice(opts.average, {"macro", "none"}, fname, "average", 3)
-  local C, classes = confusion(fname, y, y_pred, {labels = opts.labels}, 1)
+    api.check(opts.average, {"choice", choices = {"macro", "none"}}, "average")
+  local C, classes = confusion(y, y_pred, {labels = opts.labels})
   local values = per_class(C)[which]
   if average == "none" then return values, classes end
   local sum = 0
@@ -188,27 +190,27 @@ end
 -- -> the macro average over the classes of TP / (TP + FP) (0 for a class never
 -- predicted), or with average = "none" a Lua array of the per-class values;
 -- the classes are returned second.
-function metrics.precision(y, y_pred, opts)
-  local v, classes = averaged("precision", "precision", y, y_pred, opts)
+metrics.precision = api.public("idl.metrics.precision", function(y, y_pred, opts)
+  local v, classes = averaged("precision", y, y_pred, opts)
   return v, classes
-end
+end)
 
 --- metrics.recall(y, y_pred [, {average = "macro" | "none", labels = classes}])
 -- -> TP / (TP + FN) per class (0 for a class absent from y), macro-averaged
 -- or per class as for precision; the classes second.
-function metrics.recall(y, y_pred, opts)
-  local v, classes = averaged("recall", "recall", y, y_pred, opts)
+metrics.recall = api.public("idl.metrics.recall", function(y, y_pred, opts)
+  local v, classes = averaged("recall", y, y_pred, opts)
   return v, classes
-end
+end)
 
 --- metrics.f1(y, y_pred [, {average = "macro" | "none", labels = classes}])
 -- -> 2 P R / (P + R) per class (0 when P + R = 0), macro-averaged (the mean
 -- of the per-class F1, as scikit-learn's f1_score(average="macro")) or per
 -- class; the classes second.
-function metrics.f1(y, y_pred, opts)
-  local v, classes = averaged("f1", "f1", y, y_pred, opts)
+metrics.f1 = api.public("idl.metrics.f1", function(y, y_pred, opts)
+  local v, classes = averaged("f1", y, y_pred, opts)
   return v, classes
-end
+end)
 
 local LOG_LOSS_OPTIONS = {eps = true}
 
@@ -218,36 +220,35 @@ local LOG_LOSS_OPTIONS = {eps = true}
 -- columns are the classes in the order of the array `classes` (clf.classes).
 -- Probabilities are clipped to [eps, 1 - eps], so a confident mistake costs
 -- -log(eps), not infinity.
-function metrics.log_loss(y, P, classes, opts)
-  local fname = "log_loss"
-  opts = util.check_options(opts, LOG_LOSS_OPTIONS, fname, "options")
-  local eps = opts.eps == nil and 1e-15 or util.check_number(opts.eps, fname, "eps", {gt = 0, max = 0.5})
-  y = labels.check(y, fname, "y", 2)
-  P = util.check_matrix(P, fname, "P", #y, nil, 2)
-  classes = labels.check(classes, fname, "classes", 2)
+metrics.log_loss = api.public("idl.metrics.log_loss", function(y, P, classes, opts)
+  opts = api.options(opts, LOG_LOSS_OPTIONS, "options")
+  local eps = opts.eps == nil and 1e-15 or api.check(opts.eps, {"number", gt = 0, max = 0.5}, "eps")
+  y = label_list(y, "y")
+  P = api.check(P, {"matrix", rows = #y}, "P")
+  classes = label_list(classes, "classes")
   if P:cols() ~= #classes then
-    util.fail(fname, string.format("P has %d columns, classes has %d entries", P:cols(), #classes))
+    api.fail(string.format("P has %d columns, classes has %d entries", P:cols(), #classes))
   end
   local index = {}
   for i, c in ipairs(classes) do index[c] = i end
   local total = 0
   for i, l in ipairs(y) do
     local k = index[l]
-    if not k then util.fail(fname, string.format("y[%d] = %s is not in classes", i, tostring(l))) end
+    if not k then api.fail(string.format("y[%d] = %s is not in classes", i, tostring(l))) end
     local sum = 0
     for j = 1, P:cols() do
       local p = P:get(i, j)
       if p < 0 or p > 1 then
-        util.fail(fname, string.format("P(%d, %d) = %g is not a probability", i, j, p))
+        api.fail(string.format("P(%d, %d) = %g is not a probability", i, j, p))
       end
       sum = sum + p
     end
     if math.abs(sum - 1) > 1e-6 then
-      util.fail(fname, string.format("row %d of P sums to %.17g, not 1", i, sum))
+      api.fail(string.format("row %d of P sums to %.17g, not 1", i, sum))
     end
     total = total - math.log(math.min(math.max(P:get(i, k), eps), 1 - eps))
   end
   return total / #y
-end
+end)
 
 return metrics

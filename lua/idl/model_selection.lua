@@ -21,6 +21,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
 local labels = require "idl._labels"
 local impl = require "idl._cv"
 
@@ -249,8 +250,7 @@ local function run_parallel(kind, param_sets, X, y, folds, scoring, fit_options,
   end)
   os.execute("rm -rf " .. util.sh_quote(dir))
   if not ok then
-    local msg = tostring(res):gsub("^[^:\n]*:%d+: ", ""):gsub("^parallel%.map: ", "")
-    util.fail(fname, msg, level + 1)
+    util.fail(fname, api.strip(res), level + 1)
   end
   return res
 end

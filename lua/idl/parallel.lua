@@ -30,7 +30,7 @@ local sh_quote, read_file = util.sh_quote, util.read_file
 -- Atomic and checked: the driver never reads half a file, a full disk is an error.
 local function write_file(path, text)
   local ok, err = core.write_file_atomic(path, text)
-  if not ok then error("parallel: " .. err, 0) end
+  if not ok then api.fail(err) end
 end
 
 -- The last n lines of text.
@@ -45,26 +45,26 @@ end
 --- True when the script was started as a worker by `map` (its first argument is --worker).
 -- @tparam table args the script's `arg`
 -- @treturn boolean
-function parallel.is_worker(args)
+parallel.is_worker = api.public("idl.parallel.is_worker", function(args)
   return type(args) == "table" and args[1] == "--worker"
-end
+end)
 
 --- Runs one job inside a worker: reads the parameters, calls `fn(params, index)`, and
 -- writes its result (a JSON-encodable value, not nil) for the driver. An error in `fn`
 -- propagates: the process fails and `map` reports its message.
 -- @tparam table args the script's `arg` ({"--worker", input, output, index})
 -- @tparam function fn the job: `fn(params, index) -> result`
-function parallel.serve(args, fn)
+parallel.serve = api.public("idl.parallel.serve", function(args, fn)
   if not parallel.is_worker(args) or not args[3] then
-    error("parallel.serve: expected arg = {'--worker', input, output, index}, as given by parallel.map", 2)
+    api.fail("expected arg = {'--worker', input, output, index}, as given by parallel.map")
   end
-  if type(fn) ~= "function" then error("parallel.serve: fn must be a function", 2) end
+  if type(fn) ~= "function" then api.fail("fn must be a function") end
   local params, err = json.read(args[2])
-  if err then error("parallel.serve: " .. err, 0) end
+  if err then api.fail(err) end
   local result = fn(params, math.tointeger(tonumber(args[4])))
-  if result == nil then error("parallel.serve: the job function returned nil; return a value", 0) end
+  if result == nil then api.fail("the job function returned nil; return a value") end
   write_file(args[3], json.encode(result, {allow_nan = true}))
-end
+end)
 
 -- mktemp prints the directory and one newline; the whole output is read, as a
 -- TMPDIR may hold newlines (its first line alone could name another directory,
@@ -74,7 +74,7 @@ local function make_temp_dir()
   local out = p and p:read("a")
   local ok = p and p:close()
   local dir = ok and out and out:match("^(.*/idl%-parallel%.[%w]+)\n$")
-  if not dir then error("parallel.map: cannot create a temporary directory", 0) end
+  if not dir then api.fail("cannot create a temporary directory") end
   return dir
 end
 
@@ -107,21 +107,21 @@ local function worker_env(extra)
 end
 
 local function check_map_args(script, jobs, opts)
-  if type(script) ~= "string" then error("parallel.map: script must be a path, got " .. type(script), 3) end
+  if type(script) ~= "string" then api.fail("script must be a path, got " .. type(script)) end
   local f = io.open(script, "r")
-  if not f then error("parallel.map: cannot read the script '" .. script .. "'", 3) end
+  if not f then api.fail("cannot read the script '" .. script .. "'") end
   f:close()
-  if type(jobs) ~= "table" then error("parallel.map: jobs must be an array of parameter tables", 3) end
+  if type(jobs) ~= "table" then api.fail("jobs must be an array of parameter tables") end
   if opts.jobs ~= nil and (math.type(opts.jobs) ~= "integer" or opts.jobs < 1) then
-    error("parallel.map: opts.jobs must be an integer >= 1, got " .. tostring(opts.jobs), 3)
+    api.fail("opts.jobs must be an integer >= 1, got " .. tostring(opts.jobs))
   end
   if opts.env ~= nil and type(opts.env) ~= "table" then
-    error("parallel.map: opts.env must be a table of variables, got " .. type(opts.env), 3)
+    api.fail("opts.env must be a table of variables, got " .. type(opts.env))
   end
   -- the names go into the runner script unquoted (export NAME=value)
   for name in pairs(opts.env or {}) do
     if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-      error(string.format("parallel.map: opts.env: %q is not a variable name", tostring(name)), 3)
+      api.failf("opts.env: %q is not a variable name", tostring(name))
     end
   end
 end
@@ -155,7 +155,7 @@ local function job_failure(dir, i, n, job, code)
   else
     return nil
   end
-  return string.format("parallel.map: job %d of %d %s\n  parameters: %s\n  its output:\n%s", i, n, what,
+  return string.format("job %d of %d %s\n  parameters: %s\n  its output:\n%s", i, n, what,
                        json.encode(job, {allow_nan = true}), tail(read_file(dir .. "/" .. i .. ".log"), 30))
 end
 
@@ -167,10 +167,8 @@ end
 --   `on_done(index, done, total, ok)` called as each job ends; `keep` = keep the temporary
 --   directory (its path is in the error message)
 -- @treturn table `results[i]` = the value returned by the worker for `jobs[i]`
-function parallel.map(script, jobs, opts)
-  if opts ~= nil and type(opts) ~= "table" then
-    error("parallel.map: opts must be a table, got " .. type(opts), 2)
-  end
+parallel.map = api.public("idl.parallel.map", function(script, jobs, opts)
+  if opts ~= nil and type(opts) ~= "table" then api.fail("opts must be a table, got " .. type(opts)) end
   opts = opts or {}
   check_map_args(script, jobs, opts)
   local n = #jobs
@@ -178,11 +176,12 @@ function parallel.map(script, jobs, opts)
   local workers = math.min(n, opts.jobs or require("idl.cli").cores())
   local exe = opts.executable or core.executable()
   local dir = make_temp_dir()
+  -- the temporary directory goes whatever happens: a failure is raised after
   local ok, result = pcall(function()
     local indices = {}
     for i, job in ipairs(jobs) do
       local encoded, text = pcall(json.encode, job, {allow_nan = true})
-      if not encoded then error(string.format("parallel.map: job %d: %s", i, api.unplace(text)), 0) end
+      if not encoded then error(string.format("job %d: %s", i, api.strip(text)), 0) end
       write_file(dir .. "/" .. i .. ".in.json", text)
       indices[i] = i
     end
@@ -193,9 +192,9 @@ function parallel.map(script, jobs, opts)
     for i = 1, n do
       local failure = job_failure(dir, i, n, jobs[i], status[i])
       if failure then error(failure, 0) end
-      if status[i] == nil then error("parallel.map: job " .. i .. " never ran", 0) end
+      if status[i] == nil then error("job " .. i .. " never ran", 0) end
       local value, err = json.read(dir .. "/" .. i .. ".out.json")
-      if err then error("parallel.map: job " .. i .. ": " .. err, 0) end
+      if err then error("job " .. i .. ": " .. err, 0) end
       results[i] = value
     end
     return results
@@ -205,8 +204,8 @@ function parallel.map(script, jobs, opts)
   else
     os.execute("rm -rf " .. sh_quote(dir))
   end
-  if not ok then error(result, 2) end
+  if not ok then api.fail(api.strip(result)) end
   return result
-end
+end)
 
 return parallel

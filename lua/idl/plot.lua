@@ -70,9 +70,9 @@ local function fail(fname, fmt, ...)
   api.fail(string.format(fmt, ...), "idl.plot." .. fname)
 end
 
--- A public function of the module (errors: see fail).
-local function public(impl)
-  return impl
+-- A public function of the module, idl.plot.<name> (errors: see fail).
+local function public(name, impl)
+  return api.public("idl.plot." .. name, impl)
 end
 
 local function number_text(x)
@@ -324,7 +324,7 @@ end
 --   `font`, `enhanced`
 -- @return the image path and the array of all paths, or nil and a message
 -- @function lines
-plot.lines = public(function(opts)
+plot.lines = public("lines", function(opts)
   check_opts("lines", opts, {"series", "logx", "logy"})
   if type(opts.series) ~= "table" or #opts.series == 0 then
     fail("lines", "opts.series must be a non-empty array")
@@ -368,7 +368,7 @@ end
 --   and the common options of `lines` (`logx`, `logy` included)
 -- @return the image path and the array of all paths, or nil and a message
 -- @function scatter
-plot.scatter = public(function(opts)
+plot.scatter = public("scatter", function(opts)
   check_opts("scatter", opts, {"points", "curves", "logx", "logy"})
   local px, py = series_data("scatter", opts.points, 0, {"x", "y", "label"}, false, "points")
   local blocks = {data_block("points: " .. (opts.points.label or "") .. " (x y)", {px, py})}
@@ -394,7 +394,7 @@ end)
 --   standard deviation), and the common options of `lines` (`logx`, `logy` included)
 -- @return the image path and the array of all paths, or nil and a message
 -- @function errorbars
-plot.errorbars = public(function(opts)
+plot.errorbars = public("errorbars", function(opts)
   check_opts("errorbars", opts, {"series", "logx", "logy"})
   if type(opts.series) ~= "table" or #opts.series == 0 then
     fail("errorbars", "opts.series must be a non-empty array")
@@ -448,7 +448,7 @@ end
 --   most 400 cells), `value_format` (default "%g"), and the common options
 -- @return the image path and the array of all paths, or nil and a message
 -- @function heatmap
-plot.heatmap = public(function(opts)
+plot.heatmap = public("heatmap", function(opts)
   check_opts("heatmap", opts, {"matrix", "xlabels", "ylabels", "values", "value_format"})
   local rows = matrix_rows(opts.matrix)
   local nr, nc = #rows, #rows[1]

@@ -60,27 +60,30 @@ describe("idl.metrics classification", function()
 
   it("checks its arguments", function()
     assert.has_error(function() metrics.accuracy({"a"}, {"a", "b"}) end,
-      "accuracy: y has 1 labels, y_pred has 2")
+      "idl.metrics.accuracy: y has 1 labels, y_pred has 2")
     assert.has_error(function() metrics.accuracy({"a"}, {1}) end,
-      "accuracy: y holds strings, y_pred holds numbers")
+      "idl.metrics.accuracy: y holds strings, y_pred holds numbers")
     assert.has_error(function() metrics.f1(Y, YP, {average = "micro"}) end,
-      'f1: average must be one of "macro", "none", got "micro"')
+      'idl.metrics.f1: average must be one of "macro", "none", got "micro"')
     assert.has_error(function() metrics.confusion_matrix(Y, YP, {labels = {"a", "b"}}) end,
-      "confusion_matrix: sample 5: label c is not in opts.labels")
+      "idl.metrics.confusion_matrix: sample 5: label c is not in opts.labels")
     assert.has_error(function() metrics.log_loss({"a"}, idl.from_table{{0.5, 0.6}}, {"a", "b"}) end,
-      "log_loss: row 1 of P sums to 1.1000000000000001, not 1")
+      "idl.metrics.log_loss: row 1 of P sums to 1.1000000000000001, not 1")
     assert.has_error(function() metrics.log_loss({"z"}, idl.from_table{{0.5, 0.5}}, {"a", "b"}) end,
-      "log_loss: y[1] = z is not in classes")
+      "idl.metrics.log_loss: y[1] = z is not in classes")
     assert.has_error(function() metrics.log_loss({"a"}, idl.from_table{{1}}, {"a", "b"}) end,
-      "log_loss: P has 1 columns, classes has 2 entries")
+      "idl.metrics.log_loss: P has 1 columns, classes has 2 entries")
     local ok, err = pcall(function() metrics.precision({}, {}) end)
     assert.is_false(ok)
-    assert.matches("classification_metrics_spec.lua:%d+: precision: y is empty", err)
+    assert.matches("classification_metrics_spec.lua:%d+: idl%.metrics%.precision: y is empty", err)
     ok, err = pcall(function() metrics.confusion_matrix({"a"}, {"b"}, {labels = {"a", "a"}}) end)
     assert.is_false(ok)
-    assert.matches("classification_metrics_spec.lua:%d+: confusion_matrix: labels lists a twice", err)
+    assert.matches(
+      "classification_metrics_spec.lua:%d+: idl%.metrics%.confusion_matrix: labels lists a twice",
+      err)
     ok, err = pcall(function() metrics.accuracy({"a"}, 7) end)
     assert.is_false(ok)
-    assert.matches("classification_metrics_spec.lua:%d+: accuracy: y_pred must be a Lua array", err)
+    assert.matches("classification_metrics_spec.lua:%d+: idl%.metrics%.accuracy: y_pred must be a Lua array",
+      err)
   end)
 end)

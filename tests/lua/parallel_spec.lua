@@ -132,7 +132,7 @@ describe("parallel.map failures", function()
                    err_of(parallel.map, "nowhere.lua", {}))
     assert.matches("parallel.map: opts.jobs must be an integer >= 1, got 0",
                    err_of(parallel.map, worker, {}, {jobs = 0}))
-    assert.matches("parallel.map: job 2: idl.json.encode: %$.f is a function",
+    assert.matches("parallel.map: job 2: %$.f is a function",
                    err_of(parallel.map, worker, {{}, {f = print}}, {jobs = 1}))
   end)
 end)
