@@ -141,7 +141,7 @@ local r = parallel.map(%q, {{seed = 1, n = 2}}, {jobs = 1})
 assert(r[1].index == 1)
 ]], worker))
     f:close()
-    local exe = os.getenv("IDL_EXE") or "idl"
+    local exe = os.getenv("IDL_EXE") or require("idl.core").executable()
     assert(os.execute(string.format("TMPDIR=%s %s %s", sh_quote(tmpdir), sh_quote(exe), sh_quote(script))))
     assert.truthy(exists(victim .. "/keep"), "the directory TMPDIR's first line names is intact")
     local p = io.popen("ls -A " .. sh_quote(tmpdir))
