@@ -155,7 +155,7 @@ end)
 
 local idl = require "idl"
 
-local exe = os.getenv("IDL_EXE") or "idl"
+local exe = os.getenv("IDL_EXE") or require("idl.core").executable()
 
 -- A model with h hidden units (its file grows as h^2).
 local function model_of(h, seed)
