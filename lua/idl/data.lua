@@ -10,6 +10,7 @@ local core = require "idl.core"
 local util = require "idl._util"
 local api = require "idl._api"
 local labels = require "idl._labels"
+local standardize = require "idl.standardize"
 
 local data = {}
 
@@ -141,82 +142,16 @@ data.train_test_split = api.public("idl.data.train_test_split", function(X, y, o
 end)
 
 -- ---------------------------------------------------------------------------
--- Standardization
-
-local Standardizer = {}
-Standardizer.__index = Standardizer
+-- Standardization (idl.standardize, the one implementation)
 
 --- data.Standardizer() -> an object with fit(X), transform(X),
--- inverse_transform(Z), fit_transform(X). After fit, s.mean and s.scale are
--- 1 x n matrices (per column: the mean and the population standard deviation;
--- a constant column gets scale 1 so that it maps to zero, not NaN).
-data.Standardizer = api.public("idl.data.Standardizer", function()
-  return setmetatable({}, Standardizer)
-end)
+-- inverse_transform(Z), fit_transform(X) (rows are samples; see
+-- idl.standardize.new).
+data.Standardizer = standardize.new
 
-Standardizer.fit = api.method(Standardizer, "idl.data.Standardizer:fit", function(self, X)
-  X = api.check(X, "matrix_like", "X")
-  local m = X:rows()
-  if m == 0 then api.fail("X is empty") end
-  local mean = X:sum(1) / m
-  local c = X - core.ones(m, 1) * mean
-  local var = c:hadamard(c):sum(1) / m
-  local scale = core.zeros(1, X:cols())
-  for j = 1, X:cols() do
-    local s = math.sqrt(var:get(1, j))
-    scale:set(1, j, s > 0 and s or 1)
-  end
-  self.mean, self.scale = mean, scale
-  return self
-end)
-
-local function check_fitted(self, X)
-  if not self.mean then api.fail("the standardizer is not fitted: call fit(X) first") end
-  X = api.check(X, "matrix_like", "X")
-  if X:cols() ~= self.mean:cols() then
-    api.fail(string.format("X has %d columns, the standardizer was fitted on %d", X:cols(),
-      self.mean:cols()))
-  end
-  return X
-end
-
---- s:transform(X) -> (X - mean) ./ scale, a new matrix.
-Standardizer.transform = api.method(Standardizer, "idl.data.Standardizer:transform", function(self, X)
-  X = check_fitted(self, X)
-  local inv = core.zeros(1, X:cols())
-  for j = 1, X:cols() do inv:set(1, j, 1 / self.scale:get(1, j)) end
-  return util.scale_cols(X - core.ones(X:rows(), 1) * self.mean, inv)
-end)
-
---- s:inverse_transform(Z) -> Z .* scale + mean, a new matrix.
-Standardizer.inverse_transform = api.method(Standardizer, "idl.data.Standardizer:inverse_transform",
-  function(self, Z)
-  Z = check_fitted(self, Z)
-  return util.scale_cols(Z, self.scale) + core.ones(Z:rows(), 1) * self.mean
-end)
-
---- s:fit_transform(X) -> s:fit(X):transform(X).
-Standardizer.fit_transform = api.method(Standardizer, "idl.data.Standardizer:fit_transform", function(self, X)
-  return self:fit(X):transform(X)
-end)
-
---- data.row_scaler(M) -> mean, scale: the per-row mean and scale (population
--- standard deviation, 1 for a constant row) of M (k x m, columns are
--- samples), as k x 1 matrices: the Standardizer of the engine's layout.
-data.row_scaler = api.public("idl.data.row_scaler", function(M)
-  api.check(M, "matrix", "M")
-  local m = M:cols()
-  if m == 0 then api.fail("M has no columns (samples)") end
-  local mean = M:sum(2) / m
-  local C = M:copy()
-  core.add_col(C, -1, mean)
-  local scale = C:hadamard(C):sum(2) / m
-  for i = 1, scale:rows() do
-    local sd = math.sqrt(scale:get(i, 1))
-    scale:set(i, 1, sd > 0 and sd or 1)
-  end
-  return mean, scale
-end)
+--- data.row_scaler(M) -> mean, scale: the per-row mean and scale of M (k x m,
+-- columns are samples; idl.standardize.row_scaler).
+data.row_scaler = standardize.row_scaler
 
 -- ---------------------------------------------------------------------------
 -- Generators

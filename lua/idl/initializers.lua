@@ -24,7 +24,7 @@
 -- @module idl.initializers
 
 local core = require "idl.core"
-local data = require "idl.data"
+local standardize = require "idl.standardize"
 local util = require "idl._util"
 local model_mod = require "idl.model"
 local steps = require "idl.train.relaxed"
@@ -111,16 +111,6 @@ end
 local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f = true, ridge = true,
   standardize = true}
 
--- E and f drawn for standardized inputs u' = (u - mu) ./ su, rewritten for raw
--- u: E u + f = E' u' + f' with E = E' diag(1/su), f = f' - E mu. Then every
--- unit's kink lies where the data are, whatever the units of the features.
-local function standardize_input_layer(theta, U)
-  local mean, inv = data.row_scaler(U)
-  for i = 1, inv:rows() do inv:set(i, 1, 1 / inv:get(i, 1)) end
-  core.scale_cols(theta.E, inv)
-  core.gemm(theta.f, theta.E, mean, -1, 1)
-end
-
 --- picard_ls(problem, rng [, {kappa = 0.5, scale_d = 1, scale_e = 1, scale_f = 1,
 -- ridge = 1e-8, standardize = false}]): D ~ N(0, scale_d^2 / h), E ~ N(0,
 -- scale_e^2), f ~ N(0, scale_f^2) (with standardize, E and f are drawn for
@@ -145,7 +135,7 @@ init.register("picard_ls", function(problem, rng, opts)
     f = core.randn(h, 1, rng, 0, scale_f),
     A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1),
   }
-  if opts.standardize then standardize_input_layer(theta, P.U) end
+  if opts.standardize then standardize.input_layer(theta, P.U) end
   project_init(theta.D, P, kappa)
   local X = equilibrium(theta, P.U)
   init.least_squares_abc(theta, X, P.U, P.Y, opts.ridge)

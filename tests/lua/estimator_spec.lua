@@ -65,7 +65,8 @@ describe("idl.IDLModel", function()
     -- tol_fenchel small and short inner loops: two_loops neither converges nor
     -- settles, so early stopping ends the run, after a best round that is
     -- neither the initialization nor the last round (the restore matters)
-    local e2 = fit({early_stopping = true, patience = 2, tol_fenchel = 1e-6, inner_max_iter = 5},
+    local e2 = fit({early_stopping = true, patience = 2, tol_fenchel = 1e-6, inner_tol = 1e-12,
+      inner_max_iter = 5},
       {rounds_number = 30})
     assert.are.equal("early_stopping", e2.stop_reason)
     local last = #e2.history - 1

@@ -113,7 +113,7 @@ describe("numerical faults", function()
     assert.are.equal(2, s.round)
 
     s = state()
-    trainers.run(function(st) st.round_loss = 0 / 0 end, s, cfg{rounds_number = 3})
+    trainers.run(function() return {loss = 0 / 0} end, s, cfg{rounds_number = 3})
     assert.are.equal("training stopped at round 1: the training loss is NaN; "
       .. "the model keeps the parameters of round 0", s.stop_message)
 
@@ -198,8 +198,9 @@ describe("equilibria that do not converge", function()
 
   it("a trainer's own solves count too; fit raises with raise_on_nonconvergence", function()
     trainers.register("faults_unconverged", function(s, c)
-      trainers.two_loops(s, c)
-      if s.round == 2 then s.round_eq_failures = 3 end
+      local result = trainers.two_loops(s, c)
+      if s.round == 2 then result.eq_failures = 3 end
+      return result
     end)
     local est = estimator():fit(X, y, {rounds_number = 3, type_of_training = "faults_unconverged"})
     local h = est.history

@@ -353,8 +353,9 @@ local function history() return {{round = 0, G = 2}, {round = 1, G = 1}, {round 
 
 -- experiment.trace_steps wraps trainers.x_step until its stop() is called:
 -- the sweep puts the original back after every call.
-local original_x_step = idl.trainers.x_step
-local function restore_x_step() idl.trainers.x_step = original_x_step end
+local relaxed_steps = require "idl.train.relaxed"
+local original_x_step = relaxed_steps.x_step
+local function restore_x_step() relaxed_steps.x_step = original_x_step end
 
 -- An feval for the optimizers: fx = 1 and gradients equal to the parameters.
 local function copy_grads(params)
@@ -563,13 +564,11 @@ local COVERED = {
 
   ["idl.csvload.load_csv"] = {args = {K(CSV), F(function() return {target = "b", impute = "mean"} end)},
     names = {"load_csv"}},
-  ["idl.data.Standardizer"] = {args = {}, nocompare = true},
   ["idl.data.implicit"] = {args = {K(6), RNG, F(function() return {n = 2, h = 4, p = 1, density = 0.5} end)}},
   ["idl.data.linear"] = {args = {K(6), RNG, F(function() return {a = 2, noise = 0.1} end)}},
   ["idl.data.select_rows"] = {args = {M(4, 2), K({2, 1})}},
   ["idl.data.sin"] = {args = {K(6), RNG, F(function() return {noise = 0.1} end)}},
   ["idl.data.sparse_random"] = {args = {INT, K(3), NUM, RNG}},
-  ["idl.data.row_scaler"] = {args = {M(3, 4)}},
   ["idl.data.train_test_split"] = {args = {M(6, 2), M(6, 1), F(function() return {test_size = 0.5,
     shuffle = true, rng = idl.rng(1)} end)}},
 
@@ -605,21 +604,23 @@ local COVERED = {
 
   ["idl.implicit.evaluate"] = {args = {THETA, M("n", "m"), M("p", "m"), F(function() return {tol = 1e-8} end),
     M("h", "m")}},
-  ["idl.implicit.from_standardized"] = {args = {THETA, F(function() return {u_mean = randm(N, 1),
-    u_scale = idl.ones(N, 1), y_mean = randm(P, 1), y_scale = idl.ones(P, 1)} end), THETA}},
   ["idl.implicit.loss_and_grad"] = {args = {THETA, M("n", "m"), M("p", "m"),
     F(function() return {tol = 1e-8} end)}},
   ["idl.implicit.predict"] = {args = {THETA, M("n", "m"), F(function() return {tol = 1e-8} end)}},
   ["idl.implicit.project"] = {args = {THETA, K("inf"), NUM}},
   ["idl.implicit.round"] = {args = {STATE, CONFIG}, nocompare = true},
+  ["idl.standardize.row_scaler"] = {args = {M(3, 4)}},
+  ["idl.standardize.standardize"] = {args = {M(3, 4), M(3, 1), M(3, 1, "pos")}},
+  ["idl.standardize.to_standardized"] = {args = {THETA, F(function() return {u_mean = randm(N, 1),
+    u_scale = idl.ones(N, 1), y_mean = randm(P, 1), y_scale = idl.ones(P, 1)} end)}},
+  ["idl.standardize.from_standardized"] = {args = {THETA, F(function() return {u_mean = randm(N, 1),
+    u_scale = idl.ones(N, 1), y_mean = randm(P, 1), y_scale = idl.ones(P, 1)} end), THETA}},
+  ["idl.standardize.input_layer"] = {args = {THETA, M("n", "m")}},
+  ["idl.standardize.new"] = {args = {}, nocompare = true},
   ["idl.implicit.save_state"] = {args = {V(function() local s = state(); idl.implicit.round(s, config())
     return s end)}, nocompare = true},
   ["idl.implicit.restore_state"] = {args = {STATE, F(function() local s = state()
     idl.implicit.round(s, config()); return idl.implicit.save_state(s) end)}, nocompare = true},
-  ["idl.implicit.row_scaler"] = {args = {M(3, 4)}},
-  ["idl.implicit.standardize"] = {args = {M(3, 4), M(3, 1), M(3, 1, "pos")}},
-  ["idl.implicit.to_standardized"] = {args = {THETA, F(function() return {u_mean = randm(N, 1),
-    u_scale = idl.ones(N, 1), y_mean = randm(P, 1), y_scale = idl.ones(P, 1)} end)}},
   ["idl.implicit.train"] = {args = {THETA, M("n", "m"), M("p", "m"), F(function() return {epochs = 1,
     batch_size = 2} end)}, nocompare = true},
 
@@ -744,6 +745,7 @@ local COVERED = {
     F(function() return {U = randm(N, MS, 5), Y = randm(P, MS, 6)} end)}, nocompare = true},
   ["idl.trainers.config"] = {args = {F(function() return {rounds_number = 2} end)}},
   ["idl.trainers.dual_step"] = {args = {STATE, CONFIG}},
+  ["idl.trainers.def_step"] = {args = {STATE}, nocompare = true},
   ["idl.trainers.hybrid"] = {args = {STATE, CONFIG}, nocompare = true},
   ["idl.trainers.invalidate"] = {args = {STATE}},
   ["idl.trainers.measure"] = {args = {STATE, CONFIG}, nocompare = true},

@@ -230,6 +230,45 @@ describe("idl.trainers rounds", function()
     assert.are.equal(a.history[4].train_l2, b.history[4].train_l2)
     trainers.registry.spec_trainer = nil
     assert.has_error(function() trainers.run("nope", a, {}) end,
-      "run: unknown trainer 'nope' (known: bcd, hybrid, one_loop, two_loops)")
+      "run: unknown trainer 'nope' (known: bcd, hybrid, implicit, one_loop, two_loops)")
+  end)
+end)
+
+describe("a trainer in a file of its own", function()
+  it("is loaded by name from idl/train/<name>.lua, its options checked against its schema", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert.is_true(os.execute("mkdir -p '" .. dir .. "/idl/train'"))
+    local f = assert(io.open(dir .. "/idl/train/spec_file_trainer.lua", "w"))
+    f:write([[
+local steps = require "idl.train.relaxed"
+return {name = "spec_file_trainer",
+  options = require("idl.params").schema{{"x_steps", 1, {"count", min = 1}, "X steps per round"}},
+  round = function(s, _, opts)
+    for _ = 1, opts.x_steps do steps.x_step(s) end
+    return {iterations = opts.x_steps, stop = s.round >= 2}
+  end}
+]])
+    f:close()
+    local saved = package.path
+    package.path = dir .. "/?.lua;" .. package.path
+    local ok, err = pcall(function()
+      local s = state(13)
+      trainers.run("spec_file_trainer", s, {rounds_number = 5, trainer_options = {x_steps = 3}})
+      assert.are.equal("converged", s.stop_reason) -- its round said stop at round 2
+      assert.are.equal(2, s.round)
+      assert.are.same({3, 3}, {s.history[2].inner_iterations, s.history[3].inner_iterations})
+      assert.truthy(trainers.registry.spec_file_trainer)
+      assert.has_error(function()
+        trainers.run("spec_file_trainer", state(13), {trainer_options = {x_steps = 0}})
+      end)
+      local _, msg = pcall(trainers.run, "spec_file_trainer", state(13), {trainer_options = {x_step = 2}})
+      assert.truthy(tostring(msg):find("trainers.run: unknown option 'x_step'", 1, true), msg)
+    end)
+    package.path = saved
+    trainers.registry.spec_file_trainer = nil
+    package.loaded["idl.train.spec_file_trainer"] = nil
+    os.execute("rm -rf '" .. dir .. "'")
+    assert(ok, err)
   end)
 end)

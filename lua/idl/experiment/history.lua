@@ -47,7 +47,7 @@ history.TRACE_COLUMNS = {"step", "round", "G", "relaxed_l2", "train_l2", "eval_l
 --- experiment.trace_steps([every = 1]) -> trace, stop: records the relaxed
 -- trainers' progress after every inner step, as the report's code did (its
 -- training curves append to evals_result at each gradient step, not only at
--- each dual update). It wraps idl.trainers.x_step (which two_loops, one_loop
+-- each dual update). It wraps idl.train.relaxed.x_step (which two_loops, one_loop
 -- and bcd call once per step) until stop() is called; the wrapper only reads
 -- the state, so training is bit-for-bit the same as without it. Each entry of
 -- the array trace: step (1, 2, ...), round (the round it belongs to), G,
@@ -56,7 +56,7 @@ history.TRACE_COLUMNS = {"step", "round", "G", "relaxed_l2", "train_l2", "eval_l
 -- real model (X from the equilibrium, tolerance 1e-6, warm-started).
 history.trace_steps = api.public("idl.experiment.trace_steps", function(every)
   every = every == nil and 1 or api.check(every, {"count", min = 1}, "every")
-  local trainers = require "idl.trainers"
+  local trainers = require "idl.train.relaxed" -- the steps the relaxed rounds call
   local losses = require "idl.losses"
   local original = trainers.x_step
   local trace, warm = {}, {}

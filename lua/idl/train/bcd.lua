@@ -1,0 +1,37 @@
+--- bcd (report 3.1): block coordinate descent. (A, B, c) exactly (the
+-- readout), (D, E, f) then X by projected gradient until G changes by less
+-- than inner_tol in a step (at most inner_max_iter steps each), then a dual
+-- step. Training is done when no unit has F >= tol_fenchel.
+-- @module idl.train.bcd
+
+local steps = require "idl.train.relaxed"
+local state = require "idl.train.state"
+local two_loops = require "idl.train.two_loops"
+
+local bcd = {name = "bcd"}
+
+-- Repeats step(s) (which returns false when it has nothing to do) until G
+-- settles; returns the steps taken and the last G.
+local function descend(s, config, step, g0)
+  local k = 0
+  repeat
+    if step(s) == false then break end
+    local g1 = steps.objective(s)
+    k = k + 1
+    local done = two_loops.settled(g0, g1, config.inner_tol)
+    g0 = g1
+  until done or k >= config.inner_max_iter
+  return k, g0
+end
+
+function bcd.round(s, config)
+  state.check(s, "trainers.bcd")
+  state.check_config(config, state.INNER_KEYS, "trainers.bcd")
+  steps.abc_exact(s)
+  local k, g = descend(s, config, steps.def_step, (steps.objective(s)))
+  local kx = descend(s, config, steps.x_step, g)
+  local units = steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
+  return {iterations = k + kx, stop = units == 0}
+end
+
+return bcd

@@ -1,0 +1,344 @@
+--- The "implicit" trainer: training by implicit differentiation, the
+-- gradient of the TRUE loss through the equilibrium (El Ghaoui et al.;
+-- REPORT-NOTES.md). For a batch U (n x b) with targets Y (p x b):
+--
+--     B0 = E U + f 1^T,  X = (D X + B0)_+ (equilibrium),  Z = D X + B0
+--     Yhat = A X + B U + c 1^T,  loss = l(Yhat, Y),  dY = dl/dYhat
+--     dA = dY X^T, dB = dY U^T, dc = dY 1, G = A^T dY
+--     V solves (I - Phi D^T) V = Phi G with Phi = 1[Z > 0]
+--     dD = V X^T,  dE = V U^T,  df = V 1
+--
+-- then one projected optimizer step (idl.optim.projected: D back into the
+-- constraint set, so every iterate is well-posed). One round is one epoch of
+-- mini-batches in standardized coordinates (idl.standardize); each sample's
+-- equilibrium is warm-started from its previous state. The learning rate
+-- follows idl.optim's plateau schedule on the training loss. The model (raw
+-- units) is written after each round, so the loop measures, keeps the best
+-- model and stops early as for every trainer.
+-- @module idl.train.implicit
+
+local core = require "idl.core"
+local api = require "idl._api"
+local util = require "idl._util"
+local losses = require "idl.losses"
+local model_mod = require "idl.model"
+local optim = require "idl.optim"
+local params = require "idl.params"
+local standardize = require "idl.standardize"
+local state = require "idl.train.state"
+local steps = require "idl.train.relaxed"
+local registry = require "idl.train.registry"
+
+local implicit = {name = "implicit", relaxed = false}
+
+local function batch_size_check(v, what)
+  if v == "auto" or (math.type(v) == "integer" and v >= 0) then return v end
+  return nil, what .. " must be \"auto\" or an integer >= 0, got " .. api.describe(v)
+end
+
+local function scales_check(v, what)
+  if v == "auto" or type(v) == "table" then return v end
+  return nil, what .. " must be \"auto\" or a table of per-block factors, got " .. api.describe(v)
+end
+
+--- implicit.OPTIONS: the entries of its options (config.trainer_options).
+implicit.OPTIONS = {
+  {"learning_rate", 5e-3, {"number", min = 0}, "the optimizer's step size (halved on plateaus)"},
+  {"optimizer", "adam", {"choice", choices = {"adam", "sgd"}}, "the optimizer (idl.optim)"},
+  {"momentum", 0.9, {"number", min = 0}, "sgd only"},
+  {"weight_decay", 0, {"number", min = 0}, "L2 penalty of the optimizer"},
+  {"batch_size", "auto", batch_size_check,
+    "mini-batch size: \"auto\" = m/32 within [32, 256]; 0: full batch"},
+  {"tol", 1e-7, {"number", gt = 0}, "forward and backward solver tolerance"},
+  {"max_iter", 300, {"count", min = 1}, "solver iterations per solve at most"},
+  {"method", "picard", {"choice", choices = {"picard", "anderson"}}, "equilibrium solver"},
+  {"lr_patience", 8, {"count", min = 1}, "rounds without improvement of the training loss before halving"},
+  {"min_lr", 1e-5, {"number", min = 0}, "the learning rate is never halved below this"},
+  {"min_delta", 1e-4, {"number", min = 0}, "relative improvement that counts"},
+  {"seed", 0, {"number", integer = true}, "shuffling generator seed"},
+  {"standardize_targets", true, "boolean", "train on standardized targets (squared loss)"},
+  {"scales", "auto", scales_check,
+    "per-block learning-rate factors; \"auto\": 1/sqrt(h) for D and A, whose h inputs add up coherently"},
+}
+implicit.options = params.schema(implicit.OPTIONS)
+
+implicit.fit_defaults = {
+  rounds_number = 60,
+  holdout = 0.2,
+  patience = 40,
+  -- A least-squares readout with a tiny ridge has huge, cancelling weights
+  -- that the first gradient steps wreck; a firmer ridge starts from a
+  -- readout that training can refine.
+  initialization_options = {ridge = 1e-4, standardize = true},
+}
+
+-- fn(Yhat, Y, dY) -> loss, writing dL/dYhat into dY, for a registered loss.
+function implicit.loss_function(name)
+  local spec = losses.get(name)
+  return function(yhat, y, dy)
+    spec.gradient(yhat, y, dy)
+    return spec.value(yhat, y)
+  end
+end
+
+--- implicit.project(theta, constraint, kappa): D onto {kind = constraint,
+-- kappa = kappa} in place (the "lmi" set uses lambda = 1, for which (2.4)
+-- alone already guarantees well-posedness).
+function implicit.project(theta, constraint, kappa)
+  model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
+end
+
+-- Buffers for a batch of b columns, reused across steps.
+function implicit.workspace(cache, theta, b)
+  local ws = cache[b]
+  if ws then return ws end
+  local h, n, p = theta.D:rows(), theta.E:cols(), theta.A:rows()
+  ws = {
+    U = core.zeros(n, b), Y = core.zeros(p, b), X0 = core.zeros(h, b),
+    B0 = core.zeros(h, b), Z = core.zeros(h, b), Yhat = core.zeros(p, b),
+    dY = core.zeros(p, b), G = core.zeros(h, b), ones = core.ones(b, 1),
+  }
+  cache[b] = ws
+  return ws
+end
+
+function implicit.new_grads(theta)
+  local g = {}
+  for _, k in ipairs(model_mod.THETA_NAMES) do g[k] = core.zeros(theta[k]:rows(), theta[k]:cols()) end
+  return g
+end
+
+-- A numerical fault inside an epoch (a loss or an intermediate that overflowed
+-- although the parameters are still finite): raised as a Fault, which
+-- run_epoch catches to end the epoch with a non-finite loss and a description.
+local Fault = {__tostring = function(f) return "implicit: " .. f.what end}
+
+local function fault(what) error(setmetatable({what = what}, Fault), 0) end
+
+--- implicit.forward(theta, U, ws, x0, opts, guarded) -> X, info: fills
+-- ws.B0, ws.Z, ws.Yhat. guarded: a non-finite E U + f raises a Fault.
+function implicit.forward(theta, U, ws, x0, opts, guarded)
+  core.gemm(ws.B0, theta.E, U)
+  core.add_col(ws.B0, 1, theta.f)
+  if guarded and not ws.B0:all_finite() then fault("E U + f 1^T overflowed") end
+  local X, info = core.equilibrium(theta.D, ws.B0,
+    {x0 = x0, tol = opts.tol, max_iter = opts.max_iter, method = opts.method})
+  core.copy(ws.Z, ws.B0)
+  core.gemm(ws.Z, theta.D, X, 1, 1)
+  core.gemm(ws.Yhat, theta.A, X)
+  core.gemm(ws.Yhat, theta.B, U, 1, 1)
+  core.add_col(ws.Yhat, 1, theta.c)
+  return X, info
+end
+
+--- implicit.backward(theta, U, X, ws, grads, opts, guarded) -> info: the
+-- gradients of the loss (dY already in ws.dY) for all six blocks.
+function implicit.backward(theta, U, X, ws, grads, opts, guarded)
+  core.gemm(grads.A, ws.dY, X, 1, 0, false, true)
+  core.gemm(grads.B, ws.dY, U, 1, 0, false, true)
+  core.gemm(grads.c, ws.dY, ws.ones)
+  core.gemm(ws.G, theta.A, ws.dY, 1, 0, true, false)
+  if guarded and not ws.G:all_finite() then fault("the gradient A^T dL/dYhat overflowed") end
+  local V, info = core.implicit_backward(theta.D, ws.Z, ws.G, {tol = opts.tol, max_iter = opts.max_iter})
+  core.gemm(grads.D, V, X, 1, 0, false, true)
+  core.gemm(grads.E, V, U, 1, 0, false, true)
+  core.gemm(grads.f, V, ws.ones)
+  return info
+end
+
+local function batch_size(opts, m)
+  local bs = opts.batch_size
+  if bs == "auto" then bs = math.max(32, math.min(256, m // 32)) end
+  return (bs == 0 or bs >= m) and m or bs
+end
+
+local function scales_of(opts, theta)
+  if opts.scales ~= "auto" then return opts.scales end
+  local s = 1 / math.sqrt(theta.D:rows())
+  return {D = s, A = s}
+end
+
+-- One epoch of projected mini-batch steps over a fresh permutation. Returns
+-- the mean training loss and the mean forward/backward iterations per batch;
+-- after a numerical fault (a Fault), NaN, the iterations so far and its
+-- description.
+local function run_epoch(theta, U, Y, st, opts)
+  local m = U:cols()
+  local bs = batch_size(opts, m)
+  local perm = st.rng:permutation(m)
+  local lossfn = implicit.loss_function(opts.loss)
+  local step = optim.projected(opts.optimizer == "sgd" and optim.sgd or optim.adam,
+    function(t) implicit.project(t, opts.constraint, opts.kappa) end)
+  local config = {learning_rate = st.lr, momentum = opts.momentum, weight_decay = opts.weight_decay,
+    scales = scales_of(opts, theta)}
+  local total, fwd_iters, bwd_iters, batches = 0, 0, 0, 0
+  for first = 1, m, bs do
+    local idx = table.move(perm, first, math.min(first + bs - 1, m), 1, {})
+    local ws = implicit.workspace(st.ws, theta, #idx)
+    core.gather_cols(ws.U, U, idx)
+    core.gather_cols(ws.Y, Y, idx)
+    core.gather_cols(ws.X0, st.xcache, idx)
+    local feval = function()
+      local X, finfo = implicit.forward(theta, ws.U, ws, ws.X0, opts, true)
+      if not finfo.converged then st.eq_failures = (st.eq_failures or 0) + 1 end
+      local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
+      if loss ~= loss or math.abs(loss) == math.huge then
+        fault("the training loss is " .. (loss ~= loss and "NaN" or (loss > 0 and "Inf" or "-Inf")))
+      end
+      local binfo = implicit.backward(theta, ws.U, X, ws, st.grads, opts, true)
+      core.scatter_cols(st.xcache, idx, X)
+      fwd_iters, bwd_iters = fwd_iters + finfo.iterations, bwd_iters + binfo.iterations
+      total = total + loss * #idx
+      return loss, st.grads
+    end
+    local ok, err = pcall(step, feval, theta, config, st.optim)
+    if not ok then
+      if getmetatable(err) ~= Fault then error(err, 0) end
+      return 0 / 0, fwd_iters / math.max(batches, 1), bwd_iters / math.max(batches, 1), err.what
+    end
+    batches = batches + 1
+  end
+  return total / m, fwd_iters / batches, bwd_iters / batches
+end
+
+-- The round's options: the trainer's (checked, defaults filled in), the
+-- model's loss and constraint.
+local function round_options(s, opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.loss = s.model.loss
+  local c = s.model.constraint
+  o.constraint, o.kappa = c.kind, c.kappa
+  return o
+end
+
+-- The standardized problem: scalers, data, theta' and the epoch state.
+local function context(s, opts, saved)
+  local sc = saved and saved.sc or {}
+  if not saved then
+    sc.u_mean, sc.u_scale = standardize.row_scaler(s.U)
+    if opts.loss == "squared" and opts.standardize_targets ~= false then
+      sc.y_mean, sc.y_scale = standardize.row_scaler(s.Y)
+    else -- classification targets are one-hot: leave them alone
+      sc.y_mean, sc.y_scale = core.zeros(s.Y:rows(), 1), core.ones(s.Y:rows(), 1)
+    end
+  end
+  local theta = saved and saved.theta or standardize.to_standardized(s.model.theta, sc)
+  local ctx = {model = s.model, sc = sc, theta = theta, opts = opts,
+    U = standardize.standardize(s.U, sc.u_mean, sc.u_scale),
+    Y = standardize.standardize(s.Y, sc.y_mean, sc.y_scale)}
+  ctx.st = {rng = saved and saved.rng or core.rng(opts.seed), ws = {}, grads = implicit.new_grads(theta),
+    optim = saved and saved.optim or {},
+    xcache = saved and saved.xcache or s.model:hidden(s.U, {tol = opts.tol, max_iter = opts.max_iter}),
+    schedule = saved and saved.schedule or {}}
+  return ctx
+end
+
+-- "the standardized theta.D has a NaN entry at (i, j)" for the first
+-- non-finite standardized parameter, or nil.
+local function first_nonfinite(theta)
+  for _, k in ipairs(model_mod.THETA_NAMES) do
+    local i, j = api.first_nonfinite(theta[k])
+    if i then
+      local v = theta[k]:get(i, j)
+      return string.format("the standardized theta.%s has a%s %s entry at (%d, %d)", k,
+        v ~= v and "" or "n", v ~= v and "NaN" or (v > 0 and "Inf" or "-Inf"), i, j)
+    end
+  end
+end
+
+-- The plateau schedule of idl.optim: halve when the loss has not improved by
+-- min_delta (relative) for lr_patience rounds, never below min_lr.
+local function schedule_of(opts)
+  return {kind = "plateau", lr = opts.learning_rate, factor = 0.5, patience = opts.lr_patience - 1,
+    min_lr = opts.min_lr, threshold = opts.min_delta}
+end
+
+--- implicit.round(s, config, opts) -> result: one epoch (see above).
+function implicit.round(s, config, opts)
+  state.check(s, "implicit.round")
+  if config ~= nil then util.check_table(config, "implicit.round", "config") end
+  opts = round_options(s, opts or registry.options_of(implicit, config and config.trainer_options,
+    "implicit.round"))
+  local ctx = s.trainer_state
+  if ctx == nil or ctx.model ~= s.model then
+    ctx = context(s, opts)
+    s.trainer_state = ctx
+  end
+  ctx.opts = opts
+  local st = ctx.st
+  st.eq_failures = 0
+  st.lr = st.schedule.lr or opts.learning_rate
+  local ok, loss, fwd, bwd, what = pcall(run_epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
+  local bad = first_nonfinite(ctx.theta)
+  if not ok then
+    if not bad then error(loss, 0) end
+    return {fault = string.format("%s (the epoch raised: %s)", bad, tostring(loss))}
+  end
+  -- the loop stops on a non-finite loss or parameter and rolls the model
+  -- back: the model is not written with them
+  local result = {loss = loss, eq_failures = st.eq_failures, fault = what or bad,
+    iterations = math.floor(fwd + bwd + 0.5)}
+  if result.fault or loss ~= loss or math.abs(loss) == math.huge then return result end
+  optim.schedule_lr(schedule_of(opts), st.schedule, math.max(s.round, 1), loss)
+  standardize.from_standardized(ctx.theta, ctx.sc, s.model.theta)
+  steps.invalidate(s) -- theta changed: hybrid's relaxed fields are recomputed, not read from a cache
+  return result
+end
+
+--- implicit.save_state(s) -> the trainer's state (the standardized
+-- parameters theta', the standardizers, Adam's moments, the shuffling
+-- generator, the warm starts, the learning rate and its plateau counters) for
+-- a checkpoint; nil before the first round.
+function implicit.save_state(s)
+  local ctx = type(s) == "table" and s.trainer_state
+  if not ctx or not ctx.st then return nil end
+  local st = ctx.st
+  return {theta = ctx.theta, sc = ctx.sc, optim = st.optim, rng = st.rng, xcache = st.xcache,
+    lr = st.schedule.lr or st.lr, best_train = st.schedule.best, stalled = st.schedule.bad}
+end
+
+-- saved: the table of save_state, checked against s.
+local function check_saved(s, saved)
+  if type(saved) ~= "table" or type(saved.theta) ~= "table" or type(saved.sc) ~= "table" then
+    api.fail("saved must be a table from implicit.save_state")
+  end
+  model_mod.check_theta(saved.theta, "restore_state", 4)
+  local sc = saved.sc
+  for _, k in ipairs{"u_mean", "u_scale", "y_mean", "y_scale"} do
+    api.check(sc[k], "matrix", "saved.sc." .. k)
+  end
+  if sc.u_mean:rows() ~= s.U:rows() or sc.y_mean:rows() ~= s.Y:rows() then
+    api.failf("the standardizers are for %d features and %d outputs, the data has %d and %d",
+      sc.u_mean:rows(), sc.y_mean:rows(), s.U:rows(), s.Y:rows())
+  end
+  api.check(saved.xcache, {"matrix", rows = s.model.h, cols = s.U:cols()}, "saved.xcache")
+  api.check(saved.rng, "rng", "saved.rng")
+  if saved.optim ~= nil and (type(saved.optim) ~= "table" or core.is_matrix(saved.optim)) then
+    api.fail("saved.optim must be a table (an optimizer state)")
+  end
+  api.check(saved.lr, {"number", min = 0}, "saved.lr")
+  api.check(saved.best_train, {"number", optional = true}, "saved.best_train")
+  api.check(saved.stalled, {"count", optional = true}, "saved.stalled")
+end
+
+--- implicit.restore_state(s, saved) -> s: the state of save_state put back
+-- (s.model, s.U and s.Y those of the checkpoint), so that the next round
+-- continues the run.
+implicit.restore_state = api.public("idl.implicit.restore_state", function(s, saved)
+  if not (type(s) == "table" and getmetatable(s.model) == model_mod.Model and core.is_matrix(s.U)
+    and core.is_matrix(s.Y)) then
+    api.fail("s must be a trainer state (idl.trainers.new_state)")
+  end
+  check_saved(s, saved)
+  local copy = {theta = util.copy_matrices(saved.theta), sc = saved.sc, rng = saved.rng,
+    optim = util.copy_matrices(saved.optim or {}), xcache = saved.xcache:copy(),
+    schedule = {lr = saved.lr, best = saved.best_train, bad = saved.stalled}}
+  local ctx = context(s, {}, copy)
+  s.trainer_state = ctx
+  return s
+end)
+
+implicit.state_key = "implicit"
+
+return implicit

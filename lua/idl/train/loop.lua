@@ -1,0 +1,221 @@
+--- The training loop: one for every trainer. It owns measurement (the
+-- history), the best model, early stopping, numerical faults, checkpoints,
+-- callbacks, progress and Ctrl-C, and knows no trainer by name: a round
+-- returns a result record (idl.train.registry) and the loop reads nothing
+-- else from it.
+-- @module idl.train.loop
+
+local core = require "idl.core"
+local util = require "idl._util"
+local registry = require "idl.train.registry"
+local state = require "idl.train.state"
+local monitor = require "idl.train.monitor"
+local faults = require "idl.train.faults"
+local checkpoint = require "idl.train.checkpoint"
+
+local loop = {}
+
+local function callbacks_of(config)
+  local cb = config.callbacks
+  if cb == nil then return {} end
+  if type(cb) == "function" then return {cb} end
+  return cb
+end
+
+-- SIGINT becomes a request to stop after the round while the loop runs: the
+-- C handler is installed here and removed when the returned value goes out of
+-- scope (a to-be-closed variable: also when an error unwinds the loop).
+local function interrupt_guard(config)
+  if not config.interruptible or not core._interrupt_begin then return nil end
+  core._interrupt_begin()
+  return setmetatable({}, {__close = function() core._interrupt_end() end})
+end
+
+local function interrupted(guard)
+  return guard ~= nil and core._interrupted()
+end
+
+local function warn(config, message)
+  if config.warn then return config.warn(message) end
+  io.stderr:write(config.caller, ": ", message, "\n")
+  io.stderr:flush()
+end
+
+-- Writes a checkpoint when one is due; a failed write is a warning, not the
+-- end of the run (training goes on; the previous checkpoint stays).
+local function maybe_checkpoint(s, config, ending)
+  local path = config.checkpoint_path
+  if path == nil then return end
+  local every = config.checkpoint_every or 0
+  if not ending and not (every > 0 and s.round % every == 0) then return end
+  local ok, err = pcall(checkpoint.write, s, path, config.checkpoint_meta)
+  if ok then
+    s.checkpoint_round = s.round
+  else
+    warn(config, string.format("round %d: the checkpoint was not written: %s", s.round, tostring(err)))
+  end
+end
+
+--- loop.run(round, s, config) -> s: runs up to config.rounds_number rounds
+-- of a trainer (round: its name, its spec (idl.train.registry) or a plain
+-- function round(s, config) returning a result record or true to stop). Before the first
+-- round and after each, a history entry (trainers.measure) is appended to
+-- s.history (the first has round = 0: the initialization), the progress bar is
+-- updated and each callback(s, entry) is called (one returning true stops).
+-- Training also stops when the round returns true, or, with
+-- config.early_stopping and an eval set, when the eval loss has not improved
+-- for config.patience rounds; then the best model (s.best) is restored into
+-- s.model. s.stop_reason says why the loop ended: "rounds_number",
+-- "converged", "callback", "early_stopping", "interrupted" or "non-finite".
+--
+-- Faults: when a parameter (theta, lambda, the relaxed X), the loss a round
+-- reports in its result or a loss of the history entry becomes NaN or Inf
+-- (in the round, or by a callback), or the round raises while a parameter is
+-- non-finite, the model is rolled back to the parameters of the last good
+-- round, s.stop_reason = "non-finite", s.stop_message says what happened and
+-- run returns normally after a warning (config.warn, default a line on
+-- stderr). A round may also report a fault of its own state (a message) in
+-- its result's fault, and its training loss in result.loss.
+-- An equilibrium that does not converge is recorded in the history entry
+-- (eq_converged = false, eq_failures); with config.raise_on_nonconvergence
+-- it raises instead.
+--
+-- SIGINT (Ctrl-C, kill -INT) while the loop runs stops it at the end of the
+-- current round (s.stop_reason = "interrupted"); a second one goes to the
+-- handler that was in place before (the REPL's error, or the end of the
+-- process). Checkpoints (trainers.checkpoint) go to config.checkpoint_path
+-- every config.checkpoint_every rounds, on an interrupt, and when the run
+-- ends (not after a fault: the last good checkpoint stays).
+-- The round function and the spec of `round` (a trainer name, a spec, or a
+-- plain function), and the round's checked trainer options.
+local function resolve(round, config, fname)
+  local spec
+  if type(round) == "string" then
+    spec = registry.get(round)
+    if not spec then
+      util.fail("run", string.format("unknown trainer '%s' (known: %s)", round,
+        table.concat(registry.names(), ", ")), 3)
+    end
+  elseif type(round) == "table" then
+    spec = registry.register(round, 3, fname)
+  elseif type(round) == "function" then
+    return round, nil, nil
+  else
+    util.fail(fname, "round must be a trainer name, a spec or a function, got " .. util.describe(round), 3)
+  end
+  config.relaxed = spec.relaxed
+  return spec.round, spec, registry.options_of(spec, config.trainer_options, fname, 3)
+end
+
+-- A round's return value as a result record (a plain function's true: stop).
+local function as_result(r)
+  if type(r) == "table" then return r end
+  return {stop = r == true}
+end
+
+-- Runs one round; returns its result, or a fault message.
+local function play(round, s, config, opts)
+  local ok, r = pcall(round, s, config, opts)
+  if not ok then
+    local what = faults.nonfinite_parameter(s, config)
+    if not what then error(r, 0) end
+    return nil, string.format("%s (the round raised: %s)", what, tostring(r))
+  end
+  r = as_result(r)
+  local what = r.fault
+    or (r.loss ~= nil and not faults.finite_number(r.loss)
+      and ("the training loss is " .. faults.nonfinite_word(r.loss)))
+    or faults.nonfinite_parameter(s, config)
+  return r, what
+end
+
+function loop.run(round, s, config)
+  local fname = "trainers.run"
+  if config ~= nil then util.check_table(config, fname, "config") end
+  config = state.config(config)
+  local fn, spec, opts = resolve(round, config, fname)
+  state.check(s, fname)
+  state.check_config(config, state.RUN_KEYS, fname)
+  if spec then s.trainer = spec.name end
+  s.start = s.start or core.clock()
+  local cbs = callbacks_of(config)
+  local guard <close> = interrupt_guard(config)
+  if #s.history == 0 then
+    local e = monitor.measure(s, config)
+    s.history[1] = e
+    monitor.track_best(s, e)
+  end
+  s.since_best = s.since_best or 0
+  s.stop_reason, s.stop_message, s.fault = "rounds_number", nil, nil
+  local rounds = config.rounds_number
+  if s.resumed_finished then -- resumed from the checkpoint of a run that had ended by itself
+    s.stop_reason, rounds, s.resumed_finished = s.resumed_finished, 0, nil
+  elseif interrupted(guard) then
+    s.stop_reason, rounds = "interrupted", 0
+  end
+  faults.save_good(s, config)
+  for r = 1, rounds do
+    local t0 = core.clock()
+    s.round = s.round + 1
+    local result, what = play(fn, s, config, opts)
+    if what then faults.rollback(s, config, what); break end
+    local t1 = core.clock()
+    local e = monitor.measure(s, config, result)
+    what = faults.nonfinite_entry(e)
+    if what then faults.rollback(s, config, what); break end
+    e.round_seconds = t1 - t0
+    s.timing.rounds = s.timing.rounds + (t1 - t0)
+    s.timing.monitor = s.timing.monitor + (core.clock() - t1)
+    local failed = e.eq_failed
+    e.eq_failed = nil
+    s.history[#s.history + 1] = e
+    if monitor.track_best(s, e) then s.since_best = 0 else s.since_best = s.since_best + 1 end
+    faults.save_good(s, config)
+    if config.raise_on_nonconvergence and failed then
+      util.fail(config.caller, string.format("round %d: %s (raise_on_nonconvergence is set)", s.round,
+        failed))
+    end
+    if config.progress then config.progress:update(s.round, e) end
+    local by_callback = false
+    for _, cb in ipairs(cbs) do
+      if cb(s, e) == true then by_callback = true end
+    end
+    what = faults.nonfinite_parameter(s, config)
+    if what then faults.rollback(s, config, "after the callbacks, " .. what); break end
+    -- a run that ends by itself here is finished whatever else asked it to
+    -- stop: a checkpoint records it, so that resuming does not run on
+    s.finished = result.stop and "converged"
+      or (config.early_stopping and s.eval and s.since_best >= config.patience and "early_stopping") or nil
+    if interrupted(guard) then s.stop_reason = "interrupted"
+    elseif by_callback then s.stop_reason = "callback"
+    elseif s.finished then s.stop_reason = s.finished
+    end
+    maybe_checkpoint(s, config, s.stop_reason ~= "rounds_number" or r == rounds)
+    if s.stop_reason ~= "rounds_number" then break end
+  end
+  s.finished = nil
+  if s.stop_reason == "interrupted" and s.checkpoint_round ~= s.round then
+    maybe_checkpoint(s, config, true)
+  end
+  local last = s.history[#s.history]
+  if last.train_l2 == nil and config.monitor_train_every > 0 then
+    -- the true train loss of the final model, even off the monitoring period
+    last.train_l2 = monitor.true_loss(s, config, s.U, s.Y, "x_eq")
+    if s.model.loss == "squared" then last.train_rmse = math.sqrt(2 * last.train_l2 / s.Y:rows()) end
+  end
+  local restored = config.early_stopping and s.eval and s.best and s.best.round ~= s.round
+  if restored then monitor.restore_best(s) end
+  if s.fault then
+    local f = s.fault
+    s.stop_message = string.format("training stopped at round %d: %s; the model keeps the %s", f.round,
+      f.what, restored and string.format("best parameters, of round %d (early stopping)", s.best.round)
+        or string.format("parameters of round %d", f.good_round))
+    warn(config, s.stop_message)
+  elseif s.stop_reason == "interrupted" then
+    s.stop_message = string.format("training interrupted after round %d%s", s.round,
+      s.checkpoint_round == s.round and ("; checkpoint written to " .. config.checkpoint_path) or "")
+  end
+  return s
+end
+
+return loop

@@ -1,0 +1,18 @@
+--- one_loop: one theta step, one X step and one dual step per round.
+-- @module idl.train.one_loop
+
+local steps = require "idl.train.relaxed"
+local state = require "idl.train.state"
+
+local one_loop = {name = "one_loop"}
+
+function one_loop.round(s, config)
+  state.check(s, "trainers.one_loop")
+  state.check_config(config, state.DUAL_KEYS, "trainers.one_loop")
+  steps.theta_step(s)
+  steps.x_step(s)
+  steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
+  return {iterations = 1}
+end
+
+return one_loop

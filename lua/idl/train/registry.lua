@@ -1,0 +1,126 @@
+--- The trainers by name. A trainer is a spec, a small table (usually a module
+-- of its own under lua/idl/train/, which `get` loads on first use: a new
+-- trainer is one file):
+--
+--     {name = "my_trainer",
+--      round = function(s, config, opts) -> result,  -- one round, see below
+--      options = idl.params.schema{...} or nil,       -- its config.trainer_options
+--      fit_defaults = {rounds_number =, patience =, holdout =, initialization_options =},
+--      relaxed = true,                                -- it trains s.X (false: the history's
+--                                                     -- relaxed fields stay nil)
+--      save_state = function(s) -> table or nil,      -- its state for a checkpoint
+--      restore_state = function(s, saved),            -- and back
+--      state_key = "name"}                            -- where a checkpoint keeps that state
+--
+-- round(s, config, opts) runs one round (opts: config.trainer_options checked
+-- against `options`, defaults filled in) and returns a result record:
+-- {stop = true when training is done (e.g. no unit left with F >= eps),
+-- iterations = inner steps, loss = its training loss, fault = a message when
+-- its own state became non-finite, eq_failures = equilibria of the round that
+-- did not converge}. Every field is optional; the loop (idl.train.loop) reads
+-- nothing else. A round given as a plain function may return true to stop.
+-- The trainer's own state lives in s.trainer_state (the loop drops it after a
+-- fault; a checkpoint keeps what save_state returns).
+-- @module idl.train.registry
+
+local util = require "idl._util"
+
+local registry = {}
+
+--- registry.specs: name -> spec of every trainer registered or loaded so far.
+registry.specs = {}
+
+--- The trainers that ship with idl (modules idl.train.<name>).
+registry.BUILTIN = {"two_loops", "one_loop", "bcd", "hybrid", "implicit"}
+
+local SPEC_FIELDS = {name = true, round = true, options = true, fit_defaults = true, relaxed = true,
+  save_state = true, restore_state = true, state_key = true}
+
+-- The spec checked, as a new table of its fields with the defaults
+-- (relaxed = true, fit_defaults = {}, state_key = name) filled in.
+local function checked(spec, fname, level)
+  level = level + 1
+  util.check_table(spec, fname, "spec", level)
+  local name = spec.name
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then
+    util.fail(fname, "name must be a word (letters, digits, _), got " .. util.describe(name), level)
+  end
+  if type(spec.round) ~= "function" then
+    util.fail(fname, "round must be a function, got " .. util.describe(spec.round), level)
+  end
+  local o = spec.options
+  if o ~= nil and (type(o) ~= "table" or type(o.check_table) ~= "function") then
+    util.fail(fname, "options must be a schema (idl.params.schema), got " .. util.describe(spec.options),
+      level)
+  end
+  if spec.relaxed ~= nil then util.check_boolean(spec.relaxed, fname, "relaxed", level) end
+  if spec.fit_defaults ~= nil then util.check_table(spec.fit_defaults, fname, "fit_defaults", level) end
+  for _, k in ipairs{"save_state", "restore_state"} do
+    if spec[k] ~= nil and type(spec[k]) ~= "function" then
+      util.fail(fname, k .. " must be a function, got " .. util.describe(spec[k]), level)
+    end
+  end
+  local out = {} -- the spec's fields (a trainer module may hold more: its helpers)
+  for k in pairs(SPEC_FIELDS) do out[k] = spec[k] end
+  out.relaxed = spec.relaxed ~= false
+  out.fit_defaults = spec.fit_defaults or {}
+  out.state_key = spec.state_key or name
+  return out
+end
+
+--- registry.register(spec) -> spec: makes the trainer known by its name (a
+-- later registration of the same name replaces it). Errors name fname
+-- (default "register") and blame `level`.
+function registry.register(spec, level, fname)
+  local s = checked(spec, fname or "register", (level or 1) + 1)
+  registry.specs[s.name] = s
+  return s
+end
+
+--- registry.get(name) -> the spec of that trainer, loading idl.train.<name>
+-- on first use; nil when there is none.
+function registry.get(name)
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then return nil end
+  local s = registry.specs[name]
+  if s then return s end
+  local ok, mod = pcall(require, "idl.train." .. name)
+  if ok and type(mod) == "table" and type(mod.round) == "function" and mod.name == name then
+    return registry.register(mod, 2)
+  end
+  if not ok and not tostring(mod):find("module 'idl.train." .. name .. "' not found", 1, true) then
+    error(mod, 0) -- the trainer's file exists and raised: say so
+  end
+  return nil
+end
+
+--- registry.load_builtin(): the trainers that ship with idl, loaded.
+function registry.load_builtin()
+  for _, name in ipairs(registry.BUILTIN) do registry.get(name) end
+end
+
+--- registry.names() -> the sorted names of the known trainers.
+function registry.names()
+  registry.load_builtin()
+  local t = {}
+  for k in pairs(registry.specs) do t[#t + 1] = k end
+  table.sort(t)
+  return t
+end
+
+--- registry.options_of(spec, given, fname [, level = 2]) -> given
+-- (config.trainer_options) checked against the spec's options schema, with its
+-- defaults filled in (a new table). A bad option raises "<fname>: <the
+-- schema's message>" at `level` (as seen from the caller).
+function registry.options_of(spec, given, fname, level)
+  if spec.options == nil then return given or {} end
+  local what = "trainer_options (trainer '" .. spec.name .. "')"
+  local ok, t = pcall(spec.options.check_table, spec.options, given, what)
+  if not ok then
+    -- the schema names itself when no public function is on the stack: the
+    -- message is about the caller's argument, so it goes out under its name
+    util.fail(fname, (tostring(t):gsub("^.-check_table: ", "")), (level or 2) + 1)
+  end
+  return spec.options:resolve(t)
+end
+
+return registry

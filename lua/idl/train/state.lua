@@ -1,0 +1,137 @@
+--- The trainer state and the loop's config: what every trainer and the loop
+-- share (idl.trainers re-exports new_state, config and defaults).
+--
+-- A state `s` holds the model (s.model, trained in place), the data (s.U, s.Y,
+-- optional s.eval = {U =, Y =}), the relaxed hidden variable s.X, s.ws (the
+-- workspaces of idl.train.relaxed and of the loop), s.history, s.best, and
+-- s.trainer_state, the running trainer's own state (its spec saves and
+-- restores it; the loop drops it after a fault).
+-- @module idl.train.state
+
+local core = require "idl.core"
+local util = require "idl._util"
+local model_mod = require "idl.model"
+local steps = require "idl.train.relaxed"
+
+local state = {}
+
+-- s: a trainer state of new_state (errors name fname, blame `level`).
+function state.check(s, fname, level)
+  if not steps.is_state(s) then
+    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s),
+      (level or 2) + 1)
+  end
+end
+
+-- A threshold: any number but NaN and -inf (tol_fenchel = inf counts no unit).
+local function check_threshold(v, fname, what, level)
+  if type(v) ~= "number" or v ~= v or v == -math.huge then
+    util.fail(fname, what .. " must be a number, got " .. util.describe(v), level + 1)
+  end
+end
+
+local function check_rate(v, fname, what, level) util.check_number(v, fname, what, {min = 0}, level + 1) end
+local function check_loops(v, fname, what, level) util.check_count(v, fname, what, 0, level + 1) end
+local function check_method(v, fname, what, level)
+  util.check_choice(v, {"picard", "anderson"}, fname, what, level + 1)
+end
+
+-- The config fields the rounds and the loop read, with their checks.
+local CONFIG_CHECKS = {
+  rounds_number = check_loops, dual_learning_rate = check_rate, tol_fenchel = check_threshold,
+  inner_tol = check_threshold, inner_max_iter = check_loops, monitor_tol = check_rate,
+  monitor_train_every = check_loops, monitor_max_iter = check_loops, monitor_method = check_method,
+  patience = check_loops,
+}
+
+state.DUAL_KEYS = {"dual_learning_rate", "tol_fenchel"}
+state.INNER_KEYS = {"dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max_iter"}
+state.MEASURE_KEYS = {"monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method"}
+state.RUN_KEYS = {"rounds_number", "dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max_iter",
+  "monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method", "patience"}
+
+-- Checks that config is a table whose fields `keys` (names of CONFIG_CHECKS)
+-- are present and valid.
+function state.check_config(config, keys, fname, level)
+  level = (level or 2) + 1
+  util.check_table(config, fname, "config", level)
+  for _, k in ipairs(keys) do
+    local v = config[k]
+    if v == nil then util.fail(fname, "config." .. k .. " is missing (see trainers.config)", level) end
+    CONFIG_CHECKS[k](v, fname, "config." .. k, level)
+  end
+end
+
+--- state.defaults: the config fields trainers.run and the rounds read.
+state.defaults = {
+  rounds_number = 100,     -- rounds (dual updates) at most
+  dual_learning_rate = 0.1,
+  tol_fenchel = 0.1,
+  inner_tol = 1e-3,        -- change of G in a step that ends an inner loop (absolute)
+  inner_max_iter = 500,    -- inner steps at most (the report's cap)
+  early_stopping = false,  -- stop when the eval loss stalls for `patience` rounds
+  patience = 10,
+  monitor_tol = 1e-6,      -- equilibrium tolerance of the true losses per round
+  monitor_train_every = 1, -- true train loss every k rounds (0: never); eval: every round
+  monitor_max_iter = 1000,
+  monitor_method = "picard",
+  relaxed = true,          -- the round uses s.X (set from the trainer's spec)
+  callbacks = nil,         -- {fn(s, entry) -> true to stop, ...}
+  progress = nil,          -- an idl.progress bar, updated per round
+  trainer_options = nil,   -- settings of the trainer (checked against its spec's options)
+  raise_on_nonconvergence = false, -- raise when an equilibrium does not converge
+  checkpoint_path = nil,   -- where trainers.checkpoint writes (nil: no checkpoints)
+  checkpoint_every = 0,    -- a checkpoint every k rounds (0: only when the run ends)
+  checkpoint_meta = nil,   -- extra meta fields for the checkpoint (the estimator's)
+  interruptible = true,    -- SIGINT (Ctrl-C) stops after the current round
+  caller = "run",          -- the name messages and warnings start with
+  warn = nil,              -- fn(message) for warnings (default: a line on stderr)
+}
+
+--- state.config(t) -> a copy of t with the defaults filled in.
+function state.config(t)
+  if t ~= nil then util.check_table(t, "trainers.config", "t") end
+  local c = {}
+  for k, v in pairs(state.defaults) do c[k] = v end
+  for k, v in pairs(t or {}) do c[k] = v end
+  return c
+end
+
+local STATE_ARGS = {model = true, U = true, Y = true, X = true, eval = true}
+
+--- state.new{model =, U =, Y =, X = nil, eval = {U =, Y =}} -> s.
+-- U is n x m, Y p x m (columns are samples); X (h x m, the relaxed hidden
+-- variable) defaults to the equilibrium of the model on U. The model is
+-- trained in place; U, Y, X and eval are only read (X is copied).
+function state.new(args)
+  local fn = "new_state"
+  if args == nil then util.fail(fn, "needs a table {model =, U =, Y =, ...}") end
+  util.check_options(args, STATE_ARGS, fn, "arguments")
+  local m = args.model
+  if getmetatable(m) ~= model_mod.Model then
+    util.fail(fn, "model must be an idl.model, got " .. util.describe(m))
+  end
+  local U, Y = args.U, args.Y
+  if not core.is_matrix(U) or U:rows() ~= m.n then
+    util.fail(fn, string.format("U must be a %d x m matrix, got %s", m.n, util.describe(U)))
+  end
+  if not core.is_matrix(Y) or Y:rows() ~= m.p or Y:cols() ~= U:cols() then
+    util.fail(fn, string.format("Y must be a %d x %d matrix, got %s", m.p, U:cols(), util.describe(Y)))
+  end
+  local X
+  if args.X ~= nil then
+    if not core.is_matrix(args.X) or args.X:rows() ~= m.h or args.X:cols() ~= U:cols() then
+      util.fail(fn, string.format("X must be a %d x %d matrix, got %s", m.h, U:cols(), util.describe(args.X)))
+    end
+    X = core.project_nonneg_(args.X:copy())
+  end
+  local s = {model = m, U = U, Y = Y, X = X, eval = args.eval, round = 0, history = {}, best = nil,
+    ws = {}, timing = {rounds = 0, monitor = 0}}
+  if s.X == nil then
+    s.X = m:hidden(U, {max_iter = 10000})
+    core.project_nonneg_(s.X)
+  end
+  return s
+end
+
+return state
