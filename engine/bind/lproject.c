@@ -42,7 +42,7 @@ static int project_inf(lua_State *L, bool in_place, const char *fn)
     idl_mat *d0 = lidl_checkmat(L, 1, fn, "D");
     double kappa = check_radius(L, 2, fn, "kappa");
     idl_mat *d = target(L, d0, in_place, fn);
-    double *work = scratch(L, (size_t)d->cols);
+    double *work = scratch(L, idl_project_inf_work_size(d->rows, d->cols));
     idl_status st = idl_project_inf(d, kappa, work);
     if (st == IDL_ENONFINITE)
         lidl_error(L, fn, "D has NaN or infinite entries");

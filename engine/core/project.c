@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 /* Doubles needed to hold k lapack_ints (they share the double workspace). */
@@ -13,29 +14,95 @@ static size_t ints_as_doubles(size_t k)
 
 /* ---- rows onto l1 balls ------------------------------------------------ */
 
-static int descending(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a < b) - (a > b);
-}
-
-/* The soft threshold theta with sum_k max(v_k - theta, 0) = kappa, for the
- * absolute values v (n entries, sorted in place, sum > kappa > 0). */
+/* The soft threshold theta with sum_k max(v_k - theta, 0) = kappa for the
+ * absolute values v (n >= 1 entries, sum > kappa > 0; v is reordered), in
+ * expected linear time without a sort (Duchi et al. 2008, fig. 2): a pivot
+ * splits the undecided entries into those >= it and the rest; the pivot is
+ * active iff sum_{v >= pivot} (v - pivot) < kappa, and then every entry >=
+ * it is, otherwise every entry below it is not. Each pass is a partition of
+ * what is undecided, whose expected size halves: ~3.3 n comparisons on a row
+ * just outside the ball, as after an optimizer step. (Condat's algorithm,
+ * tried first, drops only a few entries per pass on such rows: 2.4x faster
+ * than the sort there, this 4x with the shrink below, at h = 300.) The
+ * pivots come from a fixed LCG: the same row gives the same bits. */
 static double l1_threshold(double *v, int n, double kappa)
 {
-    qsort(v, (size_t)n, sizeof *v, descending);
-    double cum = 0.0, theta = 0.0;
-    /* The indices where v_k exceeds the running threshold form a prefix. */
-    for (int k = 0; k < n; k++) {
-        cum += v[k];
-        double t = (cum - kappa) / (k + 1);
-        /* At k = 0 the test only fails when kappa vanishes in v[0]'s rounding
-         * (huge entries): the largest entry is always shrunk. */
-        if (k > 0 && v[k] <= t)
-            break;
-        theta = t;
+    double s = 0.0; /* sum of the entries known active */
+    int active = 0, lo = 0, hi = n; /* undecided: v[lo .. hi - 1] */
+    unsigned state = 2463534242u;
+    while (lo < hi) {
+        state = state * 1664525u + 1013904223u;
+        int p = lo + (int)((state >> 8) % (unsigned)(hi - lo));
+        double pivot = v[p], ds = pivot;
+        v[p] = v[lo];
+        v[lo] = pivot;
+        int m = lo + 1; /* v[lo .. m - 1] >= pivot */
+        /* Branch-free (always swap, advance m by the comparison): the
+         * comparisons are coin flips that a branch would mispredict. */
+        for (int k = lo + 1; k < hi; k++) {
+            double t = v[k];
+            int ge = t >= pivot;
+            v[k] = v[m];
+            v[m] = t;
+            ds += ge ? t : 0.0;
+            m += ge;
+        }
+        if ((s + ds) - (double)(active + m - lo) * pivot < kappa) {
+            s += ds;
+            active += m - lo;
+            lo = m;
+        } else {
+            lo++;
+            hi = m;
+        }
     }
-    return theta;
+    return (s - kappa) / active;
+}
+
+/* Rows per block when gathering rows: IDL_PROJECT_INF_BLOCK rows of one
+ * column share a cache line, so a block reads D once, in column order, not
+ * with stride ld (a cache miss per entry once D leaves the cache). */
+#define ROW_BLOCK IDL_PROJECT_INF_BLOCK
+
+/* theta[i] = sum_j |D(i, j)|, in one column-major sweep. */
+static void row_l1_sums(const idl_mat *d, double *theta)
+{
+    for (int i = 0; i < d->rows; i++)
+        theta[i] = 0.0;
+    for (int j = 0; j < d->cols; j++) {
+        const double *col = &IDL_AT(d, 0, j);
+        for (int i = 0; i < d->rows; i++)
+            theta[i] += fabs(col[i]);
+    }
+}
+
+/* The thresholds of rows i0 .. i0 + nb - 1 whose theta (their l1 norm on
+ * entry) exceeds kappa > 0: their |entries| gathered row-wise into rows (nb x
+ * c), then l1_threshold on each. Rows inside get theta = 0 (left alone). */
+static void block_thresholds(const idl_mat *d, int i0, int nb, double kappa, double *theta,
+                             double *rows)
+{
+    int c = d->cols, out[ROW_BLOCK], nout = 0;
+    for (int t = 0; t < nb; t++) {
+        if (theta[i0 + t] > kappa)
+            out[nout++] = i0 + t;
+        else
+            theta[i0 + t] = 0.0;
+    }
+    if (nout == 0)
+        return;
+    for (int j = 0; j < c; j++)
+        for (int t = 0; t < nout; t++)
+            rows[(size_t)t * (size_t)c + (size_t)j] = fabs(IDL_AT(d, out[t], j));
+    for (int t = 0; t < nout; t++)
+        theta[out[t]] = l1_threshold(rows + (size_t)t * (size_t)c, c, kappa);
+}
+
+size_t idl_project_inf_work_size(int rows, int cols)
+{
+    if (rows < 0 || cols < 0)
+        return 0;
+    return (size_t)rows + (size_t)ROW_BLOCK * (size_t)cols;
 }
 
 idl_status idl_project_inf(idl_mat *d, double kappa, double *work)
@@ -44,18 +111,30 @@ idl_status idl_project_inf(idl_mat *d, double kappa, double *work)
         return IDL_EINVAL;
     if (!idl_all_finite(d)) /* checked first: a failure leaves D untouched */
         return IDL_ENONFINITE;
-    int c = d->cols;
-    for (int i = 0; i < d->rows; i++) {
-        double sum = 0.0;
-        for (int j = 0; j < c; j++)
-            sum += (work[j] = fabs(IDL_AT(d, i, j)));
-        if (sum <= kappa)
-            continue;
-        double theta = kappa > 0.0 ? l1_threshold(work, c, kappa) : HUGE_VAL;
-        for (int j = 0; j < c; j++) {
-            double x = IDL_AT(d, i, j), shrunk = fabs(x) - theta;
-            IDL_AT(d, i, j) = shrunk > 0.0 ? copysign(shrunk, x) : 0.0;
+    int r = d->rows, c = d->cols;
+    double *theta = work, *rows = work + r;
+    /* Check first: during training most rows stay inside the ball, and only
+     * the rows outside need a threshold. theta = 0 marks a row left alone. */
+    row_l1_sums(d, theta);
+    bool any = false;
+    for (int i = 0; i < r; i++)
+        any = any || theta[i] > kappa;
+    if (!any)
+        return IDL_OK;
+    for (int i0 = 0; i0 < r; i0 += ROW_BLOCK) {
+        int nb = r - i0 < ROW_BLOCK ? r - i0 : ROW_BLOCK;
+        if (kappa > 0.0) {
+            block_thresholds(d, i0, nb, kappa, theta, rows);
+        } else {
+            for (int t = 0; t < nb; t++)
+                theta[i0 + t] = theta[i0 + t] > 0.0 ? HUGE_VAL : 0.0;
         }
+    }
+    /* Branch-free shrink; theta = 0 rewrites an entry with its own bits. */
+    for (int j = 0; j < c; j++) {
+        double *col = &IDL_AT(d, 0, j);
+        for (int i = 0; i < r; i++)
+            col[i] = copysign(fmax(fabs(col[i]) - theta[i], 0.0), col[i]);
     }
     return IDL_OK;
 }

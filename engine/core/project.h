@@ -16,11 +16,16 @@
 
 #include "mat.h"
 
-/* Each row of D onto the l1 ball of radius kappa >= 0 (Duchi et al. 2008:
- * sort, find the soft threshold, shrink; O(c log c) per row of c entries).
- * Rows already inside are untouched. work: D->cols doubles.
+/* Each row of D onto the l1 ball of radius kappa >= 0: the row sums are
+ * checked first and rows already inside are untouched; for a row outside, the
+ * soft threshold comes from a randomized-pivot search (expected linear time
+ * in the row length, no sort), then the row is shrunk. work: the doubles that
+ * idl_project_inf_work_size(rows, cols) gives (rows outside are gathered in
+ * blocks of IDL_PROJECT_INF_BLOCK so that D is read in column order).
  * IDL_EINVAL for kappa < 0 or not finite, IDL_ENONFINITE for NaN/Inf in D
  * (D is then untouched). */
+#define IDL_PROJECT_INF_BLOCK 8
+size_t idl_project_inf_work_size(int rows, int cols);
 idl_status idl_project_inf(idl_mat *d, double kappa, double *work);
 
 /* D = U diag(s) V^T  ->  U diag(min(s, radius)) V^T, the Frobenius projection

@@ -34,7 +34,8 @@ static void test_inf(void)
 {
     unsigned s = 2;
     idl_mat d = tu_alloc(7, 6, 2), p = tu_alloc(7, 6, 0), q = tu_alloc(7, 6, 0);
-    double work[6], kappa = 0.8;
+    double work[7 + 8 * 6], kappa = 0.8;
+    CHECK(idl_project_inf_work_size(7, 6) == 7 + 8 * 6);
     tu_fill(&d, &s);
     for (int j = 0; j < 6; j++) /* row 0 already inside the ball */
         IDL_AT(&d, 0, j) *= 0.1;
@@ -62,6 +63,118 @@ static void test_inf(void)
     IDL_AT(&q, 3, 3) = NAN;
     CHECK(idl_project_inf(&q, 1.0, work) == IDL_ENONFINITE);
     free(d.data), free(p.data), free(q.data);
+}
+
+static int descending(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a < b) - (a > b);
+}
+
+/* The sort-based soft threshold (Duchi et al. 2008), the algorithm the core
+ * used before: sort |v| descending, the active entries form a prefix. */
+static double sort_threshold(const double *row, int n, double kappa)
+{
+    double *v = malloc((size_t)n * sizeof(double)), cum = 0.0, theta = 0.0;
+    for (int k = 0; k < n; k++)
+        v[k] = fabs(row[k]);
+    qsort(v, (size_t)n, sizeof *v, descending);
+    for (int k = 0; k < n; k++) {
+        cum += v[k];
+        double t = (cum - kappa) / (k + 1);
+        if (k > 0 && v[k] <= t)
+            break;
+        theta = t;
+    }
+    free(v);
+    return theta;
+}
+
+/* One row (n entries) through idl_project_inf, against the sorted reference. */
+static void check_row_vs_sort(const double *row, int n, double kappa)
+{
+    idl_mat d = tu_alloc(1, n, 0);
+    double *work = malloc(idl_project_inf_work_size(1, n) * sizeof(double)), l1 = 0.0, big = 0.0;
+    for (int k = 0; k < n; k++) {
+        IDL_AT(&d, 0, k) = row[k];
+        l1 += fabs(row[k]);
+        big = fmax(big, fabs(row[k]));
+    }
+    CHECK(idl_project_inf(&d, kappa, work) == IDL_OK);
+    double t = l1 <= kappa ? 0.0 : sort_threshold(row, n, kappa), worst = 0.0;
+    for (int k = 0; k < n; k++) {
+        double want = l1 <= kappa ? row[k] : copysign(fmax(fabs(row[k]) - t, 0.0), row[k]);
+        worst = fmax(worst, fabs(IDL_AT(&d, 0, k) - want));
+    }
+    CHECK(worst <= 1e-13 * fmax(big, kappa));
+    if (worst > 1e-13 * fmax(big, kappa))
+        fprintf(stderr, "  row of %d, kappa %g: off by %g\n", n, kappa, worst);
+    free(work), free(d.data);
+}
+
+/* The pivot search's threshold against the sort: random rows of many lengths, rows
+ * with ties, huge entries beside small ones, a radius that vanishes in the
+ * rounding of the largest entry, single entries and rows inside the ball. */
+static void test_inf_vs_sort(void)
+{
+    unsigned s = 17;
+    const int lengths[] = {1, 2, 3, 7, 31, 300};
+    const double kappas[] = {1e-6, 0.3, 0.95, 5.0};
+    double row[300];
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 4; b++)
+            for (int rep = 0; rep < 20; rep++) {
+                idl_mat r = {1, lengths[a], 1, row};
+                tu_fill(&r, &s);
+                if (rep % 4 == 1) /* ties: values on a grid of 5 */
+                    for (int k = 0; k < lengths[a]; k++)
+                        row[k] = round(row[k] * 2.0) / 2.0;
+                if (rep % 4 == 2) /* heavy tails */
+                    for (int k = 0; k < lengths[a]; k++)
+                        row[k] = row[k] * row[k] * row[k] * 1e3;
+                check_row_vs_sort(row, lengths[a], kappas[b]);
+            }
+    /* A strided 21 x 30 matrix (three blocks of rows, the last partial), every
+     * third row inside the ball: row by row the same as the sort. */
+    idl_mat m = tu_alloc(21, 30, 3), ref = tu_alloc(21, 30, 0);
+    tu_fill(&m, &s);
+    for (int i = 0; i < 21; i += 3)
+        for (int j = 0; j < 30; j++)
+            IDL_AT(&m, i, j) *= 0.01;
+    idl_copy(&m, &ref);
+    double *mw = malloc(idl_project_inf_work_size(21, 30) * sizeof(double)), worst = 0.0;
+    CHECK(idl_project_inf(&m, 1.5, mw) == IDL_OK);
+    for (int i = 0; i < 21; i++) {
+        double rowv[30], l1 = 0.0;
+        for (int j = 0; j < 30; j++)
+            l1 += fabs(rowv[j] = IDL_AT(&ref, i, j));
+        double th = l1 <= 1.5 ? 0.0 : sort_threshold(rowv, 30, 1.5);
+        for (int j = 0; j < 30; j++) {
+            double want = l1 <= 1.5 ? rowv[j] : copysign(fmax(fabs(rowv[j]) - th, 0.0), rowv[j]);
+            worst = fmax(worst, fabs(IDL_AT(&m, i, j) - want));
+            if (i % 3 == 0)
+                CHECK(IDL_AT(&m, i, j) == rowv[j]);
+        }
+    }
+    CHECK(worst < 1e-14);
+    free(m.data), free(ref.data), free(mw);
+    double ties[8] = {0.5, -0.5, 0.5, -0.5, 0.5, -0.5, 0.5, -0.5};
+    check_row_vs_sort(ties, 8, 1.0); /* every entry shrinks by 3/8 */
+    double huge[5] = {1e300, -1e300, 3.0, 1e-300, 0.0};
+    check_row_vs_sort(huge, 5, 0.5);
+    check_row_vs_sort(huge, 5, 1e280);
+    double one[4] = {0.0, -7.0, 0.0, 0.0};
+    check_row_vs_sort(one, 4, 2.0); /* -7 -> -2 */
+    double zeros[3] = {0.0, 0.0, 0.0};
+    check_row_vs_sort(zeros, 3, 0.5);
+    idl_mat t = tu_alloc(1, 8, 0);
+    double work[1 + 8 * 8];
+    for (int k = 0; k < 8; k++)
+        IDL_AT(&t, 0, k) = ties[k];
+    idl_project_inf(&t, 1.0, work);
+    for (int k = 0; k < 8; k++)
+        CHECK_NEAR(IDL_AT(&t, 0, k), copysign(0.125, ties[k]), 1e-16);
+    free(t.data);
 }
 
 static double dot(const idl_mat *a, const idl_mat *b)
@@ -210,6 +323,7 @@ static void test_nonneg(void)
 int main(void)
 {
     test_inf();
+    test_inf_vs_sort();
     test_spectral();
     test_lmi();
     test_nonneg();
