@@ -56,14 +56,12 @@ res.generate_seconds = idl.clock() - t0
 local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y, {test_size = settings.test, shuffle = false})
 
 local lr = idl.LinearRegression():fit(Xtr, ytr)
-local trace, stop_trace = ex.trace_steps(settings.true_loss_every_steps)
+local trace, on_step = ex.trace_steps(settings.true_loss_every_steps)
 local est = idl.IDLModel{hidden_variables = settings.hidden_variables,
   dual_learning_rate = settings.dual_learning_rate, tol_fenchel = settings.tol_fenchel,
   random_state = opts.seed, early_stopping = true, verbosity = progress.is_terminal(2)}
-local ok, err = pcall(est.fit, est, Xtr, ytr, {rounds_number = settings.rounds_number,
-  type_of_training = "two_loops", eval_set = {Xte, yte}})
-stop_trace()
-if not ok then error(err, 0) end
+est:fit(Xtr, ytr, {rounds_number = settings.rounds_number, type_of_training = "two_loops",
+  eval_set = {Xte, yte}, on_step = on_step})
 
 local h = est.history
 local first, last = h[1], h[#h]

@@ -177,7 +177,8 @@ local function check_y(y, m, what, xwhat)
 end
 
 local FIT_OPTIONS = {rounds_number = true, verbose = true, type_of_training = true, eval_set = true,
-  callbacks = true, trainer_options = true, checkpoint_every = true, checkpoint_path = true, resume = true}
+  callbacks = true, trainer_options = true, checkpoint_every = true, checkpoint_path = true, resume = true,
+  on_step = true}
 
 -- The parameters a resumed run must share with the run that wrote the
 -- checkpoint (the others do not change the numbers), as declared (resume = true).
@@ -253,6 +254,7 @@ local function check_fit_options(self, opts)
     end
   end
   o.callbacks = cb
+  o.on_step = api.check(opts.on_step, {"function", optional = true}, "on_step")
   o.eval_set = opts.eval_set
   return o
 end
@@ -330,8 +332,10 @@ end
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
 -- "two_loops", eval_set = {X_eval, y_eval}, callbacks = fn or {fn, ...},
 -- trainer_options = {...}, checkpoint_path = nil, checkpoint_every = 0,
--- resume = nil}]) -> est. trainer_options is handed to the round
--- as config.trainer_options (for trainers with settings of their own). A
+-- resume = nil, on_step = nil}]) -> est. trainer_options is handed to the round
+-- as config.trainer_options (for trainers with settings of their own);
+-- on_step(s) is called after every X step of the relaxed trainers (a
+-- per-step trace: idl.experiment.trace_steps). A
 -- trainer may register defaults (idl.trainers.register's fit_defaults): the
 -- "implicit" trainer runs up to 60 rounds (epochs) and, with early_stopping and no
 -- eval_set, holds out 20% of the training data (seeded by random_state) to
@@ -418,7 +422,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
     early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
     monitor_train_every = p.monitor_train_every, raise_on_nonconvergence = p.raise_on_nonconvergence,
-    callbacks = o.callbacks, progress = bar, trainer_options = o.trainer_options,
+    callbacks = o.callbacks, on_step = o.on_step, progress = bar, trainer_options = o.trainer_options,
     checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
     checkpoint_meta = o.checkpoint_path and checkpoint_meta(p, o), caller = fname,
   })

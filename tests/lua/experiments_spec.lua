@@ -312,22 +312,21 @@ describe("idl.experiment", function()
 
   it("traces every inner step without changing the training", function()
     local X, y = idl.data.sin(60, idl.rng(5), {noise = 0.1})
-    local function fit()
+    local function fit(on_step)
       local est = idl.IDLModel{hidden_variables = 4, random_state = 2, verbosity = false,
         early_stopping = false, dual_learning_rate = 1e-3, tol_fenchel = 1e-6}
-      est:fit(X, y, {rounds_number = 3})
+      est:fit(X, y, {rounds_number = 3, on_step = on_step})
       return est
     end
     local plain = fit()
-    local trace, stop = ex.trace_steps(2)
-    local traced = fit()
-    stop()
+    local trace, on_step = ex.trace_steps(2)
+    local traced = fit(on_step)
     local steps = 0
     for _, e in ipairs(traced.history) do steps = steps + (e.inner_iterations or 0) end
     assert.equal(4, #plain.history)
     assert.is_true(steps > 0, "no inner steps were run")
     assert.equal(steps, #trace)
-    local again = fit() -- after stop, x_step is the original again: no new entries
+    local again = fit() -- a fit without the hook adds no entries
     assert.equal(steps, #trace)
     for i, e in ipairs(plain.history) do
       for _, k in ipairs{"G", "relaxed_l2", "train_l2", "lambda_l1", "residual"} do

@@ -44,30 +44,29 @@ end)
 history.TRACE_COLUMNS = {"step", "round", "G", "relaxed_l2", "train_l2", "eval_l2", "lambda_l1",
   "residual"}
 
---- experiment.trace_steps([every = 1]) -> trace, stop: records the relaxed
--- trainers' progress after every inner step, as the report's code did (its
--- training curves append to evals_result at each gradient step, not only at
--- each dual update). It wraps idl.train.relaxed.x_step (which two_loops, one_loop
--- and bcd call once per step) until stop() is called; the wrapper only reads
--- the state, so training is bit-for-bit the same as without it. Each entry of
--- the array trace: step (1, 2, ...), round (the round it belongs to), G,
--- relaxed_l2 (L with the relaxed X), residual ||X - (D X + E U + f 1^T)_+||_F,
--- lambda_l1, and every `every` steps train_l2 and eval_l2, the losses of the
--- real model (X from the equilibrium, tolerance 1e-6, warm-started).
+--- experiment.trace_steps([every = 1]) -> trace, on_step: records the
+-- relaxed trainers' progress after every inner step, as the report's code
+-- did (its training curves append to evals_result at each gradient step, not
+-- only at each dual update). Pass on_step to fit (est:fit(X, y, {on_step =
+-- on_step})) or to trainers.run's config: the relaxed rounds (two_loops,
+-- one_loop, bcd) call it after every X step; it only reads the state, so
+-- training is bit-for-bit the same as without it. Each entry of the array
+-- trace: step (1, 2, ...), round (the round it belongs to), G, relaxed_l2 (L
+-- with the relaxed X), residual ||X - (D X + E U + f 1^T)_+||_F, lambda_l1,
+-- and every `every` steps train_l2 and eval_l2, the losses of the real model
+-- (X from the equilibrium, tolerance 1e-6, warm-started).
 history.trace_steps = api.public("idl.experiment.trace_steps", function(every)
   every = every == nil and 1 or api.check(every, {"count", min = 1}, "every")
-  local trainers = require "idl.train.relaxed" -- the steps the relaxed rounds call
+  local steps = require "idl.train.relaxed"
   local losses = require "idl.losses"
-  local original = trainers.x_step
   local trace, warm = {}, {}
   local function true_loss(s, U, Y, key)
     local Yhat, info = s.model:predict_u(U, {x0 = warm[key], tol = 1e-6, max_iter = 1000})
     warm[key] = info.x
     return losses.get(s.model.loss).value(Yhat, Y)
   end
-  trainers.x_step = function(s)
-    original(s)
-    local G, L, _, residual = trainers.objective(s)
+  local function on_step(s)
+    local G, L, _, residual = steps.objective(s)
     local lam = s.model.lambda
     local e = {step = #trace + 1, round = s.round, G = G, relaxed_l2 = L, residual = residual,
       lambda_l1 = lam:relu():sum() + (-lam):relu():sum()}
@@ -76,10 +75,8 @@ history.trace_steps = api.public("idl.experiment.trace_steps", function(every)
       if s.eval then e.eval_l2 = true_loss(s, s.eval.U, s.eval.Y, "eval") end
     end
     trace[#trace + 1] = e
-    return s
   end
-  local function stop() trainers.x_step = original end
-  return trace, stop
+  return trace, on_step
 end)
 
 --- experiment.step_series(trace, key) -> x (steps), y: the entries of a step

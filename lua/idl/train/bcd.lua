@@ -29,7 +29,7 @@ function bcd.round(s, config)
   state.check_config(config, state.INNER_KEYS, "trainers.bcd")
   steps.abc_exact(s)
   local k, g = descend(s, config, steps.def_step, (steps.objective(s)))
-  local kx = descend(s, config, steps.x_step, g)
+  local kx = descend(s, config, function(st) return steps.x_step_of(st, config) end, g)
   local units = steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
   return {iterations = k + kx, stop = units == 0}
 end

@@ -10,7 +10,7 @@ function one_loop.round(s, config)
   state.check(s, "trainers.one_loop")
   state.check_config(config, state.DUAL_KEYS, "trainers.one_loop")
   steps.theta_step(s)
-  steps.x_step(s)
+  steps.x_step_of(s, config)
   steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
   return {iterations = 1}
 end

@@ -142,6 +142,15 @@ function relaxed.theta_step(s)
   return s
 end
 
+--- relaxed.x_step_of(s, config) -> s: relaxed.x_step, then config.on_step(s)
+-- when set (the per-step hook: idl.experiment.trace_steps records the trace
+-- from it). The rounds call this one.
+function relaxed.x_step_of(s, config)
+  relaxed.x_step(s)
+  if config.on_step then config.on_step(s) end
+  return s
+end
+
 --- relaxed.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with L_x the exact
 -- X-block constant at the current theta (idl.lipschitz_x).
 function relaxed.x_step(s)

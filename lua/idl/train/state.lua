@@ -12,6 +12,7 @@ local core = require "idl.core"
 local util = require "idl._util"
 local model_mod = require "idl.model"
 local steps = require "idl.train.relaxed"
+local params = require "idl.params"
 
 local state = {}
 
@@ -62,31 +63,24 @@ function state.check_config(config, keys, fname, level)
   end
 end
 
---- state.defaults: the config fields trainers.run and the rounds read.
-state.defaults = {
-  rounds_number = 100,     -- rounds (dual updates) at most
-  dual_learning_rate = 0.1,
-  tol_fenchel = 0.1,
-  inner_tol = 1e-3,        -- change of G in a step that ends an inner loop (absolute)
-  inner_max_iter = 500,    -- inner steps at most (the report's cap)
-  early_stopping = false,  -- stop when the eval loss stalls for `patience` rounds
-  patience = 10,
-  monitor_tol = 1e-6,      -- equilibrium tolerance of the true losses per round
-  monitor_train_every = 1, -- true train loss every k rounds (0: never); eval: every round
-  monitor_max_iter = 1000,
-  monitor_method = "picard",
+--- state.defaults: the config fields trainers.run and the rounds read: the
+-- training settings as declared once in idl.params.training (rounds_number
+-- 100, dual_learning_rate 0.1, tol_fenchel 0.1, inner_tol 1e-3,
+-- inner_max_iter 500, early_stopping false, patience 10, monitor_tol 1e-6,
+-- monitor_train_every 1, monitor_max_iter 1000, monitor_method "picard",
+-- raise_on_nonconvergence false), and the loop's own fields below.
+state.defaults = params.training:resolve({})
+for k, v in pairs{
   relaxed = true,          -- the round uses s.X (set from the trainer's spec)
-  callbacks = nil,         -- {fn(s, entry) -> true to stop, ...}
-  progress = nil,          -- an idl.progress bar, updated per round
-  trainer_options = nil,   -- settings of the trainer (checked against its spec's options)
-  raise_on_nonconvergence = false, -- raise when an equilibrium does not converge
-  checkpoint_path = nil,   -- where trainers.checkpoint writes (nil: no checkpoints)
+  -- callbacks = {fn(s, entry) -> true to stop, ...}, progress = an idl.progress bar,
+  -- trainer_options (checked against the trainer's spec's options),
+  -- on_step = fn(s) after every X step of the relaxed trainers (idl.experiment.trace_steps),
+  -- checkpoint_path (nil: no checkpoints), checkpoint_meta (extra meta fields, the estimator's),
+  -- warn = fn(message) for warnings (default: a line on stderr): all nil by default
   checkpoint_every = 0,    -- a checkpoint every k rounds (0: only when the run ends)
-  checkpoint_meta = nil,   -- extra meta fields for the checkpoint (the estimator's)
   interruptible = true,    -- SIGINT (Ctrl-C) stops after the current round
   caller = "run",          -- the name messages and warnings start with
-  warn = nil,              -- fn(message) for warnings (default: a line on stderr)
-}
+} do state.defaults[k] = v end
 
 --- state.config(t) -> a copy of t with the defaults filled in.
 function state.config(t)

@@ -23,7 +23,7 @@ function two_loops.inner(s, config)
   local k = 0
   repeat
     steps.theta_step(s)
-    steps.x_step(s)
+    steps.x_step_of(s, config)
     local g1 = steps.objective(s)
     k = k + 1
     local done = two_loops.settled(g0, g1, config.inner_tol)
