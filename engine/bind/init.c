@@ -21,6 +21,7 @@ int luaopen_idl_core(lua_State *L)
     lidl_open_project(L);
     lidl_open_solve(L);
     lidl_open_mpi(L);
+    lidl_open_stream(L);
     lua_pushliteral(L, "0.1.0");
     lua_setfield(L, -2, "_VERSION");
     return 1;

@@ -71,5 +71,6 @@ void lidl_open_relaxed(lua_State *L);
 void lidl_open_project(lua_State *L);
 void lidl_open_solve(lua_State *L);
 void lidl_open_mpi(lua_State *L);
+void lidl_open_stream(lua_State *L);
 
 #endif

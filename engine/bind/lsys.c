@@ -1,10 +1,11 @@
-/* lsys.c - threads, time and signals: idl.set_threads, idl.get_threads, idl.clock,
- * idl.executable, and the SIGINT flag that lets training stop cleanly on Ctrl-C
+/* lsys.c - threads, time, memory and signals: idl.set_threads, idl.get_threads, idl.clock,
+ * idl.executable, idl.peak_rss, and the SIGINT flag that lets training stop cleanly on Ctrl-C
  * (idl._interrupt_begin, idl._interrupted, idl._interrupt_end). */
 #include <cblas.h>
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,17 @@ static int l_executable(lua_State *L)
     if (n <= 0)
         return lidl_error(L, "executable", "cannot read /proc/self/exe");
     lua_pushlstring(L, buf, (size_t)n);
+    return 1;
+}
+
+/// idl.peak_rss() -> the largest resident memory of this process so far, in
+/// bytes (getrusage's ru_maxrss): what streaming must keep flat.
+static int l_peak_rss(lua_State *L)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return lidl_error(L, "peak_rss", "getrusage failed");
+    lua_pushinteger(L, (lua_Integer)ru.ru_maxrss * 1024);
     return 1;
 }
 
@@ -154,6 +166,7 @@ void lidl_open_sys(lua_State *L)
     static const luaL_Reg fns[] = {
         {"set_threads", l_set_threads}, {"get_threads", l_get_threads}, {"clock", l_clock},
         {"_time_dgemm", l_time_dgemm}, {"executable", l_executable},
+        {"peak_rss", l_peak_rss},
         {"_interrupt_begin", l_interrupt_begin}, {"_interrupted", l_interrupted},
         {"_interrupt_end", l_interrupt_end}, {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);

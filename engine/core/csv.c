@@ -201,8 +201,7 @@ static idl_status parse_text(char *p, char delim, idl_csv_header header, idl_csv
     for (char *line; (line = next_line(&p)); lineno++) {
         if (blank(line))
             continue;
-        if (first && (header == IDL_CSV_HEADER ||
-                      (header == IDL_CSV_AUTO && !line_is_numeric(line, delim)))) {
+        if (first && idl_csv_is_header(line, delim, header)) {
             t->cols = count_fields(line, delim);
             t->names = split_names(line, delim, t->cols);
             if (!t->names)
@@ -295,4 +294,29 @@ idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *
         set_error(err, 0, 0, idl_writer_reason(w));
     free(w);
     return st;
+}
+
+bool idl_csv_blank(const char *line)
+{
+    return blank(line);
+}
+
+int idl_csv_count_fields(const char *line, char delimiter)
+{
+    return count_fields(line, delimiter);
+}
+
+bool idl_csv_parse_number(const char *s, const char *end, double *v)
+{
+    return parse_number(s, end, v);
+}
+
+bool idl_csv_is_header(const char *line, char delimiter, idl_csv_header mode)
+{
+    return mode == IDL_CSV_HEADER || (mode == IDL_CSV_AUTO && !line_is_numeric(line, delimiter));
+}
+
+char **idl_csv_split_names(const char *line, char delimiter, int cols)
+{
+    return split_names(line, delimiter, cols);
 }

@@ -8,6 +8,7 @@
 #ifndef IDL_CSV_H
 #define IDL_CSV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mat.h"
@@ -48,5 +49,17 @@ int idl_csv_bad_name(const char *const *names, int cols, char delimiter);
  * err->message the system's reason (err may be NULL). */
 idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
                          char delimiter, idl_csv_error *err);
+
+/* The pieces of idl_csv_read that the streaming reader (csvstream.h) shares,
+ * so that both read a file alike. Lines are NUL-terminated, without their
+ * line end. */
+bool idl_csv_blank(const char *line);
+int idl_csv_count_fields(const char *line, char delimiter);
+/* Parses the field [s, end) as a number (surrounding blanks allowed). */
+bool idl_csv_parse_number(const char *s, const char *end, double *v);
+/* True when line, the first non-blank line of a file, is a header under mode. */
+bool idl_csv_is_header(const char *line, char delimiter, idl_csv_header mode);
+/* The cols fields of line as malloc'd strings (free each, then the array), or NULL. */
+char **idl_csv_split_names(const char *line, char delimiter, int cols);
 
 #endif

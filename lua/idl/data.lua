@@ -14,6 +14,8 @@ local standardize = require "idl.standardize"
 
 local data = {}
 
+data.stream_csv = require("idl.stream").stream_csv
+
 -- Rows idx (a Lua array of 1-based indices) of the m x n matrix M.
 local function select_rows(M, idx)
   return M:t():select_cols(idx):t()
