@@ -91,41 +91,109 @@ static int count_fields(const char *line, char delim)
     return n;
 }
 
-/* Parses one numeric field [s, end); true on success. */
-static bool parse_number(const char *s, const char *end, double *v)
+typedef enum field_kind { FIELD_NUMBER, FIELD_RANGE, FIELD_TEXT } field_kind;
+
+/* Parses one numeric field [s, end): FIELD_NUMBER with *v set, FIELD_RANGE for
+ * a number beyond the doubles (1e999), FIELD_TEXT for anything else. */
+static field_kind parse_field(const char *s, const char *end, double *v)
 {
     while (s < end && (*s == ' ' || *s == '\t'))
         s++;
     while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
     if (s == end)
-        return false;
+        return FIELD_TEXT;
     char tmp[128];
     size_t n = (size_t)(end - s);
     if (n >= sizeof tmp)
-        return false;
+        return FIELD_TEXT;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     char *stop;
     errno = 0;
     *v = strtod(tmp, &stop);
-    return *stop == '\0' && !(errno == ERANGE && isinf(*v));
+    if (*stop != '\0')
+        return FIELD_TEXT;
+    return errno == ERANGE && isinf(*v) ? FIELD_RANGE : FIELD_NUMBER;
 }
 
-static bool line_is_numeric(const char *line, char delim)
+static bool parse_number(const char *s, const char *end, double *v)
 {
+    return parse_field(s, end, v) == FIELD_NUMBER;
+}
+
+/* "not a number: '<field>'" (or "out of the range of doubles: '<field>'") for
+ * the field [s, end), shortened to fit the message. */
+static void field_error(idl_csv_error *err, int line, int column, const char *s, const char *end,
+                        const char *hint)
+{
+    double v;
+    field_kind kind = parse_field(s, end, &v);
+    char msg[sizeof err->message];
+    int n = (int)(end - s) > 40 ? 40 : (int)(end - s);
+    snprintf(msg, sizeof msg, "%s: '%.*s%s'%s",
+             kind == FIELD_RANGE ? "out of the range of doubles" : "not a number", n, s,
+             (int)(end - s) > 40 ? "..." : "", hint);
+    set_error(err, line, column, msg);
+}
+
+/* Whether the first line of a file is a header (header = "auto"): when none of
+ * its fields is a number. A line that mixes numbers and text is neither a
+ * header nor data: IDL_EPARSE at its first text field. */
+static idl_status is_header_line(const char *line, int lineno, char delim, bool *header,
+                                 idl_csv_error *err)
+{
+    int numbers = 0, first_text = 0;
+    const char *text_s = NULL, *text_e = NULL;
     const char *s = line;
-    for (;;) {
+    for (int c = 1;; c++) {
         const char *e = strchr(s, delim);
         if (!e)
             e = s + strlen(s);
         double v;
-        if (!parse_number(s, e, &v))
-            return false;
+        if (parse_field(s, e, &v) == FIELD_TEXT) {
+            if (!first_text) {
+                first_text = c;
+                text_s = s;
+                text_e = e;
+            }
+        } else {
+            numbers++;
+        }
         if (!*e)
-            return true;
+            break;
         s = e + 1;
     }
+    *header = numbers == 0;
+    if (numbers > 0 && first_text) {
+        field_error(err, lineno, first_text, text_s, text_e,
+                    "; a header holds no numbers, data only numbers (header = true reads line 1 "
+                    "as names)");
+        return IDL_EPARSE;
+    }
+    return IDL_OK;
+}
+
+/* A header name as written: "..." quotes (a name that reads as a number, or
+ * starts with a quote, is written quoted) are removed and "" becomes ". */
+static char *unquote_name(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        size_t k = 0;
+        for (size_t i = 1; i + 1 < n; i++) {
+            out[k++] = s[i];
+            if (s[i] == '"' && s[i + 1] == '"' && i + 2 < n)
+                i++;
+        }
+        out[k] = '\0';
+        return out;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
 }
 
 static char **split_names(const char *line, char delim, int cols)
@@ -136,15 +204,13 @@ static char **split_names(const char *line, char delim, int cols)
         const char *e = strchr(s, delim);
         if (!e)
             e = s + strlen(s);
-        names[c] = malloc((size_t)(e - s) + 1);
+        names[c] = unquote_name(s, (size_t)(e - s));
         if (!names[c]) {
             for (int k = 0; k < c; k++)
                 free(names[k]);
             free(names);
             return NULL;
         }
-        memcpy(names[c], s, (size_t)(e - s));
-        names[c][e - s] = '\0';
         s = *e ? e + 1 : e;
     }
     return names;
@@ -183,7 +249,7 @@ static idl_status parse_row(const char *line, int lineno, char delim, size_t *ca
         if (!e)
             e = s + strlen(s);
         if (!parse_number(s, e, &row[c])) {
-            set_error(err, lineno, c + 1, "not a number");
+            field_error(err, lineno, c + 1, s, e, "");
             return IDL_EPARSE;
         }
         s = e + 1;
@@ -198,10 +264,18 @@ static idl_status parse_text(char *p, char delim, idl_csv_header header, idl_csv
     size_t cap = 0;
     bool first = true;
     int lineno = 1;
+    if (strncmp(p, IDL_CSV_BOM, 3) == 0)
+        p += 3; /* a UTF-8 byte order mark (spreadsheet exports) is no part of the data */
     for (char *line; (line = next_line(&p)); lineno++) {
         if (blank(line))
             continue;
-        if (first && idl_csv_is_header(line, delim, header)) {
+        bool is_header = false;
+        if (first) {
+            idl_status st = idl_csv_is_header(line, lineno, delim, header, &is_header, err);
+            if (st != IDL_OK)
+                return st;
+        }
+        if (first && is_header) {
             t->cols = count_fields(line, delim);
             t->names = split_names(line, delim, t->cols);
             if (!t->names)
@@ -258,12 +332,29 @@ int idl_csv_bad_name(const char *const *names, int cols, char delimiter)
     return -1;
 }
 
+/* One header name: quoted ("" for a quote) when it would read as a number
+ * (a year, a wavelength: the header must hold no number to be told from data)
+ * or starts with a quote; as it is otherwise. */
+static void write_name(idl_writer *w, const char *name)
+{
+    size_t n = strlen(name);
+    double v;
+    if (parse_field(name, name + n, &v) == FIELD_TEXT && name[0] != '"') {
+        idl_writer_write(w, name, n);
+        return;
+    }
+    idl_writer_write(w, "\"", 1);
+    for (const char *q = name; *q; q++)
+        idl_writer_write(w, *q == '"' ? "\"\"" : q, *q == '"' ? 2 : 1);
+    idl_writer_write(w, "\"", 1);
+}
+
 /* The header line and the rows of m, through the writer. */
 static void write_rows(idl_writer *w, const idl_mat *m, const char *const *names, char delimiter)
 {
     if (names)
         for (int c = 0; c < m->cols; c++) {
-            idl_writer_write(w, names[c], strlen(names[c]));
+            write_name(w, names[c]);
             idl_writer_write(w, c + 1 < m->cols ? &delimiter : "\n", 1);
         }
     for (int r = 0; r < m->rows; r++)
@@ -311,9 +402,11 @@ bool idl_csv_parse_number(const char *s, const char *end, double *v)
     return parse_number(s, end, v);
 }
 
-bool idl_csv_is_header(const char *line, char delimiter, idl_csv_header mode)
+idl_status idl_csv_is_header(const char *line, int lineno, char delimiter, idl_csv_header mode,
+                             bool *header, idl_csv_error *err)
 {
-    return mode == IDL_CSV_HEADER || (mode == IDL_CSV_AUTO && !line_is_numeric(line, delimiter));
+    *header = mode == IDL_CSV_HEADER;
+    return mode == IDL_CSV_AUTO ? is_header_line(line, lineno, delimiter, header, err) : IDL_OK;
 }
 
 char **idl_csv_split_names(const char *line, char delimiter, int cols)

@@ -28,10 +28,13 @@ typedef struct idl_csv_error {
     char message[160];
 } idl_csv_error;
 
-/* Reads path. With IDL_CSV_AUTO the first line is a header when any of its
- * fields is not a number. Blank lines are skipped; every other line must have
- * the same number of fields. On failure returns IDL_EIO or IDL_EPARSE with err
- * filled and *out left empty. */
+/* Reads path. A UTF-8 byte order mark at the start is skipped. With
+ * IDL_CSV_AUTO the first line is a header when none of its fields is a number;
+ * a first line that mixes numbers and text is an error (IDL_EPARSE at its first
+ * text field), never a silently dropped row. Header names in "..." are unquoted
+ * ("" is a quote), as idl_csv_write writes names that read as numbers. Blank
+ * lines are skipped; every other line must have the same number of fields. On
+ * failure returns IDL_EIO or IDL_EPARSE with err filled and *out left empty. */
 idl_status idl_csv_read(const char *path, char delimiter, idl_csv_header header,
                         idl_csv_table *out, idl_csv_error *err);
 
@@ -43,7 +46,8 @@ void idl_csv_free(idl_csv_table *t);
 int idl_csv_bad_name(const char *const *names, int cols, char delimiter);
 
 /* Writes m (one line per row, %.17g so values round-trip) with an optional
- * header of m->cols names, atomically (idl_writer, file.h): a reader never
+ * header of m->cols names (a name that reads as a number, or starts with a
+ * quote, is written in "..." so the header reads back as one), atomically (idl_writer, file.h): a reader never
  * sees half a file, and a failure leaves the old file. IDL_EINVAL (nothing
  * written) when a name would not read back (idl_csv_bad_name); IDL_EIO with
  * err->message the system's reason (err may be NULL). */
@@ -57,8 +61,14 @@ bool idl_csv_blank(const char *line);
 int idl_csv_count_fields(const char *line, char delimiter);
 /* Parses the field [s, end) as a number (surrounding blanks allowed). */
 bool idl_csv_parse_number(const char *s, const char *end, double *v);
-/* True when line, the first non-blank line of a file, is a header under mode. */
-bool idl_csv_is_header(const char *line, char delimiter, idl_csv_header mode);
+/* Whether line (line number lineno), the first non-blank line of a file, is a
+ * header under mode: *header set, IDL_OK; under IDL_CSV_AUTO a line that mixes
+ * numbers and text is IDL_EPARSE with err at its first text field. */
+idl_status idl_csv_is_header(const char *line, int lineno, char delimiter, idl_csv_header mode,
+                             bool *header, idl_csv_error *err);
+
+/* The UTF-8 byte order mark that starts a file exported by a spreadsheet. */
+#define IDL_CSV_BOM "\xEF\xBB\xBF"
 /* The cols fields of line as malloc'd strings (free each, then the array), or NULL. */
 char **idl_csv_split_names(const char *line, char delimiter, int cols);
 

@@ -135,8 +135,16 @@ static idl_status read_head(idl_csv_stream *s, idl_csv_error *err)
         set_error(err, s->lineno, 0, "file has no data");
         return IDL_EPARSE;
     }
+    if (strncmp(line, IDL_CSV_BOM, 3) == 0) { /* as idl_csv_read: no part of the data */
+        line += 3;
+        at += 3;
+    }
     s->cols = idl_csv_count_fields(line, s->opts.delimiter);
-    if (idl_csv_is_header(line, s->opts.delimiter, s->opts.header)) {
+    bool header;
+    st = idl_csv_is_header(line, s->lineno, s->opts.delimiter, s->opts.header, &header, err);
+    if (st != IDL_OK)
+        return st;
+    if (header) {
         s->names = idl_csv_split_names(line, s->opts.delimiter, s->cols);
         if (!s->names)
             return IDL_ENOMEM;

@@ -52,20 +52,23 @@ end)
 
 --- metrics.r2(y, y_hat) -> the coefficient of determination 1 - SS_res / SS_tot,
 -- computed per output column and averaged. A constant column scores 1 when
--- predicted exactly and 0 otherwise (scikit-learn's convention).
+-- predicted exactly and 0 otherwise (scikit-learn's convention). Each column is
+-- divided by its largest deviation before squaring, so |y| ~ 1e-170 (whose
+-- squares underflow to 0) or ~ 1e170 (overflow) score as the same data scaled to 1.
 metrics.r2 = api.public("idl.metrics.r2", function(y, y_hat)
   y, y_hat = pair(y, y_hat)
   local m, p = y:rows(), y:cols()
   local d = y_hat - y
-  local ss_res = d:hadamard(d):sum(1)                       -- 1 x p
   local mean = y:sum(1) / m                                 -- 1 x p
   local centered = y - core.ones(m, 1) * mean
-  local ss_tot = centered:hadamard(centered):sum(1)
   local total = 0
   for j = 1, p do
-    local res, tot = ss_res:get(1, j), ss_tot:get(1, j)
+    local dj, cj = d:col(j), centered:col(j)
+    local scale = math.max(dj:norm("max"), cj:norm("max"))
+    local res = scale > 0 and (dj / scale):norm("fro") or 0
+    local tot = scale > 0 and (cj / scale):norm("fro") or 0
     if tot > 0 then
-      total = total + (1 - res / tot)
+      total = total + (1 - (res / tot) ^ 2)
     else
       total = total + (res == 0 and 1 or 0)
     end

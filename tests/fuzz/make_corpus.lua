@@ -2,9 +2,11 @@
 -- source directory: build/bin/idl tests/fuzz/make_corpus.lua). The seeds are
 -- committed; this script says where they come from.
 --   corpus/csv:   valid CSV files (header or not, ',' ';' and tab, CRLF,
---                 blank lines, exponents, nan and inf) and cut variants;
+--                 blank lines, exponents, nan and inf, a byte order mark, quoted
+--                 names) and cut variants, and a first line mixing numbers and text;
 --   corpus/model: model files written by idl's own save (meta fields of every
---                 type), and truncated, corrupted and other-version variants.
+--                 type), and truncated, corrupted and other-version variants,
+--                 CRLF and byte-order-mark copies, a NaN kappa and an infinite lambda.
 local idl = require "idl"
 
 local dir = "tests/fuzz/corpus"
@@ -34,6 +36,9 @@ local csv = {
   ragged = "1,2\n3\n",
   not_numbers = "a,b\n1,x\n",
   header_only = "a,b,c\n",
+  bom = "\239\187\191a,b\n1,2\n",
+  mixed_first_line = "1,NA\n2,3\n",
+  quoted_names = "\"2019\",\"a\"\"b\",c\n1,2,3\n",
 }
 local m = idl.randn(4, 3, idl.rng(1))
 idl.write_csv(dir .. "/csv/written.csv", m, {"alpha", "beta", "gamma"})
@@ -57,6 +62,12 @@ put("model/truncated_half.idl", text:sub(1, #text // 2))
 put("model/no_end_line.idl", text:gsub("end %x+\n$", ""))
 put("model/bad_checksum.idl", text:gsub("end %x+\n$", "end 00000000\n"))
 put("model/version2.idl", (text:gsub("^IDL%-MODEL 1", "IDL-MODEL 2")))
+put("model/crlf.idl", (text:gsub("\n", "\r\n")))
+put("model/bom.idl", "\239\187\191" .. text)
+local function resummed(body) return body .. "end " .. idl.model._checksum(body) .. "\n" end
+local body = text:match("^(.*\n)end %x+\n$")
+put("model/kappa_nan.idl", resummed((body:gsub("constraint spectral %S+", "constraint spectral nan"))))
+put("model/lambda_inf.idl", resummed((body:gsub("(matrix lambda 3 1\n)[^\n]*", "%11e999"))))
 idl.model.new{theta = theta}:save(dir .. "/model/plain.idl")
 idl.model.new{theta = theta, constraint = {kind = "lmi", kappa = 0.9}, loss = "softmax_xent"}
   :save(dir .. "/model/lmi.idl")

@@ -391,3 +391,131 @@ describe("a write that fails for lack of space", function()
     assert.equal("ok 7\n", out)
   end)
 end)
+
+-- ---------------------------------------------------------------------------
+-- Item 4: inputs that gave silently wrong numbers
+
+describe("read_csv with header = 'auto'", function()
+  local base
+  before_each(function() base = temp_dir() end)
+  after_each(function() remove_tree(base) end)
+
+  local function read(text, opts)
+    write_script(base .. "/in.csv", text)
+    return idl.read_csv(base .. "/in.csv", opts)
+  end
+
+  it("refuses a first line that mixes numbers and text, naming line and column", function()
+    local ok, err = pcall(read, "1,NA\n2,3\n")
+    assert.is_false(ok)
+    assert.matches("in%.csv:1: column 2: not a number: 'NA'", err)
+    ok, err = pcall(read, "1,1e999\n2,3\n")
+    assert.is_false(ok)
+    assert.matches("in%.csv:1: column 2: out of the range of doubles: '1e999'", err)
+    ok, err = pcall(read, "id,2019\n1,2\n")
+    assert.is_false(ok)
+    assert.matches("in%.csv:1: column 1: not a number: 'id'.*header = true", err)
+    -- the same line read as a header on request
+    local m, names = read("id,2019\n1,2\n", {header = true})
+    assert.same({"id", "2019"}, names)
+    assert.same({{1, 2}}, m:totable())
+  end)
+
+  it("skips a UTF-8 byte order mark, before a header or before data", function()
+    local m, names = read("\239\187\191a,b\n1,2\n")
+    assert.same({"a", "b"}, names)
+    assert.same({{1, 2}}, m:totable())
+    m, names = read("\239\187\1911,2\n3,4\n")
+    assert.is_nil(names)
+    assert.same({{1, 2}, {3, 4}}, m:totable())
+  end)
+
+  it("reads back numeric column names (years) written by write_csv, and quoted names", function()
+    local m = idl.from_table{{1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 11, 12}}
+    for _, names in ipairs{{"2019", "2020", "2021", "2022", "2023", "2024"},
+                           {"2019", "2020.5", " 7 ", "nan", '"q"', "plain"}} do
+      idl.write_csv(base .. "/years.csv", m, names)
+      local back, back_names = idl.read_csv(base .. "/years.csv")
+      assert.same(names, back_names)
+      assert.same(m:totable(), back:totable())
+    end
+  end)
+end)
+
+describe("exact numbers through save and load", function()
+  local base
+  before_each(function() base = temp_dir() end)
+  after_each(function() remove_tree(base) end)
+
+  it("keeps integer class labels above 2^53", function()
+    local g = idl.rng(1)
+    local X = idl.randn(20, 2, g)
+    local big = (1 << 53) + 1 -- not a double: %.17g would write 2^53
+    local y = {}
+    for i = 1, 20 do y[i] = i % 2 == 0 and big or big + 2 end
+    local clf = idl.IDLClassifier{hidden_variables = 3, random_state = 1, verbosity = false}
+    clf:fit(X, y, {rounds_number = 2})
+    clf:save(base .. "/clf.idl")
+    local back = idl.IDLClassifier.load(base .. "/clf.idl")
+    assert.equal(2, #back.classes)
+    assert.equal(big, back.classes[1])
+    assert.equal(big + 2, back.classes[2])
+    assert.equal("integer", math.type(back.classes[1]))
+  end)
+
+  it("metrics.r2 scores data near 1e-170 as the same data scaled to 1", function()
+    -- y = 1..4, y_hat reversed: SS_res = 9 + 1 + 1 + 9 = 20, SS_tot = 5, R^2 = 1 - 4 = -3
+    for _, s in ipairs{1, 1e-170, 1e-300, 1e150} do
+      local y = idl.from_table{1 * s, 2 * s, 3 * s, 4 * s}
+      local y_hat = idl.from_table{4 * s, 3 * s, 2 * s, 1 * s}
+      assert.near(-3, idl.metrics.r2(y, y_hat), 1e-12)
+      assert.near(1 - 0.04 / 5, idl.metrics.r2(y, idl.from_table{1.1 * s, 1.9 * s, 3.1 * s, 3.9 * s}), 1e-12)
+    end
+  end)
+end)
+
+describe("model loading", function()
+  local base
+  before_each(function() base = temp_dir() end)
+  after_each(function() remove_tree(base) end)
+
+  -- The text of a valid model after edit(text) with its checksum recomputed.
+  local function edited(edit)
+    local text = idl.model.serialize(model_of(3))
+    local body = edit(text:match("^(.*\n)end %x+\n$"))
+    return body .. "end " .. idl.model._checksum(body) .. "\n"
+  end
+
+  local function load_err(text)
+    write_script(base .. "/m.idl", text)
+    local ok, err = pcall(idl.load, base .. "/m.idl")
+    assert.is_false(ok)
+    return err
+  end
+
+  it("refuses a kappa or a matrix entry that is not a finite number", function()
+    local err = load_err(edited(function(t) return (t:gsub("constraint inf %S+", "constraint inf nan")) end))
+    assert.matches("load: '.*m%.idl': line %d+: constraint kappa 'nan' is not a finite number", err)
+    err = load_err(edited(function(t)
+      return (t:gsub("(matrix lambda 3 1\n)[^\n]*", "%11e999"))
+    end))
+    assert.matches("line %d+: '1e999' is not a finite number", err)
+  end)
+
+  it("reads a file with CRLF line ends or a byte order mark, checked by its checksum", function()
+    local m = model_of(3)
+    local text = idl.model.serialize(m)
+    write_script(base .. "/crlf.idl", (text:gsub("\n", "\r\n")))
+    assert.truthy(same_model(m, idl.load(base .. "/crlf.idl")))
+    write_script(base .. "/bom.idl", "\239\187\191" .. text)
+    assert.truthy(same_model(m, idl.load(base .. "/bom.idl")))
+    local err = load_err((text:gsub("\n", "\r\n"):gsub("matrix A", "matrix  A")))
+    assert.matches("checksum mismatch %(after converting CRLF line ends to LF%)", err)
+  end)
+
+  it("says that a directory is a directory", function()
+    local ok, err = pcall(idl.load, base)
+    assert.is_false(ok)
+    assert.matches("load: cannot read '.*': Is a directory", err)
+  end)
+end)

@@ -72,7 +72,10 @@ local function decode(s)
   return (s:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
 end
 
+-- Integers exactly (a class label above 2^53 does not survive %.17g), other
+-- numbers with 17 digits (every double reads back exactly).
 local function number_text(v)
+  if math.type(v) == "integer" then return string.format("%d", v) end
   return string.format("%.17g", v)
 end
 
@@ -186,10 +189,18 @@ local function lines_of(text)
   return lines
 end
 
+-- A finite number from its text, or nil (1e999 reads as an infinity: refused,
+-- such a model could never be saved again).
+local function finite_number(tok)
+  local v = tonumber(tok)
+  if v == nil or v ~= v or v == math.huge or v == -math.huge then return nil end
+  return v
+end
+
 local function numbers_of(line)
   local row = {}
   for tok in line:gmatch("%S+") do
-    local v = tonumber(tok)
+    local v = finite_number(tok)
     if v == nil then return nil, tok end
     -- "-0" reads as the integer 0: keep the sign of a negative zero
     if v == 0 and tok:byte(1) == 45 then v = -0.0 end
@@ -213,6 +224,15 @@ end
 
 -- The file's text read into a Model; bad(msg) raises what is wrong.
 parse_body = function(text, bad)
+  -- A byte order mark and CRLF line ends (an editor or a Windows checkout) are
+  -- undone: the checksum then tells whether the bytes are the ones written.
+  local converted = ""
+  if text:sub(1, 3) == "\239\187\191" then
+    text, converted = text:sub(4), " (after removing a byte order mark)"
+  end
+  if text:find("\r\n", 1, true) then
+    text, converted = text:gsub("\r\n", "\n"), " (after converting CRLF line ends to LF)"
+  end
   local first = text:match("^([^\n]*)")
   local magic, version = first:match("^(%S+) (%S+)$")
   if magic ~= file.FORMAT then
@@ -226,7 +246,7 @@ parse_body = function(text, bad)
   if not body then
     bad("truncated file (no 'end' line: the write was interrupted or the file was cut)")
   end
-  if fnv1a(body) ~= sum then bad("corrupted file (checksum mismatch)") end
+  if fnv1a(body) ~= sum then bad("corrupted file (checksum mismatch" .. converted .. ")") end
 
   local lines = lines_of(body)
   local pos = 2
@@ -238,7 +258,7 @@ parse_body = function(text, bad)
       pos = pos + 1
       if line == nil then line_error("the matrix ends early") end
       local row, tok = numbers_of(line)
-      if not row then line_error("'" .. tok .. "' is not a number") end
+      if not row then line_error("'" .. tok .. "' is not a finite number") end
       if #row ~= cols then line_error(string.format("%d numbers, expected %d", #row, cols)) end
       t[i] = row
     end
@@ -259,7 +279,10 @@ parse_body = function(text, bad)
       header.loss = rest
     elseif kind == "constraint" then
       local ck, kappa = rest:match("^(%S+) (%S+)$")
-      header.constraint = {kind = ck, kappa = tonumber(kappa)}
+      if not ck then line_error("expected 'constraint <kind> <kappa>'") end
+      local k = finite_number(kappa)
+      if not k then line_error("constraint kappa '" .. kappa .. "' is not a finite number") end
+      header.constraint = {kind = ck, kappa = k}
     elseif kind == "matrix" then
       local name, r, c = rest:match("^(%S+) (%d+) (%d+)$")
       if not name then line_error("expected 'matrix <name> <rows> <cols>'") end
@@ -267,7 +290,11 @@ parse_body = function(text, bad)
     elseif kind == "meta" then
       local key, typ, value = rest:match("^(%S+) (%S+) ?(.*)$")
       if not key then line_error("expected 'meta <key> <type> <value>'") end
-      if typ == "number" then meta[key] = tonumber(value)
+      if typ == "number" then
+        meta[key] = finite_number(value)
+        if meta[key] == nil then
+          line_error("meta " .. key .. ": '" .. value .. "' is not a finite number")
+        end
       elseif typ == "string" then meta[key] = decode(value)
       elseif typ == "boolean" then meta[key] = value == "true"
       elseif typ == "matrix" then
@@ -283,7 +310,9 @@ parse_body = function(text, bad)
           pos = pos + 1
           if e == nil then line_error("the list ends early") end
           local et, ev = e:match("^(%S+) ?(.*)$")
-          if et == "number" then list[i] = tonumber(ev)
+          if et == "number" then
+            list[i] = finite_number(ev)
+            if list[i] == nil then line_error("meta " .. key .. ": '" .. ev .. "' is not a finite number") end
           elseif et == "string" then list[i] = decode(ev)
           else line_error("list entries are 'number <v>' or 'string <s>'") end
         end
@@ -329,9 +358,10 @@ file.read = api.public("idl.model.read", function(path)
   api.check(path, "string", "path")
   local f, err = io.open(path, "rb")
   if not f then return nil, "cannot open '" .. path .. "': " .. tostring(err) end
-  local text = f:read("a")
+  local text, rerr = f:read("a")
   f:close()
-  if text == nil or text == "" then return nil, "'" .. path .. "': empty file" end
+  if text == nil then return nil, "cannot read '" .. path .. "': " .. tostring(rerr) end
+  if text == "" then return nil, "'" .. path .. "': empty file" end
   return parse(text, "'" .. path .. "'")
 end)
 
