@@ -430,6 +430,20 @@ describe("read_csv with header = 'auto'", function()
     assert.same({{1, 2}, {3, 4}}, m:totable())
   end)
 
+  it("streams a file alike (stream_csv): a byte order mark skipped, a mixed first line refused", function()
+    write_script(base .. "/s.csv", "\239\187\1911,2\n3,4\n")
+    local src = idl.data.stream_csv(base .. "/s.csv", {batch_size = 10})
+    local rows = {}
+    for X in src:batches() do
+      for _, r in ipairs(X:totable()) do rows[#rows + 1] = r end
+    end
+    assert.same({{1, 2}, {3, 4}}, rows)
+    write_script(base .. "/m.csv", "1,NA\n2,3\n")
+    local ok, err = pcall(idl.data.stream_csv, base .. "/m.csv")
+    assert.is_false(ok)
+    assert.matches("m%.csv:1: column 2: not a number: 'NA'", err)
+  end)
+
   it("reads back numeric column names (years) written by write_csv, and quoted names", function()
     local m = idl.from_table{{1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 11, 12}}
     for _, names in ipairs{{"2019", "2020", "2021", "2022", "2023", "2024"},
