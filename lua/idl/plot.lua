@@ -389,9 +389,32 @@ plot.scatter = public("scatter", function(opts)
   end)
 end)
 
---- Error-bar plot: mean +- err for each series, joined by lines.
+-- The bars of an error-bar series given by low and high (low <= y <= high):
+-- the data block and its gnuplot columns.
+local function range_bars(s, i)
+  local name = "series " .. i
+  if s.err ~= nil then fail("errorbars", "%s gives err and low/high: give one of them", name) end
+  local x, y = series_data("errorbars", s, i, {"x", "y", "low", "high", "label"})
+  local low = to_vector("errorbars", s.low, name .. " low")
+  local high = to_vector("errorbars", s.high, name .. " high")
+  if #low ~= #y or #high ~= #y then
+    fail("errorbars", "%s has %d y values, %d low and %d high values", name, #y, #low, #high)
+  end
+  for k = 1, #y do
+    if low[k] > y[k] or y[k] > high[k] then
+      fail("errorbars", "%s point %d: low %g <= y %g <= high %g does not hold", name, k, low[k], y[k],
+        high[k])
+    end
+  end
+  return data_block(string.format("series %d: %s (x y low high)", i, s.label or ""), {x, y, low, high}),
+    "1:2:3:4"
+end
+
+--- Error-bar plot: mean +- err, or a bar from low to high, for each series, joined by lines.
 -- @tparam table opts `path`, `series` = array of `{x =, y =, err =, label =}` (err >= 0, e.g. a
---   standard deviation), and the common options of `lines` (`logx`, `logy` included)
+--   standard deviation) or `{x =, y =, low =, high =, label =}` (low <= y <= high, e.g. the
+--   minimum and maximum over runs: such bars stay positive on a log y axis), and the common
+--   options of `lines` (`logx`, `logy` included)
 -- @return the image path and the array of all paths, or nil and a message
 -- @function errorbars
 plot.errorbars = public("errorbars", function(opts)
@@ -399,16 +422,22 @@ plot.errorbars = public("errorbars", function(opts)
   if type(opts.series) ~= "table" or #opts.series == 0 then
     fail("errorbars", "opts.series must be a non-empty array")
   end
-  local blocks = {}
+  local blocks, columns = {}, {}
   for i, s in ipairs(opts.series) do
-    local x, y, err = series_data("errorbars", s, i, {"x", "y", "err", "label"}, true)
-    blocks[i] = data_block(string.format("series %d: %s (x y err)", i, s.label or ""), {x, y, err})
+    if type(s) == "table" and (s.low ~= nil or s.high ~= nil) then
+      blocks[i], columns[i] = range_bars(s, i)
+    else
+      local x, y, err = series_data("errorbars", s, i, {"x", "y", "err", "low", "high", "label"}, true)
+      blocks[i] = data_block(string.format("series %d: %s (x y err)", i, s.label or ""), {x, y, err})
+      columns[i] = "1:2:3"
+    end
   end
   return finish("errorbars", opts, table.concat(blocks, "\n\n\n") .. "\n", function(base, make)
     local parts = {}
     for i, s in ipairs(opts.series) do
-      parts[i] = string.format("%s index %d using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 %s",
-                               i == 1 and gp_file(base .. ".dat") or '""', i - 1, title_of(s.label))
+      parts[i] = string.format("%s index %d using %s with yerrorlines lw 2 pt 7 ps 0.7 %s",
+                               i == 1 and gp_file(base .. ".dat") or '""', i - 1, columns[i],
+                               title_of(s.label))
     end
     return make(header("errorbars", opts, base), "plot " .. table.concat(parts, ", \\\n     "))
   end)
