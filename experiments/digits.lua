@@ -94,7 +94,8 @@ for i, c in ipairs(clf.classes) do names[i] = tostring(c) end
 ex.figure(res, "heatmap", "confusion.png",
   string.format("Confusion matrix on the test set (rows: true class, columns: predicted); accuracy %.1f%%",
     100 * acc_test),
-  {title = "digits: confusion matrix (test)", matrix = C, xlabels = names, ylabels = names})
+  {title = "digits: confusion matrix (test)", matrix = C, xlabels = names, ylabels = names,
+   xlabel = "predicted class", ylabel = "true class"})
 
 res.accuracy = {train = acc_train, test = acc_test}
 res.fit_seconds = seconds

@@ -78,10 +78,13 @@ ex.figure(res, "scatter", "dataset.png", "Fig. 1: the training set, y = x + N(0,
 
 -- Figures 2 and 3 per inner step, as the report's code recorded them (step 0
 -- is the initialization, from the history's round 0).
+-- (the x axis ends at the last step: gnuplot would round it up to the next tic)
+local last_step = 0
 local function curve(key, label)
   local xs, ys = ex.step_series(trace, key)
   local v = h[1][key]
   if type(v) == "number" and v > 0 then table.insert(xs, 1, 0); table.insert(ys, 1, v) end
+  last_step = math.max(last_step, xs[#xs] or 0)
   return {x = xs, y = ys, label = label}
 end
 ex.figure(res, "lines", "training_curves.png",
@@ -89,16 +92,19 @@ ex.figure(res, "lines", "training_curves.png",
   .. "with the relaxed X and with the equilibrium X (the real model), and the eval (test) L2 with the "
   .. "equilibrium X",
   {title = "Training curves (section 6)", xlabel = "inner step", ylabel = "L = ||.||^2 / (2m)", logy = true,
-   legend = "bottom left",
+   legend = "tmargin center horizontal", height = 560,
    series = {curve("G", "general loss G"), curve("relaxed_l2", "train L2, relaxed X"),
-     curve("train_l2", "train L2, equilibrium X (true)"), curve("eval_l2", "eval L2, equilibrium X")}})
+     curve("train_l2", "train L2, equilibrium X (true)"), curve("eval_l2", "eval L2, equilibrium X")},
+   xrange = {0, math.max(last_step, 1)}})
 
 ex.figure(res, "lines", "dual_residual.png",
   "Fig. 3: per inner step, ||lambda||_1 and the implicit residual ||X - (D X + E U + f 1^T)_+||_F of the "
   .. "relaxed X",
-  {title = "Dual variables and implicit residual (section 6)", xlabel = "inner step", logy = true,
-   legend = "bottom right",
-   series = {curve("lambda_l1", "||lambda||_1"), curve("residual", "||X - (DX + EU + f)_+||_F")}})
+  {title = "Dual variables and implicit residual (section 6)", xlabel = "inner step",
+   ylabel = "lambda and residual norms", logy = true, legend = "tmargin center horizontal",
+   series = {curve("lambda_l1", "l1 norm of lambda"),
+     curve("residual", "implicit residual (Frobenius norm)")},
+   xrange = {0, math.max(last_step, 1)}})
 
 local grid, gx = {}, {}
 for i = 0, 100 do grid[#grid + 1] = {i / 100}; gx[#gx + 1] = i / 100 end

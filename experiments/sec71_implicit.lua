@@ -81,28 +81,37 @@ for i = 1, yte:rows() do
 end
 ex.write_csv(ex.file(res, "predictions.csv"), {"y", "idl", "lr"}, pred_rows)
 
+-- the x axis ends at the last step (gnuplot would round it up to the next tic)
+local last_step = 0
 local function curve(key, label, style)
   local xs, ys = ex.step_series(trace, key)
   local v = first[key]
   if type(v) == "number" and v > 0 then table.insert(xs, 1, 0); table.insert(ys, 1, v) end
+  last_step = math.max(last_step, xs[#xs] or 0)
   return {x = xs, y = ys, label = label, style = style}
 end
+-- the eval curve is drawn last and as points, so the true train curve that it
+-- nearly covers stays visible; the legend sits above the plot, over no curve
+local curves = {curve("G", "general loss G"), curve("relaxed_l2", "train L2, relaxed X"),
+  curve("train_l2", "train L2, equilibrium X (true)"),
+  curve("eval_l2", "eval L2, equilibrium X", "points")}
 ex.figure(res, "lines", "training_curves.png",
   "Report 7.1 fig. 1: per inner gradient step (0 = initialization), the general loss G, the train L2 "
   .. "with the relaxed X and with the equilibrium X (the real model, every "
   .. settings.true_loss_every_steps .. " steps), and the eval (test) L2 of the real model",
   {title = "Training curves (section 7.1)", xlabel = "inner step", ylabel = "L = ||.||^2 / (2m)",
-   logy = true, legend = "bottom left",
-   series = {curve("G", "general loss G"), curve("relaxed_l2", "train L2, relaxed X"),
-     curve("eval_l2", "eval L2, equilibrium X", "linespoints"),
-     curve("train_l2", "train L2, equilibrium X (true)")}})
+   logy = true, legend = "tmargin center horizontal", xrange = {0, math.max(last_step, 1)},
+   height = 560,
+   series = curves})
 
+local dual = {curve("lambda_l1", "l1 norm of lambda"),
+  curve("residual", "implicit residual (Frobenius norm)")}
 ex.figure(res, "lines", "dual_residual.png",
   "Report 7.1 fig. 2: per inner step, ||lambda||_1 and the implicit residual ||X - (D X + E U + f 1^T)_+||_F "
   .. "of the relaxed X",
-  {title = "Dual variables and implicit residual (section 7.1)", xlabel = "inner step", logy = true,
-   legend = "bottom right",
-   series = {curve("lambda_l1", "||lambda||_1"), curve("residual", "||X - (DX + EU + f)_+||_F")}})
+  {title = "Dual variables and implicit residual (section 7.1)", xlabel = "inner step",
+   ylabel = "lambda and residual norms", logy = true, legend = "tmargin center horizontal",
+   xrange = {0, math.max(last_step, 1)}, series = dual})
 
 local lo, hi = math.huge, -math.huge
 for i = 1, yte:rows() do

@@ -197,27 +197,37 @@ end
 -- h on a log axis; alpha, eps and lambda0 span decades, so their axis is
 -- log10 of the value (gnuplot's log-axis labels would read 0.0000010). The
 -- initialization's series is shifted slightly right so both error bars show.
+-- A loss is positive and spans decades: the y axis is logarithmic, the bars run
+-- from the smallest to the largest loss over the initializations (mean +- std
+-- went below zero), the point is the mean.
+local function min_max(values)
+  local lo, hi = math.huge, -math.huge
+  for _, v in ipairs(values) do lo, hi = math.min(lo, v), math.max(hi, v) end
+  return lo, hi
+end
 for _, key in ipairs{"h", "alpha", "eps", "lambda0"} do
   local st = by_key[key]
   local log10 = key ~= "h"
-  local xs, xd, fm, fs, im, is = {}, {}, {}, {}, {}, {}
+  local after = {x = {}, y = {}, low = {}, high = {}, label = "after training"}
+  local init = {x = {}, y = {}, low = {}, high = {}, label = "at the initialization"}
   for v, cell in ipairs(st.cells) do
     if log10 then
-      xs[v] = math.log(cell.value, 10)
-      xd[v] = xs[v] + 0.04 * #st.cells
+      after.x[v] = math.log(cell.value, 10)
+      init.x[v] = after.x[v] + 0.04 * #st.cells
     else
-      xs[v], xd[v] = cell.value, cell.value * 1.06
+      after.x[v], init.x[v] = cell.value, cell.value * 1.06
     end
-    fm[v], fs[v], im[v], is[v] = cell.final_mean, cell.final_std, cell.init_mean, cell.init_std
+    after.y[v], init.y[v] = cell.final_mean, cell.init_mean
+    after.low[v], after.high[v] = min_max(cell.after)
+    init.low[v], init.high[v] = min_max(cell.before)
   end
   ex.figure(res, "errorbars", "ablation_" .. key .. ".png",
-    string.format("Report fig. %s: true test L2 (mean ± std over %d initializations) against %s, after "
-      .. "%d rounds of training and at the initialization (drawn slightly to the right); %s",
-      st.figure, cfg.inits, st.title, cfg.rounds, base_text(st)),
+    string.format("Report fig. %s: true test L2 (mean, with bars from the minimum to the maximum over %d "
+      .. "initializations) against %s, after %d rounds of training and at the initialization (drawn "
+      .. "slightly to the right); %s", st.figure, cfg.inits, st.title, cfg.rounds, base_text(st)),
     {title = "Influence of the " .. st.title, xlabel = log10 and "log10 " .. st.param or st.param,
-     ylabel = "test L2 (true)", logx = not log10, legend = "tmargin center horizontal",
-     series = {{x = xs, y = fm, err = fs, label = "after training"},
-       {x = xd, y = im, err = is, label = "at the initialization"}}})
+     ylabel = "test L2 (true, log scale)", logx = not log10, logy = true,
+     legend = "tmargin center horizontal", series = {after, init}})
 end
 
 -- Summary against the report's findings ------------------------------------------

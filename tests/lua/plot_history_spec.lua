@@ -80,3 +80,40 @@ describe("idl.plot labels", function()
     assert.are.equal(label .. "\n", printed)
   end)
 end)
+
+describe("idl.plot.errorbars with low and high", function()
+  it("writes x, y, low, high and draws them as asymmetric bars", function()
+    local x, y, low, high = {10, 50}, {0.08, 0.012}, {0.02, 0.006}, {0.3, 0.035}
+    plot.errorbars{path = dir .. "/range.png", logy = true,
+      series = {{x = x, y = y, low = low, high = high, label = "min-max"}, {x = x, y = y, err = {0, 0}}}}
+    local f = assert(io.open(dir .. "/range.dat"))
+    local first = {}
+    for line in f:lines() do
+      if line == "" then break end
+      if not line:match("^#") then
+        local row = {}
+        for v in line:gmatch("%S+") do row[#row + 1] = tonumber(v) end
+        first[#first + 1] = row
+      end
+    end
+    f:close()
+    assert.are.same({{10, 0.08, 0.02, 0.3}, {50, 0.012, 0.006, 0.035}}, first)
+    f = assert(io.open(dir .. "/range.gp"))
+    local script = f:read("a")
+    f:close()
+    assert.matches("index 0 using 1:2:3:4 with yerrorlines", script, 1, true)
+    assert.matches("index 1 using 1:2:3 with yerrorlines", script, 1, true)
+  end)
+
+  it("checks that low <= y <= high", function()
+    assert.has_error(function()
+      plot.errorbars{path = dir .. "/bad.png", series = {{y = {1, 2}, low = {0, 3}, high = {2, 4}}}}
+    end, "idl.plot.errorbars: series 1 point 2: low 3 <= y 2 <= high 4 does not hold")
+    assert.has_error(function()
+      plot.errorbars{path = dir .. "/bad.png", series = {{y = {1}, low = {0}, high = {2}, err = {1}}}}
+    end, "idl.plot.errorbars: series 1 gives err and low/high: give one of them")
+    assert.has_error(function()
+      plot.errorbars{path = dir .. "/bad.png", series = {{y = {1, 2}, low = {0}, high = {2, 3}}}}
+    end, "idl.plot.errorbars: series 1 has 2 y values, 1 low and 2 high values")
+  end)
+end)
