@@ -19,6 +19,7 @@
 local core = require "idl.core"
 local model_mod = require "idl.model"
 local util = require "idl._util"
+local api = require "idl._api"
 local standardize = require "idl.standardize"
 local trainer = require "idl.train.implicit"
 local trainers = require "idl.trainers"
@@ -78,38 +79,37 @@ end
 --- Projects D onto the constraint set {kind = constraint, kappa = kappa} in
 -- place (idl.model.project_; the "lmi" set uses lambda = 1, for which (2.4)
 -- alone already guarantees well-posedness).
-function implicit.project(theta, constraint, kappa)
+implicit.project = api.public("idl.implicit.project", function(theta, constraint, kappa)
   local fname = "implicit.project"
   util.check_table(theta, fname, "theta")
   util.check_matrix(theta.D, fname, "theta.D", nil, nil, 2, false)
   util.check_choice(constraint, model_mod.CONSTRAINT_KINDS, fname, "constraint")
   util.check_number(kappa, fname, "kappa", {min = 0, max = 1})
-  util.relabel(fname, 2, model_mod.project_, theta.D, {kind = constraint, kappa = kappa},
-    core.ones(theta.D:rows(), 1))
-end
+  model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
+end)
 
 --- Predictions A X + B U + c 1^T of theta for U (X from the equilibrium).
-function implicit.predict(theta, U, opts)
+implicit.predict = api.public("idl.implicit.predict", function(theta, U, opts)
   local fname = "implicit.predict"
   local n = check_theta(theta, fname, "theta")
   check_data(U, false, n, nil, fname)
   check_opts(opts, fname)
   opts = with_defaults(opts)
   local ws = workspace({}, theta, U:cols())
-  -- the solver checks tol, max_iter and method; its messages get our name
-  util.relabel(fname, 2, forward, theta, U, ws, nil, opts)
+  -- the solver checks tol, max_iter and method (the user's options)
+  api.engine(forward, theta, U, ws, nil, opts)
   return ws.Yhat
-end
+end)
 
 --- The true loss and its gradients on (U, Y) at theta: loss, grads, X.
 -- (Used by the gradient checks; training uses the same two passes.)
-function implicit.loss_and_grad(theta, U, Y, opts)
+implicit.loss_and_grad = api.public("idl.implicit.loss_and_grad", function(theta, U, Y, opts)
   local fname = "implicit.loss_and_grad"
   local n, _, p = check_theta(theta, fname, "theta")
   check_data(U, Y, n, p, fname)
   check_opts(opts, fname)
   opts = with_defaults(opts)
-  local loss, grads, X = util.relabel(fname, 2, function()
+  local loss, grads, X = api.engine(function()
     local lossfn = trainer.loss_function(opts.loss)
     local ws = workspace({}, theta, U:cols())
     local X = forward(theta, U, ws, nil, opts)
@@ -119,25 +119,25 @@ function implicit.loss_and_grad(theta, U, Y, opts)
     return loss, grads, X
   end)
   return loss, grads, X
-end
+end)
 
 --- The true loss of theta on (U, Y) (X from the equilibrium, warm-started from
 -- and written back to xcache when given), and the solver info.
-function implicit.evaluate(theta, U, Y, opts, xcache)
+implicit.evaluate = api.public("idl.implicit.evaluate", function(theta, U, Y, opts, xcache)
   local fname = "implicit.evaluate"
   local n, h, p = check_theta(theta, fname, "theta")
   check_data(U, Y, n, p, fname)
   check_opts(opts, fname)
   if xcache ~= nil then util.check_matrix(xcache, fname, "xcache", h, U:cols()) end
   opts = with_defaults(opts)
-  local loss, info = util.relabel(fname, 2, function()
+  local loss, info = api.engine(function()
     local ws = workspace({}, theta, U:cols())
     local X, info = forward(theta, U, ws, xcache, opts)
     if xcache then core.copy(xcache, X) end
     return trainer.loss_function(opts.loss)(ws.Yhat, Y, ws.dY), info
   end)
   return loss, info
-end
+end)
 
 -- The options of train that are the trainer's (config.trainer_options).
 local TRAINER_OPTIONS = {}
@@ -176,7 +176,7 @@ end
 -- enables early stopping after `patience` epochs without improvement, with
 -- the best model restored; opts.callback(entry, theta) is called after each
 -- epoch (true stops).
-function implicit.train(theta, U, Y, opts)
+implicit.train = api.public("idl.implicit.train", function(theta, U, Y, opts)
   opts = opts or {}
   check_inputs(theta, U, Y, opts)
   opts = with_defaults(opts)
@@ -187,20 +187,20 @@ function implicit.train(theta, U, Y, opts)
   local s = trainers.new_state{model = mdl, U = U, Y = Y, eval = opts.val}
   local trainer_options = {}
   for k in pairs(TRAINER_OPTIONS) do trainer_options[k] = opts[k] end
-  registry.options_of(trainer, trainer_options, "implicit.train")
+  registry.options_of(trainer, trainer_options)
   local callback = opts.callback and function(st, e) return opts.callback(epoch_entry(e), st.model.theta) end
   local bar = opts.verbose and require("idl.progress").new{total = opts.epochs, label = "implicit",
     fields = {"train_l2", "eval_l2"}} or nil
   trainers.run("implicit", s, {rounds_number = opts.epochs, early_stopping = opts.val ~= nil,
     patience = opts.patience, trainer_options = trainer_options, callbacks = callback, progress = bar,
-    caller = "implicit.train", interruptible = false})
+    caller = "idl.implicit.train", interruptible = false})
   if bar then bar:finish() end
   if s.fault then util.fail("implicit.train", s.stop_message) end
   for k, v in pairs(mdl.theta) do core_copy(theta[k], v) end
   local history = {}
   for i = 2, #s.history do history[#history + 1] = epoch_entry(s.history[i]) end
   return history, s
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- The trainer's round and state, and the standardization helpers, under the

@@ -27,6 +27,7 @@
 -- @module idl.trainers
 
 local util = require "idl._util"
+local api = require "idl._api"
 local state = require "idl.train.state"
 local steps = require "idl.train.relaxed"
 local registry = require "idl.train.registry"
@@ -36,39 +37,46 @@ local loop = require "idl.train.loop"
 
 local trainers = {}
 
-trainers.new_state = state.new
-trainers.config = state.config
+-- Every function below is public under "idl.trainers.<name>" (idl._api):
+-- whatever check fails inside, the message starts with that name and blames
+-- the caller's line.
+local function public(name, f) return api.public("idl.trainers." .. name, f) end
+
+trainers.new_state = public("new_state", state.new)
+trainers.config = public("config", state.config)
 trainers.defaults = state.defaults
 
-trainers.invalidate = steps.invalidate
-trainers.objective = steps.objective
-trainers.theta_step = steps.theta_step
-trainers.x_step = steps.x_step
-trainers.def_step = steps.def_step
-trainers.abc_exact = steps.abc_exact
+trainers.invalidate = public("invalidate", steps.invalidate)
+trainers.objective = public("objective", steps.objective)
+trainers.theta_step = public("theta_step", steps.theta_step)
+trainers.x_step = public("x_step", steps.x_step)
+trainers.def_step = public("def_step", steps.def_step)
+trainers.abc_exact = public("abc_exact", steps.abc_exact)
 
 --- trainers.dual_step(s, config) -> the number of units updated:
 -- lambda += dual_learning_rate * F .* 1{F >= tol_fenchel} (report 4.1), F at
 -- the current (theta, X).
-function trainers.dual_step(s, config)
+trainers.dual_step = public("dual_step", function(s, config)
   state.check(s, "trainers.dual_step")
   state.check_config(config, state.DUAL_KEYS, "trainers.dual_step")
   return steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
-end
+end)
 
-trainers.measure = monitor.measure
-trainers.restore_best = monitor.restore_best
-trainers.checkpoint = checkpoint.write
-trainers.resume = checkpoint.resume
-trainers.run = loop.run
+trainers.measure = public("measure", monitor.measure)
+trainers.restore_best = public("restore_best", monitor.restore_best)
+trainers.checkpoint = public("checkpoint", checkpoint.write)
+trainers.resume = public("resume", checkpoint.resume)
+trainers.run = public("run", loop.run)
 
 -- The trainers that ship, loaded now so that the registry lists them.
 registry.load_builtin()
 
 --- trainers.registry: name -> spec of every known trainer.
 trainers.registry = registry.specs
-trainers.names = registry.names
+trainers.names = public("names", registry.names)
 
+-- (the rounds themselves, as the loop calls them: a round named in an error
+-- is the public function that called it, trainers.run or IDLModel:fit)
 for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name].round end
 
 --- trainers.register(spec) -> spec, or trainers.register(name, round [,
@@ -77,15 +85,15 @@ for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name]
 -- function). fit_defaults are what the estimator uses when the user leaves
 -- them out: rounds_number, patience, holdout (the fraction held out for early
 -- stopping when there is no eval_set) and initialization_options.
-function trainers.register(spec, fn, opts)
-  if type(spec) == "table" then return registry.register(spec, 2) end
+trainers.register = public("register", function(spec, fn, opts)
+  if type(spec) == "table" then return registry.register(spec) end
   if type(spec) ~= "string" or not spec:match("^[%w_]+$") then
-    error("register: name must be a word (letters, digits, _), got " .. util.describe(spec), 2)
+    api.fail("name must be a word (letters, digits, _), got " .. util.describe(spec))
   end
-  if type(fn) ~= "function" then error("register: fn must be a function, got " .. util.describe(fn), 2) end
-  opts = util.check_options(opts, {relaxed = true, fit_defaults = true}, "register", "options")
+  if type(fn) ~= "function" then api.fail("fn must be a function, got " .. util.describe(fn)) end
+  opts = api.options(opts, {relaxed = true, fit_defaults = true}, "options")
   local t = {name = spec, round = fn, relaxed = opts.relaxed, fit_defaults = opts.fit_defaults}
-  return registry.register(t, 2)
-end
+  return registry.register(t)
+end)
 
 return trainers

@@ -216,7 +216,7 @@ describe("trainers.checkpoint and trainers.resume", function()
     same_history(a.history, c.history)
     assert.are.equal(a.stop_reason, c.stop_reason)
     assert.has_error(function() trainers.resume(path, {U = U, Y = Y}) end,
-      "resume: the checkpoint has an evaluation set, data.eval is missing")
+      "idl.trainers.resume: the checkpoint has an evaluation set, data.eval is missing")
   end)
 end)
 

@@ -230,7 +230,7 @@ describe("idl.trainers rounds", function()
     assert.are.equal(a.history[4].train_l2, b.history[4].train_l2)
     trainers.registry.spec_trainer = nil
     assert.has_error(function() trainers.run("nope", a, {}) end,
-      "run: unknown trainer 'nope' (known: bcd, hybrid, implicit, one_loop, two_loops)")
+      "idl.trainers.run: unknown trainer 'nope' (known: bcd, hybrid, implicit, one_loop, two_loops)")
   end)
 end)
 

@@ -4,6 +4,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
 local json = require "idl.json"
 local model_mod = require "idl.model"
 local registry = require "idl.train.registry"
@@ -135,11 +136,11 @@ function checkpoint.write(s, path, meta)
   for k, v in pairs(meta or {}) do m.meta[k] = v end
   m.meta["checkpoint.format"] = CHECKPOINT_FORMAT
   local ok, text = pcall(json.encode, packed, {allow_nan = true})
-  if not ok then util.fail(fn, "the state cannot be written: " .. tostring(text)) end
+  if not ok then util.fail(fn, "the state cannot be written: " .. api.strip(text)) end
   m.meta["checkpoint.state"] = text
   for name, v in pairs(mats) do m.meta["checkpoint" .. name] = v end
-  local saved, err = pcall(m.save, m, path)
-  if not saved then util.fail(fn, tostring(err):gsub("^.-save: ", "")) end
+  local saved, err = core.write_file_atomic(path, model_mod.serialize(m))
+  if not saved then util.fail(fn, err) end
   return path
 end
 
@@ -153,8 +154,8 @@ function checkpoint.resume(from, data)
   local fn = "resume"
   local m = from
   if type(m) == "string" then
-    local ok, loaded = pcall(model_mod.load, m)
-    if not ok then util.fail(fn, tostring(loaded):gsub("^.-load: ", "")) end
+    local loaded, err = model_mod.read(m)
+    if not loaded then util.fail(fn, err) end
     m = loaded
   end
   if getmetatable(m) ~= model_mod.Model then
@@ -182,8 +183,7 @@ function checkpoint.resume(from, data)
   for k in pairs(model.meta) do
     if tostring(k):match("^checkpoint%.") then model.meta[k] = nil end
   end
-  local ok, s = pcall(state.new, {model = model, U = data.U, Y = data.Y, X = tree.X, eval = ev})
-  if not ok then util.fail(fn, tostring(s):gsub("^.-new_state: ", "")) end
+  local s = state.new{model = model, U = data.U, Y = data.Y, X = tree.X, eval = ev}
   local function same(what, want, got)
     for _, k in ipairs{"rows", "cols", "outputs", "u_sum", "u_norm", "y_sum", "y_norm"} do
       if want[k] ~= got[k] then

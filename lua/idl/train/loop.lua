@@ -7,6 +7,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
 local registry = require "idl.train.registry"
 local state = require "idl.train.state"
 local monitor = require "idl.train.monitor"
@@ -52,7 +53,7 @@ local function maybe_checkpoint(s, config, ending)
   if ok then
     s.checkpoint_round = s.round
   else
-    warn(config, string.format("round %d: the checkpoint was not written: %s", s.round, tostring(err)))
+    warn(config, string.format("round %d: the checkpoint was not written: %s", s.round, api.strip(err)))
   end
 end
 

@@ -107,19 +107,14 @@ function registry.names()
   return t
 end
 
---- registry.options_of(spec, given, fname [, level = 2]) -> given
--- (config.trainer_options) checked against the spec's options schema, with its
--- defaults filled in (a new table). A bad option raises "<fname>: <the
--- schema's message>" at `level` (as seen from the caller).
-function registry.options_of(spec, given, fname, level)
+--- registry.options_of(spec, given) -> given (config.trainer_options)
+-- checked against the spec's options schema, with its defaults filled in (a
+-- new table). A bad option raises under the name of the public function
+-- called (idl.trainers.run, idl.IDLModel:fit; idl._api).
+function registry.options_of(spec, given)
   if spec.options == nil then return given or {} end
   local what = "trainer_options (trainer '" .. spec.name .. "')"
-  local ok, t = pcall(spec.options.check_table, spec.options, given, what)
-  if not ok then
-    -- the schema names itself when no public function is on the stack: the
-    -- message is about the caller's argument, so it goes out under its name
-    util.fail(fname, (tostring(t):gsub("^.-check_table: ", "")), (level or 2) + 1)
-  end
+  local t = spec.options:check_table(given, what)
   return spec.options:resolve(t)
 end
 
