@@ -141,18 +141,23 @@ static bool ws_rows(const idl_relaxed_ws *ws, const idl_mat *x, const idl_mat *l
     return *p >= 0 && ws->rz.cols == x->cols && has_shape(lambda, x->rows, 1);
 }
 
-/* ||(Z)_+ - X||_F, the implicit residual of the relaxed X. */
-static double residual_of(const idl_mat *x, const idl_mat *z)
+/* F (h x 1) = F(X, Z) and ||(Z)_+ - X||_F^2 in one pass over X and Z (both
+ * are h x m: reading them once instead of twice halves the memory traffic). */
+static void fenchel_residual(const idl_mat *x, const idl_mat *z, idl_mat *f_out, double *res2)
 {
+    int h = x->rows, m = x->cols;
     double s = 0.0;
-    for (int j = 0; j < x->cols; j++) {
+    idl_fill(f_out, 0.0);
+    for (int j = 0; j < m; j++) {
         const double *xc = &IDL_AT(x, 0, j), *zc = &IDL_AT(z, 0, j);
-        for (int i = 0; i < x->rows; i++) {
-            double d = pos(zc[i]) - xc[i];
+        for (int i = 0; i < h; i++) {
+            double zp = pos(zc[i]), d = zp - xc[i];
+            f_out->data[i] += 0.5 * (xc[i] * xc[i] + zp * zp) - xc[i] * zc[i];
             s += d * d;
         }
     }
-    return sqrt(s);
+    idl_scale(1.0 / m, f_out);
+    *res2 = s;
 }
 
 idl_status idl_relaxed_value(const idl_mat *x, const idl_mat *lambda, const idl_relaxed_ws *ws,
@@ -161,13 +166,16 @@ idl_status idl_relaxed_value(const idl_mat *x, const idl_mat *lambda, const idl_
     int p, h = x->rows, m = x->cols;
     if (!ws_rows(ws, x, lambda, &p))
         return IDL_EDIM;
+    if (!has_shape(f_out, h, 1))
+        return IDL_EDIM;
+    if (m == 0)
+        return IDL_EINVAL;
     idl_mat r = idl_mat_block(&ws->rz, 0, 0, p, m), z = idl_mat_block(&ws->rz, p, 0, h, m);
-    idl_status st = idl_fenchel(x, &z, f_out);
-    if (st != IDL_OK)
-        return st;
+    double res2;
+    fenchel_residual(x, &z, f_out, &res2);
     out->l = sum_squares(&r) / (2.0 * m);
     out->g = out->l + cblas_ddot(h, lambda->data, 1, f_out->data, 1);
-    out->residual = residual_of(x, &z);
+    out->residual = sqrt(res2);
     return IDL_OK;
 }
 

@@ -71,7 +71,7 @@ local function forward(s)
   local w = ws_of(s)
   if not w.fresh then
     core.relaxed_forward(w.rws, s.model.theta, s.X, s.U, s.Y)
-    w.fresh = true
+    w.fresh, w.L = true, nil
   end
   return w
 end
@@ -94,8 +94,16 @@ end
 function relaxed.objective(s)
   check_state(s, "trainers.objective")
   local w = forward(s)
-  local G, L, residual = core.relaxed_value(w.rws, s.X, s.model.lambda, w.F)
-  return G, L, w.F, residual
+  local lam = s.model.lambda
+  if w.L == nil then -- one pass over X and Z per point; a new lambda (a dual step) needs none
+    local _, L, residual = core.relaxed_value(w.rws, s.X, lam, w.F)
+    w.L, w.residual = L, residual
+  end
+  -- G = L + lambda^T F, summed here in one order whether F is new or cached
+  -- (a resumed run recomputes what the uninterrupted one had cached)
+  local G = w.L
+  for i = 1, w.F:rows() do G = G + lam:get(i, 1) * w.F:get(i, 1) end
+  return G, w.L, w.F, w.residual
 end
 
 local function max_abs(v)
