@@ -200,10 +200,6 @@ local function read_checkpoint(path)
   return ck, saved
 end
 
--- Trainers that live in their own module and register themselves when it is
--- loaded: fit loads the module the first time one is asked for.
-local PLUGIN_TRAINERS = {implicit = "idl.implicit"}
-
 local function check_fit_options(self, opts)
   opts = api.options(opts, FIT_OPTIONS, "options")
   local o = {}
@@ -218,8 +214,7 @@ local function check_fit_options(self, opts)
     api.fail(string.format("resume: the checkpoint was written by type_of_training '%s', not '%s'",
       saved.type_of_training, tostring(o.type_of_training)))
   end
-  local plugin = PLUGIN_TRAINERS[o.type_of_training]
-  if plugin and not trainers.registry[o.type_of_training] then require(plugin) end
+  trainers.get(o.type_of_training) -- a trainer in a file of its own is loaded by name
   api.check(o.type_of_training, {"choice", choices = trainers.names()}, "type_of_training")
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
   o.rounds_number = opts.rounds_number == nil and (saved.rounds_number or o.fit_defaults.rounds_number
@@ -438,7 +433,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   self.n_features = Xm:cols()
   self.n_outputs = ym:cols()
   -- the trainer state stays available (s.X, s.x_eq, ...) without its h x m
-  -- workspaces, which trainers.forward rebuilds on demand
+  -- workspaces, which the relaxed steps rebuild on demand
   s.ws, s.x_eq_prev, s.x_eq_eval_prev = {}, nil, nil
   if s.best then s.best.X = nil end
   self.state = s

@@ -75,6 +75,10 @@ registry.load_builtin()
 trainers.registry = registry.specs
 trainers.names = public("names", registry.names)
 
+--- trainers.get(name) -> the spec of the trainer `name`, loading its file
+-- idl/train/<name>.lua on first use; nil when there is none.
+trainers.get = public("get", registry.get)
+
 -- (the rounds themselves, as the loop calls them: a round named in an error
 -- is the public function that called it, trainers.run or IDLModel:fit)
 for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name].round end

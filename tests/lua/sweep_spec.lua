@@ -765,6 +765,7 @@ local COVERED = {
   ["idl.trainers.invalidate"] = {args = {STATE}},
   ["idl.trainers.measure"] = {args = {STATE, CONFIG}, nocompare = true},
   ["idl.trainers.names"] = {args = {}},
+  ["idl.trainers.get"] = {args = {K("two_loops")}},
   ["idl.trainers.new_state"] = {args = {F(function() return {model = new_model(), U = randm(N, MS),
     Y = randm(P, MS), X = idl.ones(H, MS)} end)}, nocompare = true},
   ["idl.trainers.objective"] = {args = {STATE}},

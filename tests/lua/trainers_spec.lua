@@ -264,6 +264,18 @@ return {name = "spec_file_trainer",
       end)
       local _, msg = pcall(trainers.run, "spec_file_trainer", state(13), {trainer_options = {x_step = 2}})
       assert.truthy(tostring(msg):find("trainers.run: unknown option 'x_step'", 1, true), msg)
+      -- the estimator finds a trainer by its file too, on first use
+      local g = assert(io.open(dir .. "/idl/train/spec_file_fit.lua", "w"))
+      g:write([[return {name = "spec_file_fit", fit_defaults = {rounds_number = 3},
+        round = function(s) require("idl.train.relaxed").x_step(s); return {iterations = 1} end}]])
+      g:close()
+      local rng = idl.rng(3)
+      local Xs, ys = idl.randn(30, 2, rng), idl.randn(30, 1, rng)
+      local est = idl.IDLModel{hidden_variables = 3, random_state = 1}:fit(Xs, ys,
+        {type_of_training = "spec_file_fit"})
+      assert.are.equal(4, #est.history) -- its fit_defaults' 3 rounds, after round 0
+      trainers.registry.spec_file_fit = nil
+      package.loaded["idl.train.spec_file_fit"] = nil
     end)
     package.path = saved
     trainers.registry.spec_file_trainer = nil
