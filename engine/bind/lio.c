@@ -1,9 +1,12 @@
-/* lio.c - idl.read_csv, idl.write_csv and idl.write_file_atomic. */
+/* lio.c - idl.read_csv, idl.write_csv, idl.write_file_atomic, and idl.hash
+ * (the exact data fingerprints that checkpoint files store). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csv.h"
 #include "file.h"
+#include "hash.h"
 #include "lbind.h"
 
 static char check_delimiter(lua_State *L, int idx, const char *fn)
@@ -173,8 +176,24 @@ static int l_write_file_atomic(lua_State *L)
     return 2;
 }
 
+/// idl.hash(m) -> 16 hex digits: an exact, order-sensitive 64-bit hash of m's
+/// shape and the bytes of its entries (hash.h); two matrices that differ in
+/// one bit, or in the order of their entries, have different hashes.
+static int l_hash(lua_State *L)
+{
+    idl_mat *m = lidl_checkmat(L, 1, "hash", "m");
+    uint64_t h;
+    lidl_check(L, idl_mat_hash(m, &h), "hash");
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
 void lidl_open_io(lua_State *L)
 {
+    lua_pushcfunction(L, l_hash);
+    lua_setfield(L, -2, "hash");
     lua_pushcfunction(L, l_read_csv);
     lua_setfield(L, -2, "read_csv");
     lua_pushcfunction(L, l_write_csv);

@@ -506,6 +506,7 @@ local COVERED = {
   ["idl.read_csv"] = {args = {K(CSV), F(function() return {header = true, delimiter = ","} end)}},
   ["idl.write_csv"] = {args = {OUT("out.csv"), M(2, 3), K({"a", "b", "c"}), K(";")}},
   ["idl.write_file_atomic"] = {args = {OUT("atomic.txt"), K("one "), K("two\n")}},
+  ["idl.hash"] = {args = {M(2, 3)}},
   ["idl.set_threads"] = {args = {K(1)}},
   ["idl.get_threads"] = {args = {}},
   ["idl.clock"] = {args = {}, nocompare = true},

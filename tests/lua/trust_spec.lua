@@ -533,3 +533,69 @@ describe("model loading", function()
     assert.matches("load: cannot read '.*': Is a directory", err)
   end)
 end)
+
+-- ---------------------------------------------------------------------------
+-- Item 3: a resumed run must see the same data, exactly
+
+describe("resume on other data", function()
+  local base
+  before_each(function() base = temp_dir() end)
+  after_each(function() remove_tree(base) end)
+
+  -- Small integers: sums and norms are exact in any order, so a fingerprint
+  -- of sums and norms cannot tell a reordering (the bug this guards against).
+  local g = idl.rng(5)
+  local xt, yt = {}, {}
+  for i = 1, 30 do
+    xt[i] = {g:integer(9) - 5, g:integer(9) - 5, g:integer(9) - 5}
+    yt[i] = {xt[i][1] - xt[i][2] + 2 * xt[i][3]}
+  end
+  local X, y = idl.from_table(xt), idl.from_table(yt)
+
+  -- Same sums and norms as the original: only the order of entries differs.
+  local function shuffled_rows(m)
+    local t = m:totable()
+    local out = {}
+    for i = 1, #t do out[i] = t[(i % #t) + 1] end
+    return idl.from_table(out)
+  end
+  local function swapped_cols(m)
+    local t = m:totable()
+    for _, r in ipairs(t) do r[1], r[2] = r[2], r[1] end
+    return idl.from_table(t)
+  end
+
+  local function refusal(f)
+    local ok, err = pcall(f)
+    assert.is_false(ok, "the resume was accepted")
+    return tostring(err)
+  end
+
+  it("two_loops: refuses y shuffled against X and two feature columns swapped", function()
+    local path = base .. "/run.ckpt"
+    local function est() return idl.IDLModel{hidden_variables = 3, random_state = 1, verbosity = false} end
+    est():fit(X, y, {rounds_number = 2, checkpoint_path = path, type_of_training = "two_loops"})
+    local err = refusal(function() est():fit(X, shuffled_rows(y), {resume = path, rounds_number = 3}) end)
+    assert.matches("the training data differs from the data of the checkpoint %(y_hash", err)
+    err = refusal(function() est():fit(swapped_cols(X), y, {resume = path, rounds_number = 3}) end)
+    assert.matches("the training data differs from the data of the checkpoint %(u_hash", err)
+    -- the same data resumes
+    assert.truthy(est():fit(X, y, {resume = path, rounds_number = 3}))
+  end)
+
+  it("classifier: refuses a resume with every label changed", function()
+    local path = base .. "/clf.ckpt"
+    local labels, flipped = {}, {}
+    for i = 1, 30 do
+      labels[i] = y:get(i, 1) > 0 and 1 or 2
+      flipped[i] = 3 - labels[i]
+    end
+    local function clf()
+      return idl.IDLClassifier{hidden_variables = 3, random_state = 1, verbosity = false}
+    end
+    clf():fit(X, labels, {rounds_number = 2, checkpoint_path = path})
+    local err = refusal(function() clf():fit(X, flipped, {resume = path, rounds_number = 3}) end)
+    assert.matches("differs from the data of the checkpoint %(y_hash", err)
+    assert.truthy(clf():fit(X, labels, {resume = path, rounds_number = 3}))
+  end)
+end)

@@ -27,7 +27,7 @@ local checkpoint = {}
 -- written atomically (Model:save), so an interrupted write leaves the previous
 -- checkpoint intact.
 
-local CHECKPOINT_FORMAT = 1
+local CHECKPOINT_FORMAT = 2 -- 2: exact data hashes (1: sums and norms)
 
 -- Stop reasons with which a resumed run has nothing left to do.
 local FINAL = {converged = true, early_stopping = true}
@@ -80,9 +80,11 @@ local function unpack_value(v, meta, where)
 end
 
 -- Figures that identify a data set: a resumed run must see the same data.
+-- Exact, order-sensitive hashes of the bytes (idl.hash): other labels, y
+-- shuffled against X or two feature columns swapped are told apart.
+local FINGERPRINT = {"rows", "cols", "outputs", "u_hash", "y_hash"}
 local function fingerprint(U, Y)
-  return {rows = U:rows(), cols = U:cols(), outputs = Y:rows(), u_sum = U:sum(), u_norm = U:norm("fro"),
-    y_sum = Y:sum(), y_norm = Y:norm("fro")}
+  return {rows = U:rows(), cols = U:cols(), outputs = Y:rows(), u_hash = core.hash(U), y_hash = core.hash(Y)}
 end
 
 -- A trainer's own state, under its spec's state_key: the trainer that wrote
@@ -162,7 +164,12 @@ function checkpoint.resume(from, data)
     util.fail(fn, "checkpoint must be a path or a model read from a checkpoint, got " .. util.describe(m))
   end
   local text = m.meta["checkpoint.state"]
-  if type(text) ~= "string" or m.meta["checkpoint.format"] ~= CHECKPOINT_FORMAT then
+  local format = m.meta["checkpoint.format"]
+  if type(text) == "string" and type(format) == "number" and format ~= CHECKPOINT_FORMAT then
+    util.fail(fn, string.format("checkpoint format %s is not supported (this build reads format %d, "
+      .. "whose data fingerprints are exact hashes)", tostring(format), CHECKPOINT_FORMAT))
+  end
+  if type(text) ~= "string" or format ~= CHECKPOINT_FORMAT then
     util.fail(fn, "not a checkpoint (a model file without trainer state, or another checkpoint format)")
   end
   local decoded, err = json.decode(text)
@@ -185,10 +192,10 @@ function checkpoint.resume(from, data)
   end
   local s = state.new{model = model, U = data.U, Y = data.Y, X = tree.X, eval = ev}
   local function same(what, want, got)
-    for _, k in ipairs{"rows", "cols", "outputs", "u_sum", "u_norm", "y_sum", "y_norm"} do
+    for _, k in ipairs(FINGERPRINT) do
       if want[k] ~= got[k] then
-        util.fail(fn, string.format("%s differs from the data of the checkpoint (%s: %.17g, "
-          .. "checkpoint %.17g)", what, k, got[k], want[k]), 4)
+        util.fail(fn, string.format("%s differs from the data of the checkpoint (%s: %s, "
+          .. "checkpoint %s)", what, k, tostring(got[k]), tostring(want[k])), 4)
       end
     end
   end
