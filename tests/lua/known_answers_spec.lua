@@ -95,6 +95,18 @@ describe("weight decay", function()
     assert.is_near(-3.0 * (1 - lr * wd), z.w:get(1, 2), 1e-15)
   end)
 
+  it("scales multiply the learning rate of their block only (SGD and Adam)", function()
+    local ps = {a = idl.from_table{{1}}, b = idl.from_table{{1}}}
+    local feval = function() return 0, {a = idl.from_table{{2}}, b = idl.from_table{{2}}} end
+    optim.sgd(feval, ps, {learning_rate = 0.1, scales = {a = 0.5}}, {})
+    assert.is_near(1 - 0.1 * 0.5 * 2, ps.a:get(1, 1), 1e-15)
+    assert.is_near(1 - 0.1 * 2, ps.b:get(1, 1), 1e-15)
+    ps = {a = idl.from_table{{1}}, b = idl.from_table{{1}}}
+    optim.adam(feval, ps, {learning_rate = 0.1, scales = {a = 0.5}}, {})
+    assert.is_near(adam_by_hand(1, {2}, 0.05, 0), ps.a:get(1, 1), 1e-15)
+    assert.is_near(adam_by_hand(1, {2}, 0.1, 0), ps.b:get(1, 1), 1e-15)
+  end)
+
   it("of SGD adds weight_decay * p to the gradient (hand computation)", function()
     local lr, wd = 0.1, 0.25
     local ps, st, step = params(), {}, {0}
@@ -162,6 +174,75 @@ describe("the model file checksum", function()
     write_file(path, text)
     assert.is_true(idl.load(path).theta.D:rows() == 24)
     os.remove(path)
+  end)
+end)
+
+describe("idl.implicit_backward", function()
+  it("masks with 1[Z > 0]: a unit at exactly Z = 0 passes no gradient", function()
+    -- D = 0: V = Phi G with Phi = diag(1[Z > 0]), column by column; zeros in
+    -- rows 1 and 2 (the kernel's two-wide SIMD lanes) and in row 3 (its scalar tail)
+    local Z = idl.from_table{{1, 0}, {0, -2}, {0, 3}}
+    local G = idl.from_table{{5, 6}, {7, 8}, {9, 10}}
+    local V = idl.implicit_backward(idl.zeros(3, 3), Z, G, {tol = 1e-14})
+    assert.same({{5, 0}, {0, 0}, {0, 10}}, V:totable())
+  end)
+end)
+
+describe("the model file's numbers", function()
+  it("read back exactly: matrix entries, kappa, meta numbers and list entries", function()
+    local g = idl.rng(9)
+    local theta = {A = idl.randn(1, 2, g), B = idl.randn(1, 1, g), c = idl.full(1, 1, 1 / 3),
+      D = idl.zeros(2, 2), E = idl.randn(2, 1, g), f = idl.full(2, 1, -0.0)}
+    local kappa = 0.1 + 0.2 -- 0.30000000000000004: 17 significant digits needed
+    local m = model.new{theta = theta, constraint = {kind = "inf", kappa = kappa},
+      meta = {third = 1 / 3, tiny = 5e-324, list = {2 / 3, math.pi}}}
+    local back = model.parse(model.serialize(m))
+    for _, k in ipairs{"A", "B", "c", "D", "E", "f"} do
+      assert.is_true(idl.equal(theta[k], back.theta[k], 0), "theta." .. k)
+    end
+    assert.are.equal(kappa, back.constraint.kappa)
+    assert.are.equal(1 / 3, back.meta.third)
+    assert.are.equal(5e-324, back.meta.tiny)
+    assert.same({2 / 3, math.pi}, back.meta.list)
+    assert.are.equal(-math.huge, 1 / back.theta.f:get(1, 1)) -- -0 stays -0
+  end)
+end)
+
+describe("data.row_scaler and data.Standardizer", function()
+  it("give the mean and the POPULATION standard deviation (1 for a constant row)", function()
+    -- rows: 1..4 (mean 2.5, population variance 1.25), constant 7
+    local M = idl.from_table{{1, 2, 3, 4}, {7, 7, 7, 7}}
+    local mean, scale = data.row_scaler(M)
+    assert.same({{2.5}, {7}}, mean:totable())
+    assert.is_near(math.sqrt(1.25), scale:get(1, 1), 1e-15)
+    assert.are.equal(1, scale:get(2, 1))
+    local st = data.Standardizer()
+    st:fit(M:t())
+    assert.same({{2.5, 7}}, st.mean:totable())
+    assert.is_near(math.sqrt(1.25), st.scale:get(1, 1), 1e-15)
+    assert.are.equal(1, st.scale:get(1, 2))
+    local Z = st:transform(M:t())
+    assert.is_near(-1.5 / math.sqrt(1.25), Z:get(1, 1), 1e-15)
+    assert.are.equal(0, Z:get(3, 2))
+  end)
+end)
+
+describe("rng:permutation", function()
+  it("is uniform enough to leave elements in place (Sattolo's cycles never do)", function()
+    -- a uniform permutation of 5 has a fixed point with probability 1 - 1/e +
+    -- O(1/5!) ~ 0.63: about 127 of 200, with a standard deviation of 7
+    local g, with_fixed, first = idl.rng(4), 0, {0, 0, 0, 0, 0}
+    for _ = 1, 200 do
+      local p = g:permutation(5)
+      local fixed = false
+      for i = 1, 5 do if p[i] == i then fixed = true end end
+      if fixed then with_fixed = with_fixed + 1 end
+      first[p[1]] = first[p[1]] + 1
+    end
+    assert.is_true(with_fixed > 90 and with_fixed < 160, with_fixed .. " of 200 with a fixed point")
+    for v = 1, 5 do
+      assert.is_true(first[v] > 15, "value " .. v .. " comes first " .. first[v] .. " times of 200")
+    end
   end)
 end)
 

@@ -2,7 +2,9 @@
 -- tests/mutation/mutations.lua to the tree at ROOT, in place. Fails loudly
 -- (exit status 2) when the original text is not found exactly once, so the
 -- list is kept up to date as the code moves. `ID` = "--check" checks every
--- mutation without changing anything; "--list" prints "id<TAB>file<TAB>test".
+-- mutation without changing anything; "--list" prints "id<TAB>file<TAB>test"
+-- for each mutation that the suite runs; "--documented" prints the ones that
+-- are kept but not run, with the reason no reasonable test kills them.
 local root, id = arg[1], arg[2]
 if not root or not id then
   io.stderr:write("usage: lua5.4 tests/mutation/apply.lua ROOT ID|--check|--list\n")
@@ -47,10 +49,18 @@ for _, mu in ipairs(mutations) do
   if seen[mu.id] then problems[#problems + 1] = "duplicate id " .. mu.id end
   seen[mu.id] = true
   if mu.from == mu.to then problems[#problems + 1] = mu.id .. ": from and to are equal" end
+  if not mu.survives and type(mu.test) ~= "string" then problems[#problems + 1] = mu.id .. ": no test" end
 end
 
 if id == "--list" then
-  for _, mu in ipairs(mutations) do print(mu.id .. "\t" .. mu.file .. "\t" .. mu.test) end
+  for _, mu in ipairs(mutations) do
+    if not mu.survives then print(mu.id .. "\t" .. mu.file .. "\t" .. mu.test) end
+  end
+  os.exit(0)
+elseif id == "--documented" then
+  for _, mu in ipairs(mutations) do
+    if mu.survives then print(string.format("not run (documented survivor) %s: %s", mu.id, mu.survives)) end
+  end
   os.exit(0)
 elseif id == "--check" then
   for _, mu in ipairs(mutations) do
