@@ -19,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 scratch=${IDL_MUTATION_DIR:-$root/build-mutation}
 jobs=${IDL_MUTATION_JOBS:-2}
 src=$scratch/src
-bld=$scratch/build
+bld=$src/build # where .busted looks for idl.core (./build/lib)
 lua=$(command -v lua5.4 || command -v lua)
 t_start=$(date +%s)
 
@@ -41,12 +41,22 @@ if [ ! -f "$bld/CMakeCache.txt" ]; then
   cmake -S "$src" -B "$bld" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIDL_WERROR=OFF >"$scratch/configure.log" 2>&1 ||
     { cat "$scratch/configure.log"; echo "mutation: configuring the scratch build failed" >&2; exit 1; }
 fi
-# build [TESTS]: everything, or only the idl executable when TESTS names no C
-# test (the Lua specs run in it); make rebuilds whatever is out of date later
+# build [TESTS]: everything, or only what the tests TESTS (a ctest -R regex of
+# names, "lua/x|c/test_y") run: the idl executable and the idl.core module for
+# the specs, the test's executable for a C test; make rebuilds whatever else
+# is out of date at the next full build
 build() {
-  local target=()
-  case ${1:-c/} in *c/*) ;; *) target=(--target idl) ;; esac
-  cmake --build "$bld" -j "$jobs" "${target[@]}" >"$scratch/build.log" 2>&1
+  local targets=() t
+  if [ $# -gt 0 ]; then
+    IFS='|' read -r -a names <<<"$1"
+    for t in "${names[@]}"; do
+      case $t in
+        c/*) targets+=(--target "${t#c/}") ;;
+        *) targets+=(--target idl --target idl_core_module) ;;
+      esac
+    done
+  fi
+  cmake --build "$bld" -j "$jobs" "${targets[@]}" >"$scratch/build.log" 2>&1
 }
 build || { tail -40 "$scratch/build.log"; echo "mutation: the unmutated scratch tree does not build" >&2; exit 1; }
 
