@@ -269,6 +269,29 @@ local function hold_out(U, Y, fraction, seed)
     {U = U:select_cols(eval_idx), Y = Y:select_cols(eval_idx)}
 end
 
+-- The machine's memory in bytes (MemTotal of /proc/meminfo), or nil when unknown.
+local function machine_memory()
+  local f = io.open("/proc/meminfo")
+  if not f then return nil end
+  local text = f:read("a") or ""
+  f:close()
+  local kb = text:match("MemTotal:%s*(%d+)%s*kB")
+  return kb and tonumber(kb) * 1024
+end
+
+-- Refuses, before any allocation, a hidden_variables whose matrices cannot fit
+-- in memory: D (h x h), E (h x n) and the hidden states of the m samples
+-- (h x m), which training holds a few times over (X, its equilibrium, steps).
+local function check_size(h, n, m)
+  local hf = h + 0.0 -- in floating point: h * h overflows the integers for h > 3e9
+  local bytes = 8 * (hf * hf + hf * n + 4 * hf * m)
+  local ram = machine_memory()
+  if ram and bytes > ram then
+    api.failf("hidden_variables = %d needs at least %.3g GB (D is h x h, the hidden states h x %d "
+      .. "samples), the machine has %.3g GB", h, bytes / 1e9, m, ram / 1e9)
+  end
+end
+
 local function starting_lambda(params, h)
   local v = params.starting_lambda
   if v == nil then return core.full(h, 1, params.tol_fenchel) end
@@ -388,6 +411,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
       .. "squared loss; the model's loss is '%s'", o.type_of_training, p.loss))
   end
 
+  check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
   local U, Y = Xm:t(), ym:t()
   if eval == nil and p.early_stopping and o.fit_defaults.holdout then
     U, Y, eval = hold_out(U, Y, o.fit_defaults.holdout, p.random_state)

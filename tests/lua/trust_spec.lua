@@ -599,3 +599,19 @@ describe("resume on other data", function()
     assert.truthy(clf():fit(X, labels, {resume = path, rounds_number = 3}))
   end)
 end)
+
+-- ---------------------------------------------------------------------------
+-- Item 5: sizes checked up front, the caller's line blamed
+
+describe("hidden_variables too large for the machine", function()
+  it("is refused by fit before any allocation, naming the parameter and blaming the caller", function()
+    local X, y = idl.randn(20, 3, idl.rng(1)), idl.randn(20, 1, idl.rng(2))
+    for _, h in ipairs{1e9, 1000000} do
+      local est = idl.IDLModel{hidden_variables = h, verbosity = false}
+      local ok, err = pcall(est.fit, est, X, y, {rounds_number = 1})
+      assert.is_false(ok)
+      assert.matches("^[^:]*trust_spec%.lua:%d+: idl%.IDLModel:fit: hidden_variables = 1000000%d* needs at "
+        .. "least [%d.e+]+ GB %(D is h x h, the hidden states h x 20 samples%), the machine has", err)
+    end
+  end)
+end)
