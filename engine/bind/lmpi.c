@@ -142,20 +142,63 @@ static int l_barrier(lua_State *L)
     return 0;
 }
 
-/* Every rank must pass the same shape and the same extra value (op, root):
- * one small allreduce of (v, -v) under MAX gives each rank the largest and the
- * smallest of each, so all ranks agree on the verdict and raise together
- * instead of mismatching counts in the collective that follows. */
-static void check_agreement(lua_State *L, const idl_mat *m, int extra, const char *fname,
+/* The operand of a collective: one matrix, or the matrices of an array,
+ * fused: packed into one buffer for a single collective (a model's six
+ * gradient blocks cost one allreduce, not six). */
+typedef struct operand {
+    int n;          /* matrices */
+    idl_mat **m;    /* in a userdata left on the stack; the matrices anchored by the argument */
+    size_t total;   /* elements of all */
+    bool single;    /* a matrix, not an array */
+} operand;
+
+static operand check_operand(lua_State *L, int idx, const char *fname)
+{
+    operand o = {1, NULL, 0, true};
+    idl_mat *m = lidl_testmat(L, idx);
+    if (!m && (!lua_istable(L, idx) || luaL_len(L, idx) < 1 || luaL_len(L, idx) > (1 << 20)))
+        lidl_error(L, fname, "M must be a matrix or a non-empty array of matrices, got %s",
+                   lua_istable(L, idx) ? "an empty table" : luaL_typename(L, idx));
+    if (!m) {
+        o.single = false;
+        o.n = (int)luaL_len(L, idx);
+    }
+    o.m = lua_newuserdatauv(L, (size_t)o.n * sizeof *o.m, 0);
+    for (int k = 0; k < o.n; k++) {
+        if (o.single) {
+            o.m[k] = m;
+        } else {
+            lua_geti(L, idx, k + 1);
+            o.m[k] = lidl_testmat(L, -1);
+            if (!o.m[k])
+                lidl_error(L, fname, "M[%d] must be a matrix, got %s", k + 1, luaL_typename(L, -1));
+            lua_pop(L, 1);
+        }
+        o.total += idl_mat_numel(o.m[k]);
+    }
+    return o;
+}
+
+/* Every rank must pass the same shape (or number of matrices and elements)
+ * and the same extra value (op, root): one small allreduce of (v, -v) under
+ * MAX gives each rank the largest and the smallest of each, so all ranks
+ * agree on the verdict and raise together instead of mismatching counts in
+ * the collective that follows. */
+static void check_agreement(lua_State *L, const operand *o, int extra, const char *fname,
                             const char *extra_name)
 {
-    int v[6] = {m->rows, m->cols, extra, -m->rows, -m->cols, -extra};
-    check_mpi(L, MPI_Allreduce(MPI_IN_PLACE, v, 6, MPI_INT, MPI_MAX, comm), fname,
+    long long a = o->single ? o->m[0]->rows : (long long)o->total;
+    long long b = o->single ? o->m[0]->cols : o->n;
+    long long v[6] = {a, b, extra, -a, -b, -(long long)extra};
+    check_mpi(L, MPI_Allreduce(MPI_IN_PLACE, v, 6, MPI_LONG_LONG, MPI_MAX, comm), fname,
               "MPI_Allreduce");
-    if (v[0] != -v[3] || v[1] != -v[4])
-        lidl_error(L, fname, "the matrices differ across ranks (this rank's is %dx%d; rows range "
-                   "over [%d, %d], columns over [%d, %d])", m->rows, m->cols, -v[3], v[0], -v[4],
+    if ((v[0] != -v[3] || v[1] != -v[4]) && o->single)
+        lidl_error(L, fname, "the matrices differ across ranks (this rank's is %lldx%lld; rows "
+                   "range over [%lld, %lld], columns over [%lld, %lld])", a, b, -v[3], v[0], -v[4],
                    v[1]);
+    if (v[0] != -v[3] || v[1] != -v[4])
+        lidl_error(L, fname, "the arrays of matrices differ across ranks (this rank's has %lld "
+                   "matrices, %lld elements)", b, a);
     if (v[2] != -v[5])
         lidl_error(L, fname, "%s differs across ranks", extra_name);
 }
@@ -173,20 +216,35 @@ static void run_chunked(lua_State *L, double *buf, size_t n, collective run, con
     }
 }
 
-/* A view with a gap between columns goes through a contiguous copy (a Lua
- * userdata, so an error cannot leak it): reductions over derived datatypes
- * with holes are where MPI implementations differ. */
-static void run_on_matrix(lua_State *L, idl_mat *m, collective run, const void *arg,
-                          const char *fname, const char *call)
+/* Copies the operand's matrices to (pack) or from buf, column by column. */
+static void copy_operand(const operand *o, double *buf, bool pack)
 {
-    if (idl_mat_contiguous(m)) {
-        run_chunked(L, m->data, idl_mat_numel(m), run, arg, fname, call);
+    size_t off = 0;
+    for (int k = 0; k < o->n; k++) {
+        const idl_mat *m = o->m[k];
+        for (int j = 0; j < m->cols; j++, off += (size_t)m->rows) {
+            double *col = &IDL_AT(m, 0, j);
+            if (m->rows > 0)
+                memcpy(pack ? buf + off : col, pack ? col : buf + off, (size_t)m->rows * sizeof *buf);
+        }
+    }
+}
+
+/* One contiguous matrix runs in place; a view with gaps between columns or an
+ * array of matrices goes through one contiguous copy (a Lua userdata, so an
+ * error cannot leak it): reductions over derived datatypes with holes are
+ * where MPI implementations differ. */
+static void run_on_operand(lua_State *L, const operand *o, collective run, const void *arg,
+                           const char *fname, const char *call)
+{
+    if (o->single && idl_mat_contiguous(o->m[0])) {
+        run_chunked(L, o->m[0]->data, o->total, run, arg, fname, call);
         return;
     }
-    idl_mat *tmp = lidl_newmat_like(L, m, fname);
-    lidl_check(L, idl_copy(m, tmp), fname);
-    run_chunked(L, tmp->data, idl_mat_numel(tmp), run, arg, fname, call);
-    lidl_check(L, idl_copy(tmp, m), fname);
+    double *buf = lua_newuserdatauv(L, o->total * sizeof *buf + 1, 0);
+    copy_operand(o, buf, true);
+    run_chunked(L, buf, o->total, run, arg, fname, call);
+    copy_operand(o, buf, false);
     lua_pop(L, 1);
 }
 
@@ -216,34 +274,38 @@ static int check_op(lua_State *L, int idx, const char *fname)
 
 /// mpi.allreduce(M [, op]) -> M: every rank's M replaced, in place, by the
 /// elementwise reduction of all ranks' M: op "sum" (default), "max" or "min".
-/// Every rank must pass the same shape and op (checked: all ranks raise).
+/// M may be an array of matrices ({A, B, c, ...}): one collective for all.
+/// Every rank must pass the same shapes and op (checked: all ranks raise).
 static int l_allreduce(lua_State *L)
 {
     const char *fn = "mpi.allreduce";
-    idl_mat *m = lidl_checkmat(L, 1, fn, "M");
     int which = check_op(L, 2, fn);
+    lua_settop(L, 2);
+    operand o = check_operand(L, 1, fn);
     ensure_started(L, fn);
     if (!solo) {
-        check_agreement(L, m, which, fn, "op");
+        check_agreement(L, &o, which, fn, "op");
         const MPI_Op ops[] = {MPI_SUM, MPI_MAX, MPI_MIN};
-        run_on_matrix(L, m, run_allreduce, &ops[which], fn, "MPI_Allreduce");
+        run_on_operand(L, &o, run_allreduce, &ops[which], fn, "MPI_Allreduce");
     }
     lua_settop(L, 1);
     return 1;
 }
 
 /// mpi.bcast(M, root) -> M: every rank's M replaced, in place, by root's M
-/// (root is a 0-based rank, as mpi.rank() returns). Every rank must pass the
-/// same shape and root (checked: all ranks raise).
+/// (root is a 0-based rank, as mpi.rank() returns); M may be an array of
+/// matrices, sent in one message. Every rank must pass the same shapes and
+/// root (checked: all ranks raise).
 static int l_bcast(lua_State *L)
 {
     const char *fn = "mpi.bcast";
-    idl_mat *m = lidl_checkmat(L, 1, fn, "M");
+    lua_settop(L, 2);
+    operand o = check_operand(L, 1, fn);
     ensure_started(L, fn);
     int root = (int)lidl_checkrange(L, 2, 0, comm_size - 1, fn, "root");
     if (!solo) {
-        check_agreement(L, m, root, fn, "root");
-        run_on_matrix(L, m, run_bcast, &root, fn, "MPI_Bcast");
+        check_agreement(L, &o, root, fn, "root");
+        run_on_operand(L, &o, run_bcast, &root, fn, "MPI_Bcast");
     }
     lua_settop(L, 1);
     return 1;

@@ -180,23 +180,6 @@ local function merge(acc, n, mean, m2)
   acc.n = total
 end
 
--- The moments of the union of every rank's rows: two allreduces, one of
--- [n, n mean], one of m2 + n (mean - global mean)^2.
-local function allreduce_moments(acc, k)
-  local mpi = require "idl.mpi"
-  local mean = acc.mean or core.zeros(1, k)
-  local m2 = acc.m2 or core.zeros(1, k)
-  local sums = core.full(1, 1, acc.n):hcat(mean * acc.n)
-  mpi.allreduce(sums)
-  local n = sums:get(1, 1)
-  if n == 0 then return {n = 0} end
-  local global = sums:sub(1, 1, 2, k + 1) / n
-  local d = mean - global
-  local spread = m2 + d:hadamard(d) * acc.n
-  mpi.allreduce(spread)
-  return {n = math.tointeger(n) or n, mean = global, m2 = spread}
-end
-
 local function scales(acc)
   local scale = core.zeros(1, acc.m2:cols())
   for j = 1, scale:cols() do
@@ -228,7 +211,11 @@ CSVSource.stats = api.method(CSVSource, "idl.data.CSVSource:stats", function(sel
   end
   handle:close()
   local k = self._cols
-  if distributed then acc = allreduce_moments(acc, k) end
+  if distributed then
+    local zeros = core.zeros(1, k)
+    local n, mean, m2 = require("idl.distributed").moments(acc.n, acc.mean or zeros, acc.m2 or zeros)
+    acc = {n = n, mean = mean, m2 = m2}
+  end
   if acc.n == 0 then api.fail("the source has no rows" .. (distributed and " on any rank" or "")) end
   local scale, nx = scales(acc), k - (self.target and 1 or 0)
   local st = {rows = acc.n, x_mean = acc.mean:sub(1, 1, 1, nx), x_scale = scale:sub(1, 1, 1, nx)}

@@ -113,6 +113,19 @@ local function check_collectives(np, results)
       for i = 1, 2 do root[#root + 1] = input(np - 1, i, j) end
     end
     assert.are.same(root, got.bcast)
+    -- the fused arrays
+    assert.are.same(reduced(np, 2, 3, "max"), got.fused1)
+    assert.are.same(reduced(np, 1, 1, "max"), got.fused2)
+    local sums2, parent2 = reduced(np, 2, 2, "sum"), {}
+    for j = 1, 3 do
+      for i = 1, 3 do
+        parent2[#parent2 + 1] = (i <= 2 and j >= 2) and sums2[(j - 2) * 2 + i] or -1
+      end
+    end
+    assert.are.same(parent2, got.fused_parent)
+    assert.are.same(reduced(np, 3, 1, "sum"), got.fused_column)
+    assert.are.same({input(0, 1, 1), input(0, 1, 2)}, got.bcast1)
+    assert.are.same({input(0, 1, 1), input(0, 2, 1)}, got.bcast2)
   end
 end
 
@@ -141,6 +154,35 @@ for _, np in ipairs{1, 2, 3} do
         check_collectives(np, results)
       end)
 
+    it("idl.distributed: row_scaler of the shards is row_scaler of their union; sum, max", function()
+      local code, stdout, stderr = run(np, "distributed")
+      assert.are.equal(0, code, stderr)
+      local results = parse(stdout)
+      -- the union of the shards, as the ranks build them
+      local union
+      for r = 0, np - 1 do
+        local U = idl.zeros(3, 2 + r)
+        for i = 1, 3 do
+          for j = 1, 2 + r do U:set(i, j, input(r, i, j) + (i == 1 and 1e6 or 0)) end
+        end
+        union = union and union:hcat(U) or U
+      end
+      local mean, scale = require("idl.standardize").row_scaler(union)
+      for r = 0, np - 1 do
+        local got = results[r]
+        for i = 1, 3 do
+          local mi = mean:get(i, 1)
+          assert.is_true(math.abs(got.mean[i] - mi) <= 1e-9 * math.abs(mi), got.mean[i])
+          assert.is_true(math.abs(got.scale[i] - scale:get(i, 1)) <= 1e-9 * scale:get(i, 1), got.scale[i])
+        end
+        assert.are.same(results[0].mean, got.mean) -- bit for bit on every rank
+        assert.are.same(results[0].scale, got.scale)
+        assert.are.same({np * (np - 1) / 2, np, 0.5 * np}, got.sum)
+        assert.are.same({np - 1, 0}, got.max)
+        assert.are.same({"integer", "float"}, got.types)
+      end
+    end)
+
     if np == 1 then return end -- (mpirun -np 1: MPI started, a job of size 1)
 
     it("a shape or root that differs across ranks raises on every rank", function()
@@ -152,6 +194,8 @@ for _, np in ipairs{1, 2, 3} do
         assert.truthy(line:find("^false mpi.allreduce: the matrices differ across ranks"), line)
         assert.truthy(line:find("rows range over [2, 2], columns over [2, 3]", 1, true), line)
         assert.are.equal("false mpi.bcast: root differs across ranks", table.concat(results[r].root, " "))
+        local list = table.concat(results[r].list, " ")
+        assert.truthy(list:find("^false mpi.allreduce: the arrays of matrices differ across ranks"), list)
       end
     end)
 
@@ -159,7 +203,7 @@ for _, np in ipairs{1, 2, 3} do
       local code, stdout, stderr = run(np, "error")
       assert.are_not.equal(0, code)
       assert.are_not.equal(124, code, "the job hung until the timeout")
-      assert.truthy(stderr:find("mpi_child.lua:61: deliberate failure on rank 1", 1, true), stderr)
+      assert.truthy(stderr:find("mpi_child%.lua:%d+: deliberate failure on rank 1"), stderr)
       assert.is_nil(stdout:find("not aborted", 1, true))
     end)
   end)
@@ -208,15 +252,21 @@ describe("idl.mpi in one process", function()
   end)
 
   it("checks its arguments", function()
-    assert.truthy(err_of(mpi.allreduce, "x"):find("mpi.allreduce: M must be a matrix, got string", 1, true))
+    assert.truthy(err_of(mpi.allreduce, "x"):find(
+      "mpi.allreduce: M must be a matrix or a non-empty array of matrices, got string", 1, true))
+    assert.truthy(err_of(mpi.allreduce, {}):find(
+      "mpi.allreduce: M must be a matrix or a non-empty array of matrices, got an empty table", 1, true))
+    assert.truthy(err_of(mpi.allreduce, {idl.zeros(1, 1), 2}):find(
+      "mpi.allreduce: M[2] must be a matrix, got number", 1, true))
     assert.truthy(err_of(mpi.allreduce, idl.zeros(1, 1), "avg"):find(
       'mpi.allreduce: op must be "sum", "max" or "min", got "avg"', 1, true))
     assert.truthy(err_of(mpi.allreduce, idl.zeros(1, 1), 3):find(
       'mpi.allreduce: op must be "sum", "max" or "min", got number', 1, true))
-    assert.truthy(err_of(mpi.bcast, {}, 0):find("mpi.bcast: M must be a matrix, got table", 1, true))
+    assert.truthy(err_of(mpi.bcast, true, 0):find(
+      "mpi.bcast: M must be a matrix or a non-empty array of matrices, got boolean", 1, true))
     assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 1):find("mpi.bcast: root must be in [0, 0], got 1", 1,
       true))
-    assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1)):find("mpi.bcast: root must be an integer, got no value",
+    assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1)):find("mpi.bcast: root must be an integer, got nil",
       1, true))
     assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 0.5):find("mpi.bcast: root must be an integer, got 0.5",
       1, true))

@@ -1,0 +1,93 @@
+--- idl.distributed: the reductions that keep the ranks of an MPI job
+-- (idl.mpi) in agreement when each holds its own shard of the data, as
+-- data-parallel training needs them:
+--
+--     distributed.row_scaler(U)        -- standardize.row_scaler of the union of every rank's U
+--     distributed.moments(n, mean, m2) -- count, means and squared deviations of the union
+--     distributed.sum{a, b, ...}       -- Lua numbers summed over the ranks, one allreduce
+--     distributed.max{a, b, ...}       -- their maxima (e.g. the number of batches of an epoch)
+--
+-- and idl.mpi.allreduce{A, B, c, D, E, f} sums six gradient blocks in one
+-- fused collective. Every rank must call these in the same order; alone (a job
+-- of size 1) each gives the statistics of its own data.
+-- @module idl.distributed
+
+local core = require "idl.core"
+local api = require "idl._api"
+local mpi = require "idl.mpi"
+
+local distributed = {}
+
+local function check_numbers(values)
+  api.check(values, "table", "values")
+  if #values == 0 then api.fail("values must be a non-empty array of numbers") end
+  local M = core.zeros(1, #values)
+  for i, v in ipairs(values) do M:set(1, i, api.check(v, "number", "values[" .. i .. "]")) end
+  return M
+end
+
+local function reduce(values, op)
+  local M = mpi.allreduce(check_numbers(values), op)
+  local out = {}
+  for i = 1, M:cols() do
+    local v = M:get(1, i)
+    out[i] = math.type(values[i]) == "integer" and math.tointeger(v) or v
+  end
+  return out
+end
+
+--- distributed.sum(values) -> an array: values[i] summed over the ranks
+-- (values an array of numbers, the same length on every rank).
+distributed.sum = api.public("idl.distributed.sum", function(values) return reduce(values, "sum") end)
+
+--- distributed.max(values) -> an array: the largest values[i] of the ranks.
+distributed.max = api.public("idl.distributed.max", function(values) return reduce(values, "max") end)
+
+--- distributed.moments(n, mean, m2) -> n, mean, m2 of the union of the
+-- ranks' samples, given each rank's count n (>= 0), per-feature means and sums
+-- of squared deviations from them (matrices of one shape on every rank; any
+-- values when n is 0). Two allreduces: one of [n, n mean], one of
+-- m2 + n (mean - global mean)^2 (the parallel form of Chan, Golub and
+-- LeVeque's update: no sum of squares of raw values, so a large offset costs
+-- no accuracy). The results are new matrices, equal bit for bit on every rank.
+distributed.moments = api.public("idl.distributed.moments", function(n, mean, m2)
+  n = api.check(n, {"number", integer = true, min = 0}, "n")
+  api.check(mean, {"matrix", finite = n > 0}, "mean")
+  api.check(m2, {"matrix", rows = mean:rows(), cols = mean:cols(), finite = n > 0}, "m2")
+  if n == 0 then mean, m2 = core.zeros(mean:rows(), mean:cols()), core.zeros(m2:rows(), m2:cols()) end
+  local sums = {core.full(1, 1, n), mean * n}
+  mpi.allreduce(sums)
+  local total = sums[1]:get(1, 1)
+  if total == 0 then return 0, sums[2], sums[2]:copy() end
+  local global = sums[2] / total
+  local d = mean - global
+  local spread = m2 + d:hadamard(d) * n
+  mpi.allreduce(spread)
+  return math.tointeger(total) or total, global, spread
+end)
+
+--- distributed.row_scaler(M) -> mean, scale: what idl.standardize.row_scaler
+-- gives for the columns of every rank's M together (M is k x m_r on rank r,
+-- columns are samples; m_r may be 0 on some ranks, not on all), as k x 1
+-- matrices equal on every rank.
+distributed.row_scaler = api.public("idl.distributed.row_scaler", function(M)
+  api.check(M, "matrix", "M")
+  local m, k = M:cols(), M:rows()
+  local mean, m2 = core.zeros(k, 1), core.zeros(k, 1)
+  if m > 0 then
+    mean = M:sum(2) / m
+    local C = M:copy()
+    core.add_col(C, -1, mean)
+    m2 = C:hadamard(C):sum(2)
+  end
+  local n, gmean, gm2 = distributed.moments(m, mean, m2)
+  if n == 0 then api.fail("M has no columns (samples) on any rank") end
+  local scale = core.zeros(k, 1)
+  for i = 1, k do
+    local sd = math.sqrt(gm2:get(i, 1) / n)
+    scale:set(i, 1, sd > 0 and sd or 1)
+  end
+  return gmean, scale
+end)
+
+return distributed
