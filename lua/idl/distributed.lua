@@ -20,9 +20,10 @@ local distributed = {}
 
 local function check_numbers(values)
   api.check(values, "table", "values")
-  if #values == 0 then api.fail("values must be a non-empty array of numbers") end
-  local M = core.zeros(1, #values)
-  for i, v in ipairs(values) do M:set(1, i, api.check(v, "number", "values[" .. i .. "]")) end
+  local n = rawlen(values)
+  if n == 0 or n > api.MAX_DIM then api.fail("values must be a non-empty array of numbers") end
+  local M = core.zeros(1, n)
+  for i = 1, n do M:set(1, i, api.check(rawget(values, i), "number", "values[" .. i .. "]")) end
   return M
 end
 
@@ -31,7 +32,7 @@ local function reduce(values, op)
   local out = {}
   for i = 1, M:cols() do
     local v = M:get(1, i)
-    out[i] = math.type(values[i]) == "integer" and math.tointeger(v) or v
+    out[i] = math.type(rawget(values, i)) == "integer" and math.tointeger(v) or v
   end
   return out
 end
