@@ -53,25 +53,25 @@ end
 
 -- theta: the six blocks, finite and of consistent sizes; returns n, h, p.
 local function check_theta(theta, fname, what)
-  util.check_table(theta, fname, what, 3)
-  local n, h, p = model_mod.check_theta(theta, fname, 3)
+  util.check_table(theta, fname, what)
+  local n, h, p = model_mod.check_theta(theta, fname)
   return n, h, p
 end
 
 -- U (n x m) and, when given, Y (p x m): columns are samples.
 local function check_data(U, Y, n, p, fname)
-  util.check_matrix(U, fname, "U", n, nil, 3)
-  if U:cols() == 0 then util.fail(fname, "U has no columns (samples)", 3) end
-  if Y ~= false then util.check_matrix(Y, fname, "Y", p, U:cols(), 3) end
+  util.check_matrix(U, fname, "U", n, nil)
+  if U:cols() == 0 then util.fail(fname, "U has no columns (samples)") end
+  if Y ~= false then util.check_matrix(Y, fname, "Y", p, U:cols()) end
 end
 
 -- opts: nil or a table of implicit.defaults' names (and train's extra ones).
 local function check_opts(opts, fname)
   if opts == nil then return end
-  util.check_table(opts, fname, "options", 3)
+  util.check_table(opts, fname, "options")
   for k in pairs(opts) do
     if implicit.defaults[k] == nil and k ~= "callback" and k ~= "val" then
-      util.fail(fname, "unknown option '" .. tostring(k) .. "'", 3)
+      util.fail(fname, "unknown option '" .. tostring(k) .. "'")
     end
   end
 end
@@ -82,7 +82,7 @@ end
 implicit.project = api.public("idl.implicit.project", function(theta, constraint, kappa)
   local fname = "implicit.project"
   util.check_table(theta, fname, "theta")
-  util.check_matrix(theta.D, fname, "theta.D", nil, nil, 2, false)
+  util.check_matrix(theta.D, fname, "theta.D", nil, nil, nil, false)
   util.check_choice(constraint, model_mod.CONSTRAINT_KINDS, fname, "constraint")
   util.check_number(kappa, fname, "kappa", {min = 0, max = 1})
   model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
@@ -147,17 +147,17 @@ local function check_inputs(theta, U, Y, opts)
   local fname = "implicit.train"
   local n, _, p = check_theta(theta, fname, "theta")
   if not core_is_matrix(U) or not core_is_matrix(Y) then
-    util.fail(fname, "U and Y must be matrices (columns are samples)", 3)
+    util.fail(fname, "U and Y must be matrices (columns are samples)")
   end
   if U:cols() ~= Y:cols() then
-    util.fail(fname, string.format("U has %d columns, Y has %d", U:cols(), Y:cols()), 3)
+    util.fail(fname, string.format("U has %d columns, Y has %d", U:cols(), Y:cols()))
   end
-  if U:cols() == 0 then util.fail(fname, "no training samples", 3) end
+  if U:cols() == 0 then util.fail(fname, "no training samples") end
   check_data(U, Y, n, p, fname)
   check_opts(opts, fname)
-  if opts.epochs ~= nil then util.check_count(opts.epochs, fname, "epochs", 0, 3) end
+  if opts.epochs ~= nil then util.check_count(opts.epochs, fname, "epochs", 0) end
   if opts.val ~= nil then
-    util.check_table(opts.val, fname, "val", 3)
+    util.check_table(opts.val, fname, "val")
     check_data(opts.val.U, opts.val.Y, n, p, fname)
   end
 end
@@ -187,7 +187,7 @@ implicit.train = api.public("idl.implicit.train", function(theta, U, Y, opts)
   local s = trainers.new_state{model = mdl, U = U, Y = Y, eval = opts.val}
   local trainer_options = {}
   for k in pairs(TRAINER_OPTIONS) do trainer_options[k] = opts[k] end
-  registry.options_of(trainer, trainer_options)
+  registry.options_of(trainer, trainer_options, "implicit.train")
   local callback = opts.callback and function(st, e) return opts.callback(epoch_entry(e), st.model.theta) end
   local bar = opts.verbose and require("idl.progress").new{total = opts.epochs, label = "implicit",
     fields = {"train_l2", "eval_l2"}} or nil

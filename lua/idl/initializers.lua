@@ -26,6 +26,7 @@
 local core = require "idl.core"
 local standardize = require "idl.standardize"
 local util = require "idl._util"
+local api = require "idl._api"
 local model_mod = require "idl.model"
 local steps = require "idl.train.relaxed"
 
@@ -33,43 +34,46 @@ local init = {}
 init.registry = {}
 
 --- initializers.register(name, fn): fn(problem, rng, opts) -> theta, X.
-function init.register(name, fn)
+-- (each strategy is public as idl.initializers.<name>)
+init.register = api.public("idl.initializers.register", function(name, fn)
   if type(name) ~= "string" or not name:match("^[%w_]+$") then
-    error("register: name must be a word (letters, digits, _), got " .. util.describe(name), 2)
+    api.fail("name must be a word (letters, digits, _), got " .. util.describe(name))
   end
-  if type(fn) ~= "function" then error("register: fn must be a function", 2) end
-  init.registry[name] = fn
-  init[name] = fn
-end
+  if type(fn) ~= "function" then api.fail("fn must be a function") end
+  local public = api.public("idl.initializers." .. name, fn)
+  init.registry[name] = public
+  init[name] = public
+end)
 
 --- initializers.names() -> the sorted names of the strategies.
-function init.names()
+init.names = api.public("idl.initializers.names", function()
   local t = {}
   for k in pairs(init.registry) do t[#t + 1] = k end
   table.sort(t)
   return t
-end
+end)
 
 -- Checks a strategy's problem (and its rng when need_rng); returns
 -- {U, Y, n, h, p, m, constraint, lambda} with the defaults filled in.
-local function check_problem(fname, problem, rng, need_rng)
-  util.check_table(problem, fname, "problem", 3)
-  local U = util.check_matrix(problem.U, fname, "problem.U", nil, nil, 3)
+local function check_problem(problem, rng, need_rng)
+  api.check(problem, "table", "problem")
+  local U = api.check(problem.U, "matrix", "problem.U")
   local m = U:cols()
-  if m == 0 then util.fail(fname, "problem.U has no columns (samples)", 3) end
-  local Y = util.check_matrix(problem.Y, fname, "problem.Y", nil, m, 3)
-  if Y:rows() == 0 then util.fail(fname, "problem.Y has no rows (outputs)", 3) end
-  local h = util.check_dim(problem.h, fname, "problem.h", 1, 3)
+  if m == 0 then api.fail("problem.U has no columns (samples)") end
+  local Y = api.check(problem.Y, {"matrix", cols = m}, "problem.Y")
+  if Y:rows() == 0 then api.fail("problem.Y has no rows (outputs)") end
+  local h = api.check(problem.h, {"dim", min = 1}, "problem.h")
   local lambda = problem.lambda == nil and core.ones(h, 1) or
-    util.check_matrix(problem.lambda, fname, "problem.lambda", h, 1, 3)
-  if need_rng then util.check_rng(rng, fname, "rng", 3) end
-  return {U = U, Y = Y, n = U:rows(), h = h, p = Y:rows(), m = m, lambda = lambda,
-    constraint = model_mod.check_constraint(problem.constraint, fname, 3)}
+    api.check(problem.lambda, {"matrix", rows = h, cols = 1}, "problem.lambda")
+  if need_rng then api.check(rng, "rng", "rng") end
+  local constraint, problem_c = model_mod.constraint_value(problem.constraint)
+  if problem_c then api.fail("problem." .. problem_c) end
+  return {U = U, Y = Y, n = U:rows(), h = h, p = Y:rows(), m = m, lambda = lambda, constraint = constraint}
 end
 
 -- opts.kappa, the initialization radius (default 0.5).
-local function radius(fname, opts)
-  return opts.kappa == nil and 0.5 or util.check_number(opts.kappa, fname, "opts.kappa", {gt = 0}, 3)
+local function radius(opts)
+  return opts.kappa == nil and 0.5 or api.check(opts.kappa, {"number", gt = 0}, "opts.kappa")
 end
 
 -- D onto the problem's constraint set, with the initialization radius kappa
@@ -92,21 +96,20 @@ end
 -- idl.train.relaxed.READOUT_RIDGE = 1e-8: a tiny ridge relative to the data,
 -- dead units get zero weight instead of a singular system). Written into
 -- theta in place.
-function init.least_squares_abc(theta, X, U, Y, ridge_rel)
-  local fn = "least_squares_abc"
-  util.check_table(theta, fn, "theta")
-  util.check_matrix(X, fn, "X")
+init.least_squares_abc = api.public("idl.initializers.least_squares_abc", function(theta, X, U, Y, ridge_rel)
+  api.check(theta, "table", "theta")
+  api.check(X, "matrix", "X")
   local h, m = X:rows(), X:cols()
-  if m == 0 then util.fail(fn, "X has no columns (samples)") end
-  local n = util.check_matrix(U, fn, "U", nil, m):rows()
-  local p = util.check_matrix(Y, fn, "Y", nil, m):rows()
-  util.check_matrix(theta.A, fn, "theta.A", p, h, 2, false)
-  util.check_matrix(theta.B, fn, "theta.B", p, n, 2, false)
-  util.check_matrix(theta.c, fn, "theta.c", p, 1, 2, false)
-  if ridge_rel ~= nil then util.check_number(ridge_rel, fn, "ridge_rel", {gt = 0}) end
-  util.relabel(fn, 2, core.readout, theta, X, U, Y, ridge_rel or steps.READOUT_RIDGE)
+  if m == 0 then api.fail("X has no columns (samples)") end
+  local n = api.check(U, {"matrix", cols = m}, "U"):rows()
+  local p = api.check(Y, {"matrix", cols = m}, "Y"):rows()
+  api.check(theta.A, {"matrix", rows = p, cols = h, finite = false}, "theta.A")
+  api.check(theta.B, {"matrix", rows = p, cols = n, finite = false}, "theta.B")
+  api.check(theta.c, {"matrix", rows = p, cols = 1, finite = false}, "theta.c")
+  if ridge_rel ~= nil then api.check(ridge_rel, {"number", gt = 0}, "ridge_rel") end
+  api.engine(core.readout, theta, X, U, Y, ridge_rel or steps.READOUT_RIDGE)
   return theta
-end
+end)
 
 local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f = true, ridge = true,
   standardize = true}
@@ -118,16 +121,15 @@ local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f
 -- kappa), X the equilibrium, then (A, B, c) by least squares
 -- (initializers.least_squares_abc with ridge).
 init.register("picard_ls", function(problem, rng, opts)
-  local fn = "picard_ls"
-  local P = check_problem(fn, problem, rng, true)
-  opts = util.check_options(opts, PICARD_LS_OPTIONS, fn, "options")
-  local kappa = radius(fn, opts)
+  local P = check_problem(problem, rng, true)
+  opts = api.options(opts, PICARD_LS_OPTIONS, "options")
+  local kappa = radius(opts)
   local function scale(key)
-    return opts[key] == nil and 1 or util.check_number(opts[key], fn, "opts." .. key, {min = 0}, 3)
+    return opts[key] == nil and 1 or api.check(opts[key], {"number", min = 0}, "opts." .. key)
   end
   local scale_d, scale_e, scale_f = scale("scale_d"), scale("scale_e"), scale("scale_f")
-  if opts.ridge ~= nil then util.check_number(opts.ridge, fn, "opts.ridge", {gt = 0}) end
-  if opts.standardize ~= nil then util.check_boolean(opts.standardize, fn, "opts.standardize") end
+  if opts.ridge ~= nil then api.check(opts.ridge, {"number", gt = 0}, "opts.ridge") end
+  if opts.standardize ~= nil then api.check(opts.standardize, "boolean", "opts.standardize") end
   local n, h, p = P.n, P.h, P.p
   local theta = {
     D = core.randn(h, h, rng, 0, scale_d / math.sqrt(h)),
@@ -160,12 +162,12 @@ end
 -- nonzero with probability density, uniform on [0, 1); D projected (radius
 -- kappa); X the equilibrium.
 init.register("random", function(problem, rng, opts)
-  local P = check_problem("random", problem, rng, true)
-  opts = util.check_options(opts, RANDOM_OPTIONS, "random", "options")
-  local kappa = radius("random", opts)
+  local P = check_problem(problem, rng, true)
+  opts = api.options(opts, RANDOM_OPTIONS, "options")
+  local kappa = radius(opts)
   local n, h, p = P.n, P.h, P.p
   local d = opts.density or 0.1
-  util.check_number(d, "random", "density", {min = 0, max = 1})
+  api.check(d, {"number", min = 0, max = 1}, "density")
   local theta = {A = sparse_uniform(p, h, d, rng), B = sparse_uniform(p, n, d, rng),
     c = sparse_uniform(p, 1, d, rng), D = sparse_uniform(h, h, d, rng),
     E = sparse_uniform(h, n, d, rng), f = sparse_uniform(h, 1, d, rng)}
@@ -179,13 +181,13 @@ local USER_OPTIONS = {theta = true}
 -- against n, h, p of the problem), D projected onto the training set, X the
 -- equilibrium. The caller's matrices are never written.
 init.register("user", function(problem, _rng, opts)
-  local P = check_problem("user", problem, nil, false)
-  opts = util.check_options(opts, USER_OPTIONS, "user", "options")
+  local P = check_problem(problem, nil, false)
+  opts = api.options(opts, USER_OPTIONS, "options")
   local n, h, p = P.n, P.h, P.p
-  local given = util.check_table(opts.theta, "user", "opts.theta")
+  local given = api.check(opts.theta, "table", "opts.theta")
   local gn, gh, gp = model_mod.check_theta(given, "user")
   if gn ~= n or gh ~= h or gp ~= p then
-    util.fail("initialization_theta", string.format(
+    api.fail(string.format(
       "theta has n = %d, h = %d, p = %d; the data and hidden_variables need n = %d, h = %d, p = %d",
       gn, gh, gp, n, h, p))
   end
@@ -244,15 +246,14 @@ end
 --    by projected gradient (step 1/L with L = ||[X; U; 1^T]||_2^2 / m) until
 --    the relative change is below tol or def_iterations steps.
 init.register("subproblems", function(problem, rng, opts)
-  local fn = "subproblems"
-  local P = check_problem(fn, problem, rng, true)
-  opts = util.check_options(opts, SUB_OPTIONS, fn, "options")
-  local kappa = radius(fn, opts)
+  local P = check_problem(problem, rng, true)
+  opts = api.options(opts, SUB_OPTIONS, "options")
+  local kappa = radius(opts)
   local abc_iterations = opts.abc_iterations == nil and 50 or
-    util.check_count(opts.abc_iterations, fn, "opts.abc_iterations")
+    api.check(opts.abc_iterations, "count", "opts.abc_iterations")
   local def_iterations = opts.def_iterations == nil and 200 or
-    util.check_count(opts.def_iterations, fn, "opts.def_iterations")
-  local tol = opts.tol == nil and 1e-6 or util.check_number(opts.tol, fn, "opts.tol", {min = 0})
+    api.check(opts.def_iterations, "count", "opts.def_iterations")
+  local tol = opts.tol == nil and 1e-6 or api.check(opts.tol, {"number", min = 0}, "opts.tol")
   local n, h, p, m = P.n, P.h, P.p, P.m
   local U, Y = P.U, P.Y
   local theta = {

@@ -120,26 +120,47 @@ Schema.info = api.public("idl.params.Schema:info", function(self, name)
 end)
 
 --- schema:check(name, v) -> the checked value (nil for an unset optional one).
-local function check_value(r, v)
+-- The checked value of entry r, or nil and the message.
+local function test_value(r, v)
   if v == nil and r.optional then return nil end
-  return api.check(v, r.check, r.name)
+  return api.test(v, r.check, r.name)
 end
 
 Schema.check = api.public("idl.params.Schema:check", function(self, name, v)
-  return check_value(entry_named(self, name), v)
+  local value, problem = test_value(entry_named(self, name), v)
+  if problem then api.fail(problem) end
+  return value
 end)
 
---- schema:check_table(t, what) -> a new table of the checked values of t
--- (nil: {}); a name the schema does not declare is refused ("unknown option
--- 'x' in <what> (did you mean 'y'?)").
-Schema.check_table = api.public("idl.params.Schema:check_table", function(self, t, what)
+-- The table of the checked values of t, or nil and the message.
+local function test_table(self, t, what)
   local records = entries_of(self)
-  api.check(what, "string", "what")
-  t = api.options(t, self.allowed, what)
+  local problem
+  t, problem = api.test_options(t, self.allowed, what)
+  if problem then return nil, problem end
   local out = {}
   for _, name in ipairs(self.names) do
-    if t[name] ~= nil then out[name] = check_value(records[name], t[name]) end
+    if t[name] ~= nil then
+      out[name], problem = test_value(records[name], t[name])
+      if problem then return nil, problem end
+    end
   end
+  return out
+end
+
+--- schema:test_table(t, what) -> a new table of the checked values of t
+-- (nil: {}), or nil and what is wrong: a name the schema does not declare
+-- ("unknown option 'x' in <what> (did you mean 'y'?)") or a bad value.
+Schema.test_table = api.public("idl.params.Schema:test_table", function(self, t, what)
+  api.check(what, "string", "what")
+  return test_table(self, t, what)
+end)
+
+--- schema:check_table(t, what) -> schema:test_table's table, or raises its message.
+Schema.check_table = api.public("idl.params.Schema:check_table", function(self, t, what)
+  api.check(what, "string", "what")
+  local out, problem = test_table(self, t, what)
+  if problem then api.fail(problem) end
   return out
 end)
 

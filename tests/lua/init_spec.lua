@@ -95,7 +95,7 @@ describe("idl.initializers", function()
     local bad = {A = idl.ones(1, 3), B = idl.ones(1, 2), c = idl.ones(1, 1), D = idl.ones(3, 3),
       E = idl.ones(3, 2), f = idl.ones(3, 1)}
     assert.has_error(function() initializers.user(prob, idl.rng(4), {theta = bad}) end,
-      "initialization_theta: theta has n = 2, h = 3, p = 1; "
+      "idl.initializers.user: theta has n = 2, h = 3, p = 1; "
       .. "the data and hidden_variables need n = 2, h = 8, p = 1")
   end)
 end)

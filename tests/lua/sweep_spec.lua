@@ -406,6 +406,7 @@ local COVERED = {
   ["Schema:check"] = {self = SCHEMA, args = {K("patience"), K(3)}},
   ["Schema:check_overrides"] = {self = SCHEMA, args = {F(function() return {patience = 4} end), STR}},
   ["Schema:check_table"] = {self = SCHEMA, args = {F(function() return {patience = 4} end), STR}},
+  ["Schema:test_table"] = {self = SCHEMA, args = {F(function() return {patience = 4} end), STR}},
   ["Schema:defaults"] = {self = SCHEMA, args = {}},
   ["Schema:entry"] = {self = SCHEMA, args = {K("patience"), F(function() return {default = 3} end)}},
   ["Schema:flagged"] = {self = SCHEMA, args = {K("resume")}},

@@ -65,7 +65,7 @@ local function unpack_value(v, meta, where)
   if v["$m"] then
     local m = meta["checkpoint" .. tostring(v["$m"])]
     if not core.is_matrix(m) then
-      util.fail("resume", where .. ": matrix " .. tostring(v["$m"]) .. " is missing", 4)
+      util.fail("resume", where .. ": matrix " .. tostring(v["$m"]) .. " is missing")
     end
     return m
   end
@@ -195,7 +195,7 @@ function checkpoint.resume(from, data)
     for _, k in ipairs(FINGERPRINT) do
       if want[k] ~= got[k] then
         util.fail(fn, string.format("%s differs from the data of the checkpoint (%s: %s, "
-          .. "checkpoint %s)", what, k, tostring(got[k]), tostring(want[k])), 4)
+          .. "checkpoint %s)", what, k, tostring(got[k]), tostring(want[k])))
       end
     end
   end

@@ -303,7 +303,7 @@ local function check_saved(s, saved)
   if type(saved) ~= "table" or type(saved.theta) ~= "table" or type(saved.sc) ~= "table" then
     api.fail("saved must be a table from implicit.save_state")
   end
-  model_mod.check_theta(saved.theta, "restore_state", 4)
+  model_mod.check_theta(saved.theta, "restore_state")
   local sc = saved.sc
   for _, k in ipairs{"u_mean", "u_scale", "y_mean", "y_scale"} do
     api.check(sc[k], "matrix", "saved.sc." .. k)

@@ -95,17 +95,17 @@ local function resolve(round, config, fname)
     spec = registry.get(round)
     if not spec then
       util.fail("run", string.format("unknown trainer '%s' (known: %s)", round,
-        table.concat(registry.names(), ", ")), 3)
+        table.concat(registry.names(), ", ")))
     end
   elseif type(round) == "table" then
-    spec = registry.register(round, 3, fname)
+    spec = registry.register(round, fname)
   elseif type(round) == "function" then
     return round, nil, nil
   else
-    util.fail(fname, "round must be a trainer name, a spec or a function, got " .. util.describe(round), 3)
+    util.fail(fname, "round must be a trainer name, a spec or a function, got " .. util.describe(round))
   end
   config.relaxed = spec.relaxed
-  return spec.round, spec, registry.options_of(spec, config.trainer_options, fname, 3)
+  return spec.round, spec, registry.options_of(spec, config.trainer_options, fname)
 end
 
 -- A round's return value as a result record (a plain function's true: stop).

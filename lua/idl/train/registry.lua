@@ -38,26 +38,24 @@ local SPEC_FIELDS = {name = true, round = true, options = true, fit_defaults = t
 
 -- The spec checked, as a new table of its fields with the defaults
 -- (relaxed = true, fit_defaults = {}, state_key = name) filled in.
-local function checked(spec, fname, level)
-  level = level + 1
-  util.check_table(spec, fname, "spec", level)
+local function checked(spec, fname)
+  util.check_table(spec, fname, "spec")
   local name = spec.name
   if type(name) ~= "string" or not name:match("^[%w_]+$") then
-    util.fail(fname, "name must be a word (letters, digits, _), got " .. util.describe(name), level)
+    util.fail(fname, "name must be a word (letters, digits, _), got " .. util.describe(name))
   end
   if type(spec.round) ~= "function" then
-    util.fail(fname, "round must be a function, got " .. util.describe(spec.round), level)
+    util.fail(fname, "round must be a function, got " .. util.describe(spec.round))
   end
   local o = spec.options
   if o ~= nil and (type(o) ~= "table" or type(o.check_table) ~= "function") then
-    util.fail(fname, "options must be a schema (idl.params.schema), got " .. util.describe(spec.options),
-      level)
+    util.fail(fname, "options must be a schema (idl.params.schema), got " .. util.describe(spec.options))
   end
-  if spec.relaxed ~= nil then util.check_boolean(spec.relaxed, fname, "relaxed", level) end
-  if spec.fit_defaults ~= nil then util.check_table(spec.fit_defaults, fname, "fit_defaults", level) end
+  if spec.relaxed ~= nil then util.check_boolean(spec.relaxed, fname, "relaxed") end
+  if spec.fit_defaults ~= nil then util.check_table(spec.fit_defaults, fname, "fit_defaults") end
   for _, k in ipairs{"save_state", "restore_state"} do
     if spec[k] ~= nil and type(spec[k]) ~= "function" then
-      util.fail(fname, k .. " must be a function, got " .. util.describe(spec[k]), level)
+      util.fail(fname, k .. " must be a function, got " .. util.describe(spec[k]))
     end
   end
   local out = {} -- the spec's fields (a trainer module may hold more: its helpers)
@@ -70,9 +68,9 @@ end
 
 --- registry.register(spec) -> spec: makes the trainer known by its name (a
 -- later registration of the same name replaces it). Errors name fname
--- (default "register") and blame `level`.
-function registry.register(spec, level, fname)
-  local s = checked(spec, fname or "register", (level or 1) + 1)
+-- (default "register") when no public function is on the stack.
+function registry.register(spec, fname)
+  local s = checked(spec, fname or "register")
   registry.specs[s.name] = s
   return s
 end
@@ -85,7 +83,7 @@ function registry.get(name)
   if s then return s end
   local ok, mod = pcall(require, "idl.train." .. name)
   if ok and type(mod) == "table" and type(mod.round) == "function" and mod.name == name then
-    return registry.register(mod, 2)
+    return registry.register(mod)
   end
   if not ok and not tostring(mod):find("module 'idl.train." .. name .. "' not found", 1, true) then
     error(mod, 0) -- the trainer's file exists and raised: say so
@@ -107,14 +105,15 @@ function registry.names()
   return t
 end
 
---- registry.options_of(spec, given) -> given (config.trainer_options)
+--- registry.options_of(spec, given, fname) -> given (config.trainer_options)
 -- checked against the spec's options schema, with its defaults filled in (a
 -- new table). A bad option raises under the name of the public function
--- called (idl.trainers.run, idl.IDLModel:fit; idl._api).
-function registry.options_of(spec, given)
+-- called (idl.trainers.run, idl.IDLModel:fit; idl._api), fname without one.
+function registry.options_of(spec, given, fname)
   if spec.options == nil then return given or {} end
   local what = "trainer_options (trainer '" .. spec.name .. "')"
-  local t = spec.options:check_table(given, what)
+  local t, problem = spec.options:test_table(given, what)
+  if problem then util.fail(fname, problem) end
   return spec.options:resolve(t)
 end
 

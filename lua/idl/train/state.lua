@@ -16,25 +16,25 @@ local params = require "idl.params"
 
 local state = {}
 
--- s: a trainer state of new_state (errors name fname, blame `level`).
-function state.check(s, fname, level)
+-- s: a trainer state of new_state (errors: fname when no public function of
+-- idl._api is on the stack; the caller's line is blamed).
+function state.check(s, fname)
   if not steps.is_state(s) then
-    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s),
-      (level or 2) + 1)
+    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s))
   end
 end
 
 -- A threshold: any number but NaN and -inf (tol_fenchel = inf counts no unit).
-local function check_threshold(v, fname, what, level)
+local function check_threshold(v, fname, what)
   if type(v) ~= "number" or v ~= v or v == -math.huge then
-    util.fail(fname, what .. " must be a number, got " .. util.describe(v), level + 1)
+    util.fail(fname, what .. " must be a number, got " .. util.describe(v))
   end
 end
 
-local function check_rate(v, fname, what, level) util.check_number(v, fname, what, {min = 0}, level + 1) end
-local function check_loops(v, fname, what, level) util.check_count(v, fname, what, 0, level + 1) end
-local function check_method(v, fname, what, level)
-  util.check_choice(v, {"picard", "anderson"}, fname, what, level + 1)
+local function check_rate(v, fname, what) util.check_number(v, fname, what, {min = 0}) end
+local function check_loops(v, fname, what) util.check_count(v, fname, what, 0) end
+local function check_method(v, fname, what)
+  util.check_choice(v, {"picard", "anderson"}, fname, what)
 end
 
 -- The config fields the rounds and the loop read, with their checks.
@@ -53,13 +53,12 @@ state.RUN_KEYS = {"rounds_number", "dual_learning_rate", "tol_fenchel", "inner_t
 
 -- Checks that config is a table whose fields `keys` (names of CONFIG_CHECKS)
 -- are present and valid.
-function state.check_config(config, keys, fname, level)
-  level = (level or 2) + 1
-  util.check_table(config, fname, "config", level)
+function state.check_config(config, keys, fname)
+  util.check_table(config, fname, "config")
   for _, k in ipairs(keys) do
     local v = config[k]
-    if v == nil then util.fail(fname, "config." .. k .. " is missing (see trainers.config)", level) end
-    CONFIG_CHECKS[k](v, fname, "config." .. k, level)
+    if v == nil then util.fail(fname, "config." .. k .. " is missing (see trainers.config)") end
+    CONFIG_CHECKS[k](v, fname, "config." .. k)
   end
 end
 
