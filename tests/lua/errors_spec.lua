@@ -66,6 +66,27 @@ local cases = {
   {"metrics.r2", "idl.metrics.r2: y is 2x1, y_hat is 3x1", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.metrics.r2({1, 2}, {1, 2, 3})
   end},
+  {"trainers.run", "idl.trainers.run: unknown trainer 'nope'", function(at)
+    local s = idl.trainers.new_state{model = fitted.model, U = X:t(), Y = y:t()}
+    at.line = debug.getinfo(1, "l").currentline; idl.trainers.run("nope", s, {rounds_number = 1})
+  end},
+  -- found by the trainer's option schema, deep in the loop
+  {"trainers.run (a trainer option)", "idl.trainers.run: unknown option 'learning_rat'", function(at)
+    local s = idl.trainers.new_state{model = fitted.model, U = X:t(), Y = y:t()}
+    local config = {rounds_number = 1, trainer_options = {learning_rat = 1}}
+    at.line = debug.getinfo(1, "l").currentline; idl.trainers.run("implicit", s, config)
+  end},
+  {"initializers.picard_ls", "idl.initializers.picard_ls: opts.kappa must be > 0, got -1", function(at)
+    local problem = {U = X:t(), Y = y:t(), h = 2}
+    at.line = debug.getinfo(1, "l").currentline; idl.initializers.picard_ls(problem, idl.rng(1), {kappa = -1})
+  end},
+  {"plot.lines", "idl.plot.lines: opts.path (the image file) is missing", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.plot.lines{series = {{y = {1, 2}}}}
+  end},
+  {"experiment.write_csv", "idl.experiment.write_csv: rows[1] must be a table, got 3", function(at)
+    local ex = require "idl.experiment"
+    at.line = debug.getinfo(1, "l").currentline; ex.write_csv(NOWHERE, {"a"}, {3})
+  end},
   -- a C function of the engine
   {"idl.zeros (C)", "zeros: rows must be a non-negative integer", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.zeros(-1, 2)
@@ -96,6 +117,19 @@ describe("an error", function()
     end)
     assert.are.equal(SRC .. ":" .. line, pos)
     assert.are.equal("idl.IDLModel:predict: X has 3 columns", msg:sub(1, 37))
+  end)
+
+  it("of a checkpoint that cannot be written is a warning without a library position", function()
+    local s = idl.trainers.new_state{model = fitted.model:copy(), U = X:t(), Y = y:t()}
+    local warned = {}
+    idl.trainers.run("one_loop", s, {rounds_number = 1, checkpoint_path = NOWHERE,
+      warn = function(m) warned[#warned + 1] = m end})
+    assert.are.equal(1, #warned)
+    local expected = "round 1: the checkpoint was not written: "
+    assert.are.equal(expected, warned[1]:sub(1, #expected))
+    assert.is_nil(warned[1]:find("lua/idl/", 1, true), warned[1])
+    assert.is_nil(warned[1]:find(":%d+: "), warned[1])
+    assert.truthy(warned[1]:find(NOWHERE, 1, true))
   end)
 
   it("is the caller's even without a public function on the stack (an older helper)", function()
