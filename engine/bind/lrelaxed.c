@@ -363,7 +363,8 @@ static int l_lipschitz_x(lua_State *L)
 
 /// idl.readout(theta, X, U, Y, ridge_rel): theta.A, theta.B, theta.c
 /// overwritten with the ridge least-squares readout of relaxed.h's
-/// idl_readout (ridge = ridge_rel ||[X; U; 1^T]||_F^2 / (h + n + 1)).
+/// idl_readout (centred data, unpenalized c, each feature's ridge ridge_rel
+/// times its own centred sum of squares).
 static int l_readout(lua_State *L)
 {
     const char *fn = "readout";
@@ -383,7 +384,7 @@ static int l_readout(lua_State *L)
     expect_shape(L, a, p, h, fn, "theta.A");
     expect_shape(L, b, p, n, fn, "theta.B");
     expect_shape(L, c, p, 1, fn, "theta.c");
-    size_t nwork = idl_readout_worksize(h, n, p);
+    size_t nwork = idl_readout_worksize(h, n, p, m);
     if (nwork > ((size_t)1 << 40) / sizeof(double))
         lidl_error(L, fn, "the workspace for h = %d is too large", h);
     double *work = lua_newuserdatauv(L, nwork * sizeof(double), 0);

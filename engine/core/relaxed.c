@@ -487,31 +487,50 @@ idl_status idl_lipschitz(const idl_theta *th, const idl_mat *x, const idl_mat *u
 
 /* ---- The readout (A, B, c) by ridge least squares ---------------------- */
 
-size_t idl_readout_worksize(int h, int n, int p)
+size_t idl_readout_worksize(int h, int n, int p, int m)
 {
-    size_t q = (size_t)h + (size_t)n + 1;
-    return q * q + q * (size_t)p;
+    size_t q = (size_t)h + (size_t)n, r = (size_t)p;
+    return q * q + q * r + (q + r) * (size_t)m + q + r;
 }
 
-/* The right-hand side S Y^T (q x p) with S = [X; U; 1^T], block by block. */
-static void stacked_times_yt(const idl_mat *x, const idl_mat *u, const idl_mat *y, idl_mat *rhs)
+/* dst = src - mean 1^T, mean the rows' means by two passes (the second
+ * corrects the first's rounding: with an offset of 1.7e9 a plain mean is off
+ * by ~1e-5 of the spread, which the intercept would then carry). */
+static void center_rows(const idl_mat *src, idl_mat *dst, double *mean)
 {
-    int h = x->rows, n = u->rows, p = y->rows;
-    idl_mat rx = idl_mat_block(rhs, 0, 0, h, p), ru = idl_mat_block(rhs, h, 0, n, p);
-    idl_gemm(false, true, 1.0, x, y, 0.0, &rx);
-    idl_gemm(false, true, 1.0, u, y, 0.0, &ru);
-    for (int i = 0; i < p; i++) { /* the last row: 1^T Y^T, the sums of Y's rows */
+    int m = src->cols;
+    for (int i = 0; i < src->rows; i++) {
         double t = 0.0;
-        for (int j = 0; j < y->cols; j++)
-            t += IDL_AT(y, i, j);
-        IDL_AT(rhs, h + n, i) = t;
+        for (int j = 0; j < m; j++)
+            t += IDL_AT(src, i, j);
+        double mu = t / m, r = 0.0;
+        for (int j = 0; j < m; j++)
+            r += IDL_AT(src, i, j) - mu;
+        mean[i] = mu + r / m;
+        for (int j = 0; j < m; j++)
+            IDL_AT(dst, i, j) = IDL_AT(src, i, j) - mean[i];
     }
+}
+
+/* Each feature's ridge, relative to its own centred sum of squares (the
+ * diagonal of K): ridge_rel (K_kk + floor), floor a 1e-12 of the mean
+ * diagonal, so that a feature's scale does not change its fit, and a unit
+ * that is constant on the data gets zero weight, not a singular system. */
+static void add_column_ridge(idl_mat *k, double ridge_rel)
+{
+    int q = k->rows;
+    double trace = 0.0;
+    for (int i = 0; i < q; i++)
+        trace += IDL_AT(k, i, i);
+    double floor = fmax(1e-12 * trace / (q > 0 ? q : 1), 1e-300);
+    for (int i = 0; i < q; i++)
+        IDL_AT(k, i, i) += ridge_rel * (IDL_AT(k, i, i) + floor);
 }
 
 idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, double ridge_rel,
                        double *work, idl_mat *a, idl_mat *b, idl_mat *c)
 {
-    int h = x->rows, n = u->rows, p = y->rows, m = x->cols, q = h + n + 1;
+    int h = x->rows, n = u->rows, p = y->rows, m = x->cols, q = h + n;
     if (u->cols != m || y->cols != m || !has_shape(a, p, h) || !has_shape(b, p, n) ||
         !has_shape(c, p, 1))
         return IDL_EDIM;
@@ -520,25 +539,33 @@ idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, dou
     if (!idl_all_finite(x) || !idl_all_finite(u) || !idl_all_finite(y))
         return IDL_ENONFINITE;
     idl_mat k = idl_mat_wrap(work, q, q), rhs = idl_mat_wrap(work + (size_t)q * q, q, p);
-    gram_stacked(x, u, &k);
-    stacked_times_yt(x, u, y, &rhs);
-    double trace = 0.0;
-    for (int i = 0; i < q; i++)
-        trace += IDL_AT(&k, i, i);
-    /* ||S||_F^2 / q is the mean eigenvalue of S S^T: the ridge is relative
-     * to the data's scale, so dead units (zero rows of X) cost nothing. */
-    double ridge = fmax(ridge_rel * trace / q, 1e-300);
-    for (int i = 0; i < q; i++)
-        IDL_AT(&k, i, i) += ridge;
-    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', q, p, k.data, k.ld, rhs.data, rhs.ld);
-    if (info != 0)
-        return IDL_ELAPACK;
+    double *next = work + (size_t)q * q + (size_t)q * p;
+    idl_mat zc = idl_mat_wrap(next, q, m), yc = idl_mat_wrap(next + (size_t)q * m, p, m);
+    double *zmean = next + (size_t)(q + p) * m, *ymean = zmean + q;
+    idl_mat xc = idl_mat_block(&zc, 0, 0, h, m), uc = idl_mat_block(&zc, h, 0, n, m);
+    center_rows(x, &xc, zmean);
+    center_rows(u, &uc, zmean + h);
+    center_rows(y, &yc, ymean);
+    if (q > 0)
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, q, m, 1.0, zc.data, zc.ld, 0.0, k.data,
+                    k.ld);
+    idl_gemm(false, true, 1.0, &zc, &yc, 0.0, &rhs);
+    add_column_ridge(&k, ridge_rel);
+    if (q > 0) {
+        lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', q, p, k.data, k.ld, rhs.data, rhs.ld);
+        if (info != 0)
+            return IDL_ELAPACK;
+    }
+    /* the intercept is not penalized: c = mean(Y) - [A B] mean([X; U]) */
     for (int i = 0; i < p; i++) {
+        double ci = ymean[i];
+        for (int j = 0; j < q; j++)
+            ci -= IDL_AT(&rhs, j, i) * zmean[j];
         for (int j = 0; j < h; j++)
             IDL_AT(a, i, j) = IDL_AT(&rhs, j, i);
         for (int j = 0; j < n; j++)
             IDL_AT(b, i, j) = IDL_AT(&rhs, h + j, i);
-        c->data[i] = IDL_AT(&rhs, h + n, i);
+        c->data[i] = ci;
     }
     return IDL_OK;
 }

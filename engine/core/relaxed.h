@@ -118,14 +118,17 @@ idl_status idl_lipschitz_x(const idl_theta *th, const idl_mat *lambda, int n, in
                            idl_lipschitz_consts *out);
 
 /* The readout: (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 / 2
- *   + ridge/2 (||A||_F^2 + ||B||_F^2 + ||c||^2)  with  ridge = ridge_rel ||S||_F^2 / (h+n+1),
- * S = [X; U; 1^T] (ridge_rel > 0; ||S||_F^2 / (h+n+1) is the mean eigenvalue
- * of S S^T, so the ridge follows the data's scale and dead units get zero
- * weight instead of a singular system). The normal equations by Cholesky:
- * the Gram matrix as idl_lipschitz builds it, S Y^T by two GEMMs, dposv.
- * work holds idl_readout_worksize doubles. IDL_ENONFINITE for NaN/Inf in
- * the data, IDL_ELAPACK when the system is numerically not positive definite. */
-size_t idl_readout_worksize(int h, int n, int p);
+ *   + ridge_rel/2 sum_k (||z_k - mean(z_k)||^2 + floor) ||[A B]_{:,k}||^2
+ * over the features z_k (the rows of [X; U]; ridge_rel > 0; floor = 1e-12 of
+ * their mean centred sum of squares). The data are centred first and the
+ * intercept c is not penalized, and each feature's ridge follows its own
+ * scale: offsets or units of U and Y do not change the predictions (to
+ * rounding), and a dead unit gets zero weight instead of a singular system.
+ * The normal equations of the centred data by Cholesky (dsyrk, one GEMM,
+ * dposv); c = mean(Y) - [A B] mean([X; U]). work holds
+ * idl_readout_worksize doubles. IDL_ENONFINITE for NaN/Inf in the data,
+ * IDL_ELAPACK when the system is numerically not positive definite. */
+size_t idl_readout_worksize(int h, int n, int p, int m);
 idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, double ridge_rel,
                        double *work, idl_mat *a, idl_mat *b, idl_mat *c);
 

@@ -90,9 +90,10 @@ local function equilibrium(theta, U)
 end
 
 --- initializers.least_squares_abc(theta, X, U, Y [, ridge_rel]) -> theta:
--- (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 + ridge (||A||^2 + ||B||^2 +
--- ||c||^2) with ridge = ridge_rel * ||S||_F^2 / (h + n + 1), S = [X; U; 1^T]
--- (idl.readout, the one readout solver; ridge_rel defaults to
+-- (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 + sum_k ridge_k ||[A B]_{:,k}||^2,
+-- ridge_k = ridge_rel times feature k's centred sum of squares (features: the
+-- rows of [X; U]); c is not penalized, so offsets of U and Y do not change the
+-- predictions (idl.readout, the one readout solver; ridge_rel defaults to
 -- idl.train.relaxed.READOUT_RIDGE = 1e-8: a tiny ridge relative to the data,
 -- dead units get zero weight instead of a singular system). Written into
 -- theta in place.

@@ -339,44 +339,68 @@ static void test_split(void)
     free_problem(&pb);
 }
 
-/* The readout satisfies its optimality condition R S^T + ridge [A B c] = 0
- * (R = A X + B U + c 1^T - Y, S = [X; U; 1^T]) with the documented ridge. */
+/* The ridge of feature k (row k of [X; U]) in the readout: ridge_rel times
+ * its centred sum of squares plus the floor (relaxed.h). */
+static void readout_ridges(const problem *pb, double ridge_rel, double *ridge)
+{
+    int h = pb->h, q = pb->h + pb->n, m = pb->m;
+    double trace = 0.0;
+    for (int k = 0; k < q; k++) {
+        const idl_mat *z = k < h ? &pb->x : &pb->u;
+        int row = k < h ? k : k - h;
+        double mean = 0.0, ss = 0.0;
+        for (int j = 0; j < m; j++)
+            mean += IDL_AT(z, row, j) / m;
+        for (int j = 0; j < m; j++)
+            ss += (IDL_AT(z, row, j) - mean) * (IDL_AT(z, row, j) - mean);
+        ridge[k] = ss;
+        trace += ss;
+    }
+    for (int k = 0; k < q; k++)
+        ridge[k] = ridge_rel * (ridge[k] + 1e-12 * trace / q);
+}
+
+/* The readout satisfies its optimality conditions: R 1 = 0 (c is not
+ * penalized) and R Z^T + [A B] diag(ridge_k) = 0 (R = A X + B U + c 1^T - Y,
+ * Z = [X; U]) with the documented ridge of each feature. */
 static void test_readout(void)
 {
     unsigned s = 23;
     problem pb = make_problem(5, 3, 2, 30, &s);
-    int h = pb.h, n = pb.n, p = pb.p, m = pb.m, q = h + n + 1;
-    double *work = malloc(idl_readout_worksize(h, n, p) * sizeof(double));
-    double ridge_rel = 1e-2;
+    int h = pb.h, n = pb.n, p = pb.p, m = pb.m, q = h + n;
+    double *work = malloc(idl_readout_worksize(h, n, p, m) * sizeof(double));
+    double ridge_rel = 1e-2, ridge[8];
     CHECK(idl_readout(&pb.x, &pb.u, &pb.y, ridge_rel, work, &pb.th.A, &pb.th.B, &pb.th.c) ==
           IDL_OK);
-    double fro2 = m; /* ||S||_F^2: the row of ones gives m */
-    for (int j = 0; j < m; j++) {
-        for (int i = 0; i < h; i++)
-            fro2 += IDL_AT(&pb.x, i, j) * IDL_AT(&pb.x, i, j);
-        for (int i = 0; i < n; i++)
-            fro2 += IDL_AT(&pb.u, i, j) * IDL_AT(&pb.u, i, j);
-    }
-    double ridge = ridge_rel * fro2 / q, worst = 0.0, scale = 0.0;
-    for (int r = 0; r < p; r++)
-        for (int k = 0; k < q; k++) {
-            double gk = 0.0, w;
+    readout_ridges(&pb, ridge_rel, ridge);
+    double worst = 0.0, scale = 0.0, sum_worst = 0.0, y_scale = 0.0;
+    for (int r = 0; r < p; r++) {
+        double rsum = 0.0;
+        for (int k = 0; k <= q; k++) {
+            double gk = 0.0;
             for (int j = 0; j < m; j++) {
                 double res = IDL_AT(&pb.th.c, r, 0) - IDL_AT(&pb.y, r, j), sk;
                 for (int i = 0; i < h; i++)
                     res += IDL_AT(&pb.th.A, r, i) * IDL_AT(&pb.x, i, j);
                 for (int i = 0; i < n; i++)
                     res += IDL_AT(&pb.th.B, r, i) * IDL_AT(&pb.u, i, j);
-                sk = k < h ? IDL_AT(&pb.x, k, j) : k < h + n ? IDL_AT(&pb.u, k - h, j) : 1.0;
+                sk = k < h ? IDL_AT(&pb.x, k, j) : k < q ? IDL_AT(&pb.u, k - h, j) : 1.0;
                 gk += res * sk;
+                y_scale = fmax(y_scale, fabs(IDL_AT(&pb.y, r, j)));
             }
-            w = k < h ? IDL_AT(&pb.th.A, r, k)
-                      : k < h + n ? IDL_AT(&pb.th.B, r, k - h) : IDL_AT(&pb.th.c, r, 0);
-            worst = fmax(worst, fabs(gk + ridge * w));
-            scale = fmax(scale, fabs(ridge * w));
+            if (k == q) {
+                rsum = gk;
+                continue;
+            }
+            double w = k < h ? IDL_AT(&pb.th.A, r, k) : IDL_AT(&pb.th.B, r, k - h);
+            worst = fmax(worst, fabs(gk + ridge[k] * w));
+            scale = fmax(scale, fabs(ridge[k] * w));
         }
-    CHECK(scale > 1e-6);            /* the ridge term is not negligible here */
-    CHECK(worst <= 1e-10 * scale); /* and the condition holds to rounding */
+        sum_worst = fmax(sum_worst, fabs(rsum));
+    }
+    CHECK(scale > 1e-6);                    /* the ridge term is not negligible here */
+    CHECK(worst <= 1e-10 * scale);          /* and the conditions hold to rounding */
+    CHECK(sum_worst <= 1e-12 * m * y_scale); /* the residuals sum to zero: c unpenalized */
     CHECK(idl_readout(&pb.x, &pb.u, &pb.y, 0.0, work, &pb.th.A, &pb.th.B, &pb.th.c) == IDL_EINVAL);
     CHECK(idl_readout(&pb.x, &pb.u, &pb.y, 1e-8, work, &pb.th.B, &pb.th.B, &pb.th.c) == IDL_EDIM);
     IDL_AT(&pb.y, 0, 3) = NAN;

@@ -335,19 +335,33 @@ describe("the workspace kernels (the trainers' tier)", function()
   end)
 
   it("readout solves the ridge least squares of its documented ridge", function()
-    -- optimality: R S^T / m + ridge [A B c] / m = 0 with R the residual, so
-    -- idl.gradients' (A, B, c) blocks (R S^T / m) equal -ridge/m times them
+    -- optimality: R S^T / m + [A B diag(ridge_k), 0] / m = 0 with R the residual,
+    -- so idl.gradients' (A, B) blocks (R S^T / m) equal -ridge_k/m times their
+    -- columns, and its c block (R 1 / m) is zero: c is not penalized
     local t = {A = idl.zeros(2, 4), B = idl.zeros(2, 3), c = idl.zeros(2, 1), D = th.D, E = th.E, f = th.f}
     local ridge_rel = 1e-2
     idl.readout(t, x, u, y, ridge_rel)
-    local S = idl.vcat(x, u, idl.ones(1, 8))
-    local ridge = ridge_rel * S:norm("fro") ^ 2 / 8
+    local Z = idl.vcat(x, u)
+    local m = Z:cols()
+    local ridges, trace = {}, 0
+    for k = 1, Z:rows() do
+      local mean, ss = 0, 0
+      for j = 1, m do mean = mean + Z:get(k, j) / m end
+      for j = 1, m do ss = ss + (Z:get(k, j) - mean) ^ 2 end
+      ridges[k], trace = ss, trace + ss
+    end
+    for k = 1, #ridges do ridges[k] = ridge_rel * (ridges[k] + 1e-12 * trace / #ridges) end
     local g = idl.gradients(t, x, u, y, lambda)
-    for _, k in ipairs{"A", "B", "c"} do
-      local want = t[k] * (-ridge / 8)
+    for _, blk in ipairs{{"A", 0}, {"B", 4}} do
+      local k, first = blk[1], blk[2]
+      local want = t[k]:copy()
+      for j = 1, want:cols() do
+        for i = 1, want:rows() do want:set(i, j, -want:get(i, j) * ridges[first + j] / m) end
+      end
       assert.is_true(want:norm("max") > 1e-6, k)
       assert.is_true(idl.equal(g[k], want, 1e-10 * want:norm("max")), k)
     end
+    assert.is_true(g.c:norm("max") <= 1e-12 * y:norm("max"), "c is not penalized")
     assert.are.equal("readout: ridge_rel must be positive, got 0", err_of(idl.readout, t, x, u, y, 0))
     assert.are.equal("readout: Y is 2x7, expected 2x8", err_of(idl.readout, t, x, u, idl.zeros(2, 7), 1e-8))
   end)

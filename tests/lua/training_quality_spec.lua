@@ -115,7 +115,9 @@ describe("training quality on off-centre, scaled data", function()
     local est = fit({}, {type_of_training = "implicit", rounds_number = 300})
     local r, r0 = eval_rmse(est), est.history[1].eval_rmse
     assert.is_true(r <= 1.4 * NOISE_FLOOR, string.format("eval RMSE %.4g, noise floor %.4g", r, NOISE_FLOOR))
-    assert.is_true(r <= 0.6 * r0, string.format("eval RMSE %.4g, at initialization %.4g", r, r0))
+    -- the start is a centred readout (eval RMSE 0.95; 1.29 while the readout
+    -- penalized the intercept); training still takes off a third of it
+    assert.is_true(r <= 0.7 * r0, string.format("eval RMSE %.4g, at initialization %.4g", r, r0))
     assert.is_true(r <= 0.4 * LINEAR, string.format("eval RMSE %.4g, linear fit %.4g", r, LINEAR))
     assert.is_true(est.best_round >= 10, "best round " .. tostring(est.best_round))
   end)

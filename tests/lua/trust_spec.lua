@@ -615,3 +615,53 @@ describe("hidden_variables too large for the machine", function()
     end
   end)
 end)
+
+-- ---------------------------------------------------------------------------
+-- Item 4, offsets: the readout centres the data, leaves the intercept
+-- unpenalized and scales each feature's ridge by its own spread
+
+describe("offsets in targets and features", function()
+  local g = idl.rng(3)
+  local m = 100
+  local X = idl.randn(m, 3, g)
+  local y = idl.zeros(m, 1)
+  for i = 1, m do
+    y:set(i, 1, math.sin(X:get(i, 1)) + 0.5 * X:get(i, 2) - 0.3 * X:get(i, 3) ^ 2 + 0.1 * g:normal())
+  end
+  local X_shifted = X:copy()
+  for i = 1, m do X_shifted:set(i, 1, X:get(i, 1) + 1.7e9) end -- a Unix timestamp
+
+  local function predictions(trainer, Xs, ys)
+    local est = idl.IDLModel{hidden_variables = 6, random_state = 1, verbosity = false}
+    est:fit(Xs, ys, {type_of_training = trainer, rounds_number = 5})
+    return est:predict(Xs)
+  end
+
+  it("readout: the same predictions (to rounding) with U + 1.7e9 and Y + 1e5", function()
+    local h = 4
+    local Xh = idl.rand(h, m, idl.rng(4))
+    local function readout_predictions(U, Y)
+      local t = {A = idl.zeros(1, h), B = idl.zeros(1, 3), c = idl.zeros(1, 1)}
+      idl.readout(t, Xh, U, Y, 1e-3)
+      return t.A * Xh + t.B * U + t.c * idl.ones(1, m)
+    end
+    local p0 = readout_predictions(X:t(), y:t())
+    local p1 = readout_predictions(X_shifted:t(), y:t() + 1e5) - 1e5
+    -- 1.7e9 + x keeps x to ~2e-7, 1e5 + y to ~1e-11
+    assert.is_true((p1 - p0):norm("max") < 1e-5, "max difference " .. (p1 - p0):norm("max"))
+  end)
+
+  it("every trainer: the same predictions (to rounding) with y + 1e3", function()
+    for _, trainer in ipairs{"two_loops", "one_loop", "bcd", "implicit", "hybrid"} do
+      local p0 = predictions(trainer, X, y)
+      local p1 = predictions(trainer, X, y + 1e3) - 1e3
+      local d = (p1 - p0):norm("max")
+      assert.is_true(d < 1e-8, trainer .. ": max difference " .. d)
+    end
+  end)
+
+  it("implicit: the same predictions (to rounding) with a feature + 1.7e9", function()
+    local d = (predictions("implicit", X_shifted, y) - predictions("implicit", X, y)):norm("max")
+    assert.is_true(d < 1e-4, "max difference " .. d)
+  end)
+end)

@@ -37,7 +37,8 @@ local model_mod = require "idl.model"
 local relaxed = {}
 
 --- relaxed.READOUT_RIDGE: the relative ridge of every least-squares readout
--- (idl.readout: ridge = READOUT_RIDGE ||[X; U; 1^T]||_F^2 / (h + n + 1)).
+-- (idl.readout: each feature's ridge is READOUT_RIDGE times its centred sum of
+-- squares; the intercept is not penalized).
 relaxed.READOUT_RIDGE = 1e-8
 
 --- relaxed.is_state(s) -> true when s is a trainer state of idl.trainers.new_state.
