@@ -169,6 +169,38 @@ describe("idl.model_selection.cross_val_score", function()
     assert.is_nil(clf.model)
   end)
 
+  it("scores a classifier by name: accuracy, macro F1 and log-loss as fitting each fold by hand", function()
+    local g = idl.rng(12)
+    local X = idl.randn(16, 2, g)
+    local y = {}
+    for i = 1, 16 do y[i] = X:get(i, 1) > 0 and "pos" or "neg" end
+    local params = {hidden_variables = 2, verbosity = false, random_state = 4}
+    local folds = ms.StratifiedKFold{n_splits = 2}:split(X, y)
+    local fit = {rounds_number = 2}
+    local scores = {}
+    for _, name in ipairs{"accuracy", "f1_macro", "neg_log_loss"} do
+      scores[name] = ms.cross_val_score(idl.IDLClassifier(params), X, y,
+        {cv = folds, scoring = name, fit_options = fit})
+    end
+    for f, fold in ipairs(folds) do
+      local clf = idl.IDLClassifier(params)
+      local labels_train, labels_test = {}, {}
+      for k, i in ipairs(fold.train) do labels_train[k] = y[i] end
+      for k, i in ipairs(fold.test) do labels_test[k] = y[i] end
+      clf:fit(data.select_rows(X, fold.train), labels_train, {rounds_number = 2, verbose = false})
+      local Xt = data.select_rows(X, fold.test)
+      local predicted = clf:predict(Xt)
+      assert.are.equal(metrics.accuracy(labels_test, predicted), scores.accuracy[f])
+      assert.are.equal((metrics.f1(labels_test, predicted)), scores.f1_macro[f])
+      assert.are.equal(-metrics.log_loss(labels_test, clf:predict_proba(Xt), clf.classes),
+        scores.neg_log_loss[f])
+    end
+    local ok, err = pcall(ms.cross_val_score, idl.LinearRegression{}, X, idl.randn(16, 1, g),
+      {cv = 2, scoring = "neg_log_loss"})
+    assert.is_false(ok)
+    assert.matches("cross_val_score: neg_log_loss needs a classifier (predict_proba)", err, 1, true)
+  end)
+
   it("gives the same scores in worker processes as in this process", function()
     local X, y = exact_data(24)
     y = y + idl.randn(24, 1, idl.rng(9), 0, 0.5)
