@@ -18,7 +18,6 @@
 
 local core = require "idl.core"
 local model_mod = require "idl.model"
-local util = require "idl._util"
 local api = require "idl._api"
 local standardize = require "idl.standardize"
 local trainer = require "idl.train.implicit"
@@ -49,29 +48,30 @@ local function with_defaults(opts)
   return o
 end
 
--- Argument checks shared by the public functions; errors name fname.
+-- Argument checks shared by the public functions (idl._api names the one called).
 
 -- theta: the six blocks, finite and of consistent sizes; returns n, h, p.
-local function check_theta(theta, fname, what)
-  util.check_table(theta, fname, what)
-  local n, h, p = model_mod.check_theta(theta, fname)
+local function check_theta(theta, what)
+  api.check(theta, "table", what)
+  local n, h, p = model_mod.theta_problem(theta)
+  if n == nil then api.fail(h) end
   return n, h, p
 end
 
 -- U (n x m) and, when given, Y (p x m): columns are samples.
-local function check_data(U, Y, n, p, fname)
-  util.check_matrix(U, fname, "U", n, nil)
-  if U:cols() == 0 then util.fail(fname, "U has no columns (samples)") end
-  if Y ~= false then util.check_matrix(Y, fname, "Y", p, U:cols()) end
+local function check_data(U, Y, n, p)
+  api.check(U, {"matrix", rows = n}, "U")
+  if U:cols() == 0 then api.fail("U has no columns (samples)") end
+  if Y ~= false then api.check(Y, {"matrix", rows = p, cols = U:cols()}, "Y") end
 end
 
 -- opts: nil or a table of implicit.defaults' names (and train's extra ones).
-local function check_opts(opts, fname)
+local function check_opts(opts)
   if opts == nil then return end
-  util.check_table(opts, fname, "options")
+  api.check(opts, "table", "options")
   for k in pairs(opts) do
     if implicit.defaults[k] == nil and k ~= "callback" and k ~= "val" then
-      util.fail(fname, "unknown option '" .. tostring(k) .. "'")
+      api.fail("unknown option '" .. tostring(k) .. "'")
     end
   end
 end
@@ -80,20 +80,18 @@ end
 -- place (idl.model.project_; the "lmi" set uses lambda = 1, for which (2.4)
 -- alone already guarantees well-posedness).
 implicit.project = api.public("idl.implicit.project", function(theta, constraint, kappa)
-  local fname = "implicit.project"
-  util.check_table(theta, fname, "theta")
-  util.check_matrix(theta.D, fname, "theta.D", nil, nil, nil, false)
-  util.check_choice(constraint, model_mod.CONSTRAINT_KINDS, fname, "constraint")
-  util.check_number(kappa, fname, "kappa", {min = 0, max = 1})
+  api.check(theta, "table", "theta")
+  api.check(theta.D, {"matrix", finite = false}, "theta.D")
+  api.check(constraint, {"choice", choices = model_mod.CONSTRAINT_KINDS}, "constraint")
+  api.check(kappa, {"number", min = 0, max = 1}, "kappa")
   model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
 end)
 
 --- Predictions A X + B U + c 1^T of theta for U (X from the equilibrium).
 implicit.predict = api.public("idl.implicit.predict", function(theta, U, opts)
-  local fname = "implicit.predict"
-  local n = check_theta(theta, fname, "theta")
-  check_data(U, false, n, nil, fname)
-  check_opts(opts, fname)
+  local n = check_theta(theta, "theta")
+  check_data(U, false, n, nil)
+  check_opts(opts)
   opts = with_defaults(opts)
   local ws = workspace({}, theta, U:cols())
   -- the solver checks tol, max_iter and method (the user's options)
@@ -104,10 +102,9 @@ end)
 --- The true loss and its gradients on (U, Y) at theta: loss, grads, X.
 -- (Used by the gradient checks; training uses the same two passes.)
 implicit.loss_and_grad = api.public("idl.implicit.loss_and_grad", function(theta, U, Y, opts)
-  local fname = "implicit.loss_and_grad"
-  local n, _, p = check_theta(theta, fname, "theta")
-  check_data(U, Y, n, p, fname)
-  check_opts(opts, fname)
+  local n, _, p = check_theta(theta, "theta")
+  check_data(U, Y, n, p)
+  check_opts(opts)
   opts = with_defaults(opts)
   local loss, grads, X = api.engine(function()
     local lossfn = trainer.loss_function(opts.loss)
@@ -124,11 +121,10 @@ end)
 --- The true loss of theta on (U, Y) (X from the equilibrium, warm-started from
 -- and written back to xcache when given), and the solver info.
 implicit.evaluate = api.public("idl.implicit.evaluate", function(theta, U, Y, opts, xcache)
-  local fname = "implicit.evaluate"
-  local n, h, p = check_theta(theta, fname, "theta")
-  check_data(U, Y, n, p, fname)
-  check_opts(opts, fname)
-  if xcache ~= nil then util.check_matrix(xcache, fname, "xcache", h, U:cols()) end
+  local n, h, p = check_theta(theta, "theta")
+  check_data(U, Y, n, p)
+  check_opts(opts)
+  if xcache ~= nil then api.check(xcache, {"matrix", rows = h, cols = U:cols()}, "xcache") end
   opts = with_defaults(opts)
   local loss, info = api.engine(function()
     local ws = workspace({}, theta, U:cols())
@@ -144,21 +140,20 @@ local TRAINER_OPTIONS = {}
 for _, name in ipairs(trainer.options.names) do TRAINER_OPTIONS[name] = true end
 
 local function check_inputs(theta, U, Y, opts)
-  local fname = "implicit.train"
-  local n, _, p = check_theta(theta, fname, "theta")
+  local n, _, p = check_theta(theta, "theta")
   if not core_is_matrix(U) or not core_is_matrix(Y) then
-    util.fail(fname, "U and Y must be matrices (columns are samples)")
+    api.fail("U and Y must be matrices (columns are samples)")
   end
   if U:cols() ~= Y:cols() then
-    util.fail(fname, string.format("U has %d columns, Y has %d", U:cols(), Y:cols()))
+    api.fail(string.format("U has %d columns, Y has %d", U:cols(), Y:cols()))
   end
-  if U:cols() == 0 then util.fail(fname, "no training samples") end
-  check_data(U, Y, n, p, fname)
-  check_opts(opts, fname)
-  if opts.epochs ~= nil then util.check_count(opts.epochs, fname, "epochs", 0) end
+  if U:cols() == 0 then api.fail("no training samples") end
+  check_data(U, Y, n, p)
+  check_opts(opts)
+  if opts.epochs ~= nil then api.check(opts.epochs, "count", "epochs") end
   if opts.val ~= nil then
-    util.check_table(opts.val, fname, "val")
-    check_data(opts.val.U, opts.val.Y, n, p, fname)
+    api.check(opts.val, "table", "val")
+    check_data(opts.val.U, opts.val.Y, n, p)
   end
 end
 
@@ -195,7 +190,7 @@ implicit.train = api.public("idl.implicit.train", function(theta, U, Y, opts)
     patience = opts.patience, trainer_options = trainer_options, callbacks = callback, progress = bar,
     caller = "idl.implicit.train", interruptible = false})
   if bar then bar:finish() end
-  if s.fault then util.fail("implicit.train", s.stop_message) end
+  if s.fault then api.fail(s.stop_message) end
   for k, v in pairs(mdl.theta) do core_copy(theta[k], v) end
   local history = {}
   for i = 2, #s.history do history[#history + 1] = epoch_entry(s.history[i]) end
