@@ -36,7 +36,6 @@ static idl_mat *new_filled(lua_State *L, int rows, int cols, double v, const cha
 
 /* ---- constructors ----------------------------------------------------- */
 
-/// idl.zeros(rows, cols) -> a rows x cols matrix of zeros.
 static int l_zeros(lua_State *L)
 {
     new_filled(L, lidl_checksize(L, 1, "zeros", "rows"), lidl_checksize(L, 2, "zeros", "cols"),
@@ -44,7 +43,6 @@ static int l_zeros(lua_State *L)
     return 1;
 }
 
-/// idl.ones(rows, cols) -> a rows x cols matrix of ones.
 static int l_ones(lua_State *L)
 {
     new_filled(L, lidl_checksize(L, 1, "ones", "rows"), lidl_checksize(L, 2, "ones", "cols"),
@@ -52,7 +50,6 @@ static int l_ones(lua_State *L)
     return 1;
 }
 
-/// idl.full(rows, cols, v) -> a rows x cols matrix with every entry v.
 static int l_full(lua_State *L)
 {
     int r = lidl_checksize(L, 1, "full", "rows"), c = lidl_checksize(L, 2, "full", "cols");
@@ -61,7 +58,6 @@ static int l_full(lua_State *L)
     return 1;
 }
 
-/// idl.eye(n [, cols]) -> the n x n (or n x cols) identity.
 static int l_eye(lua_State *L)
 {
     int r = lidl_checksize(L, 1, "eye", "n");
@@ -72,8 +68,6 @@ static int l_eye(lua_State *L)
     return 1;
 }
 
-/// idl.from_table{{a11, a12, ...}, {a21, ...}, ...} -> matrix (rows as written).
-/// A flat table {x1, x2, ...} gives a column vector.
 static int l_from_table(lua_State *L)
 {
     const char *fn = "from_table";
@@ -125,7 +119,6 @@ static int l_from_table(lua_State *L)
     return 1;
 }
 
-/// idl.rand(rows, cols, rng [, lo, hi]) -> uniform draws on [lo, hi) (default [0, 1)).
 static int l_rand(lua_State *L)
 {
     int r = lidl_checksize(L, 1, "rand", "rows"), c = lidl_checksize(L, 2, "rand", "cols");
@@ -136,7 +129,6 @@ static int l_rand(lua_State *L)
     return 1;
 }
 
-/// idl.randn(rows, cols, rng [, mean, sd]) -> normal draws (default standard normal).
 static int l_randn(lua_State *L)
 {
     int r = lidl_checksize(L, 1, "randn", "rows"), c = lidl_checksize(L, 2, "randn", "cols");
@@ -181,7 +173,6 @@ static int concat(lua_State *L, int first, int last, bool horizontal, const char
     return 1;
 }
 
-/// idl.hcat(a, b, ...) -> [a b ...] (same number of rows); also m:hcat(b, ...).
 static int l_hcat(lua_State *L)
 {
     if (lua_gettop(L) == 0)
@@ -189,7 +180,6 @@ static int l_hcat(lua_State *L)
     return concat(L, 1, lua_gettop(L), true, "hcat");
 }
 
-/// idl.vcat(a, b, ...) -> [a; b; ...] (same number of columns); also m:vcat(b, ...).
 static int l_vcat(lua_State *L)
 {
     if (lua_gettop(L) == 0)
@@ -199,21 +189,18 @@ static int l_vcat(lua_State *L)
 
 /* ---- methods ---------------------------------------------------------- */
 
-/// m:rows() -> number of rows.
 static int m_rows(lua_State *L)
 {
     lua_pushinteger(L, lidl_checkmat(L, 1, "rows", "self")->rows);
     return 1;
 }
 
-/// m:cols() -> number of columns.
 static int m_cols(lua_State *L)
 {
     lua_pushinteger(L, lidl_checkmat(L, 1, "cols", "self")->cols);
     return 1;
 }
 
-/// m:size() -> rows, cols.
 static int m_size(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "size", "self");
@@ -238,7 +225,6 @@ static double *element(lua_State *L, idl_mat *m, const char *fn, bool single)
     return &IDL_AT(m, i, j);
 }
 
-/// m:get(i, j) -> the entry at row i, column j (1-based); m:get(k) for a vector.
 static int m_get(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "get", "self");
@@ -246,7 +232,6 @@ static int m_get(lua_State *L)
     return 1;
 }
 
-/// m:set(i, j, v) sets the entry at (i, j); m:set(k, v) for a vector. Returns m.
 static int m_set(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "set", "self");
@@ -260,7 +245,6 @@ static int m_set(lua_State *L)
     return 1;
 }
 
-/// m:copy() -> a new matrix with the same contents (never a view).
 static int m_copy(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "copy", "self");
@@ -268,7 +252,6 @@ static int m_copy(lua_State *L)
     return 1;
 }
 
-/// m:t() -> the transpose (a new matrix).
 static int m_t(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "t", "self");
@@ -276,7 +259,6 @@ static int m_t(lua_State *L)
     return 1;
 }
 
-/// m:totable() -> {{row 1}, {row 2}, ...} (the inverse of idl.from_table).
 static int m_totable(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "totable", "self");
@@ -292,8 +274,6 @@ static int m_totable(lua_State *L)
     return 1;
 }
 
-/// m:sum([dim]) -> the sum of all entries (a number); dim 1 sums each column
-/// (a 1 x cols matrix), dim 2 each row (a rows x 1 matrix).
 static int m_sum(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "sum", "self");
@@ -310,7 +290,6 @@ static int m_sum(lua_State *L)
     return 1;
 }
 
-/// m:relu() -> max(m, 0) elementwise (a new matrix).
 static int m_relu(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "relu", "self");
@@ -322,8 +301,6 @@ static const char *const norm_names[] = {"fro", "1", "inf", "2", "max", NULL};
 static const idl_norm_kind norm_kinds[] = {IDL_NORM_FRO, IDL_NORM_ONE, IDL_NORM_INF,
                                            IDL_NORM_TWO, IDL_NORM_MAX};
 
-/// m:norm([kind]) -> "fro" (default), "1" (max column abs sum), "inf" (max row
-/// abs sum), "2" (largest singular value) or "max" (largest |entry|).
 static int m_norm(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "norm", "self");
@@ -345,7 +322,6 @@ static int m_norm(lua_State *L)
     return 1;
 }
 
-/// m:hadamard(b) -> m .* b elementwise (a new matrix).
 static int m_hadamard(lua_State *L)
 {
     idl_mat *a = lidl_checkmat(L, 1, "hadamard", "self");
@@ -355,8 +331,6 @@ static int m_hadamard(lua_State *L)
     return 1;
 }
 
-/// m:sub(i1, i2, j1, j2) -> a view of rows i1..i2 and columns j1..j2
-/// (inclusive, 1-based). Writes through the view change m; the view keeps m alive.
 static int m_sub(lua_State *L)
 {
     const char *fn = "sub";
@@ -369,7 +343,6 @@ static int m_sub(lua_State *L)
     return 1;
 }
 
-/// m:col(j) -> a view of column j; m:row(i) -> a view of row i.
 static int m_col(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "col", "self");
@@ -386,8 +359,6 @@ static int m_row(lua_State *L)
     return 1;
 }
 
-/// m:select_cols(idx) -> a new matrix of the columns listed in the Lua array
-/// idx (1-based, repeats allowed): batching and shuffling of samples.
 static int m_select_cols(lua_State *L)
 {
     const char *fn = "select_cols";
@@ -406,7 +377,6 @@ static int m_select_cols(lua_State *L)
     return 1;
 }
 
-/// m:is_view() -> true when m shares another matrix's storage.
 static int m_is_view(lua_State *L)
 {
     lidl_checkmat(L, 1, "is_view", "self");
@@ -414,14 +384,12 @@ static int m_is_view(lua_State *L)
     return 1;
 }
 
-/// m:all_finite() -> true when no entry is NaN or infinite.
 static int m_all_finite(lua_State *L)
 {
     lua_pushboolean(L, idl_all_finite(lidl_checkmat(L, 1, "all_finite", "self")));
     return 1;
 }
 
-/// idl.equal(a, b [, tol]) -> true when shapes agree and |a - b| <= tol everywhere (tol 0).
 static int l_equal(lua_State *L)
 {
     idl_mat *a = lidl_checkmat(L, 1, "equal", "a");
@@ -432,7 +400,6 @@ static int l_equal(lua_State *L)
     return 1;
 }
 
-/// idl.is_matrix(x) -> true when x is an idl matrix.
 static int l_is_matrix(lua_State *L)
 {
     lua_pushboolean(L, lidl_testmat(L, 1) != NULL);
@@ -520,6 +487,38 @@ static int op_unm(lua_State *L)
     return 1;
 }
 
+/* a == b: same shape and every element equal (a NaN equals nothing). Lua calls
+ * it only when both operands are userdata, so a matrix never equals a number. */
+static int op_eq(lua_State *L)
+{
+    idl_mat *a = lidl_testmat(L, 1), *b = lidl_testmat(L, 2);
+    lua_pushboolean(L, a != NULL && b != NULL && idl_mat_equal(a, b));
+    return 1;
+}
+
+/* #m: the number of rows (samples are columns, so for U it is n, the features). */
+static int op_len(lua_State *L)
+{
+    lua_pushinteger(L, lidl_checkmat(L, 1, "len", "operand")->rows);
+    return 1;
+}
+
+/* m[i] is a view of row i (as m:row(i)); any other key is a method name, looked
+ * up in the methods table (upvalue 1). A number that is not a row index raises,
+ * so m[0] or m[1.5] never reads as nil. */
+static int op_index(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        idl_mat *m = lidl_checkmat(L, 1, "m[i]", "self");
+        int i = check_index(L, 2, m->rows, "m[i]", "row index");
+        lidl_newview(L, 1, idl_mat_block(m, i, 0, 1, m->cols));
+        return 1;
+    }
+    lua_settop(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    return 1;
+}
+
 /* ---- printing --------------------------------------------------------- */
 
 enum { SHOW_EDGE_ROWS = 5, SHOW_EDGE_COLS = 5 };
@@ -542,9 +541,12 @@ static int shown(int n, int edge, int *idx)
     return k;
 }
 
+/* NaN prints as "nan" whatever its sign bit (printf would say "-nan"). */
 static void format_entry(char *buf, size_t size, double v, bool fixed)
 {
-    if (fixed)
+    if (isnan(v))
+        snprintf(buf, size, "nan");
+    else if (fixed)
         snprintf(buf, size, "%.4f", v);
     else
         snprintf(buf, size, "%.4e", v);
@@ -631,8 +633,6 @@ static double opt_number(lua_State *L, int idx, double dflt, const char *fn, con
     return lua_tonumber(L, idx);
 }
 
-/// idl.gemm(C, A, B [, alpha=1, beta=0, trans_a=false, trans_b=false]) -> C:
-/// C = alpha op(A) op(B) + beta C in place (one dgemm).
 static int k_gemm(lua_State *L)
 {
     const char *fn = "gemm";
@@ -650,7 +650,6 @@ static int k_gemm(lua_State *L)
     return 1;
 }
 
-/// idl.axpy(Y, alpha, X) -> Y: Y += alpha X in place.
 static int k_axpy(lua_State *L)
 {
     idl_mat *y = lidl_checkmat(L, 1, "axpy", "Y");
@@ -662,7 +661,6 @@ static int k_axpy(lua_State *L)
     return 1;
 }
 
-/// idl.copy(dst, src) -> dst: copies src's entries into dst (same shape).
 static int k_copy(lua_State *L)
 {
     idl_mat *dst = lidl_checkmat(L, 1, "copy", "dst");
@@ -674,7 +672,6 @@ static int k_copy(lua_State *L)
     return 1;
 }
 
-/// idl.scale(X, alpha) -> X: X *= alpha in place.
 static int k_scale(lua_State *L)
 {
     idl_mat *x = lidl_checkmat(L, 1, "scale", "X");
@@ -683,7 +680,6 @@ static int k_scale(lua_State *L)
     return 1;
 }
 
-/// idl.fill(X, v) -> X: every entry set to v.
 static int k_fill(lua_State *L)
 {
     idl_mat *x = lidl_checkmat(L, 1, "fill", "X");
@@ -693,7 +689,6 @@ static int k_fill(lua_State *L)
     return 1;
 }
 
-/// idl.relu(dst [, src]) -> dst: dst = max(src, 0) (src defaults to dst).
 static int k_relu(lua_State *L)
 {
     idl_mat *dst = lidl_checkmat(L, 1, "relu", "dst");
@@ -704,7 +699,6 @@ static int k_relu(lua_State *L)
     return 1;
 }
 
-/// idl.hadamard(C, A, B) -> C: C = A .* B (C may be A or B).
 static int k_hadamard(lua_State *L)
 {
     idl_mat *c = lidl_checkmat(L, 1, "hadamard", "C");
@@ -717,7 +711,6 @@ static int k_hadamard(lua_State *L)
     return 1;
 }
 
-/// idl.add_col(X, alpha, v) -> X: X += alpha v 1^T (v a column, added to every column).
 static int k_add_col(lua_State *L)
 {
     idl_mat *x = lidl_checkmat(L, 1, "add_col", "X");
@@ -730,7 +723,6 @@ static int k_add_col(lua_State *L)
     return 1;
 }
 
-/// idl.scale_rows(X, v) -> X: X = diag(v) X in place (v a rows x 1 column).
 static int k_scale_rows(lua_State *L)
 {
     idl_mat *x = lidl_checkmat(L, 1, "scale_rows", "X");
@@ -742,7 +734,6 @@ static int k_scale_rows(lua_State *L)
     return 1;
 }
 
-/// idl.scale_cols(X, v) -> X: X = X diag(v) in place (v a vector of cols entries).
 static int k_scale_cols(lua_State *L)
 {
     idl_mat *x = lidl_checkmat(L, 1, "scale_cols", "X");
@@ -754,7 +745,6 @@ static int k_scale_cols(lua_State *L)
     return 1;
 }
 
-/// idl.transpose(dst, src) -> dst: dst = src^T.
 static int k_transpose(lua_State *L)
 {
     idl_mat *dst = lidl_checkmat(L, 1, "transpose", "dst");
@@ -788,8 +778,6 @@ static int *check_index_array(lua_State *L, int idx, int bound, int *n, const ch
     return out;
 }
 
-/// idl.gather_cols(dst, src, idx) -> dst: dst's column k = src's column idx[k]
-/// (1-based; dst has #idx columns). For mini-batches without allocation.
 static int k_gather_cols(lua_State *L)
 {
     idl_mat *dst = lidl_checkmat(L, 1, "gather_cols", "dst");
@@ -803,7 +791,6 @@ static int k_gather_cols(lua_State *L)
     return 1;
 }
 
-/// idl.scatter_cols(dst, idx, src) -> dst: dst's column idx[k] = src's column k.
 static int k_scatter_cols(lua_State *L)
 {
     idl_mat *dst = lidl_checkmat(L, 1, "scatter_cols", "dst");
@@ -830,8 +817,9 @@ static const luaL_Reg methods[] = {
     {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-    {"__mul", op_mul}, {"__add", op_add}, {"__sub", op_sub},           {"__div", op_div},
-    {"__unm", op_unm}, {"__tostring", op_tostring}, {NULL, NULL}};
+    {"__mul", op_mul}, {"__add", op_add},           {"__sub", op_sub}, {"__div", op_div},
+    {"__unm", op_unm}, {"__tostring", op_tostring}, {"__eq", op_eq},   {"__len", op_len},
+    {NULL, NULL}};
 
 static const luaL_Reg functions[] = {
     {"zeros", l_zeros},       {"ones", l_ones},          {"full", l_full},
@@ -849,6 +837,11 @@ void lidl_open_matrix(lua_State *L)
     luaL_newmetatable(L, LIDL_MATRIX);
     luaL_setfuncs(L, metamethods, 0);
     luaL_newlib(L, methods);
+    /* __index is a function (it also takes row numbers); __fields shows the
+     * REPL's completion, which never calls functions, what it would find. */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__fields");
+    lua_pushcclosure(L, op_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     luaL_setfuncs(L, functions, 0);

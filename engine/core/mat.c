@@ -325,6 +325,17 @@ bool idl_all_finite(const idl_mat *x)
     return true;
 }
 
+bool idl_mat_equal(const idl_mat *a, const idl_mat *b)
+{
+    if (!same_shape(a, b))
+        return false;
+    FOR_COLUMNS(a, j)
+        for (int i = 0; i < a->rows; i++)
+            if (!(IDL_AT(a, i, j) == IDL_AT(b, i, j)))
+                return false;
+    return true;
+}
+
 idl_status idl_max_abs_diff(const idl_mat *a, const idl_mat *b, double *out)
 {
     if (!same_shape(a, b))

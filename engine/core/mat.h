@@ -114,6 +114,10 @@ idl_status idl_norm(const idl_mat *x, idl_norm_kind kind, double *out);
 /* True when every element is finite. */
 bool idl_all_finite(const idl_mat *x);
 
+/* True when a and b have the same shape and equal elements (==: a NaN equals
+ * nothing, an infinity itself). */
+bool idl_mat_equal(const idl_mat *a, const idl_mat *b);
+
 /* dst(:, k) = src(:, idx[k]) for k < n (dst has n columns, 0-based idx,
  * checked against src). */
 idl_status idl_gather_cols(const idl_mat *src, const int *idx, int n, idl_mat *dst);

@@ -48,12 +48,17 @@ static int is_name(const char *s, size_t len)
 }
 
 /* Replaces the value at the top by the next table of its lookup chain, its metatable's __index
- * when that is a table, or by nil. */
+ * when that is a table, or by nil. An __index function cannot be looked into without calling it,
+ * so a metatable may list what it finds in a __fields table (idl matrices do). */
 static void next_in_chain(lua_State *L)
 {
     if (lua_getmetatable(L, -1)) {
         lua_pushliteral(L, "__index");
-        lua_rawget(L, -2);
+        if (lua_rawget(L, -2) == LUA_TFUNCTION) {
+            lua_pop(L, 1);
+            lua_pushliteral(L, "__fields");
+            lua_rawget(L, -2);
+        }
         lua_remove(L, -2);
         if (!lua_istable(L, -1)) {
             lua_pop(L, 1);

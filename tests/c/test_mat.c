@@ -138,11 +138,34 @@ static void test_views(void)
     free(m.data);
 }
 
+/* Exact equality against the definition: same shape, every pair ==. */
+static void test_equal(void)
+{
+    unsigned s = 5;
+    idl_mat a = tu_alloc(4, 3, 0), b = tu_alloc(4, 3, 0);
+    tu_fill(&a, &s);
+    idl_copy(&a, &b);
+    CHECK(idl_mat_equal(&a, &b));
+    IDL_AT(&a, 3, 2) = INFINITY;
+    IDL_AT(&b, 3, 2) = INFINITY;
+    CHECK(idl_mat_equal(&a, &b));
+    IDL_AT(&b, 2, 1) = nextafter(IDL_AT(&a, 2, 1), 10.0);
+    CHECK(!idl_mat_equal(&a, &b));
+    IDL_AT(&b, 2, 1) = IDL_AT(&a, 2, 1);
+    IDL_AT(&a, 0, 0) = NAN;
+    IDL_AT(&b, 0, 0) = NAN;
+    CHECK(!idl_mat_equal(&a, &b));
+    CHECK(!idl_mat_equal(&a, &(idl_mat){.rows = 3, .cols = 4, .ld = 3, .data = b.data}));
+    free(a.data);
+    free(b.data);
+}
+
 int main(void)
 {
     test_gemm();
     test_elementwise();
     test_sum_and_norms();
     test_views();
+    test_equal();
     return tu_finish("test_mat");
 }

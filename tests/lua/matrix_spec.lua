@@ -178,6 +178,49 @@ describe("operators", function()
     for _ in big:gmatch("\n") do lines = lines + 1 end
     assert.is_true(lines <= 12)
   end)
+
+  it("prints NaN as nan whatever its sign bit, and infinities as inf", function()
+    local m = idl.zeros(2, 2)
+    m:set(1, 1, 0 / 0)
+    m:set(1, 2, -(0 / 0))
+    m:set(2, 1, 1 / 0)
+    m:set(2, 2, 0.5)
+    local s = tostring(m)
+    assert.is_nil(s:find("-nan", 1, true))
+    assert.same({"nan", "nan", "inf", "0.5000"}, {s:match("^%s*(%S+)%s+(%S+)\n%s*(%S+)%s+(%S+)\n")})
+  end)
+
+  it("m[i] is a view of row i, #m the number of rows", function()
+    assert.equal(3, #a)
+    assert.equal(0, #idl.zeros(0, 4))
+    local r = a[2]
+    assert.same({{3, 4}}, r:totable())
+    assert.is_true(r:is_view())
+    local c = a:copy()
+    c[3]:set(1, 2, -1)
+    assert.same({{1, 2}, {3, 4}, {5, -1}}, c:totable())
+    assert.equal(2, a[1.0]:get(1, 2))
+    assert.equal("function", type(a.norm))
+    assert.is_nil(a.no_such_method)
+    assert.matches("m%[i%]: row index must be in %[1, 3%], got 0", err_of(function() return a[0] end))
+    assert.matches("m%[i%]: row index must be in %[1, 3%], got 4", err_of(function() return a[4] end))
+    assert.matches("m%[i%]: row index must be an integer, got 1.5", err_of(function() return a[1.5] end))
+  end)
+
+  it("== compares shapes and every element exactly", function()
+    local c = a:copy()
+    assert.is_true(a == c)
+    assert.is_true(a[2] == idl.from_table{{3, 4}})
+    c:set(3, 2, 6 + 2 ^ -50)
+    assert.is_false(a == c)
+    assert.is_true(a ~= c)
+    assert.is_false(a == a:t())
+    assert.is_false(idl.zeros(2, 3) == idl.zeros(3, 2))
+    assert.is_false(idl.ones(1, 1) == 1)
+    assert.is_true(idl.full(2, 2, 1 / 0) == idl.full(2, 2, 1 / 0))
+    assert.is_false(idl.full(2, 2, 0 / 0) == idl.full(2, 2, 0 / 0))
+    assert.is_true(idl.zeros(0, 3) == idl.zeros(0, 3))
+  end)
 end)
 
 describe("kernel tier", function()
@@ -252,6 +295,17 @@ describe("csv files", function()
 end)
 
 describe("the module", function()
+  it("switches the collector to generational mode when loaded", function()
+    -- A fresh lua5.4 state whose collector is made incremental before the require.
+    local cmd = string.format("cd %q && LUA_PATH='lua/?.lua;lua/?/init.lua' LUA_CPATH=%q lua5.4 -e %q",
+      os.getenv("IDL_SOURCE_DIR") or ".", (os.getenv("IDL_BUILD_DIR") or "build") .. "/lib/?.so",
+      "collectgarbage('incremental') require 'idl' io.write(collectgarbage('incremental'))")
+    local p = assert(io.popen(cmd))
+    local out = p:read("a")
+    p:close()
+    assert.equal("generational", out)
+  end)
+
   it("creates no globals", function()
     local before = {}
     for k in pairs(_G) do before[k] = true end
