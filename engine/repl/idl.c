@@ -34,6 +34,10 @@ extern void lidl_mpi_abort_if_parallel(int code); /* engine/bind/lmpi.c */
 /* Where an installed idl keeps its Lua modules, relative to the directory of the executable. */
 #define INSTALLED_LUA_DIR "/../share/lua/5.4"
 
+/* The REPL's second banner line. */
+#define REPL_HINT \
+    "The module idl is preloaded as `idl`. help() explains help; Tab completes (idl.IDL<Tab>).\n"
+
 /* Bits returned by collect_args. */
 enum { HAS_ERROR = 1, HAS_I = 2, HAS_V = 4, HAS_E = 8, HAS_UPPER_E = 16, HAS_HELP = 32 };
 
@@ -328,6 +332,34 @@ static void push_module_dir(lua_State *L)
     lua_pushstring(L, IDL_SOURCE_LUA_DIR);
 }
 
+/* The global `idl` of the REPL and of -e chunks. A broken module must not keep the REPL from
+ * starting: it warns instead, with the first line of the error. */
+static void set_idl_global(lua_State *L)
+{
+    int status;
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "idl");
+    status = idl_repl_docall(L, 1, 1);
+    if (status == LUA_OK) {
+        lua_setglobal(L, "idl");
+    } else {
+        const char *msg = lua_tostring(L, -1);
+        int first_line = 0;
+        if (msg == NULL)
+            msg = "(error object is not a string)";
+        while (msg[first_line] != '\0' && msg[first_line] != '\n')
+            first_line++;
+        fflush(stdout);
+        fprintf(stderr, "idl: warning: cannot load module 'idl', global 'idl' not set: %.*s\n",
+                first_line, msg);
+        lua_pop(L, 1);
+    }
+}
+
+/* The global `help` of every mode: loads idl.help on its first call, so that scripts that never
+ * ask for help load nothing. A tail call, so that its errors blame the caller's line. */
+static const char help_chunk[] = "help = function(...) return require('idl').help(...) end";
+
 /* Makes require "idl.core" open the C engine and puts the idl modules first on package.path,
  * keeping the rest so system modules (busted, penlight) still load. */
 static void open_idl(lua_State *L)
@@ -351,7 +383,7 @@ static int pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
-    int script;
+    int script, interactive;
     int args = collect_args(argv, &script);
     int optlim = script > 0 ? script : argc;
     luaL_checkversion(L);
@@ -375,13 +407,19 @@ static int pmain(lua_State *L)
     create_arg_table(L, argv, argc, script);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);
+    if (dostring(L, help_chunk, "=(help)") != LUA_OK)
+        return 0;
+    interactive = (args & HAS_I) || (script == 0 && !(args & (HAS_E | HAS_V)));
+    if ((args & HAS_E) || interactive)
+        set_idl_global(L);
     if (!run_args(L, argv, optlim))
         return 0;
     if (script > 0 && handle_script(L, argv + script) != LUA_OK)
         return 0;
-    if ((args & HAS_I) || (script == 0 && !(args & (HAS_E | HAS_V)))) {
+    if (interactive) {
         if (!(args & HAS_V))
             idl_repl_print_version();
+        fputs(REPL_HINT, stdout);
         idl_repl_loop(L);
     }
     lua_pushboolean(L, 1);

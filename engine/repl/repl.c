@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -208,6 +209,33 @@ static int read_plain(char **line)
     return LINE_OK;
 }
 
+/* "?x" asks for help: help "x" for a name (idl.randn, m:norm), help(x) for any other expression,
+ * help() alone for "?". */
+static void push_help_call(lua_State *L, const char *what)
+{
+    size_t len, i;
+    int name = 1;
+    while (*what == ' ' || *what == '\t')
+        what++;
+    len = strlen(what);
+    while (len > 0 && (what[len - 1] == ' ' || what[len - 1] == '\t'))
+        len--;
+    for (i = 0; i < len; i++) {
+        char c = what[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == ':'))
+            name = 0;
+    }
+    if (len == 0)
+        lua_pushliteral(L, "help()");
+    else if (name)
+        lua_pushfstring(L, "help '%s'", lua_pushlstring(L, what, len));
+    else
+        lua_pushfstring(L, "help(%s)", lua_pushlstring(L, what, len));
+    if (len > 0)
+        lua_remove(L, -2);
+}
+
 /* Reads a line and pushes it; a first line "=expr" means "return expr", as in lua.c. */
 static int push_line(lua_State *L, int firstline)
 {
@@ -226,6 +254,8 @@ static int push_line(lua_State *L, int firstline)
         return status;
     if (firstline && line[0] == '=')
         lua_pushfstring(L, "return %s", line + 1);
+    else if (firstline && line[0] == '?')
+        push_help_call(L, line + 1);
     else
         lua_pushstring(L, line);
     free(line);
@@ -308,13 +338,84 @@ static int load_line(lua_State *L)
 
 /* ---- running ---- */
 
+/* Registry key of the idl.repl module (how values show, timing), absent when it cannot load. */
+#define REPL_MODULE "idl.repl module"
+
+/* Loads every lazily loaded part of the global idl (listed in its metatable's __fields), so that
+ * completion sees idl.data.*, idl.IDLModel and the rest, and keeps idl.repl in the registry.
+ * Without idl.repl (another module named idl) values print through tostring; a failure to load
+ * warns and leaves that plain REPL working. */
+static const char setup_chunk[] =
+    "local idl = rawget(_G, 'idl')\n"
+    "if type(idl) ~= 'table' then return nil end\n"
+    "local mt = getmetatable(idl)\n"
+    "for k in pairs(type(mt) == 'table' and type(mt.__fields) == 'table' and mt.__fields or {}) do\n"
+    "  local _ = idl[k]\n"
+    "end\n"
+    "if not package.searchpath('idl.repl', package.path) then return nil end\n"
+    "return require 'idl.repl'";
+
+static void setup_idl(lua_State *L)
+{
+    int status = luaL_loadbuffer(L, setup_chunk, sizeof setup_chunk - 1, "=(repl setup)");
+    if (status == LUA_OK)
+        status = idl_repl_docall(L, 0, 1);
+    if (status == LUA_OK && lua_istable(L, -1)) {
+        lua_setfield(L, LUA_REGISTRYINDEX, REPL_MODULE);
+    } else if (status == LUA_OK) {
+        lua_pop(L, 1);
+    } else {
+        fflush(stdout);
+        fprintf(stderr, "idl: warning: REPL helpers not loaded: %s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+}
+
+/* Pushes field `name` of the idl.repl module, or nil. */
+static int get_repl_field(lua_State *L, const char *name)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, REPL_MODULE) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return LUA_TNIL;
+    }
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+    return lua_type(L, -1);
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* After a command, its wall time when idl.timing(true) asked for it. */
+static void print_timing(lua_State *L, double seconds)
+{
+    if (get_repl_field(L, "timing_enabled") == LUA_TBOOLEAN && lua_toboolean(L, -1))
+        printf("(%.3f s)\n", seconds);
+    lua_pop(L, 1);
+}
+
+/* Each value through idl.repl's show (tables as readable Lua), or tostring without it. */
 static int write_values(lua_State *L)
 {
     int n = lua_gettop(L);
     int i;
     for (i = 1; i <= n; i++) {
         size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
+        const char *s;
+        if (get_repl_field(L, "show") == LUA_TFUNCTION) {
+            lua_pushvalue(L, i);
+            lua_call(L, 1, 1);
+            s = luaL_tolstring(L, -1, &len);
+            lua_remove(L, -2);
+        } else {
+            lua_pop(L, 1);
+            s = luaL_tolstring(L, i, &len);
+        }
         if (i > 1)
             fputc('\t', stdout);
         fwrite(s, 1, len, stdout);
@@ -337,39 +438,17 @@ static void print_results(lua_State *L)
     }
 }
 
-/* The REPL's only convenience global; a broken module must not keep the REPL from starting. */
-static void load_idl(lua_State *L)
-{
-    int status;
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "idl");
-    status = idl_repl_docall(L, 1, 1);
-    if (status == LUA_OK) {
-        lua_setglobal(L, "idl");
-    } else {
-        const char *msg = lua_tostring(L, -1);
-        int first_line = 0;
-        if (msg == NULL)
-            msg = "(error object is not a string)";
-        while (msg[first_line] != '\0' && msg[first_line] != '\n')
-            first_line++;
-        fflush(stdout);
-        fprintf(stderr, "idl: warning: cannot load module 'idl', global 'idl' not set: %.*s\n",
-                first_line, msg);
-        lua_pop(L, 1);
-    }
-}
-
 void idl_repl_loop(lua_State *L)
 {
     int status;
     use_readline = isatty(STDIN_FILENO);
-    load_idl(L);
+    setup_idl(L);
     lua_pushcfunction(L, idl_repl_complete);
     lua_setglobal(L, "_idl_complete");
     if (use_readline)
         init_readline(L);
     while ((status = load_line(L)) != REPL_EOF) {
+        double start = now();
         if (status == REPL_SKIP)
             continue;
         if (status == LUA_OK)
@@ -378,6 +457,8 @@ void idl_repl_loop(lua_State *L)
             print_results(L);
         else
             idl_repl_report(L, status, 0);
+        if (status == LUA_OK)
+            print_timing(L, now() - start);
     }
     lua_settop(L, 0);
     if (use_readline) /* readline has already ended the line at Ctrl-D */

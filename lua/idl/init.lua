@@ -38,8 +38,12 @@ local lazy = {
   classifier = function() return require "idl.classifier" end,
   LinearRegression = function() return require("idl.linear").LinearRegression end,
   load = function() return require("idl.model").load end,
+  help = function() return require("idl.help").help end,
+  repl = function() return require "idl.repl" end,
+  timing = function() return require("idl.repl").timing end,
 }
-setmetatable(idl, {__index = function(t, key)
+-- __fields lists what __index answers, for the REPL's completion (which never calls it).
+setmetatable(idl, {__fields = lazy, __index = function(t, key)
   local loader = lazy[key]
   if loader == nil then return nil end
   local value = loader()

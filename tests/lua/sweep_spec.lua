@@ -292,7 +292,7 @@ local function enumerate()
   end
   for _, o in ipairs(OBJECTS) do
     local mt = getmetatable(o[2]())
-    local methods = mt.__index
+    local methods = type(mt.__index) == "table" and mt.__index or mt.__fields
     for _, k in ipairs(sorted_keys(methods)) do
       if type(methods[k]) == "function" and not tostring(k):match("^__") then
         add(o[1] .. ":" .. k, methods[k], methods, k, "method")
@@ -393,6 +393,9 @@ local COVERED = {
   ["matrix.__div"] = {op = "/", args = {M(2, 3), NUM}, names = {"divide"}},
   ["matrix.__unm"] = {op = "unm", args = {M(2, 3)}, names = {"unm"}},
   ["matrix.__tostring"] = {op = "tostring", args = {M(2, 3)}, names = {"tostring"}, nocompare = true},
+  ["matrix.__eq"] = {op = "==", args = {M(2, 3), M(2, 3)}, names = {"eq"}},
+  ["matrix.__len"] = {op = "len", args = {M(2, 3)}, names = {"len"}},
+  ["matrix.__index"] = {op = "index", args = {M(2, 3), INT}, names = {"m[i]"}},
   -- generator methods
   ["rng:uniform"] = {self = RNG.make, args = {K(-1), K(1)}},
   ["rng:normal"] = {self = RNG.make, args = {K(0), K(2)}},
@@ -576,6 +579,11 @@ local COVERED = {
   ["idl.LinearRegression"] = {args = {F(function() return {ridge = 0.1} end)}, nocompare = true},
   ["idl.load"] = {args = {K(MODEL_FILE)}, nocompare = true},
 
+  ["idl.help"] = {args = {V(function() return idl.randn end)}, quiet = true, nocompare = true},
+  ["idl.timing"] = {args = {K(false)}, after = function() idl.timing(false) end},
+  ["idl.repl.repr"] = {args = {V(function() return {1, {a = "x"}, idl.zeros(2, 2)} end)}},
+  ["idl.repl.show"] = {args = {V(function() return {1, {a = "x"}} end)}},
+  ["idl.repl.summary"] = {args = {V(function() return idl.IDLModel{hidden_variables = 2} end)}},
   ["idl.cli.cores"] = {args = {}},
   ["idl.cli.exit"] = {args = {STR, K(2), FIXED(nil)}, exits = true},
   ["idl.cli.parse"] = {args = {K({"--seed", "3"}), F(cli_spec)}, exits = true},
@@ -814,6 +822,8 @@ local function caller_of(entry, spec, bad_self)
       ["+"] = function(_, a, b) return a + b end, ["-"] = function(_, a, b) return a - b end,
       ["*"] = function(_, a, b) return a * b end, ["/"] = function(_, a, b) return a / b end,
       unm = function(_, a) return -a end, tostring = function(_, a) return tostring(a) end,
+      ["=="] = function(_, a, b) return a == b end, len = function(_, a) return #a end,
+      index = function(_, a, i) return a[i] end,
     }
     return assert(ops[spec.op])
   end
