@@ -66,9 +66,6 @@ static idl_csv_table *new_csvbox(lua_State *L)
     return t;
 }
 
-/// idl.read_csv(path [, {header = "auto"|true|false, delimiter = ","}])
-/// -> matrix (one row per line), names (a table of header names, or nil).
-/// A malformed file raises an error naming the file, line and column.
 static int l_read_csv(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -102,8 +99,6 @@ static int l_read_csv(lua_State *L)
     return 2;
 }
 
-/// idl.write_csv(path, m [, names [, delimiter]]) writes m one row per line
-/// (values round-trip exactly), atomically (temporary file + rename).
 static int l_write_csv(lua_State *L)
 {
     const char *fn = "write_csv";

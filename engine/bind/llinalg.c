@@ -2,11 +2,6 @@
 #include "lbind.h"
 #include "linalg.h"
 
-/// idl.lstsq(A, B [, ridge=0]) -> X, rank: X = argmin ||A X - B||_F^2 + ridge ||X||_F^2
-/// for A m x k (rows are equations) and B m x q; X is k x q. ridge > 0 solves the normal
-/// equations by Cholesky (fast when m >> k); ridge = 0 uses the SVD (minimum-norm solution,
-/// rank deficiency allowed; singular values below 1e-12 s_max are dropped) and rank is the
-/// effective rank (k when ridge > 0).
 static int l_lstsq(lua_State *L)
 {
     const char *fn = "lstsq";
@@ -35,8 +30,6 @@ static int l_lstsq(lua_State *L)
     return 2;
 }
 
-/// idl.solve(A, B) -> X = A^-1 B for a square A (n x n) and B n x q (LU, partial pivoting).
-/// A singular A raises "solve: A (nxn) is singular".
 static int l_solve(lua_State *L)
 {
     const char *fn = "solve";

@@ -31,22 +31,16 @@ static int loss_call(lua_State *L, loss_fn fn, const char *name)
     return 2;
 }
 
-/// idl.squared_loss(Yhat, Y [, grad]) -> loss, grad: loss = ||Yhat - Y||_F^2/(2m)
-/// and its gradient (Yhat - Y)/m (written into grad when given).
 static int l_squared_loss(lua_State *L)
 {
     return loss_call(L, idl_squared_loss, "squared_loss");
 }
 
-/// idl.softmax_xent(Yhat, Y [, grad]) -> loss, grad: mean softmax cross-entropy of
-/// the logits Yhat (p x m) against target distributions Y (one-hot columns),
-/// and its gradient (softmax(Yhat) - Y)/m.
 static int l_softmax_xent(lua_State *L)
 {
     return loss_call(L, idl_softmax_xent, "softmax_xent");
 }
 
-/// idl.softmax(Z) -> P, the softmax of each column of Z (a new matrix).
 static int l_softmax(lua_State *L)
 {
     idl_mat *z = lidl_checkmat(L, 1, "softmax", "Z");

@@ -10,8 +10,6 @@ static void check_like(lua_State *L, const idl_mat *p, const idl_mat *m, const c
                    p->cols);
 }
 
-/// idl.adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, t) -> param:
-/// one Adam step in place (m, v are the moment buffers, t >= 1 the step count).
 static int l_adam_step(lua_State *L)
 {
     const char *fn = "adam_step";
@@ -31,8 +29,6 @@ static int l_adam_step(lua_State *L)
     return 1;
 }
 
-/// idl.sgd_step(param, grad, buf, lr, momentum, weight_decay) -> param: one SGD
-/// step with heavy-ball momentum in place (buf may be nil when momentum is 0).
 static int l_sgd_step(lua_State *L)
 {
     const char *fn = "sgd_step";

@@ -51,15 +51,11 @@ static int project_inf(lua_State *L, bool in_place, const char *fn)
     return 1;
 }
 
-/// idl.project_inf(D, kappa) -> the Euclidean projection of D onto
-/// {||D||_inf <= kappa}: each row onto the l1 ball of radius kappa (rows
-/// already inside are untouched). A new matrix; D is not changed.
 static int l_project_inf(lua_State *L)
 {
     return project_inf(L, false, "project_inf");
 }
 
-/// idl.project_inf_(D, kappa) -> D, projected in place.
 static int l_project_inf_(lua_State *L)
 {
     return project_inf(L, true, "project_inf_");
@@ -80,14 +76,11 @@ static int project_spectral(lua_State *L, bool in_place, const char *fn)
     return 1;
 }
 
-/// idl.project_spectral(D, radius) -> the Frobenius projection of D onto
-/// {||D||_2 <= radius}: singular values above radius clipped to it. New matrix.
 static int l_project_spectral(lua_State *L)
 {
     return project_spectral(L, false, "project_spectral");
 }
 
-/// idl.project_spectral_(D, radius) -> D, projected in place.
 static int l_project_spectral_(lua_State *L)
 {
     return project_spectral(L, true, "project_spectral_");
@@ -133,19 +126,11 @@ static int project_lmi(lua_State *L, bool in_place, const char *fn)
     return 1;
 }
 
-/// idl.project_lmi(D, lambda [, A]) -> the projection of D onto the LMI (2.4)
-/// Lambda - (Lambda D + D^T Lambda) >= 0, or (2.5) Lambda + A^T A - (...) >= 0
-/// when A is given, for a fixed lambda > 0. With Dt = Lambda^(1/2) D
-/// Lambda^(-1/2) the skew part of Dt is kept and the eigenvalues of
-/// sym(Dt) - C above 0 are clipped (C = I/2, or (I + Lambda^(-1/2) A^T A
-/// Lambda^(-1/2))/2): the projection in the metric
-/// sum_ij (lambda_i / lambda_j) P_ij Q_ij (Euclidean for constant lambda).
 static int l_project_lmi(lua_State *L)
 {
     return project_lmi(L, false, "project_lmi");
 }
 
-/// idl.project_lmi_(D, lambda [, A]) -> D, projected in place.
 static int l_project_lmi_(lua_State *L)
 {
     return project_lmi(L, true, "project_lmi_");
@@ -157,13 +142,11 @@ static int project_nonneg(lua_State *L, bool in_place, const char *fn)
     return 1;
 }
 
-/// idl.project_nonneg(X) -> max(X, 0), a new matrix.
 static int l_project_nonneg(lua_State *L)
 {
     return project_nonneg(L, false, "project_nonneg");
 }
 
-/// idl.project_nonneg_(X) -> X, with its negative entries set to 0.
 static int l_project_nonneg_(lua_State *L)
 {
     return project_nonneg(L, true, "project_nonneg_");

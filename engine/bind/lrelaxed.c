@@ -91,8 +91,6 @@ static idl_relaxed_ws push_ws(lua_State *L, int h, int n, int p, int m, const ch
     return idl_relaxed_ws_wrap(buf, h, n, p, m);
 }
 
-/// idl.fenchel(X, Z) -> F (h x 1): F_i = mean over columns of
-/// 0.5 x^2 + 0.5 (z)_+^2 - x z (the Fenchel divergence, report 2.2).
 static int l_fenchel(lua_State *L)
 {
     const char *fn = "fenchel";
@@ -104,9 +102,6 @@ static int l_fenchel(lua_State *L)
     return 1;
 }
 
-/// idl.objective(theta, X, U, Y, lambda) -> G, L, F with
-/// L = ||A X + B U + c 1^T - Y||_F^2 / (2m), F = fenchel(X, D X + E U + f 1^T),
-/// G = L + lambda^T F.
 static int l_objective(lua_State *L)
 {
     const char *fn = "objective";
@@ -132,8 +127,6 @@ static idl_mat *new_field(lua_State *L, const idl_mat *m, const char *name, cons
     return g;
 }
 
-/// idl.gradients(theta, X, U, Y, lambda) -> g = {A=, B=, c=, D=, E=, f=, X=}:
-/// the gradients of G (report ch. 3), each shaped like its variable.
 static int l_gradients(lua_State *L)
 {
     const char *fn = "gradients";
@@ -153,11 +146,6 @@ static int l_gradients(lua_State *L)
     return 1;
 }
 
-/// idl.lipschitz(theta, X, U, lambda) -> {theta1=, theta2=, x=}: valid
-/// Lipschitz constants of the gradient blocks (A,B,c), (D,E,f) and X:
-/// theta1 = ||[X; U; 1^T]||_2^2 / m, theta2 = max|lambda_i| * theta1,
-/// x = (||A^T A + Lambda - Lambda D - D^T Lambda||_2 + max|lambda_i| ||D||_2^2) / m.
-/// Only theta.A and theta.D are read.
 static int l_lipschitz(lua_State *L)
 {
     const char *fn = "lipschitz";
@@ -184,8 +172,6 @@ static int l_lipschitz(lua_State *L)
     return 1;
 }
 
-/// idl.dual_update(lambda, F, alpha, eps) -> lambda + alpha F .* 1{F >= eps}
-/// (report 4.1), a new matrix; lambda is not changed.
 static int l_dual_update(lua_State *L)
 {
     const char *fn = "dual_update";

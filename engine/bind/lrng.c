@@ -14,8 +14,6 @@ idl_rng *lidl_checkrng(lua_State *L, int idx, const char *fname)
     return r;
 }
 
-/// idl.rng([seed]) -> a generator (GSL mt19937); the same seed gives the same draws.
-/// seed is a non-negative integer (default 0).
 static int l_rng(lua_State *L)
 {
     lua_Integer seed = lua_isnoneornil(L, 1)
@@ -26,7 +24,6 @@ static int l_rng(lua_State *L)
     return 1;
 }
 
-/// rng:uniform([lo, hi]) -> a draw uniform on [lo, hi) (default [0, 1)).
 static int rng_uniform(lua_State *L)
 {
     idl_rng *r = lidl_checkrng(L, 1, "uniform");
@@ -36,7 +33,6 @@ static int rng_uniform(lua_State *L)
     return 1;
 }
 
-/// rng:normal([mean, sd]) -> a normal draw (default standard normal).
 static int rng_normal(lua_State *L)
 {
     idl_rng *r = lidl_checkrng(L, 1, "normal");
@@ -46,7 +42,6 @@ static int rng_normal(lua_State *L)
     return 1;
 }
 
-/// rng:integer(n) -> a uniform integer in 1..n.
 static int rng_integer(lua_State *L)
 {
     idl_rng *r = lidl_checkrng(L, 1, "integer");
@@ -55,7 +50,6 @@ static int rng_integer(lua_State *L)
     return 1;
 }
 
-/// rng:permutation(n) -> a Lua array holding a random permutation of 1..n.
 static int rng_permutation(lua_State *L)
 {
     idl_rng *r = lidl_checkrng(L, 1, "permutation");
@@ -70,7 +64,6 @@ static int rng_permutation(lua_State *L)
     return 1;
 }
 
-/// rng:shuffle(t) -> t, its array part shuffled in place (Fisher-Yates).
 static int rng_shuffle(lua_State *L)
 {
     idl_rng *r = lidl_checkrng(L, 1, "shuffle");
@@ -88,7 +81,6 @@ static int rng_shuffle(lua_State *L)
     return 1;
 }
 
-/// rng:state() -> the full generator state as a string (for checkpoints).
 static int rng_state(lua_State *L)
 {
     idl_rng *r = lidl_checkrng(L, 1, "state");
@@ -100,7 +92,6 @@ static int rng_state(lua_State *L)
     return 1;
 }
 
-/// rng:set_state(s) -> rng, restored to a state from rng:state().
 static int rng_set_state(lua_State *L)
 {
     idl_rng *r = lidl_checkrng(L, 1, "set_state");

@@ -226,22 +226,6 @@ static idl_mat *push_theta_b0(lua_State *L, const char *fn, idl_mat **b0)
     return d;
 }
 
-/// idl.equilibrium(D, B0 [, opts]) -> X, info: solves X = (D X + B0)_+ for all
-/// columns at once (D h x h, B0 and X h x m).
-/// idl.equilibrium(theta, U [, opts]) -> X, info: the same with
-/// B0 = theta.E U + theta.f 1^T (theta needs D, E, f).
-/// opts: method = "picard" (default) | "anderson", tol = 1e-10 on the relative
-/// residual max|X - (D X + B0)_+| / max(max (B0)_+, max|X|) (an absolute floor
-/// DBL_MIN where both vanish: X = 0 is then accepted at once), max_iter = 1000,
-/// steps = 0 (k > 0: stop after k Picard steps at the latest and return the
-/// k-th iterate), x0 = h x m start (copied, never changed), memory = 5
-/// (Anderson history), force = false (solve even when idl.wellposed(D) gives
-/// no guarantee).
-/// info = {iterations (steps taken: 0 for a start at the solution), residual (that
-/// ratio for the X returned; after a steps stop, for the iterate before it),
-/// scale (its denominator), converged, stop ("tol", "absolute", "max_iter",
-/// "steps" or "nonfinite": what ended the run), method}; not converging within
-/// max_iter is reported there, not raised.
 static int l_equilibrium(lua_State *L)
 {
     const char *fn = "equilibrium";
@@ -268,16 +252,6 @@ static int l_equilibrium(lua_State *L)
     return 2;
 }
 
-/// idl.implicit_backward(D, Z, G [, opts]) -> V, info: solves
-/// (I - Phi D^T) V = Phi G for every column, Phi = diag(1[Z > 0]), by the fixed
-/// point V = Phi .* (D^T V + G) (one GEMM per iteration). With X the
-/// equilibrium, Z = D X + E U + f 1^T and G = dL/dX: dL/dD = V X^T,
-/// dL/dE = V U^T, dL/df = V 1. Options and info as for idl.equilibrium
-/// (x0 is the starting V); the residual is relative to max|Phi G| (or max|V|
-/// when larger), so a tiny G is solved as accurately as a large one. With
-/// steps = k and no x0: the k-step phantom gradient
-/// sum_{i<k} (Phi D^T)^i Phi G (k = 1: Phi G, Jacobian-free), which tends
-/// to the exact V as k grows.
 static int l_implicit_backward(lua_State *L)
 {
     const char *fn = "implicit_backward";
@@ -302,10 +276,6 @@ static int l_implicit_backward(lua_State *L)
     return 2;
 }
 
-/// idl.wellposed(D) -> {norm_inf, norm_2, pf, wellposed}: pf is an upper bound
-/// on the Perron-Frobenius eigenvalue rho(|D|) by power iteration; wellposed
-/// is true when any of the three is < 1 (each guarantees a unique
-/// equilibrium; rho(D) <= rho(|D|)).
 static int l_wellposed(lua_State *L)
 {
     const char *fn = "wellposed";

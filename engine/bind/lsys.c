@@ -11,21 +11,18 @@
 
 #include "lbind.h"
 
-/// idl.set_threads(n): the number of threads OpenBLAS uses (default: all cores).
 static int l_set_threads(lua_State *L)
 {
     openblas_set_num_threads((int)lidl_checkrange(L, 1, 1, 1024, "set_threads", "n"));
     return 0;
 }
 
-/// idl.get_threads() -> the number of threads OpenBLAS uses.
 static int l_get_threads(lua_State *L)
 {
     lua_pushinteger(L, openblas_get_num_threads());
     return 1;
 }
 
-/// idl.clock() -> monotonic wall-clock seconds (for timing and progress rates).
 static int l_clock(lua_State *L)
 {
     struct timespec ts;
@@ -34,9 +31,6 @@ static int l_clock(lua_State *L)
     return 1;
 }
 
-/// idl.executable() -> the absolute path of the running program (the `idl`
-/// executable, or the Lua interpreter that loaded idl.core), so that scripts
-/// can start worker processes of the same kind.
 static int l_executable(lua_State *L)
 {
     char buf[4096];
@@ -47,8 +41,6 @@ static int l_executable(lua_State *L)
     return 1;
 }
 
-/// idl.peak_rss() -> the largest resident memory of this process so far, in
-/// bytes (getrusage's ru_maxrss): what streaming must keep flat.
 static int l_peak_rss(lua_State *L)
 {
     struct rusage ru;
@@ -58,9 +50,6 @@ static int l_peak_rss(lua_State *L)
     return 1;
 }
 
-/// idl._time_dgemm(C, A, B, reps) -> best seconds of one plain cblas_dgemm
-/// C = A B over reps calls, with no Lua in the loop: the reference that
-/// benchmarks divide by.
 static int l_time_dgemm(lua_State *L)
 {
     idl_mat *c = lidl_checkmat(L, 1, "_time_dgemm", "C");
@@ -118,10 +107,6 @@ static void on_training_sigint(int sig)
     }
 }
 
-/// idl._interrupt_begin() -> true: from now on a SIGINT (Ctrl-C, kill -INT)
-/// sets the flag idl._interrupted() reads instead of interrupting Lua (a second
-/// one goes to the previous handler). Clears the flag. Calls nest; pair each
-/// with idl._interrupt_end() (trainers.run does, on every exit path).
 static int l_interrupt_begin(lua_State *L)
 {
     if (interrupt_depth == 0) {
@@ -142,17 +127,12 @@ static int l_interrupt_begin(lua_State *L)
     return 1;
 }
 
-/// idl._interrupted() -> true when a SIGINT arrived since the outermost
-/// idl._interrupt_begin() (the flag is not cleared by reading it).
 static int l_interrupted(lua_State *L)
 {
     lua_pushboolean(L, interrupt_depth > 0 && interrupt_flag != 0);
     return 1;
 }
 
-/// idl._interrupt_end() -> true: undoes one idl._interrupt_begin(); the
-/// outermost restores the SIGINT handler that was in place before it. An end
-/// without a begin does nothing.
 static int l_interrupt_end(lua_State *L)
 {
     if (interrupt_depth > 0 && --interrupt_depth == 0)

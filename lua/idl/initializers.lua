@@ -121,6 +121,7 @@ local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f
 -- standardized features and rewritten for the raw ones), D projected (radius
 -- kappa), X the equilibrium, then (A, B, c) by least squares
 -- (initializers.least_squares_abc with ridge).
+-- @function picard_ls
 init.register("picard_ls", function(problem, rng, opts)
   local P = check_problem(problem, rng, true)
   opts = api.options(opts, PICARD_LS_OPTIONS, "options")
@@ -162,6 +163,7 @@ end
 --- random(problem, rng [, {density = 0.1, kappa = 0.5}]): every entry of theta
 -- nonzero with probability density, uniform on [0, 1); D projected (radius
 -- kappa); X the equilibrium.
+-- @function random
 init.register("random", function(problem, rng, opts)
   local P = check_problem(problem, rng, true)
   opts = api.options(opts, RANDOM_OPTIONS, "options")
@@ -181,6 +183,7 @@ local USER_OPTIONS = {theta = true}
 --- user(problem, rng, {theta = {...}}): a copy of the given theta (checked
 -- against n, h, p of the problem), D projected onto the training set, X the
 -- equilibrium. The caller's matrices are never written.
+-- @function user
 init.register("user", function(problem, _rng, opts)
   local P = check_problem(problem, nil, false)
   opts = api.options(opts, USER_OPTIONS, "options")
@@ -246,6 +249,7 @@ end
 -- 2. min 1^T F(X, D X + E U + f 1^T) over (D, E, f), from the picard_ls draw,
 --    by projected gradient (step 1/L with L = ||[X; U; 1^T]||_2^2 / m) until
 --    the relative change is below tol or def_iterations steps.
+-- @function subproblems
 init.register("subproblems", function(problem, rng, opts)
   local P = check_problem(problem, rng, true)
   opts = api.options(opts, SUB_OPTIONS, "options")

@@ -184,12 +184,6 @@ function optim.schedule_lr(schedule, sstate, epoch, metric)
   error("schedule_lr: unknown kind '" .. tostring(kind) .. "' (constant, step, cosine, plateau)", 2)
 end
 
---- Compares analytic gradients with central finite differences.
--- `f(params)` returns a number; `grads` holds the analytic gradients (same keys
--- and shapes). Every entry of every matrix in grads is perturbed in turn
--- (opts.max_entries caps it per matrix, sampled deterministically).
--- Returns the largest relative error and a table of the error per key, where
--- relative error = |g - fd| / max(|g|, |fd|, opts.floor (1e-8)).
 local CHECK_OPTIONS = {eps = true, floor = true, max_entries = true}
 
 -- f(params), checked to be a number.
@@ -201,6 +195,12 @@ local function value_of(f, params)
   return v
 end
 
+--- Compares analytic gradients with central finite differences.
+-- `f(params)` returns a number; `grads` holds the analytic gradients (same keys
+-- and shapes). Every entry of every matrix in grads is perturbed in turn
+-- (opts.max_entries caps it per matrix, sampled deterministically).
+-- Returns the largest relative error and a table of the error per key, where
+-- relative error = |g - fd| / max(|g|, |fd|, opts.floor (1e-8)).
 function optim.check_gradient(f, params, grads, opts)
   local fn = "check_gradient"
   util.check_function(f, fn, "f")

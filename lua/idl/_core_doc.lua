@@ -1,0 +1,403 @@
+--- The functions of `idl` written in C (the module `idl.core`, which `require "idl"` copies):
+-- matrices, kernels, generators, files, losses, projections, the relaxed objective and the
+-- equilibrium solvers.
+--
+-- This file is documentation only: it is the one place where the C functions are documented,
+-- read by `idl.help` at run time and by LDoc (config.ld) for the HTML docs. Each entry is an
+-- LDoc comment naming its function with `@function`; a function registered by a binding in
+-- engine/bind needs its entry here (tests/lua/docs_spec.lua fails without it). Loading the file
+-- does nothing.
+--
+-- Matrices are column-major doubles living inside Lua userdata, so the collector sees their
+-- bytes. Requiring idl switches Lua's collector to generational mode, which frees the large
+-- temporaries of operator-style code (`C = A * B` in a loop) at once;
+-- `collectgarbage("incremental")` switches back.
+-- @module idl
+
+--- Matrices: constructors and comparisons.
+-- @section constructors
+
+--- idl.zeros(rows, cols) -> a rows x cols matrix of zeros.
+-- @function zeros
+
+--- idl.ones(rows, cols) -> a rows x cols matrix of ones.
+-- @function ones
+
+--- idl.full(rows, cols, v) -> a rows x cols matrix with every entry v.
+-- @function full
+
+--- idl.eye(n [, cols]) -> the n x n (or n x cols) identity.
+-- @function eye
+
+--- idl.from_table{{a11, a12, ...}, {a21, ...}, ...} -> matrix (rows as written).
+-- A flat table {x1, x2, ...} gives a column vector.
+-- @function from_table
+
+--- idl.rand(rows, cols, rng [, lo, hi]) -> uniform draws on [lo, hi) (default [0, 1)).
+-- @function rand
+
+--- idl.randn(rows, cols, rng [, mean, sd]) -> normal draws (default standard normal).
+-- @function randn
+
+--- idl.hcat(a, b, ...) -> [a b ...] (same number of rows); also m:hcat(b, ...).
+-- @function hcat
+
+--- idl.vcat(a, b, ...) -> [a; b; ...] (same number of columns); also m:vcat(b, ...).
+-- @function vcat
+
+--- idl.equal(a, b [, tol]) -> true when shapes agree and |a - b| <= tol everywhere (tol 0).
+-- @function equal
+
+--- idl.is_matrix(x) -> true when x is an idl matrix.
+-- @function is_matrix
+
+--- Kernels: they write into the destination given first, allocate nothing and return it (for
+-- trainers' inner loops).
+-- @section kernels
+
+--- idl.gemm(C, A, B [, alpha=1, beta=0, trans_a=false, trans_b=false]) -> C:
+-- C = alpha op(A) op(B) + beta C in place (one dgemm).
+-- @function gemm
+
+--- idl.axpy(Y, alpha, X) -> Y: Y += alpha X in place.
+-- @function axpy
+
+--- idl.copy(dst, src) -> dst: copies src's entries into dst (same shape).
+-- @function copy
+
+--- idl.scale(X, alpha) -> X: X *= alpha in place.
+-- @function scale
+
+--- idl.fill(X, v) -> X: every entry set to v.
+-- @function fill
+
+--- idl.relu(dst [, src]) -> dst: dst = max(src, 0) (src defaults to dst).
+-- @function relu
+
+--- idl.hadamard(C, A, B) -> C: C = A .* B (C may be A or B).
+-- @function hadamard
+
+--- idl.add_col(X, alpha, v) -> X: X += alpha v 1^T (v a column, added to every column).
+-- @function add_col
+
+--- idl.scale_rows(X, v) -> X: X = diag(v) X in place (v a rows x 1 column).
+-- @function scale_rows
+
+--- idl.scale_cols(X, v) -> X: X = X diag(v) in place (v a vector of cols entries).
+-- @function scale_cols
+
+--- idl.transpose(dst, src) -> dst: dst = src^T.
+-- @function transpose
+
+--- idl.gather_cols(dst, src, idx) -> dst: dst's column k = src's column idx[k]
+-- (1-based; dst has #idx columns). For mini-batches without allocation.
+-- @function gather_cols
+
+--- idl.scatter_cols(dst, idx, src) -> dst: dst's column idx[k] = src's column k.
+-- @function scatter_cols
+
+--- Random numbers.
+-- @section generators
+
+--- idl.rng([seed]) -> a generator (GSL mt19937); the same seed gives the same draws.
+-- seed is a non-negative integer (default 0).
+-- @function rng
+
+--- Files.
+-- @section files
+
+--- idl.read_csv(path [, {header = "auto"|true|false, delimiter = ","}])
+-- -> matrix (one row per line), names (a table of header names, or nil).
+-- A malformed file raises an error naming the file, line and column.
+-- @function read_csv
+
+--- idl.write_csv(path, m [, names [, delimiter]]) writes m one row per line
+-- (values round-trip exactly), atomically (temporary file + rename).
+-- @function write_csv
+
+--- Linear algebra.
+-- @section linalg
+
+--- idl.lstsq(A, B [, ridge=0]) -> X, rank: X = argmin ||A X - B||_F^2 + ridge ||X||_F^2
+-- for A m x k (rows are equations) and B m x q; X is k x q. ridge > 0 solves the normal
+-- equations by Cholesky (fast when m >> k); ridge = 0 uses the SVD (minimum-norm solution,
+-- rank deficiency allowed; singular values below 1e-12 s_max are dropped) and rank is the
+-- effective rank (k when ridge > 0).
+-- @function lstsq
+
+--- idl.solve(A, B) -> X = A^-1 B for a square A (n x n) and B n x q (LU, partial pivoting).
+-- A singular A raises "solve: A (nxn) is singular".
+-- @function solve
+
+--- Output losses with their gradients.
+-- @section losses
+
+--- idl.squared_loss(Yhat, Y [, grad]) -> loss, grad: loss = ||Yhat - Y||_F^2/(2m)
+-- and its gradient (Yhat - Y)/m (written into grad when given).
+-- @function squared_loss
+
+--- idl.softmax_xent(Yhat, Y [, grad]) -> loss, grad: mean softmax cross-entropy of
+-- the logits Yhat (p x m) against target distributions Y (one-hot columns),
+-- and its gradient (softmax(Yhat) - Y)/m.
+-- @function softmax_xent
+
+--- idl.softmax(Z) -> P, the softmax of each column of Z (a new matrix).
+-- @function softmax
+
+--- Fused optimizer steps (idl.optim builds on them).
+-- @section steps
+
+--- idl.adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, t) -> param:
+-- one Adam step in place (m, v are the moment buffers, t >= 1 the step count).
+-- @function adam_step
+
+--- idl.sgd_step(param, grad, buf, lr, momentum, weight_decay) -> param: one SGD
+-- step with heavy-ball momentum in place (buf may be nil when momentum is 0).
+-- @function sgd_step
+
+--- Projections: each keeps D in a set where the equilibrium is well-posed; the variant with a
+-- trailing underscore works in place and returns its argument.
+-- @section projections
+
+--- idl.project_inf(D, kappa) -> the Euclidean projection of D onto
+-- {||D||_inf <= kappa}: each row onto the l1 ball of radius kappa (rows
+-- already inside are untouched). A new matrix; D is not changed.
+-- @function project_inf
+
+--- idl.project_inf_(D, kappa) -> D, projected in place.
+-- @function project_inf_
+
+--- idl.project_spectral(D, radius) -> the Frobenius projection of D onto
+-- {||D||_2 <= radius}: singular values above radius clipped to it. New matrix.
+-- @function project_spectral
+
+--- idl.project_spectral_(D, radius) -> D, projected in place.
+-- @function project_spectral_
+
+--- idl.project_lmi(D, lambda [, A]) -> the projection of D onto the LMI (2.4)
+-- Lambda - (Lambda D + D^T Lambda) >= 0, or (2.5) Lambda + A^T A - (...) >= 0
+-- when A is given, for a fixed lambda > 0. With Dt = Lambda^(1/2) D
+-- Lambda^(-1/2) the skew part of Dt is kept and the eigenvalues of
+-- sym(Dt) - C above 0 are clipped (C = I/2, or (I + Lambda^(-1/2) A^T A
+-- Lambda^(-1/2))/2): the projection in the metric
+-- sum_ij (lambda_i / lambda_j) P_ij Q_ij (Euclidean for constant lambda).
+-- @function project_lmi
+
+--- idl.project_lmi_(D, lambda [, A]) -> D, projected in place.
+-- @function project_lmi_
+
+--- idl.project_nonneg(X) -> max(X, 0), a new matrix.
+-- @function project_nonneg
+
+--- idl.project_nonneg_(X) -> X, with its negative entries set to 0.
+-- @function project_nonneg_
+
+--- The relaxed training objective of the report (chapters 2 to 4). Shapes: U is n x m, X h x m,
+-- Y p x m (columns are samples); theta = {A = p x h, B = p x n, c = p x 1, D = h x h, E = h x n,
+-- f = h x 1}; lambda an h x 1 matrix.
+-- @section relaxed
+
+--- idl.fenchel(X, Z) -> F (h x 1): F_i = mean over columns of
+-- 0.5 x^2 + 0.5 (z)_+^2 - x z (the Fenchel divergence, report 2.2).
+-- @function fenchel
+
+--- idl.objective(theta, X, U, Y, lambda) -> G, L, F with
+-- L = ||A X + B U + c 1^T - Y||_F^2 / (2m), F = fenchel(X, D X + E U + f 1^T),
+-- G = L + lambda^T F.
+-- @function objective
+
+--- idl.gradients(theta, X, U, Y, lambda) -> g = {A=, B=, c=, D=, E=, f=, X=}:
+-- the gradients of G (report ch. 3), each shaped like its variable.
+-- @function gradients
+
+--- idl.lipschitz(theta, X, U, lambda) -> {theta1=, theta2=, x=}: valid
+-- Lipschitz constants of the gradient blocks (A,B,c), (D,E,f) and X:
+-- theta1 = ||[X; U; 1^T]||_2^2 / m, theta2 = max|lambda_i| * theta1,
+-- x = (||A^T A + Lambda - Lambda D - D^T Lambda||_2 + max|lambda_i| ||D||_2^2) / m.
+-- Only theta.A and theta.D are read.
+-- @function lipschitz
+
+--- idl.dual_update(lambda, F, alpha, eps) -> lambda + alpha F .* 1{F >= eps}
+-- (report 4.1), a new matrix; lambda is not changed.
+-- @function dual_update
+
+--- Equilibrium and implicit differentiation.
+-- @section equilibrium
+
+--- idl.equilibrium(D, B0 [, opts]) -> X, info: solves X = (D X + B0)_+ for all
+-- columns at once (D h x h, B0 and X h x m).
+-- idl.equilibrium(theta, U [, opts]) -> X, info: the same with
+-- B0 = theta.E U + theta.f 1^T (theta needs D, E, f).
+-- opts: method = "picard" (default) | "anderson", tol = 1e-10 on the relative
+-- residual max|X - (D X + B0)_+| / max(max (B0)_+, max|X|) (an absolute floor
+-- DBL_MIN where both vanish: X = 0 is then accepted at once), max_iter = 1000,
+-- steps = 0 (k > 0: stop after k Picard steps at the latest and return the
+-- k-th iterate), x0 = h x m start (copied, never changed), memory = 5
+-- (Anderson history), force = false (solve even when idl.wellposed(D) gives
+-- no guarantee).
+-- info = {iterations (steps taken: 0 for a start at the solution), residual (that
+-- ratio for the X returned; after a steps stop, for the iterate before it),
+-- scale (its denominator), converged, stop ("tol", "absolute", "max_iter",
+-- "steps" or "nonfinite": what ended the run), method}; not converging within
+-- max_iter is reported there, not raised.
+-- @function equilibrium
+
+--- idl.implicit_backward(D, Z, G [, opts]) -> V, info: solves
+-- (I - Phi D^T) V = Phi G for every column, Phi = diag(1[Z > 0]), by the fixed
+-- point V = Phi .* (D^T V + G) (one GEMM per iteration). With X the
+-- equilibrium, Z = D X + E U + f 1^T and G = dL/dX: dL/dD = V X^T,
+-- dL/dE = V U^T, dL/df = V 1. Options and info as for idl.equilibrium
+-- (x0 is the starting V); the residual is relative to max|Phi G| (or max|V|
+-- when larger), so a tiny G is solved as accurately as a large one. With
+-- steps = k and no x0: the k-step phantom gradient
+-- sum_{i<k} (Phi D^T)^i Phi G (k = 1: Phi G, Jacobian-free), which tends
+-- to the exact V as k grows.
+-- @function implicit_backward
+
+--- idl.wellposed(D) -> {norm_inf, norm_2, pf, wellposed}: pf is an upper bound
+-- on the Perron-Frobenius eigenvalue rho(|D|) by power iteration; wellposed
+-- is true when any of the three is < 1 (each guarantees a unique
+-- equilibrium; rho(D) <= rho(|D|)).
+-- @function wellposed
+
+--- System: threads, time, the running program, Ctrl-C during training.
+-- @section system
+
+--- idl.set_threads(n): the number of threads OpenBLAS uses (default: all cores).
+-- @function set_threads
+
+--- idl.get_threads() -> the number of threads OpenBLAS uses.
+-- @function get_threads
+
+--- idl.clock() -> monotonic wall-clock seconds (for timing and progress rates).
+-- @function clock
+
+--- idl.executable() -> the absolute path of the running program (the `idl`
+-- executable, or the Lua interpreter that loaded idl.core), so that scripts
+-- can start worker processes of the same kind.
+-- @function executable
+
+--- idl.peak_rss() -> the largest resident memory of this process so far, in
+-- bytes (getrusage's ru_maxrss): what streaming must keep flat.
+-- @function peak_rss
+
+--- idl._time_dgemm(C, A, B, reps) -> best seconds of one plain cblas_dgemm
+-- C = A B over reps calls, with no Lua in the loop: the reference that
+-- benchmarks divide by.
+-- @function _time_dgemm
+-- @local
+
+--- idl._interrupt_begin() -> true: from now on a SIGINT (Ctrl-C, kill -INT)
+-- sets the flag idl._interrupted() reads instead of interrupting Lua (a second
+-- one goes to the previous handler). Clears the flag. Calls nest; pair each
+-- with idl._interrupt_end() (trainers.run does, on every exit path).
+-- @function _interrupt_begin
+-- @local
+
+--- idl._interrupted() -> true when a SIGINT arrived since the outermost
+-- idl._interrupt_begin() (the flag is not cleared by reading it).
+-- @function _interrupted
+-- @local
+
+--- idl._interrupt_end() -> true: undoes one idl._interrupt_begin(); the
+-- outermost restores the SIGINT handler that was in place before it. An end
+-- without a begin does nothing.
+-- @function _interrupt_end
+-- @local
+
+--- A matrix: column-major doubles inside a Lua userdata. Views (m:sub, m:col, m:row, m[i])
+-- share their parent's storage and keep it alive.
+--
+-- Operators: `A * B` is the matrix product (one dgemm) or a scaling by a number; `+` and `-` are
+-- elementwise, with a number on either side; `/` divides by a number; unary `-` negates.
+-- `m[i]` is a view of row i and `#m` the number of rows. `a == b` is true when both have the
+-- same shape and equal elements (a NaN equals nothing; idl.equal(a, b, tol) compares with a
+-- tolerance). `tostring(m)` shows small matrices whole and the corners of large ones, with NaN
+-- as `nan`. Errors name the operation and the shapes ("matmul: A is 2x2, B is 1x2").
+-- @type matrix
+
+--- m:rows() -> number of rows.
+-- @function matrix:rows
+
+--- m:cols() -> number of columns.
+-- @function matrix:cols
+
+--- m:size() -> rows, cols.
+-- @function matrix:size
+
+--- m:get(i, j) -> the entry at row i, column j (1-based); m:get(k) for a vector.
+-- @function matrix:get
+
+--- m:set(i, j, v) sets the entry at (i, j); m:set(k, v) for a vector. Returns m.
+-- @function matrix:set
+
+--- m:copy() -> a new matrix with the same contents (never a view).
+-- @function matrix:copy
+
+--- m:t() -> the transpose (a new matrix).
+-- @function matrix:t
+
+--- m:totable() -> {{row 1}, {row 2}, ...} (the inverse of idl.from_table).
+-- @function matrix:totable
+
+--- m:sum([dim]) -> the sum of all entries (a number); dim 1 sums each column
+-- (a 1 x cols matrix), dim 2 each row (a rows x 1 matrix).
+-- @function matrix:sum
+
+--- m:relu() -> max(m, 0) elementwise (a new matrix).
+-- @function matrix:relu
+
+--- m:norm([kind]) -> "fro" (default), "1" (max column abs sum), "inf" (max row
+-- abs sum), "2" (largest singular value) or "max" (largest |entry|).
+-- @function matrix:norm
+
+--- m:hadamard(b) -> m .* b elementwise (a new matrix).
+-- @function matrix:hadamard
+
+--- m:sub(i1, i2, j1, j2) -> a view of rows i1..i2 and columns j1..j2
+-- (inclusive, 1-based). Writes through the view change m; the view keeps m alive.
+-- @function matrix:sub
+
+--- m:col(j) -> a view of column j (writes through it change m; it keeps m alive).
+-- @function matrix:col
+
+--- m:row(i) -> a view of row i (as m[i]).
+-- @function matrix:row
+
+--- m:select_cols(idx) -> a new matrix of the columns listed in the Lua array
+-- idx (1-based, repeats allowed): batching and shuffling of samples.
+-- @function matrix:select_cols
+
+--- m:is_view() -> true when m shares another matrix's storage.
+-- @function matrix:is_view
+
+--- m:all_finite() -> true when no entry is NaN or infinite.
+-- @function matrix:all_finite
+
+--- A generator of random numbers (GSL mt19937), made by idl.rng(seed). Every random draw of idl
+-- takes one explicitly, so a seed reproduces a run; rng:state() and rng:set_state(s) save and
+-- restore it.
+-- @type rng
+
+--- rng:uniform([lo, hi]) -> a draw uniform on [lo, hi) (default [0, 1)).
+-- @function rng:uniform
+
+--- rng:normal([mean, sd]) -> a normal draw (default standard normal).
+-- @function rng:normal
+
+--- rng:integer(n) -> a uniform integer in 1..n.
+-- @function rng:integer
+
+--- rng:permutation(n) -> a Lua array holding a random permutation of 1..n.
+-- @function rng:permutation
+
+--- rng:shuffle(t) -> t, its array part shuffled in place (Fisher-Yates).
+-- @function rng:shuffle
+
+--- rng:state() -> the full generator state as a string (for checkpoints).
+-- @function rng:state
+
+--- rng:set_state(s) -> rng, restored to a state from rng:state().
+-- @function rng:set_state
+
+return nil
