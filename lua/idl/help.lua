@@ -206,21 +206,39 @@ local function field_doc(lines, key)
   return nil
 end
 
+-- The doc of the function a wrapper such as api.public(name, f) wraps: an upvalue that is a Lua
+-- function of another file (the wrapper's own helpers live beside it).
+local function wrapped_doc(f, path)
+  for i = 1, 255 do
+    local name, v = debug.getupvalue(f, i)
+    if name == nil then break end
+    local vpath, vline
+    if type(v) == "function" then vpath, vline = where(v) end
+    local vlines = vpath and vpath ~= path and lines_of(vpath)
+    local text = vlines and doc_above(vlines, vline)
+    if text then return text, string.format("%s:%d", short(vpath), vline) end
+  end
+  return nil
+end
+
+-- A function's doc and where it comes from: the comment above its definition; else, for a
+-- wrapper, the wrapped function's; else the comment above the module field it is assigned to;
+-- for a C function, its entry of _core_doc.lua.
 local function function_doc(f, entry)
   local path, line = where(f)
-  if path then
-    local lines = lines_of(path)
-    local text = lines and doc_above(lines, line)
-    local mname, key = (entry and entry.name or ""):match("^(idl%.[%w_]+)%.([%w_]+)$")
-    local mpath = mname and package.searchpath(mname, package.path)
-    local mlines = not text and mpath and lines_of(mpath)
-    if mlines then
-      local found, at = field_doc(mlines, key)
-      if found then return found, string.format("%s:%d", short(mpath), at) end
-    end
-    return text, string.format("%s:%d", short(path), line)
-  end
-  return entry and core_doc(core_key(entry.name)), "C"
+  if not path then return entry and core_doc(core_key(entry.name)), "C" end
+  local lines = lines_of(path)
+  local text = lines and doc_above(lines, line)
+  if text then return text, string.format("%s:%d", short(path), line) end
+  local wtext, wloc = wrapped_doc(f, path)
+  if wtext then return wtext, wloc end
+  local mname, key = (entry and entry.name or ""):match("^(idl%.[%w_]+)%.([%w_]+)$")
+  local mpath = mname and package.searchpath(mname, package.path)
+  local mlines = mpath and lines_of(mpath)
+  local found, at = nil, nil
+  if mlines then found, at = field_doc(mlines, key) end
+  if found then return found, string.format("%s:%d", short(mpath), at) end
+  return nil, string.format("%s:%d", short(path), line)
 end
 
 -- The public functions of t and of the tables its metatables' __index chain leads to (a derived

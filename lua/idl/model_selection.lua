@@ -153,6 +153,7 @@ end
 -- ---------------------------------------------------------------------------
 -- Clone
 
+--- ms.clone(est) -> a new unfitted estimator of the same class, built from a copy
 -- of est's parameters (est:get_params()). Knows idl.IDLModel,
 -- idl.IDLClassifier and idl.LinearRegression.
 function ms.clone(est)
