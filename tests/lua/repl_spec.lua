@@ -308,3 +308,64 @@ describe("module lookup", function()
     end)
   end)
 end)
+
+-- A session on a terminal: `script` (util-linux) runs idl on a pseudo-terminal, so readline,
+-- completion and the prompt are the real ones. A feeder sends each input only once the output
+-- shows what the previous step waits for (its n-th occurrence), so nothing is typed ahead into
+-- the terminal's line discipline before readline takes over.
+describe("the idl REPL on a terminal", function()
+  local dir
+  before_each(function() dir = make_temp_dir() end)
+  after_each(function() os.execute("rm -rf " .. quote(dir)) end)
+
+  -- steps: array of {wait = text, count = n, send = text}; returns the session's output with
+  -- escape sequences and carriage returns removed.
+  local function session(steps)
+    local out = dir .. "/out"
+    local lines = {
+      "wait_for() { i=0; while [ \"$(grep -oF -- \"$1\" " .. quote(out) .. " | wc -l)\" -lt \"$2\" ] "
+        .. "&& [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; [ $i -lt 600 ] || echo \"timeout: $1\" >&2; }",
+      ": > " .. quote(out),
+      "{",
+    }
+    for _, s in ipairs(steps) do
+      lines[#lines + 1] = string.format("  wait_for %s %d", quote(s.wait), s.count or 1)
+      lines[#lines + 1] = "  printf '%s' " .. quote(s.send)
+    end
+    lines[#lines + 1] = string.format("} | HOME=%s TERM=dumb script -qfec %s /dev/null > %s 2>&1",
+      quote(dir), quote(exe), quote(out))
+    write_file(dir .. "/feed.sh", table.concat(lines, "\n") .. "\n")
+    assert.truthy(os.execute("sh " .. quote(dir .. "/feed.sh")))
+    return (read_file(out):gsub("\27%[[%d;?]*[%a]", ""):gsub("\r", ""):gsub("\7", ""))
+  end
+
+  it("completes idl.IDL, shows help(idl.IDLModel), fits, plots the history and answers ?name", function()
+    local png = dir .. "/history.png"
+    local text = session({
+      {wait = "> ", send = "idl.IDL\t\t"},
+      {wait = "idl.IDLClassifier  idl.IDLModel", send = "\21help(idl.IDLM\t)\n"},
+      {wait = "Methods:", send = "X, y = idl.data.sin(200, idl.rng(0), {noise = 0.1})\n"
+        .. "est = idl.IDLModel{hidden_variables = 10, verbosity = false}\n"
+        .. "est:fit(X, y, {rounds_number = 3})\n"},
+      {wait = "fitted:", send = string.format("est:plot_history(%q)\n", png)},
+      {wait = "history.png\t", send = "?idl.randn\n"},
+      {wait = "normal draws", send = "os.exit(0)\n"},
+    })
+    -- completion: the candidates listed, then the completed name echoed on the prompt line
+    assert.truthy(text:find("idl.IDLClassifier  idl.IDLModel", 1, true), text)
+    assert.truthy(text:find("> help(idl.IDLModel)\n", 1, true), text)
+    -- help: the class, its parameters (from estimator.lua's doc comment) and its methods
+    assert.truthy(text:find("\nclass IDLModel (idl/estimator.lua)", 1, true), text)
+    assert.truthy(text:find("hidden_variables = ", 1, true), text)
+    assert.truthy(text:find("IDLModel:fit ", 1, true), text)
+    -- the fit returns the estimator, printed as a summary with its sizes
+    assert.truthy(text:find("IDLModel(hidden_variables = 10, verbosity = false)\n  fitted: n = 1 features, "
+      .. "h = 10 hidden, p = 1 outputs", 1, true), text)
+    -- plot_history wrote a PNG and returned its path
+    local f = assert(io.open(png, "rb"), "no " .. png .. " in:\n" .. text)
+    assert.equal("\137PNG", f:read(4))
+    f:close()
+    assert.truthy(text:find(png, 1, true), text)
+    assert.truthy(text:find("idl.randn(rows, cols, rng [, mean, sd]) -> normal draws", 1, true), text)
+  end)
+end)
