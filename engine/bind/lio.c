@@ -133,10 +133,6 @@ static int l_write_csv(lua_State *L)
     return 0;
 }
 
-/// idl.write_file_atomic(path, text...) -> true, or nil and "cannot write
-/// '<path>': <the system's reason>": writes the strings one after the other
-/// into a temporary file beside path, fsyncs it and renames it over path
-/// (file.h); on failure the old file is intact and no temporary is left.
 static int l_write_file_atomic(lua_State *L)
 {
     const char *fn = "write_file_atomic";

@@ -117,7 +117,6 @@ void lidl_mpi_abort_if_parallel(int code)
         MPI_Abort(MPI_COMM_WORLD, code);
 }
 
-/// mpi.rank() -> this process's rank in the job, 0-based (0 without mpirun).
 static int l_rank(lua_State *L)
 {
     ensure_started(L, "mpi.rank");
@@ -125,7 +124,6 @@ static int l_rank(lua_State *L)
     return 1;
 }
 
-/// mpi.size() -> the number of processes in the job (1 without mpirun).
 static int l_size(lua_State *L)
 {
     ensure_started(L, "mpi.size");
@@ -133,7 +131,6 @@ static int l_size(lua_State *L)
     return 1;
 }
 
-/// mpi.barrier(): returns when every rank has called it.
 static int l_barrier(lua_State *L)
 {
     ensure_started(L, "mpi.barrier");
@@ -272,10 +269,6 @@ static int check_op(lua_State *L, int idx, const char *fname)
                       op ? "\"" : "", op ? op : luaL_typename(L, idx), op ? "\"" : "");
 }
 
-/// mpi.allreduce(M [, op]) -> M: every rank's M replaced, in place, by the
-/// elementwise reduction of all ranks' M: op "sum" (default), "max" or "min".
-/// M may be an array of matrices ({A, B, c, ...}): one collective for all.
-/// Every rank must pass the same shapes and op (checked: all ranks raise).
 static int l_allreduce(lua_State *L)
 {
     const char *fn = "mpi.allreduce";
@@ -292,10 +285,6 @@ static int l_allreduce(lua_State *L)
     return 1;
 }
 
-/// mpi.bcast(M, root) -> M: every rank's M replaced, in place, by root's M
-/// (root is a 0-based rank, as mpi.rank() returns); M may be an array of
-/// matrices, sent in one message. Every rank must pass the same shapes and
-/// root (checked: all ranks raise).
 static int l_bcast(lua_State *L)
 {
     const char *fn = "mpi.bcast";
@@ -311,7 +300,6 @@ static int l_bcast(lua_State *L)
     return 1;
 }
 
-/// mpi.available() -> true: this build has MPI.
 static int l_available(lua_State *L)
 {
     lua_pushboolean(L, 1);
@@ -336,7 +324,6 @@ static int l_unavailable(lua_State *L)
 #define l_allreduce l_unavailable
 #define l_bcast l_unavailable
 
-/// mpi.available() -> false: this build has no MPI.
 static int l_available(lua_State *L)
 {
     lua_pushboolean(L, 0);

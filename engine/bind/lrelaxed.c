@@ -211,10 +211,6 @@ static lidl_rws *check_rws(lua_State *L, int idx, const char *fn)
     return w;
 }
 
-/// idl.relaxed_workspace(h, n, p, m) -> ws: the buffers of relaxed_forward,
-/// relaxed_value, relaxed_grads and the Lipschitz constants for h hidden
-/// units, n features, p outputs and m samples, allocated once (a trainer
-/// makes one per fit; the steps then allocate nothing).
 static int l_relaxed_workspace(lua_State *L)
 {
     const char *fn = "relaxed_workspace";
@@ -243,8 +239,6 @@ static idl_mat *ws_x(lua_State *L, int idx, const lidl_rws *w, const char *fn)
     return x;
 }
 
-/// idl.relaxed_forward(ws, theta, X, U, Y): the forward pass [R; Z] at
-/// (theta, X) into ws (two GEMMs), which relaxed_value and relaxed_grads read.
 static int l_relaxed_forward(lua_State *L)
 {
     const char *fn = "relaxed_forward";
@@ -272,9 +266,6 @@ static idl_mat *forward_x(lua_State *L, lidl_rws *w, idl_mat **lambda, const cha
     return x;
 }
 
-/// idl.relaxed_value(ws, X, lambda, F) -> G, L, residual: the relaxed
-/// objective, the loss and ||(Z)_+ - X||_F off the forward pass in ws (no
-/// GEMM); F (h x 1) receives the Fenchel divergences.
 static int l_relaxed_value(lua_State *L)
 {
     const char *fn = "relaxed_value";
@@ -290,9 +281,6 @@ static int l_relaxed_value(lua_State *L)
     return 3;
 }
 
-/// idl.relaxed_grads(ws, X, lambda, grad, gX): the gradients of G off the
-/// forward pass in ws: grad (a table of six matrices shaped like theta, or
-/// nil) and gX (h x m, or nil) are overwritten. The forward pass is used up.
 static int l_relaxed_grads(lua_State *L)
 {
     const char *fn = "relaxed_grads";
@@ -310,8 +298,6 @@ static int l_relaxed_grads(lua_State *L)
     return 0;
 }
 
-/// idl.lipschitz_theta(ws, X, U, lambda) -> theta1, theta2: idl.lipschitz's
-/// constants of the (A, B, c) and (D, E, f) blocks, in ws's work.
 static int l_lipschitz_theta(lua_State *L)
 {
     const char *fn = "lipschitz_theta";
@@ -327,8 +313,6 @@ static int l_lipschitz_theta(lua_State *L)
     return 2;
 }
 
-/// idl.lipschitz_x(ws, theta, lambda) -> x: idl.lipschitz's constant of the
-/// X block (theta.A and theta.D are read), in ws's work, for ws's m.
 static int l_lipschitz_x(lua_State *L)
 {
     const char *fn = "lipschitz_x";
@@ -347,10 +331,6 @@ static int l_lipschitz_x(lua_State *L)
     return 1;
 }
 
-/// idl.readout(theta, X, U, Y, ridge_rel): theta.A, theta.B, theta.c
-/// overwritten with the ridge least-squares readout of relaxed.h's
-/// idl_readout (centred data, unpenalized c, each feature's ridge ridge_rel
-/// times its own centred sum of squares).
 static int l_readout(lua_State *L)
 {
     const char *fn = "readout";

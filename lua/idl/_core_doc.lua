@@ -115,6 +115,12 @@
 -- (values round-trip exactly), atomically (temporary file + rename).
 -- @function write_csv
 
+--- idl.write_file_atomic(path, text...) -> true, or nil and "cannot write
+-- '<path>': <the system's reason>": writes the strings one after the other
+-- into a temporary file beside path, fsyncs it and renames it over path
+-- (file.h); on failure the old file is intact and no temporary is left.
+-- @function write_file_atomic
+
 --- Linear algebra.
 -- @section linalg
 
@@ -221,6 +227,40 @@
 -- (report 4.1), a new matrix; lambda is not changed.
 -- @function dual_update
 
+--- idl.relaxed_workspace(h, n, p, m) -> ws: the buffers of relaxed_forward,
+-- relaxed_value, relaxed_grads and the Lipschitz constants for h hidden
+-- units, n features, p outputs and m samples, allocated once (a trainer
+-- makes one per fit; the steps then allocate nothing).
+-- @function relaxed_workspace
+
+--- idl.relaxed_forward(ws, theta, X, U, Y): the forward pass [R; Z] at
+-- (theta, X) into ws (two GEMMs), which relaxed_value and relaxed_grads read.
+-- @function relaxed_forward
+
+--- idl.relaxed_value(ws, X, lambda, F) -> G, L, residual: the relaxed
+-- objective, the loss and ||(Z)_+ - X||_F off the forward pass in ws (no
+-- GEMM); F (h x 1) receives the Fenchel divergences.
+-- @function relaxed_value
+
+--- idl.relaxed_grads(ws, X, lambda, grad, gX): the gradients of G off the
+-- forward pass in ws: grad (a table of six matrices shaped like theta, or
+-- nil) and gX (h x m, or nil) are overwritten. The forward pass is used up.
+-- @function relaxed_grads
+
+--- idl.lipschitz_theta(ws, X, U, lambda) -> theta1, theta2: idl.lipschitz's
+-- constants of the (A, B, c) and (D, E, f) blocks, in ws's work.
+-- @function lipschitz_theta
+
+--- idl.lipschitz_x(ws, theta, lambda) -> x: idl.lipschitz's constant of the
+-- X block (theta.A and theta.D are read), in ws's work, for ws's m.
+-- @function lipschitz_x
+
+--- idl.readout(theta, X, U, Y, ridge_rel): theta.A, theta.B, theta.c
+-- overwritten with the ridge least-squares readout of relaxed.h's
+-- idl_readout (centred data, unpenalized c, each feature's ridge ridge_rel
+-- times its own centred sum of squares).
+-- @function readout
+
 --- Equilibrium and implicit differentiation.
 -- @section equilibrium
 
@@ -304,6 +344,34 @@
 -- without a begin does nothing.
 -- @function _interrupt_end
 -- @local
+
+--- idl.mpi (also `require "idl.mpi"`): data-parallel building blocks on MPI, for scripts run as
+-- `mpirun -np N idl script.lua`; alone, a script is a job of size 1.
+-- @section mpi
+
+--- mpi.rank() -> this process's rank in the job, 0-based (0 without mpirun).
+-- @function mpi.rank
+
+--- mpi.size() -> the number of processes in the job (1 without mpirun).
+-- @function mpi.size
+
+--- mpi.barrier(): returns when every rank has called it.
+-- @function mpi.barrier
+
+--- mpi.allreduce(M [, op]) -> M: every rank's M replaced, in place, by the
+-- elementwise reduction of all ranks' M: op "sum" (default), "max" or "min".
+-- M may be an array of matrices ({A, B, c, ...}): one collective for all.
+-- Every rank must pass the same shapes and op (checked: all ranks raise).
+-- @function mpi.allreduce
+
+--- mpi.bcast(M, root) -> M: every rank's M replaced, in place, by root's M
+-- (root is a 0-based rank, as mpi.rank() returns); M may be an array of
+-- matrices, sent in one message. Every rank must pass the same shapes and
+-- root (checked: all ranks raise).
+-- @function mpi.bcast
+
+--- mpi.available() -> true when this build has MPI (false: every other function of idl.mpi raises).
+-- @function mpi.available
 
 --- A matrix: column-major doubles inside a Lua userdata. Views (m:sub, m:col, m:row, m[i])
 -- share their parent's storage and keep it alive.

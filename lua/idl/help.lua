@@ -143,6 +143,15 @@ local function name_index()
   end
   local mods, names = loaded_modules()
   for _, mname in ipairs(names) do add(mods[mname], mname, "module") end
+  -- tables of functions that idl.core nests (idl.mpi), reachable before any require
+  for _, k in ipairs(sorted_keys(idl)) do
+    local v = rawget(idl, k)
+    if is_public(k) and type(v) == "table" and getmetatable(v) == nil and mods["idl." .. k] == nil then
+      mods["idl." .. k] = v
+      names[#names + 1] = "idl." .. k
+      add(v, "idl." .. k, "module")
+    end
+  end
   local classes = {}
   for _, mname in ipairs(names) do
     for _, k in ipairs(sorted_keys(mods[mname])) do
@@ -188,9 +197,9 @@ local function short(path)
   return path and (path:match("([^/]+/[^/]+)$") or path) or "?"
 end
 
--- The C docs are keyed as LDoc names them: "zeros", "matrix:norm", "rng:uniform".
+-- The C docs are keyed as LDoc names them: "zeros", "mpi.rank", "matrix:norm", "rng:uniform".
 local function core_key(name)
-  return name:match("^idl%.([%w_]+)$") or name
+  return name:match("^idl%.(.+)$") or name
 end
 
 -- The doc above the line of `lines` that assigns field `key` (`mod.key = wrap(function ...)`):

@@ -48,6 +48,11 @@ local function public_functions()
       modules[name] = mod
     end
   end
+  for k, v in pairs(idl) do -- tables of functions idl.core nests (idl.mpi)
+    if type(k) == "string" and k:sub(1, 1) ~= "_" and type(v) == "table" and getmetatable(v) == nil then
+      modules["idl." .. k] = modules["idl." .. k] or v
+    end
+  end
   for mname, mod in pairs(modules) do
     for k, v in pairs(mod) do
       if type(k) == "string" and k:sub(1, 1) ~= "_" then add(mname .. "." .. k, v) end
@@ -92,9 +97,11 @@ describe("the documentation", function()
     local stale = {}
     for name in pairs(documented) do
       local kind, method = name:match("^(%a+):([%w_]+)$")
+      local table_name, field = name:match("^(%a+)%.([%w_]+)$")
       local f
       if kind == "matrix" then f = matrix_methods[method]
       elseif kind == "rng" then f = rng_methods[method]
+      elseif table_name then f = rawget(idl, table_name) and rawget(idl, table_name)[field]
       else f = rawget(idl, name) end
       if not (type(f) == "function" and debug.getinfo(f, "S").what == "C") then stale[#stale + 1] = name end
     end
@@ -103,6 +110,12 @@ describe("the documentation", function()
     local undocumented = {}
     for k, v in pairs(require "idl.core") do
       if type(v) == "function" and not documented[k] then undocumented[#undocumented + 1] = k end
+      if type(v) == "table" then -- a nested table of C functions (idl.mpi)
+        for j, f in pairs(v) do
+          local name = k .. "." .. j
+          if type(f) == "function" and not documented[name] then undocumented[#undocumented + 1] = name end
+        end
+      end
     end
     table.sort(undocumented)
     assert.are.same({}, undocumented, "C functions of idl.core without an entry in _core_doc.lua")

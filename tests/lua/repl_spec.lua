@@ -324,7 +324,8 @@ describe("the idl REPL on a terminal", function()
     local out = dir .. "/out"
     local lines = {
       "wait_for() { i=0; while [ \"$(grep -oF -- \"$1\" " .. quote(out) .. " | wc -l)\" -lt \"$2\" ] "
-        .. "&& [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; [ $i -lt 600 ] || echo \"timeout: $1\" >&2; }",
+        .. "&& [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+        .. "[ $i -lt 600 ] || echo \"timeout: $1\" >&2; }",
       ": > " .. quote(out),
       "{",
     }
