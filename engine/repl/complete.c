@@ -126,7 +126,8 @@ static void add_candidate(lua_State *L, const struct request *r, const char *nam
     lua_rawset(L, r->set);
 }
 
-/* Adds the matching names among the keys of the table at the top. */
+/* Adds the matching names among the keys of the table at the top. Private names (a leading '_',
+ * such as idl._time_dgemm) are offered only once a '_' is typed. */
 static void collect_keys(lua_State *L, const struct request *r)
 {
     lua_pushnil(L);
@@ -135,7 +136,8 @@ static void collect_keys(lua_State *L, const struct request *r)
             size_t len;
             const char *key = lua_tolstring(L, -2, &len);
             if (len >= r->part_len && memcmp(key, r->part, r->part_len) == 0 &&
-                is_name(key, len) && (!r->methods || lua_type(L, -1) == LUA_TFUNCTION))
+                is_name(key, len) && (key[0] != '_' || r->part_len > 0) &&
+                (!r->methods || lua_type(L, -1) == LUA_TFUNCTION))
                 add_candidate(L, r, key, len);
         }
         lua_pop(L, 1);

@@ -62,6 +62,17 @@ local function doc_above(lines, line)
   return nil
 end
 
+-- The doc of a function whose definition starts on `line`, possibly inside a call that began
+-- a line or two above (`C.m = api.method(C, "C:m",\n  function(self) ...)`).
+local function doc_near(lines, line)
+  for start = line, math.max(1, line - 3), -1 do
+    if start < line and (lines[start]:match("^%s*$") or lines[start]:match("^%s*%-%-")) then break end
+    local text = doc_above(lines, start)
+    if text then return text end
+  end
+  return nil
+end
+
 -- The block that holds `@module`: a module's own doc.
 local function module_doc(lines)
   for i, line in ipairs(lines) do
@@ -215,17 +226,30 @@ local function field_doc(lines, key)
   return nil
 end
 
--- The doc of the function a wrapper such as api.public(name, f) wraps: an upvalue that is a Lua
--- function of another file (the wrapper's own helpers live beside it).
+-- The doc of the function a wrapper such as api.public(name, f) wraps: among the Lua functions
+-- its upvalues hold (and theirs, for a wrapper of a wrapper), the first defined in another file
+-- with a doc comment. The wrapper's own helpers live beside it and are passed over.
+-- Returns the text, the location shown and the file's path.
 local function wrapped_doc(f, path)
-  for i = 1, 255 do
-    local name, v = debug.getupvalue(f, i)
-    if name == nil then break end
-    local vpath, vline
-    if type(v) == "function" then vpath, vline = where(v) end
-    local vlines = vpath and vpath ~= path and lines_of(vpath)
-    local text = vlines and doc_above(vlines, vline)
-    if text then return text, string.format("%s:%d", short(vpath), vline) end
+  local queue, seen, head = {{f, 0}}, {[f] = true}, 1
+  while queue[head] do
+    local g, depth = queue[head][1], queue[head][2]
+    head = head + 1
+    for i = 1, 255 do
+      local name, v = debug.getupvalue(g, i)
+      if name == nil then break end
+      if type(v) == "function" and not seen[v] then
+        seen[v] = true
+        local vpath, vline = where(v)
+        if vpath and vpath ~= path then
+          local vlines = lines_of(vpath)
+          local text = vlines and doc_near(vlines, vline)
+          if text then return text, string.format("%s:%d", short(vpath), vline), vpath end
+        elseif vpath and depth < 3 then
+          queue[#queue + 1] = {v, depth + 1}
+        end
+      end
+    end
   end
   return nil
 end
@@ -237,17 +261,17 @@ local function function_doc(f, entry)
   local path, line = where(f)
   if not path then return entry and core_doc(core_key(entry.name)), "C" end
   local lines = lines_of(path)
-  local text = lines and doc_above(lines, line)
-  if text then return text, string.format("%s:%d", short(path), line) end
-  local wtext, wloc = wrapped_doc(f, path)
-  if wtext then return wtext, wloc end
+  local text = lines and doc_near(lines, line)
+  if text then return text, string.format("%s:%d", short(path), line), path end
+  local wtext, wloc, wpath = wrapped_doc(f, path)
+  if wtext then return wtext, wloc, wpath end
   local mname, key = (entry and entry.name or ""):match("^(idl%.[%w_]+)%.([%w_]+)$")
   local mpath = mname and package.searchpath(mname, package.path)
   local mlines = mpath and lines_of(mpath)
   local found, at = nil, nil
   if mlines then found, at = field_doc(mlines, key) end
-  if found then return found, string.format("%s:%d", short(mpath), at) end
-  return nil, string.format("%s:%d", short(path), line)
+  if found then return found, string.format("%s:%d", short(mpath), at), mpath end
+  return nil, string.format("%s:%d", short(path), line), path
 end
 
 -- The public functions of t and of the tables its metatables' __index chain leads to (a derived
@@ -316,8 +340,9 @@ end
 local function class_text(class, name, index, constructor)
   local text = {}
   for _, k in ipairs(sorted_keys(class)) do
-    local path = type(class[k]) == "function" and where(class[k])
-    if path then
+    local doc, _, path
+    if type(rawget(class, k)) == "function" then doc, _, path = function_doc(rawget(class, k)) end
+    if doc and path then -- a documented method shows the file that defines the class
       local lines = lines_of(path)
       text[#text + 1] = string.format("class %s (%s)\n\n%s", name, short(path),
         lines and module_doc(lines) or "")

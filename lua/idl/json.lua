@@ -300,13 +300,6 @@ function Parser:value(pos)
   return v, pos
 end
 
---- Decodes JSON text.
--- A syntax error is an expected failure: it returns nil and a message with the
--- line and column ("json.decode: expected ',' or ']' but found '}' at line 3 column 5").
--- @tparam string text the JSON text (one value, surrounded by optional whitespace)
--- @tparam[opt] table opts `null`: the value that `null` decodes to (default `json.null`;
---   nil would leave holes in arrays)
--- @return the value, or nil and a message
 -- The text decoded: the value, or nil and the syntax error (line and column).
 local function decode(text, opts)
   local null = json.null
@@ -323,6 +316,13 @@ local function decode(text, opts)
   error(value, 0) -- not a syntax error: a bug, raised as it is
 end
 
+--- Decodes JSON text.
+-- A syntax error is an expected failure: it returns nil and a message with the
+-- line and column ("json.decode: expected ',' or ']' but found '}' at line 3 column 5").
+-- @tparam string text the JSON text (one value, surrounded by optional whitespace)
+-- @tparam[opt] table opts `null`: the value that `null` decodes to (default `json.null`;
+--   nil would leave holes in arrays)
+-- @return the value, or nil and a message
 json.decode = api.public("idl.json.decode", function(text, opts)
   api.check(text, "string", "text")
   opts = api.options(opts, DECODE_OPTIONS, "opts")

@@ -145,10 +145,9 @@ end
 -- ---------------------------------------------------------------------------
 -- Summaries
 
--- The public name and constructor of an estimator class: a loaded idl module field `name`
+-- The public name and constructor of an estimator class mt: a loaded idl module field `name`
 -- whose .class is that class (idl.IDLModel, idl.IDLClassifier).
-local function estimator_class(obj)
-  local mt = getmetatable(obj)
+local function class_constructor(mt)
   if type(mt) ~= "table" or rawget(mt, "__index") ~= mt then return nil end
   for mname, mod in pairs(package.loaded) do
     if type(mname) == "string" and mname:match("^idl%.") and type(mod) == "table" then
@@ -263,8 +262,13 @@ end
 -- entries), or nil for any other value.
 function summary(v)
   if type(v) ~= "table" then return nil end
-  local name, constructor = estimator_class(v)
+  local name, constructor = class_constructor(getmetatable(v))
   if name then return estimator_summary(v, name, constructor) end
+  name = class_constructor(rawget(v, "class"))
+  if name and getmetatable(v) and getmetatable(v).__call then
+    return string.format("<class %s: idl.%s{...} makes one; help(idl.%s) for its parameters>", name, name,
+      name)
+  end
   if is_history(v) then return history_summary(v) end
   return nil
 end

@@ -136,7 +136,7 @@ describe("the documentation", function()
     local path = package.searchpath("idl.data", package.path)
     local lines, first = read_lines(path), nil
     for i, line in ipairs(lines) do
-      if line:match("^function data%.train_test_split") then
+      if line:match("^data%.train_test_split = ") or line:match("^function data%.train_test_split") then
         first = i - 1
         while not lines[first]:match("^%-%-%-") do first = first - 1 end
         break

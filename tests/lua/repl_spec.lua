@@ -171,6 +171,18 @@ describe("REPL completion (_idl_complete)", function()
     assert.equal("", err)
     assert.equal("m:norm\nidl.eye\n", out)
   end)
+
+  it("completes idl's lazily loaded entries and hides private names until '_' is typed", function()
+    local out, err = repl("table.concat(_idl_complete('idl.IDL'), ' ')\n"
+      .. "table.concat(_idl_complete('idl.data.train_'), ' ')\n"
+      .. "n, private = 0, 0 for _, c in ipairs(_idl_complete('idl.')) do n = n + 1 "
+      .. "if c:find('^idl%._') then private = private + 1 end end\n"
+      .. "n > 50, private\n"
+      .. "table.concat(_idl_complete('idl._time'), ' ')\n")
+    assert.equal("", err)
+    assert.equal("idl.IDLClassifier idl.IDLModel\nidl.data.train_test_split\ntrue\t0\n"
+      .. "idl._time_dgemm\n", out)
+  end)
 end)
 
 describe("the idl command line", function()
