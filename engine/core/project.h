@@ -1,7 +1,7 @@
 /*
  * project.h - Euclidean projections that keep the implicit model well-posed
- * (report ch. 2-3, REPORT-NOTES.md): rows onto l1 balls (||D||_inf <= kappa),
- * singular-value clipping (||D||_2 <= radius), the bi-convexity LMIs (2.4)
+ * (report ch. 2-3; README, "What the 2019 report gets wrong"): rows onto l1
+ * balls (||D||_inf <= kappa), singular-value clipping (||D||_2 <= radius), the bi-convexity LMIs (2.4)
  * and (2.5) for a fixed lambda > 0, and the nonnegative orthant for X.
  *
  * Every projection works in place on a caller-owned matrix. A point already

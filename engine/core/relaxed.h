@@ -91,7 +91,8 @@ idl_status idl_objective(const idl_theta *th, const idl_mat *x, const idl_mat *u
 idl_status idl_gradients(const idl_theta *th, const idl_mat *x, const idl_mat *u, const idl_mat *y,
                          const idl_mat *lambda, idl_relaxed_ws *ws, idl_theta *grad, idl_mat *gx);
 
-/* Valid Lipschitz constants of the three gradient blocks (REPORT-NOTES.md):
+/* Valid Lipschitz constants of the three gradient blocks (README, "What the 2019 report gets
+ * wrong"):
  *   theta1 = ||S||_2^2 / m with S = [X; U; 1^T]            (A, B, c)
  *   theta2 = lmax ||S||_2^2 / m                            (D, E, f)
  *   x      = (||A^T A + Lambda - Lambda D - D^T Lambda||_2 + lmax ||D||_2^2) / m

@@ -1,5 +1,5 @@
 --- Training by implicit differentiation: the gradient of the TRUE loss
--- through the equilibrium (El Ghaoui et al.; REPORT-NOTES.md).
+-- through the equilibrium (El Ghaoui et al.; README: what the 2019 report gets wrong).
 --
 -- For a batch U (n x b) with targets Y (p x b):
 --

@@ -19,7 +19,7 @@
 -- the theta step, the forward pass and grad X of the X step (the objective
 -- after them reads the next forward pass, which the next theta step reuses).
 --
--- Step sizes are 1/L with valid Lipschitz constants (REPORT-NOTES.md): the X
+-- Step sizes are 1/L with valid Lipschitz constants (README: what the 2019 report gets wrong): the X
 -- block's exact at every step (two eigenvalue problems of order h, no pass over
 -- the data); the theta blocks' theta1 = sigma^2 / m, theta2 = lambda_max
 -- theta1 with sigma >= ||[X; U; 1^T]||_2 computed exactly, then carried along:
