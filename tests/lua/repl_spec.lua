@@ -110,6 +110,52 @@ describe("the idl REPL", function()
     assert.equal("", err)
   end)
 
+  it("prints tables as readable Lua: nested, sorted, bounded, cycles marked", function()
+    local out, err = repl("{3, 'x', b = {c = true}, a = 1.5, [10] = 'ten', ['not a name'] = 1}\n"
+      .. "t = {1}; t.self = t; t.inner = {}; t.inner.back = t.inner\nt\n"
+      .. "{{{{{{1}}}}}}\n"
+      .. "big = {}; for i = 1, 100 do big[i] = i end\nbig\n"
+      .. "{m = idl.zeros(2, 3)}\n")
+    assert.equal("", err)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.equal('{3, "x", [10] = "ten", a = 1.5, b = {c = true}, ["not a name"] = 1}', lines[1])
+    assert.equal("{1, inner = {back = <cycle: an enclosing table>}, self = <cycle: the table itself>}",
+      lines[2])
+    assert.equal("{{{{{...}}}}}", lines[3])
+    -- 30 entries shown, then the count of the others, laid out one per line
+    assert.equal("{", lines[4])
+    assert.equal("  1,", lines[5])
+    assert.equal("  30,", lines[34])
+    assert.equal("  ... (70 more)", lines[35])
+    assert.equal("{m = <idl.matrix 2x3>}", lines[37])
+  end)
+
+  it("prints an estimator as a summary, before and after fit", function()
+    local out, err = repl("X, y = idl.data.sin(50, idl.rng(0), {noise = 0.1})\n"
+      .. "est = idl.IDLModel{hidden_variables = 4, verbosity = false, random_state = 3}\nest\n"
+      .. "est:fit(X, y, {rounds_number = 2})\n#est.history\n")
+    assert.equal("", err)
+    local before, after, rounds = out:match("^(.-\n)(IDLModel.*\n)(%d+)\n$")
+    assert.equal("IDLModel(hidden_variables = 4, random_state = 3, verbosity = false)\n  not fitted\n",
+      before)
+    assert.truthy(after:find("^IDLModel%(hidden_variables = 4, random_state = 3, verbosity = false%)\n"
+      .. "  fitted: n = 1 features, h = 4 hidden, p = 1 outputs\n  " .. (rounds - 1)
+      .. " rounds, stop_reason = "), after)
+  end)
+
+  it("answers ?name and help, shows timing on request", function()
+    local out, err = repl("?idl.zeros\nhelp 'matrix:norm'\nidl.timing(true)\n1 + 1\nidl.timing(false)\n"
+      .. "2\n")
+    assert.equal("", err)
+    assert.truthy(out:find("^idl%.zeros  %(C%)\n\nidl%.zeros%(rows, cols%) %-> a rows x cols matrix of "
+      .. "zeros%.\n"), out)
+    assert.truthy(out:find("\nm:norm([kind]) -> ", 1, true), out)
+    assert.truthy(out:find("\ntrue\n%(%d+%.%d%d%d s%)\n2\n%(%d+%.%d%d%d s%)\nfalse\n2\n$"), out)
+    local _, err2 = repl("?idl.nothing_here\n")
+    assert.truthy(err2:find("help: no such name: idl.nothing_here", 1, true), err2)
+  end)
+
   it("honours os.exit", function()
     local _, _, code = repl("os.exit(3)\nprint('not reached')\n")
     assert.equal(3, code)
@@ -198,6 +244,20 @@ describe("the idl command line", function()
     assert.equal("42\n", out)
     assert.equal("", err)
     assert.equal(0, code)
+  end)
+
+  it("-e has the global idl, and every mode the global help", function()
+    local out, err, code = run([[-e 'print(type(idl), type(idl.IDLModel), type(help))']])
+    assert.equal("table\ttable\tfunction\n", out)
+    assert.equal("", err)
+    assert.equal(0, code)
+    local script = os.tmpname()
+    write_file(script, "print(type(help)) help(string.format)\n")
+    out, err, code = run(quote(script))
+    os.remove(script)
+    assert.equal("function\n", out)
+    assert.truthy(err:find("help: no documentation for ", 1, true), err)
+    assert.equal(1, code)
   end)
 
   it("-e reports an error with exit status 1", function()
