@@ -336,19 +336,69 @@ local function module_text(mod, name, index)
     fields ~= "" and "\n\nFunctions:\n" .. fields or "")
 end
 
--- The doc of the file that defines a class (one of its Lua methods shows where).
-local function class_text(class, name, index, constructor)
-  local text = {}
+-- The file that defines a class: the one of its first documented method.
+local function class_file(class)
   for _, k in ipairs(sorted_keys(class)) do
     local doc, _, path
     if type(rawget(class, k)) == "function" then doc, _, path = function_doc(rawget(class, k)) end
-    if doc and path then -- a documented method shows the file that defines the class
-      local lines = lines_of(path)
-      text[#text + 1] = string.format("class %s (%s)\n\n%s", name, short(path),
-        lines and module_doc(lines) or "")
-      break
-    end
+    if doc and path then return path end
   end
+  return nil
+end
+
+-- "head  text" with text wrapped at 100 columns under column 32 (head alone when it is longer).
+local function wrap(head, text)
+  local lines, line = {}, #head < 31 and head .. string.rep(" ", 31 - #head) or head
+  if #head >= 31 then
+    lines[1] = line
+    line = string.rep(" ", 31)
+  end
+  for word in text:gmatch("%S+") do
+    if #line + #word >= 100 and line:match("%S$") then
+      lines[#lines + 1] = line
+      line = string.rep(" ", 31)
+    end
+    line = line .. (line:match("%S$") and " " or "") .. word
+  end
+  lines[#lines + 1] = line
+  return table.concat(lines, "\n")
+end
+
+-- The parameters of a class as declared once in its module's schema (idl.params: a SCHEMA
+-- with names and info), one line each; a derived class shows its base's (IDLClassifier).
+local function parameters_text(class)
+  for _ = 1, 4 do
+    local path = type(class) == "table" and class_file(class)
+    for name, mod in pairs(package.loaded) do
+      local schema = type(name) == "string" and name:match("^idl%.") and type(mod) == "table"
+        and rawget(mod, "SCHEMA")
+      if path and schema and type(schema.names) == "table" and package.searchpath(name, package.path) == path
+        then
+        local repr, out = require("idl.repl").repr, {}
+        for _, pname in ipairs(schema.names) do
+          local info = schema:info(pname)
+          out[#out + 1] = wrap("  " .. pname .. " = " .. repr(info.default), info.doc)
+        end
+        return table.concat(out, "\n")
+      end
+    end
+    local mt = type(class) == "table" and getmetatable(class)
+    class = mt and rawget(mt, "__index")
+  end
+  return nil
+end
+
+-- The doc of the file that defines a class, its parameters, its constructor and its methods.
+local function class_text(class, name, index, constructor)
+  local text = {}
+  local path = class_file(class)
+  if path then
+    local lines = lines_of(path)
+    text[#text + 1] = string.format("class %s (%s)\n\n%s", name, short(path),
+      lines and module_doc(lines) or "")
+  end
+  local params = parameters_text(class)
+  if params then text[#text + 1] = "Parameters (name = default):\n" .. params end
   if constructor then
     local doc = function_doc(constructor)
     if doc then text[#text + 1] = doc end

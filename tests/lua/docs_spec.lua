@@ -156,6 +156,13 @@ describe("the documentation", function()
     assert.truthy(class_text:find("^class IDLModel"))
     assert.truthy(class_text:find("hidden_variables = 1", 1, true))
     assert.truthy(class_text:find("IDLModel:fit", 1, true))
+    -- every parameter of the schema, with its doc line (declared once, in idl.estimator.SCHEMA)
+    local schema = require("idl.estimator").SCHEMA
+    for _, name in ipairs(schema.names) do
+      assert.truthy(class_text:find("\n  " .. name .. " = ", 1, true), name)
+      local first_word = schema:info(name).doc:match("^%S+")
+      assert.truthy(class_text:find(first_word, 1, true), name)
+    end
     -- a classifier inherits fit's siblings from IDLModel and lists them
     local clf_text = assert(help.doc(idl.IDLClassifier{}))
     assert.truthy(clf_text:find("IDLClassifier:predict_proba", 1, true))
