@@ -505,12 +505,12 @@ Tab completes names: idl.IDL<Tab>. The HTML reference: cmake --build build --tar
 -- x is absent. Raises an error when there is nothing to show, so a typo does not pass silently.
 function help.help(...)
   if select("#", ...) == 0 then
-    io.write(USAGE, "\n")
+    io.stdout:write(USAGE, "\n")
     return
   end
   local text, err = help.doc((...))
   if not text then error("help: " .. err, 2) end
-  io.write(text, "\n")
+  io.stdout:write(text, "\n")
 end
 
 return help

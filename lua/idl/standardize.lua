@@ -134,6 +134,7 @@ standardize.new = api.public("idl.data.Standardizer", function()
   return setmetatable({}, Standardizer)
 end)
 
+--- s:fit(X) -> s: the per-column mean and scale of X (rows are samples).
 Standardizer.fit = api.method(Standardizer, "idl.data.Standardizer:fit", function(self, X)
   X = api.check(X, "matrix_like", "X")
   if X:rows() == 0 then api.fail("X is empty") end

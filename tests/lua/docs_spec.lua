@@ -34,24 +34,19 @@ local OBJECTS = {
   Bar = function() return idl.progress.new{enabled = false} end,
 }
 
--- name -> function: every non-underscore field of idl and of its submodules' tables, and the
--- methods of the objects above (their metatables' __index chain, or __fields).
+-- name -> function: every non-underscore field of idl and of the tables it holds (its modules,
+-- idl.mpi, idl.IDLModel), and the methods of the objects above (their metatables' __index
+-- chain, or __fields). Nested packages reached only by require (idl.train.loop) are not counted.
 local function public_functions()
   load_everything()
   local found = {}
   local function add(name, v)
     if type(v) == "function" then found[name] = v end
   end
+  -- idl and the tables it holds: its modules (idl.data, ... loaded above), idl.mpi, the classes
   local modules = {idl = idl}
-  for name, mod in pairs(package.loaded) do
-    if type(name) == "string" and name:match("^idl%.%a") and name ~= "idl.core" and type(mod) == "table" then
-      modules[name] = mod
-    end
-  end
-  for k, v in pairs(idl) do -- tables of functions idl.core nests (idl.mpi)
-    if type(k) == "string" and k:sub(1, 1) ~= "_" and type(v) == "table" and getmetatable(v) == nil then
-      modules["idl." .. k] = modules["idl." .. k] or v
-    end
+  for k, v in pairs(idl) do
+    if type(k) == "string" and k:sub(1, 1) ~= "_" and type(v) == "table" then modules["idl." .. k] = v end
   end
   for mname, mod in pairs(modules) do
     for k, v in pairs(mod) do

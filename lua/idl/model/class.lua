@@ -24,8 +24,8 @@ class.THETA_NAMES = THETA
 
 local function shape(m) return m:rows() .. "x" .. m:cols() end
 
--- Checks theta against the sizes implied by D (h), B (n) and A (p): n, h, p,
--- or nil and what is wrong.
+--- model.theta_problem(theta) -> n, h, p: checks theta against the sizes implied by D (h),
+-- B (n) and A (p); or nil and what is wrong.
 local function theta_problem(theta)
   if type(theta) ~= "table" then
     return nil, "theta must be a table of matrices, got " .. type(theta)

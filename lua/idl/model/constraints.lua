@@ -69,13 +69,6 @@ local function project_lmi_only(D, lambda)
   return core.project_lmi_(D, lmi_lambda(lambda))
 end
 
---- model.project_(D, constraint, lambda) -> D, projected in place onto the
--- constraint set (lambda is read by kind "lmi" only). For "lmi" (an
--- intersection): the projection onto the LMI (idl.project_lmi_), then, if
--- ||D||_2 > kappa, D scaled by kappa / ||D||_2. Both sets are convex and hold
--- 0, and scaling by t in [0, 1] keeps the LMI (Lambda - t (Lambda D + D^T
--- Lambda) >= 0 still), so the result lies in both exactly; it is the
--- Euclidean projection whenever the ball is not active (and lambda is constant).
 -- D square (finite unless finite == false), the constraint and, for "lmi",
 -- lambda (h x 1): the validated constraint.
 local function check_set_args(D, constraint, lambda, finite)
@@ -87,6 +80,13 @@ local function check_set_args(D, constraint, lambda, finite)
   return c
 end
 
+--- model.project_(D, constraint, lambda) -> D, projected in place onto the
+-- constraint set (lambda is read by kind "lmi" only). For "lmi" (an
+-- intersection): the projection onto the LMI (idl.project_lmi_), then, if
+-- ||D||_2 > kappa, D scaled by kappa / ||D||_2. Both sets are convex and hold
+-- 0, and scaling by t in [0, 1] keeps the LMI (Lambda - t (Lambda D + D^T
+-- Lambda) >= 0 still), so the result lies in both exactly; it is the
+-- Euclidean projection whenever the ball is not active (and lambda is constant).
 constraints.project_ = api.public("idl.model.project_", function(D, constraint, lambda)
   -- D of a diverging trainer may hold huge entries: it is not checked finite
   constraint = check_set_args(D, constraint, lambda, false)

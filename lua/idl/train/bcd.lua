@@ -24,6 +24,8 @@ local function descend(s, config, step, g0)
   return k, g0
 end
 
+--- bcd.round(s, config) -> a round record: one round of the block coordinate descent
+-- described above (idl.trainers.bcd).
 function bcd.round(s, config)
   state.check(s, "trainers.bcd")
   state.check_config(config, state.INNER_KEYS, "trainers.bcd")

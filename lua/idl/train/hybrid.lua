@@ -19,6 +19,8 @@ local OPTIONS = {{"fenchel_rounds", 10, "count", "two_loops rounds before the im
 for _, e in ipairs(implicit.OPTIONS) do OPTIONS[#OPTIONS + 1] = e end
 hybrid.options = params.schema(OPTIONS)
 
+--- hybrid.round(s, config, opts) -> a round record: a two_loops round for the first
+-- fenchel_rounds rounds, an implicit epoch after (idl.trainers.hybrid).
 function hybrid.round(s, config, opts)
   state.check(s, "trainers.hybrid")
   state.check_config(config, state.INNER_KEYS, "trainers.hybrid")

@@ -1,6 +1,6 @@
 --- The "implicit" trainer: training by implicit differentiation, the
 -- gradient of the TRUE loss through the equilibrium (El Ghaoui et al.;
--- REPORT-NOTES.md). For a batch U (n x b) with targets Y (p x b):
+-- README: what the 2019 report gets wrong). For a batch U (n x b) with targets Y (p x b):
 --
 --     B0 = E U + f 1^T,  X = (D X + B0)_+ (equilibrium),  Z = D X + B0
 --     Yhat = A X + B U + c 1^T,  loss = l(Yhat, Y),  dY = dl/dYhat
@@ -41,7 +41,7 @@ local function scales_check(v, what)
   return nil, what .. " must be \"auto\" or a table of per-block factors, got " .. api.describe(v)
 end
 
---- implicit.OPTIONS: the entries of its options (config.trainer_options).
+-- implicit.OPTIONS: the entries of its options (config.trainer_options).
 implicit.OPTIONS = {
   {"learning_rate", 5e-3, {"number", min = 0}, "the optimizer's step size (halved on plateaus)"},
   {"optimizer", "adam", {"choice", choices = {"adam", "sgd"}}, "the optimizer (idl.optim)"},

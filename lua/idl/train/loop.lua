@@ -130,6 +130,9 @@ local function play(round, s, config, opts)
   return r, what
 end
 
+--- loop.run(round, s, config) -> s (also trainers.run): runs up to config.rounds_number rounds
+-- of round (a trainer spec, a registered name or a function) on the training state s, with
+-- everything the module doc above lists; s.stop_reason says why it ended.
 function loop.run(round, s, config)
   local fname = "trainers.run"
   if config ~= nil then util.check_table(config, fname, "config") end

@@ -6,6 +6,8 @@ local state = require "idl.train.state"
 
 local one_loop = {name = "one_loop"}
 
+--- one_loop.round(s, config) -> a round record: one theta step, one X step, one dual step
+-- (idl.trainers.one_loop).
 function one_loop.round(s, config)
   state.check(s, "trainers.one_loop")
   state.check_config(config, state.DUAL_KEYS, "trainers.one_loop")

@@ -32,6 +32,8 @@ function two_loops.inner(s, config)
   return k
 end
 
+--- two_loops.round(s, config) -> a round record: one round of the trainer described above
+-- (idl.trainers.two_loops).
 function two_loops.round(s, config)
   state.check(s, "trainers.two_loops")
   state.check_config(config, state.INNER_KEYS, "trainers.two_loops")
