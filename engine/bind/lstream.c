@@ -49,9 +49,6 @@ static idl_csv_header check_header(lua_State *L, int idx, const char *fname)
     return IDL_CSV_AUTO;
 }
 
-/// idl._csv_stream(path, delimiter, header, shard_rank, shard_size) -> a
-/// stream handle (methods cols, name, next, rewind, close), or nil, message
-/// when the file cannot be read or has no data. shard_rank is 0-based.
 static int l_csv_stream(lua_State *L)
 {
     const char *fn = "_csv_stream";
@@ -76,14 +73,12 @@ static int l_csv_stream(lua_State *L)
     return 1;
 }
 
-/// h:cols() -> the number of fields of every line.
 static int l_cols(lua_State *L)
 {
     lua_pushinteger(L, idl_csv_stream_cols(check_box(L, "cols")->s));
     return 1;
 }
 
-/// h:names() -> the header names (a table), or nil when the file has none.
 static int l_names(lua_State *L)
 {
     stream_box *b = check_box(L, "names");
@@ -110,9 +105,6 @@ static void shrink_rows(lua_State *L, int idx, int rows, const char *fname)
     lua_replace(L, idx);
 }
 
-/// h:next(batch_size, target) -> X (rows x features), y (rows x 1, or nil when
-/// target is 0): the next rows of this shard, target the 1-based column of the
-/// targets (0: none). At the end of the file: nil. A malformed line: nil, message.
 static int l_next(lua_State *L)
 {
     const char *fn = "next";
@@ -146,7 +138,6 @@ static int l_next(lua_State *L)
     return 2;
 }
 
-/// h:rewind() -> true: back to the first data row (or nil, message).
 static int l_rewind(lua_State *L)
 {
     stream_box *b = check_box(L, "rewind");
@@ -158,8 +149,6 @@ static int l_rewind(lua_State *L)
     return 1;
 }
 
-/// h:close(): releases the file and the buffer now (the collector does it
-/// otherwise). Closing twice is harmless.
 static int l_close(lua_State *L)
 {
     stream_box *b = luaL_testudata(L, 1, LIDL_CSVSTREAM);

@@ -115,6 +115,19 @@
 -- (values round-trip exactly), atomically (temporary file + rename).
 -- @function write_csv
 
+--- idl._csv_stream(path, delimiter, header, shard_rank, shard_size) -> a
+-- stream handle, or nil, message when the file cannot be read or has no data.
+-- shard_rank is 0-based. The handle's methods: h:cols() -> the number of fields
+-- of every line; h:names() -> the header names (a table), or nil when the file
+-- has none; h:next(batch_size, target) -> X (rows x features), y (rows x 1, or
+-- nil when target is 0): the next rows of this shard, target the 1-based column
+-- of the targets (0: none); at the end of the file nil, on a malformed line nil,
+-- message; h:rewind() -> true: back to the first data row (or nil, message);
+-- h:close(): releases the file and the buffer now (the collector does it
+-- otherwise; closing twice is harmless).
+-- @function _csv_stream
+-- @local
+
 --- idl.write_file_atomic(path, text...) -> true, or nil and "cannot write
 -- '<path>': <the system's reason>": writes the strings one after the other
 -- into a temporary file beside path, fsyncs it and renames it over path
