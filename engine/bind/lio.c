@@ -167,9 +167,6 @@ static int l_write_file_atomic(lua_State *L)
     return 2;
 }
 
-/// idl.hash(m) -> 16 hex digits: an exact, order-sensitive 64-bit hash of m's
-/// shape and the bytes of its entries (hash.h); two matrices that differ in
-/// one bit, or in the order of their entries, have different hashes.
 static int l_hash(lua_State *L)
 {
     idl_mat *m = lidl_checkmat(L, 1, "hash", "m");

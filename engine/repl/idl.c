@@ -2,7 +2,8 @@
 /* idl.c: the `idl` executable, shaped like Lua 5.4's lua.c. It owns the Lua state and the command
  * line: runs -e strings, -l modules and a script exactly as lua5.4 would (so `idl /usr/bin/busted`
  * works), then hands over to the REPL (repl.c). The matrix engine arrives through luaopen_idl_core,
- * and the Lua modules are found next to the executable, never through environment variables. */
+ * and the Lua modules are found next to the executable, never through environment variables. Every
+ * mode has the global `help` (idl.help); -e chunks and the REPL also the global `idl`. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* realpath */
 #endif

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* repl.c: the interactive loop of `idl`, after lua.c's doREPL. A line is first tried as an
  * expression ("return <line>") so values print without '='; a chunk that ends too early (its syntax
- * error is at "<eof>") continues on the next line. Results are printed with tostring, so matrices
- * show through their __tostring. Input comes from GNU readline when stdin is a terminal, from plain
- * stdio otherwise. Ctrl-C at the prompt drops the pending input; while code runs, idl.c's hook
- * interrupts it. */
+ * error is at "<eof>") continues on the next line; "?x" asks help for x. Results are printed
+ * through idl.repl's show (tables as readable Lua, estimators as summaries, the rest with
+ * tostring, so matrices show through their __tostring). Input comes from GNU readline when stdin is
+ * a terminal, from plain stdio otherwise. Ctrl-C at the prompt drops the pending input; while code
+ * runs, idl.c's hook interrupts it. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* getline, sigaction, strdup */
 #endif

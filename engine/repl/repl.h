@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* repl.h: the interactive loop of the `idl` executable (repl.c). It borrows main's lua_State, sets
- * the globals `idl` and `_idl_complete` in it, and owns line input, history and Ctrl-C at the
- * prompt. */
+/* repl.h: the interactive loop of the `idl` executable (repl.c). It borrows main's lua_State (where
+ * idl.c has set the globals `idl` and `help`), sets the global `_idl_complete`, loads the lazily
+ * loaded parts of idl for completion, and owns line input, history and Ctrl-C at the prompt. */
 #ifndef IDL_REPL_REPL_H
 #define IDL_REPL_REPL_H
 

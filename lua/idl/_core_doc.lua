@@ -128,6 +128,11 @@
 -- @function _csv_stream
 -- @local
 
+--- idl.hash(m) -> 16 hex digits: an exact, order-sensitive 64-bit hash of m's
+-- shape and the bytes of its entries (hash.h); two matrices that differ in
+-- one bit, or in the order of their entries, have different hashes.
+-- @function hash
+
 --- idl.write_file_atomic(path, text...) -> true, or nil and "cannot write
 -- '<path>': <the system's reason>": writes the strings one after the other
 -- into a temporary file beside path, fsyncs it and renames it over path
