@@ -45,42 +45,68 @@ local function quoted_field(text, pos)
   end
 end
 
+local function trim(field)
+  -- the pattern costs more than the split: only when a blank starts or ends the field
+  local b1, b2 = field:byte(1), field:byte(-1)
+  if b1 == 32 or b1 == 9 or b2 == 32 or b2 == 9 then return (field:match("^%s*(.-)%s*$")) end
+  return field
+end
+
+-- The record starting at pos, field by field (quotes, line breaks inside
+-- quotes, CR, CRLF or LF ends): record, the position after it and the line
+-- after it; or nil and a message.
+local function parse_record(text, pos, line, delim, stop, path)
+  local record, n = {}, #text
+  while true do
+    local field
+    if text:sub(pos, pos) == '"' then
+      local after
+      field, after = quoted_field(text, pos)
+      if not field then return nil, string.format("%s:%d: a quoted field is never closed", path, line) end
+      local _, breaks = field:gsub("\n", "")
+      line, pos = line + breaks, after
+      local c = text:sub(pos, pos)
+      if c ~= delim and c ~= "\n" and c ~= "\r" and c ~= "" then
+        return nil, string.format("%s:%d: field %d: text after a closing quote (a quote inside a quoted "
+          .. "field is written \"\")", path, line, #record + 1)
+      end
+    else
+      local e = text:find(stop, pos) or n + 1
+      field, pos = trim(text:sub(pos, e - 1)), e
+    end
+    record[#record + 1] = field
+    local c = text:sub(pos, pos)
+    if c ~= delim then
+      if c == "\r" then pos = pos + 1 end
+      if text:sub(pos, pos) == "\n" then pos = pos + 1 end
+      return record, pos, line + 1
+    end
+    pos = pos + 1
+  end
+end
+
 -- Splits text into records (arrays of fields) with the line each starts on.
+-- A line without quotes or a lone CR is split by one pattern match (the fast
+-- path of plain numeric files); others go through parse_record.
 -- Returns records, lines, or nil and a message.
 local function split_records(text, delim, path)
   local records, lines = {}, {}
   local pos, n, line = 1, #text, 1
-  local stop = "[" .. delim:gsub("%p", "%%%0") .. "\r\n]"
+  local d = delim:gsub("%p", "%%%0")
+  local stop, each = "[" .. d .. "\r\n]", "([^" .. d .. "]*)" .. d
   while pos <= n do
+    local eol = text:find("\n", pos, true) or n + 1
+    local raw = text:sub(pos, eol - 1)
+    local cr = raw:find("\r", 1, true)
     local record, first = {}, line
-    while true do
-      local field
-      if text:sub(pos, pos) == '"' then
-        local after
-        field, after = quoted_field(text, pos)
-        if not field then return nil, string.format("%s:%d: a quoted field is never closed", path, line) end
-        local _, breaks = field:gsub("\n", "")
-        line, pos = line + breaks, after
-        local c = text:sub(pos, pos)
-        if c ~= delim and c ~= "\n" and c ~= "\r" and c ~= "" then
-          return nil, string.format("%s:%d: field %d: text after a closing quote (a quote inside a quoted "
-            .. "field is written \"\")", path, line, #record + 1)
-        end
-      else
-        local e = text:find(stop, pos) or n + 1
-        field = text:sub(pos, e - 1):match("^%s*(.-)%s*$")
-        pos = e
+    if not raw:find('"', 1, true) and (cr == nil or cr == #raw) then
+      for field in ((cr and raw:sub(1, -2) or raw) .. delim):gmatch(each) do
+        record[#record + 1] = trim(field)
       end
-      record[#record + 1] = field
-      local c = text:sub(pos, pos)
-      if c == delim then
-        pos = pos + 1
-      else
-        if c == "\r" then pos = pos + 1 end
-        if text:sub(pos, pos) == "\n" then pos = pos + 1 end
-        line = line + 1
-        break
-      end
+      pos, line = eol + 1, line + 1
+    else
+      record, pos, line = parse_record(text, pos, line, delim, stop, path)
+      if not record then return nil, pos end
     end
     if #record > 1 or record[1] ~= "" then
       records[#records + 1], lines[#records + 1] = record, first
@@ -150,8 +176,9 @@ end
 
 -- A cell as a number, or nil (hexadecimal is text here: it is rarely data).
 local function to_number(s)
-  if s:find("^[%+%-]?0[xX]") then return nil end
-  return tonumber(s)
+  local v = tonumber(s)
+  if v and s:find("[xX]") then return nil end
+  return v
 end
 
 -- Column j of the records: its kind ("number" or "text"), its values (numbers,
