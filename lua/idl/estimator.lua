@@ -114,15 +114,19 @@ local SCHEMA = params_mod.schema{
 estimator.SCHEMA = SCHEMA
 estimator.PARAM_NAMES = SCHEMA.names
 
---- estimator.docs() -> the parameters of idl.IDLModel as a Markdown table,
--- with the defaults the registered trainers declare (fit_defaults).
-function estimator.docs()
-  require "idl.implicit" -- registers the "implicit" trainer and its defaults
+-- The defaults the registered trainers declare (fit_defaults), by trainer.
+local function trainer_defaults()
   local overrides = {}
   for name, entry in pairs(trainers.registry) do
     if next(entry.fit_defaults) then overrides[name] = entry.fit_defaults end
   end
-  return SCHEMA:markdown(overrides)
+  return overrides
+end
+
+--- estimator.docs() -> the parameters of idl.IDLModel as a Markdown table,
+-- with the defaults the registered trainers declare (fit_defaults).
+function estimator.docs()
+  return SCHEMA:markdown(trainer_defaults())
 end
 
 --- idl.IDLModel{...} -> an unfitted estimator (parameters above; an unknown
@@ -176,9 +180,60 @@ local function check_y(y, m, what, xwhat)
   return M
 end
 
-local FIT_OPTIONS = {rounds_number = true, verbose = true, type_of_training = true, eval_set = true,
-  callbacks = true, trainer_options = true, checkpoint_every = true, checkpoint_path = true, resume = true,
-  on_step = true}
+local function nonempty_string(v, what)
+  if type(v) ~= "string" or v == "" then
+    return nil, what .. " must be a non-empty string, got " .. util.describe(v)
+  end
+  return v
+end
+
+-- a trainer's name; a trainer in a file of its own (idl/train/<name>.lua) is loaded by it
+local function trainer_name(v, what)
+  if type(v) == "string" then trainers.get(v) end
+  return api.test(v, {"choice", choices = trainers.names()}, what)
+end
+
+local function eval_set_value(v, what)
+  if type(v) ~= "table" or core.is_matrix(v) or #v ~= 2 then
+    return nil, what .. " must be a table {X_eval, y_eval}, got " .. util.describe(v)
+  end
+  return v
+end
+
+-- a function or an array of functions -> the array
+local function callbacks_value(v, what)
+  local list = type(v) == "function" and {v} or v
+  if type(list) ~= "table" then return nil, what .. " must be a function or a table of functions" end
+  for i, f in ipairs(list) do
+    if type(f) ~= "function" then
+      return nil, string.format("%s[%d] must be a function, got %s", what, i, util.describe(f))
+    end
+  end
+  return list
+end
+
+--- The options of fit, declared once like the parameters (estimator.fit_docs()
+-- renders them). nil defaults are resolved by fit: verbose from verbosity;
+-- type_of_training, rounds_number and trainer_options from the checkpoint
+-- being resumed, else the trainer's fit_defaults, else the default shown.
+local FIT_SCHEMA = params_mod.schema{
+  training:entry("rounds_number"),
+  {"verbose", nil, "boolean", "the progress line (nil: the verbosity parameter)"},
+  {"type_of_training", nil, trainer_name, "the trainer, by name (nil: the checkpoint's, else \"two_loops\")"},
+  {"eval_set", nil, eval_set_value, "{X_eval, y_eval}: the evaluation set (history, early stopping)"},
+  {"callbacks", nil, callbacks_value, "fn(s, entry) or an array of them, after every round (true stops)"},
+  {"trainer_options", nil, "table", "the trainer's own options (its option schema)"},
+  {"checkpoint_path", nil, nonempty_string, "where checkpoints are written (atomically)"},
+  {"checkpoint_every", 0, {"number", integer = true, min = 0}, "a checkpoint every k rounds (0: at the end)"},
+  {"resume", nil, nonempty_string, "the path of a checkpoint to continue from"},
+  {"on_step", nil, "function", "fn(s) after every X step of the relaxed trainers (a per-step trace)"},
+}
+estimator.FIT_SCHEMA = FIT_SCHEMA
+
+--- estimator.fit_docs() -> the options of est:fit as a Markdown table.
+function estimator.fit_docs()
+  return FIT_SCHEMA:markdown(trainer_defaults())
+end
 
 -- The parameters a resumed run must share with the run that wrote the
 -- checkpoint (the others do not change the numbers), as declared (resume = true).
@@ -187,9 +242,6 @@ local RESUME_PARAMS = SCHEMA:flagged("resume")
 -- The checkpoint named by fit's resume option: the model file and the fit
 -- record the estimator wrote into it.
 local function read_checkpoint(path)
-  if type(path) ~= "string" or path == "" then
-    api.fail("resume must be the path of a checkpoint, got " .. util.describe(path))
-  end
   local ck, problem = model_mod.read(path)
   if not ck then api.fail("resume: " .. problem) end
   local record = ck.meta["checkpoint.fit"]
@@ -201,56 +253,25 @@ local function read_checkpoint(path)
 end
 
 local function check_fit_options(self, opts)
-  opts = api.options(opts, FIT_OPTIONS, "options")
-  local o = {}
-  o.verbose = opts.verbose
+  local o = FIT_SCHEMA:check_table(opts, "options")
   if o.verbose == nil then o.verbose = self.params.verbosity end
-  api.check(o.verbose, "boolean", "verbose")
-  if opts.resume ~= nil then o.checkpoint, o.saved = read_checkpoint(opts.resume) end
-  o.resume = opts.resume
+  if o.resume ~= nil then o.checkpoint, o.saved = read_checkpoint(o.resume) end
   local saved = o.saved or {}
-  o.type_of_training = opts.type_of_training or saved.type_of_training or "two_loops"
-  if o.saved and o.type_of_training ~= saved.type_of_training then
+  if o.saved and o.type_of_training ~= nil and o.type_of_training ~= saved.type_of_training then
     api.fail(string.format("resume: the checkpoint was written by type_of_training '%s', not '%s'",
-      saved.type_of_training, tostring(o.type_of_training)))
+      saved.type_of_training, o.type_of_training))
   end
-  trainers.get(o.type_of_training) -- a trainer in a file of its own is loaded by name
-  api.check(o.type_of_training, {"choice", choices = trainers.names()}, "type_of_training")
+  o.type_of_training = o.type_of_training or saved.type_of_training or "two_loops"
+  o.type_of_training = FIT_SCHEMA:check("type_of_training", o.type_of_training)
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
-  o.rounds_number = opts.rounds_number == nil and (saved.rounds_number or o.fit_defaults.rounds_number
-    or training:info("rounds_number").default)
-    or api.check(opts.rounds_number, "count", "rounds_number")
   SCHEMA:check_overrides(o.fit_defaults, "the fit_defaults of trainer '" .. o.type_of_training .. "'")
-  if opts.trainer_options ~= nil and type(opts.trainer_options) ~= "table" then
-    api.fail("trainer_options must be a table, got " .. util.describe(opts.trainer_options))
-  end
-  o.trainer_options = opts.trainer_options
+  o.rounds_number = o.rounds_number or saved.rounds_number or o.fit_defaults.rounds_number
+    or FIT_SCHEMA:info("rounds_number").default
   if o.trainer_options == nil then o.trainer_options = saved.trainer_options end
-  o.checkpoint_every = opts.checkpoint_every == nil and 0 or
-    api.check(opts.checkpoint_every, {"number", integer = true, min = 0}, "checkpoint_every")
-  local path = opts.checkpoint_path
-  if path ~= nil and (type(path) ~= "string" or path == "") then
-    api.fail("checkpoint_path must be a non-empty string, got " .. util.describe(path))
-  end
-  if o.checkpoint_every > 0 and path == nil then
+  o.checkpoint_every = o.checkpoint_every or 0
+  if o.checkpoint_every > 0 and o.checkpoint_path == nil then
     api.fail("checkpoint_every needs checkpoint_path (the file to write)")
   end
-  o.checkpoint_path = path
-  local cb = opts.callbacks
-  if cb ~= nil then
-    if type(cb) == "function" then cb = {cb} end
-    if type(cb) ~= "table" then
-      api.fail("callbacks must be a function or a table of functions")
-    end
-    for i, f in ipairs(cb) do
-      if type(f) ~= "function" then
-        api.fail(string.format("callbacks[%d] must be a function, got %s", i, util.describe(f)))
-      end
-    end
-  end
-  o.callbacks = cb
-  o.on_step = api.check(opts.on_step, {"function", optional = true}, "on_step")
-  o.eval_set = opts.eval_set
   return o
 end
 
@@ -392,9 +413,6 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   local eval
   if o.eval_set ~= nil then
     local es = o.eval_set
-    if type(es) ~= "table" or core.is_matrix(es) or #es ~= 2 then
-      api.fail("eval_set must be a table {X_eval, y_eval}, got " .. util.describe(es))
-    end
     local Xe = check_x(es[1], "eval_set[1]")
     if Xe:cols() ~= Xm:cols() then
       api.fail(string.format("eval_set[1] has %d columns (features), X has %d", Xe:cols(), Xm:cols()))

@@ -233,9 +233,9 @@ end
 
 -- A check spec as the docs show it.
 local function show_check(spec)
-  if type(spec) == "function" then return "see doc" end
+  if type(spec) == "function" then return "see description" end
   if type(spec) == "string" then return spec end
-  local parts = {spec[1]}
+  local parts = {spec.integer and "integer" or spec[1]}
   for _, k in ipairs{"min", "gt", "max"} do
     if spec[k] then parts[#parts + 1] = (k == "gt" and "> " or k == "min" and ">= " or "<= ") .. spec[k] end
   end

@@ -189,6 +189,13 @@ describe("idl.IDLModel parameter schema", function()
     end
     -- the implicit trainer's declared patience shows beside the default
     assert.truthy(doc:match("\n| `patience` | `10;[^|]* implicit: 40[^|]*` |"))
+    -- fit's options likewise: the schema is what fit accepts
+    local fit_doc = est.fit_docs()
+    for _, name in ipairs(est.FIT_SCHEMA.names) do
+      assert.truthy(fit_doc:find("| `" .. name .. "` |", 1, true), name)
+    end
+    assert.truthy(errmsg(function() idl.IDLModel{}:fit(Xtr, ytr, {on_stepp = print}) end)
+      :find("unknown option 'on_stepp' in options (did you mean 'on_step'?)", 1, true))
     assert.are.same({"hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "random_state",
       "early_stopping", "inner_max_iter", "patience", "loss", "monitor_tol", "monitor_train_every"},
       est.SCHEMA:flagged("resume"))

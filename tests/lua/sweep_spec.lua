@@ -715,6 +715,7 @@ local COVERED = {
   ["idl.params.schema"] = {args = {V(function() return {{"a", 1, {"number", min = 0}, "a number"},
     {"b", nil, "boolean", "a flag", resume = true}} end)}},
   ["idl.estimator.docs"] = {args = {}},
+  ["idl.estimator.fit_docs"] = {args = {}},
   ["idl.model.check_constraint"] = {args = {F(function() return {kind = "spectral", kappa = 0.5} end),
     FIXED("check_constraint"), FIXED(nil)}},
   ["idl.model.check_theta"] = {args = {THETA, FIXED("check_theta"), FIXED(nil)}},
