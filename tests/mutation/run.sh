@@ -19,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 scratch=${IDL_MUTATION_DIR:-$root/build-mutation}
 jobs=${IDL_MUTATION_JOBS:-2}
 src=$scratch/src
-bld=$src/build # where .busted looks for idl.core (./build/lib)
+bld=$src/build # laid out as a normal tree: bare busted in src finds idl.core in build/lib
 lua=$(command -v lua5.4 || command -v lua)
 t_start=$(date +%s)
 
