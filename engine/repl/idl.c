@@ -138,7 +138,7 @@ static void print_usage(FILE *out)
             "  -i        enter interactive mode after executing 'script'\n"
             "  -l mod    require library 'mod' into global 'mod'\n"
             "  -l g=mod  require library 'mod' into global 'g'\n"
-            "  -v        show version information\n"
+            "  -v        show version information (also --version)\n"
             "  -E        ignore environment variables\n"
             "  -W        turn warnings on\n"
             "  -h        show this help\n"
@@ -176,6 +176,10 @@ static int collect_args(char **argv, int *script)
             return args;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             return HAS_HELP;
+        if (strcmp(a, "--version") == 0) { /* as -v */
+            args |= HAS_V;
+            continue;
+        }
         switch (a[1]) {
         case '-':
             if (a[2] != '\0')
