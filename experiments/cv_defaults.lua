@@ -1,0 +1,221 @@
+--- Cross-validated study of the estimator's training settings, to choose its
+-- defaults: k-fold CV (every fold is a test set once) over several seeds, on
+-- generated tables (experiments/_compare.lua) and the digits set.
+--
+--     idl experiments/cv_defaults.lua [--problems noisy5,noisy10,...] [--seeds 0,1]
+--         [--folds 5] [--configs base,h30,...] [--threads 1] [--sklearn true]
+--
+-- Configurations (one factor at a time around `base`; h_rule = min(300,
+-- max(30, m_train / 10))):
+--   today     idl.IDLModel{} as it is: no options at all
+--   two_loops type_of_training = "two_loops", hidden_variables = h_rule
+--   hybrid    type_of_training = "hybrid", h_rule
+--   base      type_of_training = "implicit", h_rule, the implicit trainer's
+--             defaults (learning_rate 5e-3, weight_decay 0, 60 epochs, 20%
+--             held out, patience 40)
+--   h30, h100 base with hidden_variables 30 / 100
+--   lr1e-2, lr2e-3          base with that learning rate
+--   wd1e-4, wd1e-3          base with that weight decay
+--   long      base with rounds_number = 200, patience = 20
+--   hold10    base, early stopping on an explicit 10% hold-out (eval_set)
+--   mlp       base with D = 0 (constraint kappa 0: a one-hidden-layer MLP)
+--   linear    idl.LinearRegression (regression only)
+--   ridge     idl.LinearRegression{ridge = 1} (on the raw inputs)
+--   sklearn   MLPRegressor((h_rule,), tol 1e-6) / MLPClassifier, to
+--             convergence, in a child python3 (when --sklearn and installed)
+-- Printed: per problem and configuration the mean test RMSE over folds x seeds
+-- (accuracy for digits) with its standard error, then per configuration the
+-- geometric mean over problems of score / best score (error / best error for
+-- digits: 1.00 is the best on every problem) and the mean fit seconds.
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. package.path
+local idl = require "idl"
+local cli = require "idl.cli"
+local ms = require "idl.model_selection"
+local compare = require "_compare"
+
+local opts = cli.parse(arg, {
+  name = "cv_defaults",
+  description = "k-fold CV of training settings over generated tables and digits, to choose defaults.",
+  options = {
+    {"problems", "string", "noisy5,noisy10,noisy20,nonlinear5,friedman1,friedman2,friedman3,digits",
+      "comma-separated problem names"},
+    {"seeds", "string", "0,1", "comma-separated seeds (data and model)"},
+    {"folds", "integer", 5, "folds of the cross-validation"},
+    {"configs", "string", "today,two_loops,hybrid,base,h30,h100,lr1e-2,lr2e-3,wd1e-4,wd1e-3,long,hold10,"
+      .. "mlp,linear,sklearn", "comma-separated configurations"},
+    {"threads", "integer", 1, "OpenBLAS threads"},
+    {"sizes", "string", "", "problem=m overrides, e.g. friedman1=500,digits=900"},
+  }})
+idl.set_threads(opts.threads)
+
+local function list(text, number)
+  local t = {}
+  for w in text:gmatch("[^,%s]+") do t[#t + 1] = number and math.tointeger(tonumber(w)) or w end
+  return t
+end
+
+local problems = compare.problems(here)
+local sizes = {}
+for name, m in opts.sizes:gmatch("([%w_]+)=(%d+)") do sizes[name] = math.tointeger(tonumber(m)) end
+
+local function h_rule(m_train) return math.min(300, math.max(30, m_train // 10)) end
+
+-- A configuration: fn(kind, Xtr, ytr, h, seed) -> predict function, or nil
+-- when it does not apply; or the sklearn marker.
+local function implicit(h, extra_params, trainer_options, fit_extra)
+  return function(kind, Xtr, ytr, hr, seed)
+    local params = {hidden_variables = h or hr, random_state = seed}
+    for k, v in pairs(extra_params or {}) do params[k] = v end
+    local fit = {type_of_training = "implicit", trainer_options = trainer_options}
+    for k, v in pairs(fit_extra or {}) do fit[k] = v end
+    return compare.idl_fit(kind, Xtr, ytr, {params = params, fit = fit})
+  end
+end
+
+local function trainer(name)
+  return function(kind, Xtr, ytr, hr, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {hidden_variables = hr, random_state = seed},
+      fit = {type_of_training = name}})
+  end
+end
+
+-- base, with early stopping on an explicit 10% of the training part.
+local function hold10(kind, Xtr, ytr, hr, seed)
+  local m = Xtr:rows()
+  local perm = idl.rng(seed + 99):permutation(m)
+  local fit_idx, val_idx = {}, {}
+  for k, i in ipairs(perm) do table.insert(k <= m // 10 and val_idx or fit_idx, i) end
+  local ev = {idl.data.select_rows(Xtr, val_idx), compare.take(ytr, val_idx)}
+  return compare.idl_fit(kind, idl.data.select_rows(Xtr, fit_idx), compare.take(ytr, fit_idx),
+    {params = {hidden_variables = hr, random_state = seed},
+     fit = {type_of_training = "implicit", eval_set = ev}})
+end
+
+local CONFIGS = {
+  today = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
+  end,
+  two_loops = trainer("two_loops"),
+  hybrid = trainer("hybrid"),
+  base = implicit(),
+  h30 = implicit(30),
+  h100 = implicit(100),
+  ["lr1e-2"] = implicit(nil, nil, {learning_rate = 1e-2}),
+  ["lr2e-3"] = implicit(nil, nil, {learning_rate = 2e-3}),
+  ["wd1e-4"] = implicit(nil, nil, {weight_decay = 1e-4}),
+  ["wd1e-3"] = implicit(nil, nil, {weight_decay = 1e-3}),
+  long = implicit(nil, {patience = 20}, nil, {rounds_number = 200}),
+  hold10 = hold10,
+  mlp = implicit(nil, {constraint = {kind = "inf", kappa = 0}}),
+  linear = function(kind, Xtr, ytr) return compare.linear_fit(kind, Xtr, ytr) end,
+  ridge = function(kind, Xtr, ytr)
+    if kind == "classification" then return nil end
+    local lr = idl.LinearRegression{ridge = 1}:fit(Xtr, ytr)
+    return function(X) return lr:predict(X) end
+  end,
+  sklearn = "sklearn",
+}
+
+local configs = list(opts.configs)
+for _, c in ipairs(configs) do
+  if CONFIGS[c] == nil then cli.exit("cv_defaults: unknown configuration '" .. c .. "'", 2) end
+end
+local names = list(opts.problems)
+for _, p in ipairs(names) do
+  if problems[p] == nil then cli.exit("cv_defaults: unknown problem '" .. p .. "'", 2) end
+end
+
+-- results[problem][config] = {scores = {...}, seconds = {...}}
+local results = {}
+local function record(p, c, score, secs)
+  results[p] = results[p] or {}
+  local r = results[p][c] or {scores = {}, seconds = {}}
+  results[p][c] = r
+  r.scores[#r.scores + 1] = score
+  r.seconds[#r.seconds + 1] = secs
+end
+
+local function fold_fit(pb, c, Xtr, ytr, Xte, yte, hr, seed)
+  if CONFIGS[c] == "sklearn" then
+    local s, secs = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, hr, seed)
+    return s, s and secs
+  end
+  local t0 = idl.clock()
+  local ok, predict = pcall(CONFIGS[c], pb.kind, Xtr, ytr, hr, seed)
+  local secs = idl.clock() - t0
+  if not ok then
+    io.stderr:write(string.format("  %s failed: %s\n", c, tostring(predict)))
+    return nil
+  end
+  if not predict then return nil end
+  return compare.score(pb.kind, yte, predict(Xte)), secs
+end
+
+for _, p in ipairs(names) do
+  local pb = problems[p]
+  for _, seed in ipairs(list(opts.seeds, true)) do
+    local X, y = pb.make(seed, sizes[p] or pb.m)
+    local kf = ms.KFold{n_splits = opts.folds, shuffle = true, seed = seed}
+    for f, fold in ipairs(kf:split(X)) do
+      local Xtr, ytr = idl.data.select_rows(X, fold.train), compare.take(y, fold.train)
+      local Xte, yte = idl.data.select_rows(X, fold.test), compare.take(y, fold.test)
+      local hr = h_rule(Xtr:rows())
+      for _, c in ipairs(configs) do
+        local score, secs = fold_fit(pb, c, Xtr, ytr, Xte, yte, hr, seed)
+        if score then record(p, c, score, secs) end
+      end
+      io.stderr:write(string.format("\r%s seed %d fold %d/%d done   ", p, seed, f, opts.folds))
+    end
+  end
+end
+io.stderr:write("\n")
+
+-- ---------------------------------------------------------------------------
+-- The table.
+
+local function mean_se(v)
+  local s = 0
+  for _, x in ipairs(v) do s = s + x end
+  local mean, ss = s / #v, 0
+  for _, x in ipairs(v) do ss = ss + (x - mean) ^ 2 end
+  return mean, #v > 1 and math.sqrt(ss / (#v - 1) / #v) or 0
+end
+
+-- The loss of a score: RMSE, or the error rate for a classification problem.
+local function loss_of(p, score) return problems[p].kind == "classification" and 1 - score or score end
+
+local header = {string.format("%-10s", "config")}
+for _, p in ipairs(names) do header[#header + 1] = string.format("%17s", p) end
+header[#header + 1] = "  geo/best  seconds"
+print(string.format("%d-fold CV x seeds {%s}; test RMSE (digits: accuracy) mean +- standard error",
+  opts.folds, opts.seeds))
+print(table.concat(header, " "))
+local best = {}
+for _, p in ipairs(names) do
+  for _, c in ipairs(configs) do
+    local r = results[p] and results[p][c]
+    if r then
+      local l = loss_of(p, (mean_se(r.scores)))
+      best[p] = math.min(best[p] or math.huge, l)
+    end
+  end
+end
+for _, c in ipairs(configs) do
+  local cells, logsum, count, secs, nsecs = {string.format("%-10s", c)}, 0, 0, 0, 0
+  for _, p in ipairs(names) do
+    local r = results[p] and results[p][c]
+    if r then
+      local mean, se = mean_se(r.scores)
+      cells[#cells + 1] = problems[p].kind == "classification"
+        and string.format("%9.2f%% +-%4.2f", 100 * mean, 100 * se) or string.format("%9.4g +-%5.2g", mean, se)
+      logsum, count = logsum + math.log(loss_of(p, mean) / best[p]), count + 1
+      for _, s in ipairs(r.seconds) do secs, nsecs = secs + s, nsecs + 1 end
+    else
+      cells[#cells + 1] = string.format("%17s", "-")
+    end
+  end
+  cells[#cells + 1] = count > 0 and string.format("  %8.3f %8.2f", math.exp(logsum / count), secs / nsecs)
+    or "         -        -"
+  print(table.concat(cells, " "))
+end
