@@ -186,14 +186,15 @@ import sys, time, numpy as np
 from sklearn.preprocessing import StandardScaler
 from sklearn.neural_network import MLPRegressor, MLPClassifier
 kind, h, seed, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+scale = sys.argv[5] == "scaled"
 Xtr = np.loadtxt(d + "/Xtr.csv", delimiter=",", ndmin=2)
 ytr = np.loadtxt(d + "/ytr.csv", delimiter=",", ndmin=1)
 Xte = np.loadtxt(d + "/Xte.csv", delimiter=",", ndmin=2)
 yte = np.loadtxt(d + "/yte.csv", delimiter=",", ndmin=1)
 t0 = time.perf_counter()
-sx = StandardScaler().fit(Xtr)
+sx = StandardScaler(with_mean=scale, with_std=scale).fit(Xtr)
 if kind == "regression":
-    my, sy = ytr.mean(), ytr.std() or 1.0
+    my, sy = (ytr.mean(), ytr.std() or 1.0) if scale else (0.0, 1.0)
     est = MLPRegressor((h,), tol=1e-6, max_iter=5000, random_state=seed)
     est.fit(sx.transform(Xtr), (ytr - my) / sy)
     secs = time.perf_counter() - t0
@@ -231,10 +232,11 @@ local function as_column(y)
   return m
 end
 
---- compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed) -> score, fit seconds,
--- iterations (scikit-learn's MLP with one hidden layer of h units, tol 1e-6,
--- to convergence, inputs and targets standardized), or nil and why.
-function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed)
+--- compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed [, raw]) -> score, fit
+-- seconds, iterations (scikit-learn's MLP with one hidden layer of h units,
+-- tol 1e-6, to convergence; inputs and targets standardized unless raw), or
+-- nil and why.
+function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed, raw)
   local py = compare.python()
   if not py then return nil, "no python3 with sklearn (apt-get install python3-sklearn)" end
   local dir = os.tmpname()
@@ -248,8 +250,9 @@ function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed)
   local f = assert(io.open(script, "w"))
   assert(f:write(PY))
   assert(f:close())
-  local p = assert(io.popen(string.format("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 %s %s %s %d %d %s 2>&1",
-    shell_quote(py), shell_quote(script), kind, h, seed, shell_quote(dir))))
+  local p = assert(io.popen(string.format(
+    "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 %s %s %s %d %d %s %s 2>&1", shell_quote(py),
+    shell_quote(script), kind, h, seed, shell_quote(dir), raw and "raw" or "scaled")))
   local out = p:read("a")
   p:close()
   os.execute("rm -rf " .. shell_quote(dir))

@@ -15,7 +15,8 @@
 --   sklearn  scikit-learn's MLPRegressor((h,), tol = 1e-6, max_iter = 5000)
 --            (MLPClassifier for digits) on the same split, inputs and
 --            targets standardized, in a child python3 with one BLAS thread;
---            skipped when no python3 imports sklearn
+--            skipped when no python3 imports sklearn; --sklearn_raw adds
+--            a second fit on the raw data (no standardization)
 --   linear   idl.LinearRegression (regression problems)
 -- h = 300 on sec71 (the issue's target), else min(300, max(30, m_train / 10)).
 -- Ratios: idl/sklearn test RMSE (lower is better; accuracy: sklearn's error
@@ -39,6 +40,7 @@ local opts = cli.parse(arg, {
     {"threads", "integer", 1, "OpenBLAS threads of idl (sklearn runs with one)"},
     {"rounds", "integer", 0, "epochs at most (0: the trainer's default)"},
     {"hidden", "integer", 0, "hidden units (0: the rule above)"},
+    {"sklearn_raw", "flag", false, "also scikit-learn's MLP on the raw (unstandardized) data"},
   }})
 idl.set_threads(opts.threads)
 
@@ -113,6 +115,12 @@ for _, name in ipairs(names) do
       s_sk and fmt(s_sk, pb.kind) or "-", t_sk or 0 / 0, it_sk and tostring(it_sk) or "",
       fmt(s_lin, pb.kind), ratio))
     if why then print("  sklearn: " .. why) end
+    if opts.sklearn_raw and not why then
+      local s_raw, t_raw, it_raw = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, h, seed, true)
+      print(string.format("  sklearn on raw data: %s in %.1fs (%s iterations)%s", fmt(s_raw, pb.kind), t_raw,
+        tostring(it_raw), pb.kind == "regression" and string.format("; idl/sklearn_raw score %.2f, time %.2f",
+        s_idl / s_raw, t_idl / t_raw) or ""))
+    end
     io.stdout:flush()
   end
 end
