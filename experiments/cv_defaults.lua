@@ -19,6 +19,8 @@
 --   long      base with rounds_number = 200, patience = 20
 --   hold10    base, early stopping on an explicit 10% hold-out (eval_set)
 --   mlp       base with D = 0 (constraint kappa 0: a one-hidden-layer MLP)
+--   linit     base started from the linear model (A = 0, B and c from least
+--             squares, D = 0, random E, f): early stopping can keep it
 --   linear    idl.LinearRegression (regression only)
 --   ridge     idl.LinearRegression{ridge = 1} (on the raw inputs)
 --   sklearn   MLPRegressor((h_rule,), tol 1e-6) / MLPClassifier, to
@@ -92,7 +94,32 @@ local function hold10(kind, Xtr, ytr, hr, seed)
      fit = {type_of_training = "implicit", eval_set = ev}})
 end
 
+-- A theta equal to the linear model: A = 0, (B, c) = least squares, D = 0,
+-- and random hidden units scaled to the inputs (E ~ N(0, 1/n) per
+-- standardized input, f centring them), so that training starts at linear
+-- regression and early stopping (which also weighs round 0) can keep it.
+local function linear_theta(Xtr, ytr, h, seed)
+  local lr = idl.LinearRegression():fit(Xtr, ytr)
+  local n, m = Xtr:cols(), Xtr:rows()
+  local mean, E = Xtr:sum(1) / m, idl.randn(h, n, idl.rng(seed + 5), 0, 1 / math.sqrt(n))
+  for j = 1, n do
+    local var = 0
+    for i = 1, m do var = var + (Xtr:get(i, j) - mean:get(1, j)) ^ 2 end
+    local sd = math.sqrt(var / m)
+    for i = 1, h do E:set(i, j, E:get(i, j) / (sd > 0 and sd or 1)) end
+  end
+  return {A = idl.zeros(1, h), B = lr.coef:t(), c = lr.intercept:t(), D = idl.zeros(h, h), E = E,
+    f = -(E * mean:t())}
+end
+
+local function linit(kind, Xtr, ytr, hr, seed)
+  if kind == "classification" then return nil end
+  return compare.idl_fit(kind, Xtr, ytr, {params = {hidden_variables = hr, random_state = seed,
+    initialization_theta = linear_theta(Xtr, ytr, hr, seed)}, fit = {type_of_training = "implicit"}})
+end
+
 local CONFIGS = {
+  linit = linit,
   today = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
   end,
