@@ -18,6 +18,7 @@
  * raises one message saying how to get it.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,16 +332,59 @@ static int l_available(lua_State *L)
 }
 #endif
 
+/// mpi.fused_buffer(shapes) -> flat, views: flat is one contiguous column of
+/// all the elements, views[k] a shapes[k][1] x shapes[k][2] matrix stored in
+/// it (column-major, back to back, zeros). Gradients written into the views
+/// are reduced by mpi.allreduce(flat): one collective, in place, no copy.
+/// Allocates only: works in every build.
+static int l_fused_buffer(lua_State *L)
+{
+    const char *fn = "mpi.fused_buffer";
+    if (!lua_istable(L, 1) || luaL_len(L, 1) < 1 || luaL_len(L, 1) > (1 << 20))
+        return lidl_error(L, fn, "shapes must be a non-empty array of {rows, cols}, got %s",
+                          lua_istable(L, 1) ? "an empty table" : luaL_typename(L, 1));
+    lua_settop(L, 1);
+    int n = (int)luaL_len(L, 1);
+    size_t total = 0;
+    for (int k = 1; k <= n; k++) {
+        lua_geti(L, 1, k);
+        if (!lua_istable(L, -1))
+            lidl_error(L, fn, "shapes[%d] must be {rows, cols}, got %s", k, luaL_typename(L, -1));
+        lua_geti(L, -1, 1);
+        lua_geti(L, -2, 2);
+        int r = lidl_checksize(L, -2, fn, "rows"), c = lidl_checksize(L, -1, fn, "cols");
+        lua_pop(L, 3);
+        total += (size_t)r * (size_t)c;
+    }
+    if (total > (size_t)INT32_MAX)
+        return lidl_error(L, fn, "%zu elements in all: more than one matrix holds", total);
+    idl_mat *flat = lidl_newmat(L, (int)total, 1, fn);
+    idl_fill(flat, 0.0);
+    lua_createtable(L, n, 0);
+    size_t off = 0;
+    for (int k = 1; k <= n; k++) {
+        lua_geti(L, 1, k);
+        lua_geti(L, -1, 1);
+        lua_geti(L, -2, 2);
+        int r = (int)lua_tointeger(L, -2), c = (int)lua_tointeger(L, -1);
+        lua_pop(L, 3);
+        lidl_newview(L, 2, idl_mat_wrap(flat->data + off, r, c));
+        lua_rawseti(L, 3, k);
+        off += (size_t)r * (size_t)c;
+    }
+    return 2;
+}
+
 /* Registers the table `mpi` in the module table at -1 (lua/idl/mpi.lua returns it). */
 void lidl_open_mpi(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"rank", l_rank},           {"size", l_size},
                                    {"allreduce", l_allreduce}, {"bcast", l_bcast},
                                    {"barrier", l_barrier},     {"available", l_available},
-                                   {NULL, NULL}};
+                                   {"fused_buffer", l_fused_buffer}, {NULL, NULL}};
     /* With one upvalue every entry is a closure of its own: without MPI the
      * stubs share one C function and must still be distinct values. */
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushliteral(L, "idl.mpi");
     luaL_setfuncs(L, fns, 1);
     lua_setfield(L, -2, "mpi");

@@ -10,6 +10,9 @@
 --     mpi.bcast(M, root)          -- M := root's M on every rank, in place; returns M
 --     mpi.barrier()               -- waits for every rank
 --     mpi.available()             -- false when idl was built without MPI
+--     mpi.fused_buffer(shapes)    -- flat, views: matrices of the given {rows, cols}
+--                                 -- stored back to back in one column, so that
+--                                 -- mpi.allreduce(flat) reduces all of them at once
 --
 -- Under a launcher (mpirun, mpiexec, srun) MPI starts on the first call and
 -- is finalized when the process exits; without one the process is a job of
@@ -22,7 +25,7 @@
 -- whole job (MPI_Abort) after printing its message, instead of leaving the
 -- other ranks waiting in a collective.
 --
--- Built without MPI, every function but available() raises
+-- Built without MPI, every function but available() and fused_buffer() raises
 -- "idl.mpi: built without MPI (install libopenmpi-dev and rebuild)".
 -- The functions are C (engine/bind/lmpi.c); this file gives them their module name.
 -- @module idl.mpi

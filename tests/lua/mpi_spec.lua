@@ -124,6 +124,8 @@ local function check_collectives(np, results)
     end
     assert.are.same(parent2, got.fused_parent)
     assert.are.same(reduced(np, 3, 1, "sum"), got.fused_column)
+    assert.are.same(reduced(np, 2, 3, "min"), got.flat1)
+    assert.are.same(reduced(np, 1, 1, "min"), got.flat2)
     assert.are.same({input(0, 1, 1), input(0, 1, 2)}, got.bcast1)
     assert.are.same({input(0, 1, 1), input(0, 2, 1)}, got.bcast2)
   end
@@ -249,6 +251,28 @@ describe("idl.mpi in one process", function()
     assert.are.equal(M, mpi.bcast(M, 0))
     assert.is_true(idl.equal(idl.from_table{{1, -2}, {3, 4.5}}, M, 0))
     mpi.barrier()
+  end)
+
+  it("fused_buffer: views stored back to back in one flat column", function()
+    local flat, views = mpi.fused_buffer{{2, 3}, {1, 1}, {0, 4}, {3, 1}}
+    assert.are.equal(10, flat:rows())
+    assert.are.equal(1, flat:cols())
+    assert.are.equal(4, #views)
+    assert.are.same({2, 3}, {views[1]:size()})
+    assert.are.same({0, 4}, {views[3]:size()})
+    assert.is_true(views[1]:is_view())
+    for k = 1, 10 do flat:set(k, 1, k) end
+    assert.is_true(idl.equal(idl.from_table{{1, 3, 5}, {2, 4, 6}}, views[1], 0))
+    assert.are.equal(7, views[2]:get(1, 1))
+    assert.is_true(idl.equal(idl.from_table{{8}, {9}, {10}}, views[4], 0))
+    views[4]:set(2, 1, -1) -- a write through a view lands in flat
+    assert.are.equal(-1, flat:get(9, 1))
+    assert.truthy(err_of(mpi.fused_buffer, {}):find(
+      "mpi.fused_buffer: shapes must be a non-empty array of {rows, cols}, got an empty table", 1, true))
+    assert.truthy(err_of(mpi.fused_buffer, {{2, 2}, 3}):find(
+      "mpi.fused_buffer: shapes[2] must be {rows, cols}, got number", 1, true))
+    assert.truthy(err_of(mpi.fused_buffer, {{2, -1}}):find(
+      "mpi.fused_buffer: cols must be a non-negative integer, got -1", 1, true))
   end)
 
   it("checks its arguments", function()

@@ -529,6 +529,7 @@ local COVERED = {
   ["idl.mpi.size"] = {args = {}, without_mpi = true},
   ["idl.mpi.barrier"] = {args = {}, without_mpi = true},
   ["idl.mpi.available"] = {args = {}},
+  ["idl.mpi.fused_buffer"] = {args = {K({{2, 3}, {1, 1}})}},
   ["idl.mpi.allreduce"] = {args = {M(2, 3), K("max")}, without_mpi = true},
   ["idl.distributed.sum"] = {args = {K({1, 2.5})}},
   ["idl.distributed.max"] = {args = {K({1, 2.5})}},
