@@ -388,8 +388,16 @@
 -- root (checked: all ranks raise).
 -- @function mpi.bcast
 
---- mpi.available() -> true when this build has MPI (false: every other function of idl.mpi raises).
+--- mpi.available() -> true when this build has MPI (false: every other function of idl.mpi
+-- but fused_buffer raises).
 -- @function mpi.available
+
+--- mpi.fused_buffer(shapes) -> flat, views: flat is one contiguous column of
+-- all the elements, views[k] a shapes[k][1] x shapes[k][2] matrix stored in
+-- it (column-major, back to back, zeros). Gradients written into the views
+-- are reduced by mpi.allreduce(flat): one collective, in place, no copy.
+-- Allocates only: works in every build.
+-- @function mpi.fused_buffer
 
 --- A matrix: column-major doubles inside a Lua userdata. Views (m:sub, m:col, m:row, m[i])
 -- share their parent's storage and keep it alive.
