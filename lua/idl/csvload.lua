@@ -137,33 +137,33 @@ end
 
 local function check_na(na)
   if na == nil then return DEFAULT_NA end
-  util.check_table(na, FN, "na", 4)
+  util.check_table(na, FN, "na")
   for i, s in ipairs(na) do
     if type(s) ~= "string" then util.fail(FN, string.format("na[%d] must be a string, got %s", i,
-      util.describe(s)), 4) end
+      util.describe(s))) end
   end
   return na
 end
 
 local function check_opts(path, opts)
-  util.check_string(path, FN, "path", 3)
-  opts = util.check_options(opts, OPTIONS, FN, "options", 3)
-  local delim = opts.delimiter == nil and "," or util.check_string(opts.delimiter, FN, "delimiter", 3)
+  util.check_string(path, FN, "path")
+  opts = util.check_options(opts, OPTIONS, FN, "options")
+  local delim = opts.delimiter == nil and "," or util.check_string(opts.delimiter, FN, "delimiter")
   if #delim ~= 1 or delim:find('["\r\n]') then
     util.fail(FN, "delimiter must be one character other than a quote or a line break, got "
-      .. util.describe(delim), 3)
+      .. util.describe(delim))
   end
   local impute = opts.impute
   if impute ~= nil and impute ~= "mean" and impute ~= "median" then
-    util.check_number(impute, FN, "impute (\"mean\", \"median\" or a number)", nil, 3)
+    util.check_number(impute, FN, "impute (\"mean\", \"median\" or a number)", nil)
   end
   local one_hot = opts.one_hot
   if one_hot ~= nil and type(one_hot) ~= "boolean" then
-    util.check_table(one_hot, FN, "one_hot (true or an array of column names)", 3)
+    util.check_table(one_hot, FN, "one_hot (true or an array of column names)")
   end
   local t = opts.target
   if t ~= nil and type(t) ~= "string" then
-    util.check_number(t, FN, "target (a column name or index)", {integer = true, min = 1}, 3)
+    util.check_number(t, FN, "target (a column name or index)", {integer = true, min = 1})
   end
   local na = {}
   for _, s in ipairs(check_na(opts.na)) do na[s] = true end

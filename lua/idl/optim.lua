@@ -190,7 +190,7 @@ local CHECK_OPTIONS = {eps = true, floor = true, max_entries = true}
 local function value_of(f, params)
   local v = f(params)
   if type(v) ~= "number" then
-    util.fail("check_gradient", "f must return a number, got " .. util.describe(v), 3)
+    util.fail("check_gradient", "f must return a number, got " .. util.describe(v))
   end
   return v
 end
