@@ -230,3 +230,36 @@ describe("early stopping with a planned best round", function()
     assert.are.equal(PLAN[#PLAN], est.model.theta.c:get(1, 1))
   end)
 end)
+
+describe("the trainers' schedules", function()
+  it("hybrid runs exactly fenchel_rounds two_loops rounds (each with a dual step), then implicit", function()
+    local est = fit({tol_fenchel = 1e-6, early_stopping = false}, {type_of_training = "hybrid",
+      rounds_number = 5, trainer_options = {fenchel_rounds = 2}})
+    local h = est.history
+    assert.are.equal(6, #h)
+    -- a two_loops round ends with a dual step, which raises lambda (tol_fenchel
+    -- 1e-6: some unit always qualifies); an implicit epoch leaves lambda alone
+    for r = 1, 2 do
+      assert.is_true(h[r + 1].lambda_l1 > h[r].lambda_l1, "round " .. r .. " made no dual step")
+    end
+    for r = 3, 5 do assert.are.equal(h[3].lambda_l1, h[r + 1].lambda_l1, "round " .. r) end
+  end)
+
+  it("early stopping without an eval set holds out 20% of the samples, disjoint from training", function()
+    local U = idl.zeros(50, 1)
+    for i = 1, 50 do U:set(i, 1, i) end
+    local est = idl.IDLModel{hidden_variables = 2, random_state = 0, verbosity = false}
+    est:fit(U, U * 0.5, {type_of_training = "implicit", rounds_number = 1})
+    local train, held = est.state.U, est.state.eval.U
+    assert.are.equal(40, train:cols()); assert.are.equal(10, held:cols())
+    local seen = {}
+    for _, part in ipairs{train, held} do
+      for j = 1, part:cols() do
+        local v = part:get(1, j)
+        assert.is_nil(seen[v], "sample " .. v .. " is both trained on and held out")
+        seen[v] = true
+      end
+    end
+    for i = 1, 50 do assert.is_true(seen[i], "sample " .. i .. " is lost") end
+  end)
+end)
