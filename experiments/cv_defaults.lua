@@ -21,6 +21,8 @@
 --   mlp       base with D = 0 (constraint kappa 0: a one-hidden-layer MLP)
 --   linit     base started from the linear model (A = 0, B and c from least
 --             squares, D = 0, random E, f): early stopping can keep it
+--   proposed  linit (fitted on the part trained on) + lr 1e-2 + at most 200
+--             epochs, patience 20, hold-out 20% (10% from m_train >= 1000)
 --   linear    idl.LinearRegression (regression only)
 --   ridge     idl.LinearRegression{ridge = 1} (on the raw inputs)
 --   sklearn   MLPRegressor((h_rule,), tol 1e-6) / MLPClassifier, to
@@ -118,7 +120,24 @@ local function linit(kind, Xtr, ytr, hr, seed)
     initialization_theta = linear_theta(Xtr, ytr, hr, seed)}, fit = {type_of_training = "implicit"}})
 end
 
+-- The candidate defaults: the linear start (fitted on the part trained on),
+-- early stopping on a hold-out of 20% (10% from 1000 training samples on),
+-- learning rate 1e-2, at most 200 epochs, patience 20.
+local function proposed(kind, Xtr, ytr, hr, seed)
+  if kind == "classification" then return nil end
+  local m = Xtr:rows()
+  local perm, fit_idx, val_idx = idl.rng(seed + 99):permutation(m), {}, {}
+  local n_val = m >= 1000 and m // 10 or m // 5
+  for k, i in ipairs(perm) do table.insert(k <= n_val and val_idx or fit_idx, i) end
+  local Xf, yf = idl.data.select_rows(Xtr, fit_idx), compare.take(ytr, fit_idx)
+  return compare.idl_fit(kind, Xf, yf, {params = {hidden_variables = hr, random_state = seed, patience = 20,
+    initialization_theta = linear_theta(Xf, yf, hr, seed)}, fit = {type_of_training = "implicit",
+    rounds_number = 200, trainer_options = {learning_rate = 1e-2},
+    eval_set = {idl.data.select_rows(Xtr, val_idx), compare.take(ytr, val_idx)}}})
+end
+
 local CONFIGS = {
+  proposed = proposed,
   linit = linit,
   today = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
