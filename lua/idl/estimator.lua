@@ -26,7 +26,8 @@
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
 -- initialization), est.best_round, est.stop_reason (and est.stop_message after a
--- fault or an interrupt), est.timing, est.state
+-- fault or an interrupt, or when the round cap stopped a fit that was still
+-- improving: stop_reason "rounds_number_still_improving"), est.timing, est.state
 -- (the trainer state, without its workspaces).
 -- Another trainer is available to fit once registered in idl.trainers
 -- (trainers.register(name, fn)): type_of_training = name.
@@ -338,7 +339,9 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
     s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
-  if s.stop_reason == "interrupted" then io.stderr:write(fname, ": ", s.stop_message, "\n") end
+  if s.stop_reason == "interrupted" or (o.verbose and s.stop_reason == "rounds_number_still_improving") then
+    io.stderr:write(fname, ": ", s.stop_message, "\n")
+  end
   self.model = s.model
   self.history = s.history
   self.best_round = s.best and s.best.round

@@ -67,6 +67,9 @@ end
 -- config.early_stopping and an eval set, when the eval loss has not improved
 -- for config.patience rounds; then the best model (s.best) is restored into
 -- s.model. s.stop_reason says why the loop ended: "rounds_number",
+-- "rounds_number_still_improving" (the cap was reached while the eval loss,
+-- else the true train loss, was still improving: its best came in the last
+-- tenth of the rounds; s.stop_message then says to raise rounds_number),
 -- "converged", "callback", "early_stopping", "interrupted" or "non-finite".
 --
 -- Faults: when a parameter (theta, lambda, the relaxed X), the loss a round
@@ -128,6 +131,17 @@ local function play(round, s, config, opts)
       and ("the training loss is " .. faults.nonfinite_word(r.loss)))
     or faults.nonfinite_parameter(s, config)
   return r, what
+end
+
+-- Whether a run that reached its round cap was still improving: its best
+-- score (eval loss, else true train loss) came in the last tenth of the
+-- rounds it ran (at least the last round; without an eval set, at least the
+-- last monitoring period, so that a measured round is in the window).
+local function still_improving(s, config)
+  if not s.best then return false end
+  local window = math.max(1, math.ceil(s.round / 10))
+  if not s.eval then window = math.max(window, config.monitor_train_every) end
+  return s.best.round > s.round - window
 end
 
 --- loop.run(round, s, config) -> s (also trainers.run): runs up to config.rounds_number rounds
@@ -206,6 +220,12 @@ function loop.run(round, s, config)
     -- the true train loss of the final model, even off the monitoring period
     last.train_l2 = monitor.true_loss(s, config, s.U, s.Y, "x_eq")
     if s.model.loss == "squared" then last.train_rmse = math.sqrt(2 * last.train_l2 / s.Y:rows()) end
+  end
+  if s.stop_reason == "rounds_number" and rounds > 0 and still_improving(s, config) then
+    s.stop_reason = "rounds_number_still_improving"
+    s.stop_message = string.format("stopped at the cap of %d rounds (rounds_number) while the %s loss was "
+      .. "still improving (best at round %d): raise rounds_number to train longer", s.round,
+      s.eval and "validation" or "training", s.best.round)
   end
   local restored = config.early_stopping and s.eval and s.best and s.best.round ~= s.round
   if restored then monitor.restore_best(s) end
