@@ -187,7 +187,13 @@ describe("the documentation", function()
     assert.is_true(ok == true, "ldoc failed (Debian package lua-ldoc, .ci/install-deps):\n" .. out)
     assert.is_nil(out:find("cannot be parsed", 1, true), out)
     local page = assert(io.open(dir .. "/modules/idl.html")):read("a")
+    local listing = io.popen("ls " .. quote(dir .. "/modules"))
+    local pages = listing:read("a")
+    listing:close()
     os.execute("rm -rf " .. quote(dir))
+    assert.truthy(pages:find("idl.data.html", 1, true), pages)
+    assert.is_nil(pages:find("idl._", 1, true),
+      "a private module has a page (add it to config.ld's exclude):\n" .. pages)
     -- the C functions (from _core_doc.lua), the matrix methods and idl's own Lua entries
     for _, needle in ipairs({"idl.randn(rows, cols, rng", "matrix:norm", "idl.equilibrium(D, B0",
       "rng:permutation"}) do
