@@ -9,13 +9,6 @@ int luaopen_idl_core(lua_State *L)
 {
     /* GSL must report through return codes, never abort the process. */
     gsl_set_error_handler_off();
-    /* Operator-style code (C = A * B in a loop) leaves a large dead matrix per
-     * statement. The generational collector frees each at the next minor
-     * collection, so malloc reuses its warm pages; the default incremental one
-     * lets several pile up and the loop ran 1.24x a plain dgemm instead of
-     * 1.02x (experiments/bench_matmul.lua --gc). collectgarbage("incremental")
-     * after the require switches back. */
-    lua_gc(L, LUA_GCGEN, 0, 0);
     lua_newtable(L);
     lidl_open_matrix(L);
     lidl_open_rng(L);

@@ -9,9 +9,9 @@
 -- does nothing.
 --
 -- Matrices are column-major doubles living inside Lua userdata, so the collector sees their
--- bytes. Requiring idl switches Lua's collector to generational mode, which frees the large
--- temporaries of operator-style code (`C = A * B` in a loop) at once;
--- `collectgarbage("incremental")` switches back.
+-- bytes; a new matrix of 1 MB or more also advances the collector by its size, so that the dead
+-- results of operator-style code (`C = A * B` in a loop) are freed before they pile up. The
+-- `idl` executable runs Lua's incremental collector, where this works best.
 -- @module idl
 
 --- Matrices: constructors and comparisons.

@@ -260,6 +260,10 @@ describe("the idl command line", function()
     assert.equal(1, code)
   end)
 
+  it("runs Lua's incremental collector (the generational one lets large results pile up)", function()
+    assert.equal("incremental\n", (run([[-e 'print(collectgarbage("incremental"))']])))
+  end)
+
   it("-e reports an error with exit status 1", function()
     local out, err, code = run([[-e 'error("nope")' -e 'print("not reached")']])
     assert.equal("", out)
