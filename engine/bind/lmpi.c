@@ -332,11 +332,6 @@ static int l_available(lua_State *L)
 }
 #endif
 
-/// mpi.fused_buffer(shapes) -> flat, views: flat is one contiguous column of
-/// all the elements, views[k] a shapes[k][1] x shapes[k][2] matrix stored in
-/// it (column-major, back to back, zeros). Gradients written into the views
-/// are reduced by mpi.allreduce(flat): one collective, in place, no copy.
-/// Allocates only: works in every build.
 static int l_fused_buffer(lua_State *L)
 {
     const char *fn = "mpi.fused_buffer";
