@@ -245,8 +245,8 @@ local function estimator_summary(obj, name, constructor)
   end
   local h = rawget(obj, "history")
   if type(h) == "table" and #h > 0 then
-    lines[#lines + 1] = string.format("  %d rounds, stop_reason = %s, best_round = %s", #h - 1,
-      tostring(rawget(obj, "stop_reason")), tostring(rawget(obj, "best_round")))
+    lines[#lines + 1] = string.format("  %d round%s, stop_reason = %s, best_round = %s", #h - 1,
+      #h == 2 and "" or "s", tostring(rawget(obj, "stop_reason")), tostring(rawget(obj, "best_round")))
     local last = h[#h]
     local parts = {}
     for _, c in ipairs({"train_l2", "eval_l2", "train_rmse", "eval_rmse", "loss"}) do

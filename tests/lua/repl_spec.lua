@@ -141,7 +141,7 @@ describe("the idl REPL", function()
       before)
     assert.truthy(after:find("^IDLModel%(hidden_variables = 4, random_state = 3, verbosity = false%)\n"
       .. "  fitted: n = 1 features, h = 4 hidden, p = 1 outputs\n  " .. (rounds - 1)
-      .. " rounds, stop_reason = "), after)
+      .. (tonumber(rounds) == 2 and " round" or " rounds") .. ", stop_reason = "), after)
   end)
 
   it("answers ?name and help, shows timing on request", function()
