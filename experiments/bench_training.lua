@@ -164,7 +164,8 @@ local function run(name, X, y, n_test, params, h_rate)
   local lr_pred = lr:predict(Xte)
   local lr_predict = core.clock() - t
 
-  params.random_state, params.verbosity, params.early_stopping = opts.seed, false, false
+  params.preset, params.random_state, params.verbosity = "report", opts.seed, false
+  params.early_stopping = false
   params.monitor_train_every = opts.monitor_train_every
   local est = idl.IDLModel(params)
   collectgarbage()

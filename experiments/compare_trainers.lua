@@ -72,7 +72,7 @@ end
 -- curve measured after every round.
 local function run(name, trainer, p, seed)
   local h = name == "7.1" and cfg.h71 or cfg.h72
-  local params = {hidden_variables = h, random_state = seed, verbosity = false}
+  local params = {preset = "report", hidden_variables = h, random_state = seed, verbosity = false}
   local fit = {type_of_training = trainer}
   if trainer ~= "implicit" then
     -- The report's settings: alpha = eps = 1e-5 (7.1), 1e-6 and lambda0 (7.2).

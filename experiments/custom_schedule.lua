@@ -70,8 +70,9 @@ local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y, {test_size = 100, shu
 print(string.format("%-18s %7s %9s %12s %12s %10s", "schedule", "rounds", "fit (s)", "eval RMSE 0",
   "eval RMSE end", "train G end"))
 for _, name in ipairs{"two_loops", "warmup_alternate", "two_loops_refit"} do
-  local est = idl.IDLModel{hidden_variables = 100, dual_learning_rate = 1e-3, tol_fenchel = 1e-6,
-    starting_lambda = 1e-6, random_state = opts.seed, early_stopping = false, verbosity = false}
+  local est = idl.IDLModel{preset = "report", hidden_variables = 100, dual_learning_rate = 1e-3,
+    tol_fenchel = 1e-6, starting_lambda = 1e-6, random_state = opts.seed, early_stopping = false,
+    verbosity = false}
   local t = idl.clock()
   est:fit(Xtr, ytr, {rounds_number = opts.rounds, type_of_training = name, eval_set = {Xte, yte}})
   local h = est.history

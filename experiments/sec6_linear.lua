@@ -48,9 +48,10 @@ local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y, {test_size = settings
 
 local lr = idl.LinearRegression():fit(Xtr, ytr)
 local trace, on_step = ex.trace_steps(1)
-local est = idl.IDLModel{hidden_variables = 1, dual_learning_rate = settings.dual_learning_rate,
-  tol_fenchel = settings.tol_fenchel, inner_tol = settings.inner_tol, random_state = opts.seed,
-  early_stopping = true, verbosity = progress.is_terminal(2)}
+local est = idl.IDLModel{preset = "report", hidden_variables = 1,
+  dual_learning_rate = settings.dual_learning_rate, tol_fenchel = settings.tol_fenchel,
+  inner_tol = settings.inner_tol, random_state = opts.seed, early_stopping = true,
+  verbosity = progress.is_terminal(2)}
 est:fit(Xtr, ytr, {rounds_number = settings.rounds_number, type_of_training = "two_loops",
   eval_set = {Xte, yte}, on_step = on_step})
 

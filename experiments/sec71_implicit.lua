@@ -57,7 +57,7 @@ local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y, {test_size = settings
 
 local lr = idl.LinearRegression():fit(Xtr, ytr)
 local trace, on_step = ex.trace_steps(settings.true_loss_every_steps)
-local est = idl.IDLModel{hidden_variables = settings.hidden_variables,
+local est = idl.IDLModel{preset = "report", hidden_variables = settings.hidden_variables,
   dual_learning_rate = settings.dual_learning_rate, tol_fenchel = settings.tol_fenchel,
   random_state = opts.seed, early_stopping = true, verbosity = progress.is_terminal(2)}
 est:fit(Xtr, ytr, {rounds_number = settings.rounds_number, type_of_training = "two_loops",

@@ -55,7 +55,7 @@ res.settings = settings
 local verbose = progress.is_terminal(2)
 
 local function new_estimator(init)
-  return idl.IDLModel{hidden_variables = settings.hidden_variables,
+  return idl.IDLModel{preset = "report", hidden_variables = settings.hidden_variables,
     dual_learning_rate = settings.dual_learning_rate, tol_fenchel = settings.tol_fenchel,
     starting_lambda = settings.starting_lambda, random_state = opts.seed, early_stopping = false,
     initialization = init, monitor_train_every = settings.monitor_train_every, verbosity = verbose}

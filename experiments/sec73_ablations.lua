@@ -40,9 +40,9 @@ local function fit_job(p)
   idl.set_threads(1)
   local X, y = idl.data.sin(p.m, idl.rng(p.data_seed), {noise = p.noise})
   local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y, {test_size = p.test, shuffle = false})
-  local est = idl.IDLModel{hidden_variables = p.h, dual_learning_rate = p.alpha, tol_fenchel = p.eps,
-    starting_lambda = p.lambda0, random_state = p.random_state, early_stopping = false, verbosity = false,
-    monitor_train_every = 0}
+  local est = idl.IDLModel{preset = "report", hidden_variables = p.h, dual_learning_rate = p.alpha,
+    tol_fenchel = p.eps, starting_lambda = p.lambda0, random_state = p.random_state, early_stopping = false,
+    verbosity = false, monitor_train_every = 0}
   est:fit(Xtr, ytr, {rounds_number = p.rounds, type_of_training = "two_loops", eval_set = {Xte, yte}})
   local hist = est.history
   local inner = 0

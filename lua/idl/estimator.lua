@@ -13,10 +13,11 @@
 --
 -- Parameters (constructor, get_params/set_params): declared once in
 -- idl.estimator.schema (name, default, check, doc line; idl.params), whose
--- table estimator.docs() renders. The report's names: hidden_variables = 1,
--- dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
--- starting_lambda, initialization_theta, random_state = 0, early_stopping =
--- true, verbosity = true; and the choices the report fixed internally:
+-- table estimator.docs() renders. preset = "report" gives the report's
+-- settings (each entry declares its preset value; values given explicitly
+-- win). The report's names: hidden_variables = 1, dual_learning_rate = 0.1,
+-- tol_fenchel = 0.1, inner_tol = 1e-3, starting_lambda, initialization_theta,
+-- random_state = 0, early_stopping = true, verbosity = true; and the choices the report fixed internally:
 -- constraint, initialization, inner_max_iter, patience, loss, tol, monitor_*,
 -- raise_on_nonconvergence. patience and initialization_options are
 -- per-trainer: left unset, fit uses the trainer's declared default
@@ -63,9 +64,19 @@ estimator.docs, estimator.fit_docs = schema.docs, schema.fit_docs
 -- the IDLModel table itself (this is its __call). Parameters left out hold
 -- their default; the per-trainer ones (patience, initialization_options) stay
 -- unset (nil) so that fit uses the trainer's declared default.
+-- Writes the checked values `given` into params, over the values of the
+-- preset it names (preset = "report": the entries' declared preset values),
+-- so that a value given explicitly always wins over the preset's.
+local function assign(params, given)
+  if given.preset ~= nil then
+    for k, v in pairs(SCHEMA:preset(given.preset)) do params[k] = v end
+  end
+  for k, v in pairs(given) do params[k] = v end
+end
+
 local construct = api.public("idl.IDLModel", function(_, given)
   local self = setmetatable({params = SCHEMA:defaults()}, IDLModel)
-  for k, v in pairs(SCHEMA:check_table(given, "parameters")) do self.params[k] = v end
+  assign(self.params, SCHEMA:check_table(given, "parameters"))
   return self
 end)
 
@@ -76,9 +87,10 @@ IDLModel.get_params = method("idl.IDLModel:get_params", function(self)
 end)
 
 --- est:set_params{name = value, ...} -> est. Checks names and values like the
--- constructor; the fitted model (if any) is kept until the next fit.
+-- constructor (preset = name sets that preset's values, except those given
+-- with it); the fitted model (if any) is kept until the next fit.
 IDLModel.set_params = method("idl.IDLModel:set_params", function(self, given)
-  for k, v in pairs(SCHEMA:check_table(given, "parameters")) do self.params[k] = v end
+  assign(self.params, SCHEMA:check_table(given, "parameters"))
   return self
 end)
 
@@ -135,7 +147,8 @@ local function check_fit_options(self, opts)
     api.fail(string.format("resume: the checkpoint was written by type_of_training '%s', not '%s'",
       saved.type_of_training, o.type_of_training))
   end
-  o.type_of_training = o.type_of_training or saved.type_of_training or "two_loops"
+  local preset = self.params.preset and FIT_SCHEMA:preset(self.params.preset) or {}
+  o.type_of_training = o.type_of_training or saved.type_of_training or preset.type_of_training or "two_loops"
   o.type_of_training = FIT_SCHEMA:check("type_of_training", o.type_of_training)
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
   SCHEMA:check_overrides(o.fit_defaults, "the fit_defaults of trainer '" .. o.type_of_training .. "'")

@@ -20,8 +20,10 @@
 -- numbers); per_trainer = true (a trainer may declare its own default, see
 -- idl.trainers.register's fit_defaults: the estimator then stores nil until
 -- the user gives a value, so an explicit value, even the default one, is never
--- mistaken for "unset"). Errors go through idl._api (the public function on
--- the stack names them).
+-- mistaken for "unset"); presets = {name = value} (the parameter's value in a
+-- named preset, schema:preset(name): a preset is declared on the entries it
+-- sets, not as a table of its own). Errors go through idl._api (the public
+-- function on the stack names them).
 --
 -- params.training is the schema of the training loop's settings, shared by
 -- the estimator (its parameters) and idl.trainers (its config).
@@ -60,7 +62,7 @@ local function fresh(v)
   return out
 end
 
-local ENTRY_FLAGS = {resume = true, per_trainer = true, optional = true}
+local ENTRY_FLAGS = {resume = true, per_trainer = true, optional = true, presets = true}
 
 -- An entry {name, default, check, doc, flags...} as a record.
 local CHECK_KINDS = {string = true, table = true, ["function"] = true}
@@ -74,6 +76,10 @@ local function entry_of(e, where)
   for k, v in pairs(e) do
     if type(k) == "string" then
       if not ENTRY_FLAGS[k] then api.fail(string.format("%s: unknown flag '%s'", where, k)) end
+      if k == "presets" and type(v) ~= "table" then
+        api.fail(string.format("%s: presets must be a table {preset = value}, got %s", where,
+          api.describe(v)))
+      end
       r[k] = v
     elseif math.type(k) ~= "integer" or k < 1 or k > 4 then
       api.fail(where .. " has an extra field " .. api.describe(k))
@@ -104,7 +110,8 @@ end)
 Schema.entry = api.public("idl.params.Schema:entry", function(self, name, changes)
   local r = entry_named(self, name)
   api.check(changes, {"table", optional = true}, "changes")
-  local e = {r.name, r.default, r.check, r.doc, resume = r.resume, per_trainer = r.per_trainer}
+  local e = {r.name, r.default, r.check, r.doc, resume = r.resume, per_trainer = r.per_trainer,
+    presets = r.presets}
   for k, v in pairs(changes or {}) do
     if k == "default" then e[2] = v elseif k == "doc" then e[4] = v else e[k] = v end
   end
@@ -193,6 +200,19 @@ Schema.resolve = api.public("idl.params.Schema:resolve", function(self, given, o
   return out
 end)
 
+--- schema:preset(name) -> a new table of the values the entries declare for
+-- the preset `name` (their presets flag); {} when none declares it.
+Schema.preset = api.public("idl.params.Schema:preset", function(self, name)
+  local records = entries_of(self)
+  api.check(name, "string", "name")
+  local out = {}
+  for _, k in ipairs(self.names) do
+    local values = records[k].presets
+    if values and values[name] ~= nil then out[k] = fresh(values[name]) end
+  end
+  return out
+end)
+
 --- schema:flagged(flag) -> the names (in order) whose entry has the flag.
 Schema.flagged = api.public("idl.params.Schema:flagged", function(self, flag)
   local records = entries_of(self)
@@ -266,6 +286,12 @@ Schema.markdown = api.public("idl.params.Schema:markdown", function(self, overri
       local v = overrides[t][name]
       if v ~= nil and r.per_trainer then default = default .. "; " .. t .. ": " .. show(v) end
     end
+    local presets = {}
+    for preset, v in pairs(r.presets or {}) do
+      presets[#presets + 1] = "; preset " .. preset .. ": " .. show(v)
+    end
+    table.sort(presets)
+    default = default .. table.concat(presets)
     local doc = r.doc .. (r.resume and " (checked on resume)" or "")
     lines[#lines + 1] = string.format("| `%s` | `%s` | %s | %s |", name, default, show_check(r.check),
       (doc:gsub("|", "\\|")))

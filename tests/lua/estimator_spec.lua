@@ -176,6 +176,37 @@ describe("idl.IDLModel parameter schema", function()
     assert.are.equal(40, (rounds_run(idl.IDLModel{verbosity = false}:get_params())))
   end)
 
+  it("preset = \"report\" gives the report's settings; values given explicitly win", function()
+    local est = require "idl.estimator"
+    -- the report's section 4 and 6 settings: h = 1, alpha = eps = 0.1, inner
+    -- tolerance 1e-3, the Picard least-squares start, the two-loop trainer
+    local report = {hidden_variables = 1, dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
+      initialization = "picard_ls"}
+    assert.are.same(report, est.SCHEMA:preset("report"))
+    assert.are.same({type_of_training = "two_loops"}, est.FIT_SCHEMA:preset("report"))
+    local e = idl.IDLModel{preset = "report", hidden_variables = 3, tol_fenchel = 0.25, verbosity = false}
+    local p = e:get_params()
+    assert.are.equal(3, p.hidden_variables)
+    assert.are.equal(0.25, p.tol_fenchel)
+    assert.are.equal(0.1, p.dual_learning_rate)
+    assert.are.equal("report", p.preset)
+    -- set_params with the preset resets the others to it, except those given
+    e:set_params{dual_learning_rate = 0.5}
+    assert.are.equal(0.5, e:get_params().dual_learning_rate)
+    e:set_params{preset = "report", inner_tol = 1e-4}
+    p = e:get_params()
+    assert.are.same({0.1, 0.1, 1, 1e-4},
+      {p.dual_learning_rate, p.tol_fenchel, p.hidden_variables, p.inner_tol})
+    -- fit trains two_loops (a relaxed trainer: its history has relaxed losses)
+    -- unless told otherwise
+    e:fit(Xtr, ytr, {rounds_number = 1})
+    assert.is_number(e.history[2].relaxed_l2)
+    e:fit(Xtr, ytr, {rounds_number = 1, type_of_training = "implicit"})
+    assert.is_nil(e.history[2].relaxed_l2)
+    assert.truthy(est.docs():find("| `hidden_variables` | `[^|]*; preset report: 1` |"))
+    assert.truthy(errmsg(function() idl.IDLModel{preset = "paper"} end):find("preset", 1, true))
+  end)
+
   it("derives the defaults, resume list and docs from one declaration", function()
     local est = require "idl.estimator"
     local p = idl.IDLModel{}:get_params()

@@ -414,6 +414,7 @@ local COVERED = {
   ["Schema:entry"] = {self = SCHEMA, args = {K("patience"), F(function() return {default = 3} end)}},
   ["Schema:flagged"] = {self = SCHEMA, args = {K("resume")}},
   ["Schema:info"] = {self = SCHEMA, args = {K("patience")}},
+  ["Schema:preset"] = {self = SCHEMA, args = {K("report")}},
   ["Schema:markdown"] = {self = SCHEMA, args = {F(function() return {implicit = {patience = 40}} end)}},
   ["Schema:resolve"] = {self = SCHEMA, args = {F(function() return {patience = 4} end),
     F(function() return {patience = 40} end)}},

@@ -47,11 +47,13 @@ local training = params_mod.training
 -- idl.params.training's declarations; early_stopping is on by default for
 -- the estimator (the loop alone runs without it).
 local SCHEMA = params_mod.schema{
+  {"preset", nil, {"choice", choices = {"report"}}, "named settings: \"report\" = the 2019 report's "
+    .. "(two_loops, hidden_variables = 1, its dual step and initialization); a value given explicitly wins"},
   {"hidden_variables", 1, {"number", integer = true, min = 1}, "h, the number of hidden units",
-    resume = true},
-  training:entry("dual_learning_rate"),
-  training:entry("tol_fenchel"),
-  training:entry("inner_tol"),
+    resume = true, presets = {report = 1}},
+  training:entry("dual_learning_rate", {presets = {report = 0.1}}),
+  training:entry("tol_fenchel", {presets = {report = 0.1}}),
+  training:entry("inner_tol", {presets = {report = 1e-3}}),
   {"starting_lambda", nil, starting_lambda_value,
     "lambda0 = starting_lambda * 1 (a number >= 0), or an h x 1 matrix / table; nil: tol_fenchel * 1"},
   {"initialization_theta", nil, theta_value, "a theta {A, B, c, D, E, f} to start from (copied)"},
@@ -62,7 +64,8 @@ local SCHEMA = params_mod.schema{
   {"verbosity", true, "boolean", "progress line on a terminal (fit's verbose)"},
   {"constraint", model_mod.constraint_value(nil), model_mod.constraint_value,
     "the set D is kept in: {kind = \"inf\" | \"spectral\" | \"lmi\", kappa < 1} (idl.model)"},
-  {"initialization", "picard_ls", {"choice", choices = initializers.names}, "idl.initializers strategy"},
+  {"initialization", "picard_ls", {"choice", choices = initializers.names}, "idl.initializers strategy",
+    presets = {report = "picard_ls"}},
   {"initialization_options", nil, table_value, "the strategy's options table (nil: the trainer's)",
     per_trainer = true},
   training:entry("inner_max_iter"),
@@ -129,7 +132,8 @@ end
 local FIT_SCHEMA = params_mod.schema{
   training:entry("rounds_number"),
   {"verbose", nil, "boolean", "the progress line (nil: the verbosity parameter)"},
-  {"type_of_training", nil, trainer_name, "the trainer, by name (nil: the checkpoint's, else \"two_loops\")"},
+  {"type_of_training", nil, trainer_name, "the trainer, by name (nil: the checkpoint's, else the preset's, "
+    .. "else \"two_loops\")", presets = {report = "two_loops"}},
   {"eval_set", nil, eval_set_value, "{X_eval, y_eval}: the evaluation set (history, early stopping)"},
   {"callbacks", nil, callbacks_value, "fn(s, entry) or an array of them, after every round (true stops)"},
   {"trainer_options", nil, "table", "the trainer's own options (its option schema)"},
