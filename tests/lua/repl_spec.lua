@@ -3,6 +3,7 @@
 -- chunks, errors, completion, Ctrl-C), the lua.c-compatible command line and where it finds the
 -- Lua modules. Run as: idl /usr/bin/busted tests/lua/repl_spec.lua (IDL_EXE names the executable).
 
+local idl = require "idl"
 local exe = os.getenv("IDL_EXE") or "build/bin/idl"
 
 local VERSION = "^idl %S+ %(Lua 5%.4%) %-%- implicit deep learning\n"
@@ -444,5 +445,48 @@ describe("the idl REPL on a terminal", function()
     f:close()
     assert.truthy(text:find(png, 1, true), text)
     assert.truthy(text:find("idl.randn(rows, cols, rng [, mean, sd]) -> normal draws", 1, true), text)
+  end)
+
+  it("loads a CSV with a text label column by name and cross-validates two settings in parallel", function()
+    -- 60 samples, two features, a text label that a line separates
+    local g, rows = idl.rng(4), {"x1,x2,species"}
+    for _ = 1, 60 do
+      local a, b = g:uniform() * 2 - 1, g:uniform() * 2 - 1
+      rows[#rows + 1] = string.format("%.6f,%.6f,%s", a, b, a + b > 0 and "north" or "south")
+    end
+    local csv = dir .. "/flowers.csv"
+    write_file(csv, table.concat(rows, "\n") .. "\n")
+    local grid = "{hidden_variables = {2, 4}}"
+    local opts = "{cv = 3, jobs = 2, fit_options = {rounds_number = 3}}"
+    local text = session({
+      {wait = "> ", send = string.format("X, y, names = idl.data.load_csv(%q, {target = 'species'})\n", csv)},
+      {wait = "> ", count = 2, send = "print('shape', X:rows(), X:cols(), #y, y[1], names[1], names[2])\n"},
+      {wait = "shape", send = "r = idl.model_selection.grid_search(idl.IDLClassifier{random_state = 0}, "
+        .. grid .. ", X, y, " .. opts .. ")\n"},
+      {wait = "> ", count = 4, send = "print(string.format('means %.17g %.17g', r.results[1].mean, "
+        .. "r.results[2].mean))\n"},
+      {wait = "means", send = "os.exit(0)\n"},
+    })
+    -- the same data read here by hand: the first label, the feature names
+    local first = rows[2]:match("([^,]+)$")
+    assert.truthy(text:find(string.format("shape\t60\t2\t60\t%s\tx1\tx2\n", first), 1, true), text)
+    -- the REPL's parallel scores equal an in-process cross-validation of each setting
+    local X = idl.zeros(60, 2)
+    local y = {}
+    for i = 2, #rows do
+      local a, b, lab = rows[i]:match("^([^,]+),([^,]+),(.+)$")
+      X:set(i - 1, 1, tonumber(a)); X:set(i - 1, 2, tonumber(b)); y[i - 1] = lab
+    end
+    local ms = require "idl.model_selection"
+    local function mean_of(h)
+      local scores = ms.cross_val_score(idl.IDLClassifier{random_state = 0, hidden_variables = h}, X, y,
+        {cv = 3, fit_options = {rounds_number = 3}})
+      assert.are.equal(3, #scores)
+      local sum = 0
+      for _, v in ipairs(scores) do sum = sum + v end
+      return sum / #scores
+    end
+    local want = string.format("means %.17g %.17g", mean_of(2), mean_of(4))
+    assert.truthy(text:find(want, 1, true), want .. " not in:\n" .. text)
   end)
 end)
