@@ -178,6 +178,8 @@ describe("the documentation", function()
     local dir = os.tmpname()
     os.remove(dir)
     local log = dir .. ".log"
+    os.execute("mkdir -p " .. quote(source_dir .. "/doc"))
+    local topic = require("idl._doc_topics").write(source_dir .. "/doc")
     local ok = os.execute(string.format("cd %s && ldoc -d %s . > %s 2>&1", quote(source_dir), quote(dir),
       quote(log)))
     local f = assert(io.open(log))
@@ -187,6 +189,16 @@ describe("the documentation", function()
     assert.is_true(ok == true, "ldoc failed (Debian package lua-ldoc, .ci/install-deps):\n" .. out)
     assert.is_nil(out:find("cannot be parsed", 1, true), out)
     local page = assert(io.open(dir .. "/modules/idl.html")):read("a")
+    -- the parameter table is a topic generated from the schema: every parameter has its row
+    local params_page = assert(io.open(dir .. "/topics/parameters.md.html")):read("a")
+    local estimator = require "idl.estimator"
+    local names = 0
+    for _, name in ipairs(estimator.PARAM_NAMES) do
+      names = names + 1
+      assert.truthy(params_page:find(name, 1, true), name .. " is not on the parameters page")
+    end
+    assert.is_true(names > 5)
+    assert.truthy(io.open(topic) ~= nil)
     local listing = io.popen("ls " .. quote(dir .. "/modules"))
     local pages = listing:read("a")
     listing:close()
