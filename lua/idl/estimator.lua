@@ -1,8 +1,9 @@
---- idl.IDLModel: the estimator, with the report's names and defaults.
+--- idl.IDLModel: the estimator, with the report's names.
 --
---     local est = idl.IDLModel{hidden_variables = 50, random_state = 0}
---     est:fit(X, y, {rounds_number = 100, type_of_training = "two_loops",
---                    eval_set = {X_test, y_test}})
+--     local est = idl.IDLModel{}                  -- the defaults below
+--     est:fit(X, y)
+--     local report = idl.IDLModel{preset = "report", hidden_variables = 50}
+--     report:fit(X, y, {rounds_number = 100, eval_set = {X_test, y_test}})
 --     local y_hat = est:predict(X_test)            -- m x p
 --     print(est:score(X_test, y_test))             -- R^2
 --
@@ -13,16 +14,25 @@
 --
 -- Parameters (constructor, get_params/set_params): declared once in
 -- idl.estimator.schema (name, default, check, doc line; idl.params), whose
--- table estimator.docs() renders. preset = "report" gives the report's
--- settings (each entry declares its preset value; values given explicitly
--- win). The report's names: hidden_variables = 1, dual_learning_rate = 0.1,
--- tol_fenchel = 0.1, inner_tol = 1e-3, starting_lambda, initialization_theta,
--- random_state = 0, early_stopping = true, verbosity = true; and the choices the report fixed internally:
--- constraint, initialization, inner_max_iter, patience, loss, tol, monitor_*,
+-- table estimator.docs() renders. The defaults, chosen by cross-validation
+-- (experiments/cv_defaults.lua; README, Choosing a trainer): the "implicit"
+-- trainer, hidden_variables = "auto" (min(300, max(30, floor(m / 10))) for
+-- m training samples, schema.auto_hidden), initialization = "linear"
+-- (training starts at the least-squares linear model, which early stopping
+-- can keep), and the implicit trainer's own (learning rate 1e-2, at most 200
+-- epochs, patience 20 on a 20% hold-out, 10% from 1,000 samples on).
+-- preset = "report" gives the report's settings instead (two_loops,
+-- hidden_variables = 1, dual_learning_rate = tol_fenchel = 0.1, inner_tol =
+-- 1e-3, picard_ls; each entry declares its preset value); a value given
+-- explicitly always wins. The report's names: hidden_variables,
+-- dual_learning_rate, tol_fenchel, inner_tol, starting_lambda,
+-- initialization_theta, random_state = 0, early_stopping = true, verbosity =
+-- true; and the choices the report fixed internally: constraint,
+-- initialization, inner_max_iter, patience, loss, tol, monitor_*,
 -- raise_on_nonconvergence. patience and initialization_options are
 -- per-trainer: left unset, fit uses the trainer's declared default
--- (idl.trainers.register's fit_defaults: 40 rounds of patience for
--- "implicit" and "hybrid", 10 otherwise); a value given, even 10, is used.
+-- (idl.trainers.register's fit_defaults: 20 rounds of patience for
+-- "implicit", 40 for "hybrid", 10 otherwise); a value given, even 10, is used.
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
@@ -148,7 +158,7 @@ local function check_fit_options(self, opts)
       saved.type_of_training, o.type_of_training))
   end
   local preset = self.params.preset and FIT_SCHEMA:preset(self.params.preset) or {}
-  o.type_of_training = o.type_of_training or saved.type_of_training or preset.type_of_training or "two_loops"
+  o.type_of_training = o.type_of_training or saved.type_of_training or preset.type_of_training or "implicit"
   o.type_of_training = FIT_SCHEMA:check("type_of_training", o.type_of_training)
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
   SCHEMA:check_overrides(o.fit_defaults, "the fit_defaults of trainer '" .. o.type_of_training .. "'")
@@ -175,6 +185,17 @@ local function hold_out(U, Y, fraction, seed)
   local train_idx, eval_idx = table.move(perm, 1, m - k, 1, {}), table.move(perm, m - k + 1, m, 1, {})
   return U:select_cols(train_idx), Y:select_cols(train_idx),
     {U = U:select_cols(eval_idx), Y = Y:select_cols(eval_idx)}
+end
+
+-- A trainer's declared holdout (idl.trainers.register) for m training
+-- samples: a fraction, or steps {{m1, f1}, {m2, f2}, ...} (the last with mi <= m).
+local function holdout_fraction(holdout, m)
+  if type(holdout) == "number" then return holdout end
+  local fraction = 0
+  for _, step in ipairs(holdout) do
+    if m >= step[1] then fraction = step[2] end
+  end
+  return fraction
 end
 
 -- The machine's memory in bytes (MemTotal of /proc/meminfo), or nil when unknown.
@@ -256,16 +277,16 @@ local function resume_state(p, o, data)
 end
 
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
--- "two_loops", eval_set = {X_eval, y_eval}, callbacks = fn or {fn, ...},
--- trainer_options = {...}, checkpoint_path = nil, checkpoint_every = 0,
+-- "implicit" (the preset's: "two_loops" for "report"), eval_set = {X_eval,
+-- y_eval}, callbacks = fn or {fn, ...}, trainer_options = {...}, checkpoint_path = nil, checkpoint_every = 0,
 -- resume = nil, on_step = nil}]) -> est. trainer_options is handed to the round
 -- as config.trainer_options (for trainers with settings of their own);
 -- on_step(s) is called after every X step of the relaxed trainers (a
 -- per-step trace: idl.experiment.trace_steps). A
 -- trainer may register defaults (idl.trainers.register's fit_defaults): the
--- "implicit" trainer runs up to 60 rounds (epochs) and, with early_stopping and no
--- eval_set, holds out 20% of the training data (seeded by random_state) to
--- stop on and to restore the best model from.
+-- "implicit" trainer runs up to 200 rounds (epochs) and, with early_stopping and
+-- no eval_set, holds out 20% of the training data (10% from 1,000 samples on;
+-- seeded by random_state) to stop on and to restore the best model from.
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with
 -- (state, history_entry); one returning true stops training.
@@ -296,6 +317,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   -- defaults (fit_defaults), else the schema's
   local p = SCHEMA:resolve(self.params, o.fit_defaults)
   local Xm = check_x(X, "X")
+  if p.hidden_variables == "auto" then p.hidden_variables = schema.auto_hidden(Xm:rows()) end
   local ym = check_y(y, Xm:rows(), "y", "X")
   local eval
   if o.eval_set ~= nil then
@@ -319,7 +341,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
   local U, Y = Xm:t(), ym:t()
   if eval == nil and p.early_stopping and o.fit_defaults.holdout then
-    U, Y, eval = hold_out(U, Y, o.fit_defaults.holdout, p.random_state)
+    U, Y, eval = hold_out(U, Y, holdout_fraction(o.fit_defaults.holdout, U:cols()), p.random_state)
   end
   local s
   if o.checkpoint then

@@ -7,7 +7,7 @@
 -- result. theta is a fresh table {A, B, c, D, E, f} with D in the constraint
 -- set; X (h x m, >= 0) is the relaxed hidden variable to start from.
 --
---   picard_ls    (default; the report's recommended one) D, E, f random, D
+--   picard_ls    (the report's recommended one) D, E, f random, D
 --                projected onto the set (radius opts.kappa = 0.5 for "inf" and
 --                "spectral", as the report's code), X by the equilibrium, then
 --                A, B, c by ridge least squares on [X; U; 1^T]
@@ -19,6 +19,10 @@
 --                X by the equilibrium
 --   user         opts.theta, copied (never written) and checked, D projected;
 --                X by the equilibrium
+--   linear       the linear model the IDL model contains: A = 0, D = 0, (B, c)
+--                by least squares, random hidden units scaled to the inputs
+--                (the estimator's default: training starts at linear
+--                regression, and early stopping can keep it)
 --
 -- Another strategy is added with initializers.register(name, fn).
 -- @module idl.initializers
@@ -197,6 +201,35 @@ init.register("user", function(problem, _rng, opts)
   end
   local theta = util.copy_matrices(given)
   model_mod.project_(theta.D, P.constraint, P.lambda)
+  return theta, equilibrium(theta, P.U)
+end)
+
+local LINEAR_OPTIONS = {ridge = true, standardize = true, scale_e = true}
+
+--- linear(problem, rng [, {ridge = 1e-8, standardize = true, scale_e = 1}]):
+-- the linear model as an IDL model: A = 0, D = 0, (B, c) by least squares
+-- (initializers.least_squares_abc with ridge, on no hidden unit), E ~ N(0,
+-- scale_e^2 / n) for standardized inputs (raw ones without standardize), f
+-- centring the units on the data (f = -E mean(u)), X = (E U + f 1^T)_+ (the
+-- equilibrium, D being 0). Its predictions are linear regression's; training
+-- then grows the hidden units from there.
+-- @function linear
+init.register("linear", function(problem, rng, opts)
+  local P = check_problem(problem, rng, true)
+  opts = api.options(opts, LINEAR_OPTIONS, "options")
+  if opts.ridge ~= nil then api.check(opts.ridge, {"number", gt = 0}, "opts.ridge") end
+  local std = opts.standardize == nil or api.check(opts.standardize, "boolean", "opts.standardize")
+  local scale_e = opts.scale_e == nil and 1 or api.check(opts.scale_e, {"number", min = 0}, "opts.scale_e")
+  local n, h, p = P.n, P.h, P.p
+  local theta = {A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1), D = core.zeros(h, h),
+    E = core.randn(h, n, rng, 0, scale_e / math.sqrt(n)), f = core.zeros(h, 1)}
+  if std then
+    standardize.input_layer(theta, P.U)
+  else
+    core.gemm(theta.f, theta.E, P.U:sum(2) / P.m, -1, 0)
+  end
+  -- the readout on zero hidden states: A stays 0, (B, c) is the least-squares fit
+  init.least_squares_abc(theta, core.zeros(h, P.m), P.U, P.Y, opts.ridge)
   return theta, equilibrium(theta, P.U)
 end)
 

@@ -88,7 +88,9 @@ for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name]
 -- idl.train.registry for the spec; the second form wraps a plain round
 -- function). fit_defaults are what the estimator uses when the user leaves
 -- them out: rounds_number, patience, holdout (the fraction held out for early
--- stopping when there is no eval_set) and initialization_options.
+-- stopping when there is no eval_set, or steps {{m1, fraction1}, {m2,
+-- fraction2}, ...}: the fraction of the last step with mi <= the number of
+-- training samples) and initialization_options.
 trainers.register = public("register", function(spec, fn, opts)
   if type(spec) == "table" then return registry.register(spec) end
   if type(spec) ~= "string" or not spec:match("^[%w_]+$") then

@@ -313,7 +313,7 @@ describe("idl.experiment", function()
   it("traces every inner step without changing the training", function()
     local X, y = idl.data.sin(60, idl.rng(5), {noise = 0.1})
     local function fit(on_step)
-      local est = idl.IDLModel{hidden_variables = 4, random_state = 2, verbosity = false,
+      local est = idl.IDLModel{preset = "report", hidden_variables = 4, random_state = 2, verbosity = false,
         early_stopping = false, dual_learning_rate = 1e-3, tol_fenchel = 1e-6}
       est:fit(X, y, {rounds_number = 3, on_step = on_step})
       return est

@@ -262,7 +262,8 @@ for _, pin in ipairs(CHECKPOINTS) do
       local X, y = pinned.checkpoint_data()
       local est = idl.IDLModel(pinned.checkpoint_params)
       local ok, err = pcall(est.fit, est, X, y, {resume = CHECKPOINT,
-        rounds_number = pinned.checkpoint_rounds_total})
+        rounds_number = pinned.checkpoint_rounds_total,
+        trainer_options = pinned.checkpoint_fit.trainer_options})
       -- a checkpoint of the format this build writes must resume; another one
       -- may be refused, with a message that names its format
       if not ok and format_today() ~= pin.format then

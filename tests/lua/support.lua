@@ -12,10 +12,11 @@ function support.data()
   return X, y
 end
 
---- A small IDLModel; tol_fenchel small: two_loops does not stop by itself
--- within a few rounds. extra overrides parameters.
+--- A small IDLModel with the report's settings (two_loops from picard_ls);
+-- tol_fenchel small: two_loops does not stop by itself within a few rounds.
+-- extra overrides parameters.
 function support.estimator(extra)
-  local p = {hidden_variables = 4, random_state = 3, verbosity = false, tol_fenchel = 1e-6,
+  local p = {preset = "report", hidden_variables = 4, random_state = 3, verbosity = false, tol_fenchel = 1e-6,
     inner_max_iter = 20}
   for k, v in pairs(extra or {}) do p[k] = v end
   return idl.IDLModel(p)

@@ -658,6 +658,7 @@ local COVERED = {
   ["idl.initializers.least_squares_abc"] = {args = {THETA, M("h", "m", "pos"), M("n", "m"), M("p", "m"),
     K(1e-8)}},
   ["idl.initializers.names"] = {args = {}},
+  ["idl.initializers.linear"] = {args = {F(problem), RNG, F(function() return {ridge = 1e-4} end)}},
   ["idl.initializers.picard_ls"] = {args = {F(problem),
     RNG, F(function() return {kappa = 0.5} end)}},
   ["idl.initializers.random"] = {args = {F(problem),

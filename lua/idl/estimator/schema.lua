@@ -40,6 +40,19 @@ end
 
 local training = params_mod.training
 
+--- schema.auto_hidden(m) -> the hidden size hidden_variables = "auto" gives
+-- for m training samples (the rows of X given to fit): min(300, max(30,
+-- floor(m / 10))), chosen by cross-validation (experiments/cv_defaults.lua):
+-- one unit per ten samples, at least 30, at most 300.
+function schema.auto_hidden(m)
+  return math.min(300, math.max(30, m // 10))
+end
+
+local function hidden_value(v, what)
+  if v == "auto" then return v end
+  return api.test(v, {"number", integer = true, min = 1}, what)
+end
+
 --- The estimator's parameters, each declared once (idl.params): the
 -- constructor's defaults, get_params/set_params, their checks, the values a
 -- resumed fit must share with its checkpoint (resume = true) and the docs
@@ -49,8 +62,8 @@ local training = params_mod.training
 local SCHEMA = params_mod.schema{
   {"preset", nil, {"choice", choices = {"report"}}, "named settings: \"report\" = the 2019 report's "
     .. "(two_loops, hidden_variables = 1, its dual step and initialization); a value given explicitly wins"},
-  {"hidden_variables", 1, {"number", integer = true, min = 1}, "h, the number of hidden units",
-    resume = true, presets = {report = 1}},
+  {"hidden_variables", "auto", hidden_value, "h, the number of hidden units (an integer >= 1), or \"auto\": "
+    .. "min(300, max(30, floor(m / 10))) for m training samples", resume = true, presets = {report = 1}},
   training:entry("dual_learning_rate", {presets = {report = 0.1}}),
   training:entry("tol_fenchel", {presets = {report = 0.1}}),
   training:entry("inner_tol", {presets = {report = 1e-3}}),
@@ -64,8 +77,8 @@ local SCHEMA = params_mod.schema{
   {"verbosity", true, "boolean", "progress line on a terminal (fit's verbose)"},
   {"constraint", model_mod.constraint_value(nil), model_mod.constraint_value,
     "the set D is kept in: {kind = \"inf\" | \"spectral\" | \"lmi\", kappa < 1} (idl.model)"},
-  {"initialization", "picard_ls", {"choice", choices = initializers.names}, "idl.initializers strategy",
-    presets = {report = "picard_ls"}},
+  {"initialization", "linear", {"choice", choices = initializers.names}, "idl.initializers strategy "
+    .. "(\"linear\": training starts at the least-squares linear model)", presets = {report = "picard_ls"}},
   {"initialization_options", nil, table_value, "the strategy's options table (nil: the trainer's)",
     per_trainer = true},
   training:entry("inner_max_iter"),
@@ -133,7 +146,7 @@ local FIT_SCHEMA = params_mod.schema{
   training:entry("rounds_number"),
   {"verbose", nil, "boolean", "the progress line (nil: the verbosity parameter)"},
   {"type_of_training", nil, trainer_name, "the trainer, by name (nil: the checkpoint's, else the preset's, "
-    .. "else \"two_loops\")", presets = {report = "two_loops"}},
+    .. "else \"implicit\")", presets = {report = "two_loops"}},
   {"eval_set", nil, eval_set_value, "{X_eval, y_eval}: the evaluation set (history, early stopping)"},
   {"callbacks", nil, callbacks_value, "fn(s, entry) or an array of them, after every round (true stops)"},
   {"trainer_options", nil, "table", "the trainer's own options (its option schema)"},
