@@ -171,7 +171,7 @@ parallel.map = api.public("idl.parallel.map", function(script, jobs, opts)
   if opts ~= nil and type(opts) ~= "table" then api.fail("opts must be a table, got " .. type(opts)) end
   opts = opts or {}
   check_map_args(script, jobs, opts)
-  local n = #jobs
+  local n = rawlen(jobs) -- the array's own length: a __len that lies must not reach xargs -P
   if n == 0 then return {} end
   local workers = math.min(n, opts.jobs or require("idl.cli").cores())
   local exe = opts.executable or core.executable()

@@ -97,6 +97,12 @@ describe("parallel.map", function()
     assert.same({true, true}, seen)
   end)
 
+  it("counts the jobs by the array itself, not by a __len that lies (xargs -P got -1)", function()
+    local liar = setmetatable({{seed = 1, n = 2}}, {__len = function() return -1 end})
+    local r = parallel.map(worker, liar, {jobs = 1})
+    assert.are.equal(1, #r)
+  end)
+
   it("returns an empty array for no jobs", function()
     assert.same({}, parallel.map(worker, {}))
   end)
