@@ -7,7 +7,9 @@
 --
 -- Configurations (one factor at a time around `base`; h_rule = min(300,
 -- max(30, m_train / 10))):
---   today     idl.IDLModel{} as it is: no options at all
+--   today     idl.IDLModel{} as it is: no options at all (the defaults)
+--   report    idl.IDLModel{preset = "report"}: the report's settings, the
+--             defaults before they were chosen here (two_loops, h = 1)
 --   two_loops type_of_training = "two_loops", hidden_variables = h_rule
 --   hybrid    type_of_training = "hybrid", h_rule
 --   base      type_of_training = "implicit", h_rule, the implicit trainer's
@@ -141,6 +143,9 @@ local CONFIGS = {
   linit = linit,
   today = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
+  end,
+  report = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {preset = "report", random_state = seed}})
   end,
   two_loops = trainer("two_loops"),
   hybrid = trainer("hybrid"),
