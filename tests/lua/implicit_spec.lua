@@ -107,3 +107,28 @@ describe("implicit training", function()
     assert.matches("implicit.train: U has 4 columns, Y has 5", msg)
   end)
 end)
+
+describe("implicit training's solver tolerances", function()
+  -- a small well-posed problem: the epochs' mean iterations per batch
+  -- (history inner_iterations = forward + backward) and the model trained
+  local X, y = idl.data.implicit(200, idl.rng(4), {n = 3, h = 6, p = 1, density = 0.5, kappa = 0.8})
+  local function run(trainer_options)
+    local est = idl.IDLModel{hidden_variables = 8, random_state = 1, verbosity = false,
+      early_stopping = false}
+    est:fit(X, y, {rounds_number = 2, type_of_training = "implicit", trainer_options = trainer_options})
+    return est.history[2].inner_iterations + est.history[3].inner_iterations, est
+  end
+
+  it("tol sets both solves; forward_tol and backward_tol each set one", function()
+    local _, both = run{tol = 1e-3}
+    local _, split = run{tol = 1e-12, forward_tol = 1e-3, backward_tol = 1e-3}
+    assert.is_true(idl.equal(both.model.theta.D, split.model.theta.D, 0))
+    assert.is_true(idl.equal(both:predict(X), split:predict(X), 0))
+    local tight = run{tol = 1e-10}
+    local loose_forward, lf = run{tol = 1e-10, forward_tol = 1e-2}
+    local loose_backward, lb = run{tol = 1e-10, backward_tol = 1e-2}
+    assert.is_true(loose_forward < tight, string.format("%d vs %d iterations", loose_forward, tight))
+    assert.is_true(loose_backward < tight, string.format("%d vs %d iterations", loose_backward, tight))
+    assert.is_false(idl.equal(lf.model.theta.D, lb.model.theta.D, 0)) -- not the same solve loosened
+  end)
+end)

@@ -2,10 +2,10 @@
 -- gradient of the TRUE loss through the equilibrium (El Ghaoui et al.;
 -- README: what the 2019 report gets wrong). For a batch U (n x b) with targets Y (p x b):
 --
---     B0 = E U + f 1^T,  X = (D X + B0)_+ (equilibrium),  Z = D X + B0
+--     B0 = E U + f 1^T,  X = (D X + B0)_+ (equilibrium)
 --     Yhat = A X + B U + c 1^T,  loss = l(Yhat, Y),  dY = dl/dYhat
 --     dA = dY X^T, dB = dY U^T, dc = dY 1, G = A^T dY
---     V solves (I - Phi D^T) V = Phi G with Phi = 1[Z > 0]
+--     V solves (I - Phi D^T) V = Phi G with Phi = 1[X > 0]
 --     dD = V X^T,  dE = V U^T,  df = V 1
 --
 -- then one projected optimizer step (idl.optim.projected: D back into the
@@ -49,7 +49,10 @@ implicit.OPTIONS = {
   {"weight_decay", 0, {"number", min = 0}, "L2 penalty of the optimizer"},
   {"batch_size", "auto", batch_size_check,
     "mini-batch size: \"auto\" = m/32 within [32, 256]; 0: full batch"},
-  {"tol", 1e-7, {"number", gt = 0}, "forward and backward solver tolerance"},
+  {"tol", 1e-7, {"number", gt = 0}, "forward and backward solver tolerance during training (predict "
+    .. "uses the estimator's tol)"},
+  {"forward_tol", nil, {"number", gt = 0}, "the forward (equilibrium) solves' tolerance (nil: tol)"},
+  {"backward_tol", nil, {"number", gt = 0}, "the backward (implicit_backward) solves' tolerance (nil: tol)"},
   {"max_iter", 300, {"count", min = 1}, "solver iterations per solve at most"},
   {"method", "picard", {"choice", choices = {"picard", "anderson"}}, "equilibrium solver"},
   {"lr_patience", 8, {"count", min = 1}, "rounds without improvement of the training loss before halving"},
@@ -99,7 +102,7 @@ function implicit.workspace(cache, theta, b)
   local h, n, p = theta.D:rows(), theta.E:cols(), theta.A:rows()
   ws = {
     U = core.zeros(n, b), Y = core.zeros(p, b), X0 = core.zeros(h, b),
-    B0 = core.zeros(h, b), Z = core.zeros(h, b), Yhat = core.zeros(p, b),
+    B0 = core.zeros(h, b), Yhat = core.zeros(p, b),
     dY = core.zeros(p, b), G = core.zeros(h, b), ones = core.ones(b, 1),
   }
   cache[b] = ws
@@ -120,15 +123,14 @@ local Fault = {__tostring = function(f) return "implicit: " .. f.what end}
 local function fault(what) error(setmetatable({what = what}, Fault), 0) end
 
 --- implicit.forward(theta, U, ws, x0, opts, guarded) -> X, info: fills
--- ws.B0, ws.Z, ws.Yhat. guarded: a non-finite E U + f raises a Fault.
+-- ws.B0 and ws.Yhat (opts.forward_tol, else opts.tol). guarded: a
+-- non-finite E U + f raises a Fault.
 function implicit.forward(theta, U, ws, x0, opts, guarded)
   core.gemm(ws.B0, theta.E, U)
   core.add_col(ws.B0, 1, theta.f)
   if guarded and not ws.B0:all_finite() then fault("E U + f 1^T overflowed") end
   local X, info = core.equilibrium(theta.D, ws.B0,
-    {x0 = x0, tol = opts.tol, max_iter = opts.max_iter, method = opts.method})
-  core.copy(ws.Z, ws.B0)
-  core.gemm(ws.Z, theta.D, X, 1, 1)
+    {x0 = x0, tol = opts.forward_tol or opts.tol, max_iter = opts.max_iter, method = opts.method})
   core.gemm(ws.Yhat, theta.A, X)
   core.gemm(ws.Yhat, theta.B, U, 1, 1)
   core.add_col(ws.Yhat, 1, theta.c)
@@ -136,14 +138,20 @@ function implicit.forward(theta, U, ws, x0, opts, guarded)
 end
 
 --- implicit.backward(theta, U, X, ws, grads, opts, guarded) -> info: the
--- gradients of the loss (dY already in ws.dY) for all six blocks.
+-- gradients of the loss (dY already in ws.dY) for all six blocks, X the
+-- forward's equilibrium (opts.backward_tol, else opts.tol). Phi = 1[Z > 0]
+-- is read from X (1[X > 0]): the solver's X is (Z')_+ of one of its products
+-- Z' = D X' + B0, within its tolerance of the equilibrium, so the patterns
+-- differ at most at entries that close to 0, and the product D X that
+-- computing Z again would cost (h x h x batch) is saved.
 function implicit.backward(theta, U, X, ws, grads, opts, guarded)
   core.gemm(grads.A, ws.dY, X, 1, 0, false, true)
   core.gemm(grads.B, ws.dY, U, 1, 0, false, true)
   core.gemm(grads.c, ws.dY, ws.ones)
   core.gemm(ws.G, theta.A, ws.dY, 1, 0, true, false)
   if guarded and not ws.G:all_finite() then fault("the gradient A^T dL/dYhat overflowed") end
-  local V, info = core.implicit_backward(theta.D, ws.Z, ws.G, {tol = opts.tol, max_iter = opts.max_iter})
+  local V, info = core.implicit_backward(theta.D, X, ws.G,
+    {tol = opts.backward_tol or opts.tol, max_iter = opts.max_iter})
   core.gemm(grads.D, V, X, 1, 0, false, true)
   core.gemm(grads.E, V, U, 1, 0, false, true)
   core.gemm(grads.f, V, ws.ones)
@@ -233,7 +241,8 @@ local function context(s, opts, saved)
     Y = standardize.standardize(s.Y, sc.y_mean, sc.y_scale)}
   ctx.st = {rng = saved and saved.rng or core.rng(opts.seed), ws = {}, grads = implicit.new_grads(theta),
     optim = saved and saved.optim or {},
-    xcache = saved and saved.xcache or s.model:hidden(s.U, {tol = opts.tol, max_iter = opts.max_iter}),
+    xcache = saved and saved.xcache or s.model:hidden(s.U,
+      {tol = opts.forward_tol or opts.tol, max_iter = opts.max_iter}),
     schedule = saved and saved.schedule or {}}
   return ctx
 end
