@@ -8,6 +8,8 @@
 -- Configurations (one factor at a time around `base`; h_rule = min(300,
 -- max(30, m_train / 10))):
 --   today     idl.IDLModel{} as it is: no options at all (the defaults)
+--   ftol1e-3  today with trainer_options {forward_tol = 1e-3} (loose forward
+--             solves during training; predict stays tight)
 --   report    idl.IDLModel{preset = "report"}: the report's settings, the
 --             defaults before they were chosen here (two_loops, h = 1)
 --   two_loops type_of_training = "two_loops", hidden_variables = h_rule
@@ -143,6 +145,10 @@ local CONFIGS = {
   linit = linit,
   today = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
+  end,
+  ["ftol1e-3"] = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
+      fit = {trainer_options = {forward_tol = 1e-3}}})
   end,
   report = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {preset = "report", random_state = seed}})

@@ -40,6 +40,9 @@ for k, v in pairs{
   patience = 20,            -- epochs without validation improvement before stopping
   verbose = false,          -- a progress bar on stderr
 } do implicit.defaults[k] = v end
+-- loss_and_grad, evaluate and predict solve at tol (forward and backward);
+-- train leaves forward_tol to the trainer (loose during training)
+implicit.defaults.forward_tol = nil
 
 -- The options with defaults filled in: a new table, the caller's is not touched.
 local function with_defaults(opts)

@@ -49,9 +49,12 @@ implicit.OPTIONS = {
   {"weight_decay", 0, {"number", min = 0}, "L2 penalty of the optimizer"},
   {"batch_size", "auto", batch_size_check,
     "mini-batch size: \"auto\" = m/32 within [32, 256]; 0: full batch"},
-  {"tol", 1e-7, {"number", gt = 0}, "forward and backward solver tolerance during training (predict "
-    .. "uses the estimator's tol)"},
-  {"forward_tol", nil, {"number", gt = 0}, "the forward (equilibrium) solves' tolerance (nil: tol)"},
+  {"tol", 1e-7, {"number", gt = 0}, "the backward solves' tolerance when backward_tol is nil (predict uses "
+    .. "the estimator's tol)"},
+  -- loose forward solves during training: as accurate, 11% faster on small
+  -- tables (cv_defaults ftol1e-3); the losses early stopping compares are
+  -- measured at monitor_tol, predictions at the estimator's tol
+  {"forward_tol", 1e-3, {"number", gt = 0}, "the forward (equilibrium) solves' tolerance during training"},
   {"backward_tol", nil, {"number", gt = 0}, "the backward (implicit_backward) solves' tolerance (nil: tol)"},
   {"max_iter", 300, {"count", min = 1}, "solver iterations per solve at most"},
   {"method", "picard", {"choice", choices = {"picard", "anderson"}}, "equilibrium solver"},
