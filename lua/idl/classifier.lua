@@ -17,6 +17,7 @@ local core = require "idl.core"
 local estimator = require "idl.estimator"
 local util = require "idl._util"
 local api = require "idl._api"
+local label_set = require "idl._labels"
 
 local classifier = {}
 
@@ -52,18 +53,6 @@ local function label_list(labels, what)
     end
   end
   return labels
-end
-
-local function sorted_classes(labels)
-  local seen, classes = {}, {}
-  for _, l in ipairs(labels) do
-    if not seen[l] then
-      seen[l] = true
-      classes[#classes + 1] = l
-    end
-  end
-  table.sort(classes)
-  return classes
 end
 
 -- One-hot m x k matrix of the labels over the classes (rows are samples).
@@ -112,7 +101,7 @@ local function method(name, f) return api.method(IDLClassifier, name, f) end
 IDLClassifier.fit = method("idl.IDLClassifier:fit", function(self, X, labels, opts)
   if opts ~= nil then api.check(opts, "table", "options") end
   labels = label_list(labels, "labels")
-  local classes = sorted_classes(labels)
+  local classes = label_set.classes(labels)
   if #classes < 2 then api.fail("labels has a single class: nothing to learn") end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
