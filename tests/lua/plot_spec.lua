@@ -3,31 +3,11 @@
 local idl = require "idl"
 local plot = require "idl.plot"
 
-local has_gnuplot = os.execute("command -v gnuplot >/dev/null 2>&1")
--- gnuplot is required (.ci/install-deps installs gnuplot-nox): without it the
--- tests that render fail rather than go pending.
-local function it_renders(name, f)
-  it(name, function()
-    assert.is_true(has_gnuplot, "gnuplot is not installed: install gnuplot-nox (.ci/install-deps)")
-    f()
-  end)
-end
+local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua")
+local has_gnuplot = support.has_gnuplot
+local function it_renders(name, f) it(name, support.rendering(f)) end
 
-local function sh_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
-
-local function exists(path)
-  return slurp(path) ~= nil
-end
+local sh_quote, slurp, exists = support.sh_quote, support.slurp, support.exists
 
 local function err_of(f, ...)
   local ok, msg = pcall(f, ...)

@@ -48,4 +48,34 @@ end
 --- The path of this file, for dofile in specs and child scripts.
 support.path = (os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua"
 
+--- Files and the shell, for the specs that run programs and read what they wrote.
+function support.sh_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- The whole file at path, or nil when it cannot be read.
+function support.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+function support.exists(path)
+  return support.slurp(path) ~= nil
+end
+
+--- gnuplot is required (.ci/install-deps installs gnuplot-nox): a test that
+-- renders fails without it rather than going pending.
+support.has_gnuplot = os.execute("command -v gnuplot >/dev/null 2>&1")
+
+--- f wrapped so that it fails first when gnuplot is missing: it(name, support.rendering(f)).
+function support.rendering(f)
+  return function()
+    assert(support.has_gnuplot, "gnuplot is not installed: install gnuplot-nox (.ci/install-deps)")
+    f()
+  end
+end
+
 return support

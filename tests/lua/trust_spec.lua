@@ -3,32 +3,11 @@
 local plot = require "idl.plot"
 local parallel = require "idl.parallel"
 
-local has_gnuplot = os.execute("command -v gnuplot >/dev/null 2>&1")
--- gnuplot is required (.ci/install-deps installs gnuplot-nox): without it the
--- tests that render fail rather than go pending.
-local function it_renders(name, f)
-  it(name, function()
-    assert.is_true(has_gnuplot, "gnuplot is not installed: install gnuplot-nox (.ci/install-deps)")
-    f()
-  end)
-end
+local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua")
+local function it_renders(name, f) it(name, support.rendering(f)) end
 local source_dir = os.getenv("IDL_SOURCE_DIR") or "."
 
-local function sh_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
-
-local function exists(path)
-  return slurp(path) ~= nil
-end
+local sh_quote, slurp, exists = support.sh_quote, support.slurp, support.exists
 
 -- A fresh empty directory (removed by the caller with remove_tree).
 local function temp_dir()
