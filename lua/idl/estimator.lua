@@ -55,6 +55,8 @@ local initializers = require "idl.initializers"
 local metrics = require "idl.metrics"
 local progress = require "idl.progress"
 local json = require "idl.json"
+local mpi = require "idl.mpi"
+local distributed = require "idl.distributed"
 
 local estimator = {}
 
@@ -148,6 +150,23 @@ local function read_checkpoint(path)
   return ck, saved
 end
 
+-- distributed = true: MPI must be built in; in a job of several ranks only
+-- the implicit trainer is data-parallel, and resuming is not (yet) supported.
+local function check_distributed(o)
+  if not mpi.available() then
+    api.fail("distributed = true needs idl.mpi, and this idl was built without MPI")
+  end
+  o.ranks = mpi.size()
+  if o.ranks == 1 then return end
+  if o.type_of_training ~= "implicit" then
+    api.fail("distributed = true trains with type_of_training 'implicit' only, not '"
+      .. o.type_of_training .. "'")
+  end
+  if o.resume ~= nil then api.fail("distributed = true cannot resume a checkpoint yet") end
+  -- one progress line for the job
+  if mpi.rank() ~= 0 then o.verbose = false end
+end
+
 local function check_fit_options(self, opts)
   local o = FIT_SCHEMA:check_table(opts, "options")
   if o.verbose == nil then o.verbose = self.params.verbosity end
@@ -169,6 +188,7 @@ local function check_fit_options(self, opts)
   if o.checkpoint_every > 0 and o.checkpoint_path == nil then
     api.fail("checkpoint_every needs checkpoint_path (the file to write)")
   end
+  if o.distributed then check_distributed(o) end
   return o
 end
 
@@ -306,6 +326,14 @@ end
 -- unless given; rounds_number counts from the start of the run, so a resumed
 -- fit runs the rounds that remain, and gives the same model, bit for bit, as
 -- the run that was never stopped.
+-- Data-parallel: under `mpirun -np N`, distributed = true lets each rank pass
+-- its own shard (the implicit trainer): the standardization statistics, every
+-- step's gradients (one fused allreduce) and the losses behind early stopping
+-- and the learning-rate schedule are reduced over the ranks, which start from
+-- rank 0's initialization and so hold bit-identical parameters throughout;
+-- each rank holds out its own share for early stopping; rank 0 alone prints
+-- progress and writes checkpoints (resume is not supported yet). In a job of
+-- one rank the option changes nothing.
 -- Ctrl-C (SIGINT) during training stops it after the current round; fit
 -- returns normally with est.stop_reason = "interrupted" (the best model with
 -- early stopping, else the last), after writing a checkpoint when
@@ -340,8 +368,12 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
 
   check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
   local U, Y = Xm:t(), ym:t()
+  local parallel = o.distributed and o.ranks > 1
   if eval == nil and p.early_stopping and o.fit_defaults.holdout then
-    U, Y, eval = hold_out(U, Y, holdout_fraction(o.fit_defaults.holdout, U:cols()), p.random_state)
+    -- data-parallel: each rank holds out the same fraction of its shard, the
+    -- fraction of the total sample count
+    local m = parallel and distributed.sum{U:cols()}[1] or U:cols()
+    U, Y, eval = hold_out(U, Y, holdout_fraction(o.fit_defaults.holdout, m), p.random_state)
   end
   local s
   if o.checkpoint then
@@ -358,6 +390,12 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     else
       theta, X0 = initializers.registry[p.initialization](problem, rng, p.initialization_options)
     end
+    -- data-parallel: every rank starts from rank 0's initialization
+    if parallel then
+      local blocks = {}
+      for i, k in ipairs(model_mod.THETA_NAMES) do blocks[i] = theta[k] end
+      mpi.bcast(blocks, 0)
+    end
     local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
     s = trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
   end
@@ -371,6 +409,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     callbacks = o.callbacks, on_step = o.on_step, progress = bar, trainer_options = o.trainer_options,
     checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
     checkpoint_meta = o.checkpoint_path and checkpoint_meta(p, o), caller = fname,
+    distributed = parallel or nil,
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
     s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))

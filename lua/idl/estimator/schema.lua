@@ -154,6 +154,8 @@ local FIT_SCHEMA = params_mod.schema{
   {"checkpoint_every", 0, {"number", integer = true, min = 0}, "a checkpoint every k rounds (0: at the end)"},
   {"resume", nil, nonempty_string, "the path of a checkpoint to continue from"},
   {"on_step", nil, "function", "fn(s) after every X step of the relaxed trainers (a per-step trace)"},
+  {"distributed", false, "boolean", "data-parallel under mpirun: each rank passes its own shard (implicit "
+    .. "trainer)"},
 }
 schema.fit_options = FIT_SCHEMA
 

@@ -19,6 +19,8 @@
 
 local core = require "idl.core"
 local api = require "idl._api"
+local distributed = require "idl.distributed"
+local mpi = require "idl.mpi"
 local util = require "idl._util"
 local losses = require "idl.losses"
 local model_mod = require "idl.model"
@@ -173,6 +175,17 @@ local function scales_of(opts, theta)
   return {D = s, A = s}
 end
 
+-- The optimizer step of the round's options (projected: D stays well-posed).
+local function stepper(opts)
+  return optim.projected(opts.optimizer == "sgd" and optim.sgd or optim.adam,
+    function(t) implicit.project(t, opts.constraint, opts.kappa) end)
+end
+
+local function optimizer_config(st, opts, theta)
+  return {learning_rate = st.lr, momentum = opts.momentum, weight_decay = opts.weight_decay,
+    scales = scales_of(opts, theta)}
+end
+
 -- One epoch of projected mini-batch steps over a fresh permutation. Returns
 -- the mean training loss and the mean forward/backward iterations per batch;
 -- after a numerical fault (a Fault), NaN, the iterations so far and its
@@ -182,10 +195,7 @@ local function run_epoch(theta, U, Y, st, opts)
   local bs = batch_size(opts, m)
   local perm = st.rng:permutation(m)
   local lossfn = implicit.loss_function(opts.loss)
-  local step = optim.projected(opts.optimizer == "sgd" and optim.sgd or optim.adam,
-    function(t) implicit.project(t, opts.constraint, opts.kappa) end)
-  local config = {learning_rate = st.lr, momentum = opts.momentum, weight_decay = opts.weight_decay,
-    scales = scales_of(opts, theta)}
+  local step, config = stepper(opts), optimizer_config(st, opts, theta)
   local total, fwd_iters, bwd_iters, batches = 0, 0, 0, 0
   for first = 1, m, bs do
     local idx = table.move(perm, first, math.min(first + bs - 1, m), 1, {})
@@ -216,24 +226,118 @@ local function run_epoch(theta, U, Y, st, opts)
   return total / m, fwd_iters / batches, bwd_iters / batches
 end
 
+-- The columns of step k (1-based) of an epoch over perm in batches of bs:
+-- perm's k-th run of bs; past its end (a shard shorter than the longest,
+-- which sets the ranks' common number of steps) the permutation wraps around.
+local function batch_columns(perm, k, bs)
+  local m = #perm
+  local first = (k - 1) * bs + 1
+  if first <= m then return table.move(perm, first, math.min(first + bs - 1, m), 1, {}) end
+  local idx = {}
+  for i = 0, math.min(bs, m) - 1 do idx[#idx + 1] = perm[(first - 1 + i) % m + 1] end
+  return idx
+end
+
+-- run_epoch of a data-parallel job (opts.distributed, idl.mpi of size > 1):
+-- this rank's shard U, Y. The global batch (batch_size of the total sample
+-- count) is split evenly over the ranks; every rank takes the same number of
+-- steps (the longest shard's). Each step reduces, in ONE allreduce of
+-- st.flat, the gradient blocks scaled by the local batch size, the loss times
+-- it, the batch size and a fault flag; dividing by the total batch gives every
+-- rank the same mean gradient, hence bit-identical parameters after the
+-- step. A numerical fault on any rank ends the epoch on all of them.
+local function run_epoch_distributed(theta, U, Y, st, opts)
+  local m = U:cols()
+  local total_m = distributed.sum{m}[1]
+  local bs = math.max(1, -(-batch_size(opts, total_m) // mpi.size()))
+  local nsteps = distributed.max{-(-m // bs)}[1]
+  local perm = st.rng:permutation(m)
+  local lossfn = implicit.loss_function(opts.loss)
+  local step, config = stepper(opts), optimizer_config(st, opts, theta)
+  local extra = st.extra -- [loss * b, b, fault]
+  local total, weight, fwd_iters, bwd_iters = 0, 0, 0, 0
+  for k = 1, nsteps do
+    local idx = m > 0 and batch_columns(perm, k, bs) or {}
+    local b = #idx
+    local feval = function()
+      local what
+      if b > 0 then
+        local ws = implicit.workspace(st.ws, theta, b)
+        core.gather_cols(ws.U, U, idx)
+        core.gather_cols(ws.Y, Y, idx)
+        core.gather_cols(ws.X0, st.xcache, idx)
+        local ok, err = pcall(function()
+          local X, finfo = implicit.forward(theta, ws.U, ws, ws.X0, opts, true)
+          if not finfo.converged then st.eq_failures = (st.eq_failures or 0) + 1 end
+          local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
+          local binfo = implicit.backward(theta, ws.U, X, ws, st.grads, opts, true)
+          core.scatter_cols(st.xcache, idx, X)
+          fwd_iters, bwd_iters = fwd_iters + finfo.iterations, bwd_iters + binfo.iterations
+          return loss
+        end)
+        if not ok and getmetatable(err) ~= Fault then error(err, 0) end
+        what = not ok and err.what or nil
+        if what then core.fill(st.flat, 0) else core.scale(st.flat, b) end
+        extra:set(1, 1, what and 0 or err * b)
+      else
+        core.fill(st.flat, 0)
+        extra:set(1, 1, 0)
+      end
+      extra:set(2, 1, b)
+      extra:set(3, 1, what and 1 or 0)
+      mpi.allreduce(st.flat)
+      if extra:get(3, 1) > 0 then fault(what or "a numerical fault on another rank") end
+      local n = extra:get(2, 1)
+      local loss = extra:get(1, 1) / n
+      if loss ~= loss or math.abs(loss) == math.huge then
+        fault("the training loss is " .. (loss ~= loss and "NaN" or (loss > 0 and "Inf" or "-Inf")))
+      end
+      core.scale(st.flat, 1 / n)
+      total, weight = total + loss * n, weight + n
+      return loss, st.grads
+    end
+    local ok, err = pcall(step, feval, theta, config, st.optim)
+    if not ok then
+      if getmetatable(err) ~= Fault then error(err, 0) end
+      return 0 / 0, fwd_iters / math.max(k - 1, 1), bwd_iters / math.max(k - 1, 1), err.what
+    end
+  end
+  return total / weight, fwd_iters / nsteps, bwd_iters / nsteps
+end
+
 -- The round's options: the trainer's (checked, defaults filled in), the
 -- model's loss and constraint.
-local function round_options(s, opts)
+local function round_options(s, opts, config)
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
+  -- a job of one rank trains exactly as without MPI
+  o.distributed = config ~= nil and config.distributed == true and mpi.size() > 1
   o.loss = s.model.loss
   local c = s.model.constraint
   o.constraint, o.kappa = c.kind, c.kappa
   return o
 end
 
+-- Data-parallel: the six gradient blocks and [loss * b, b, fault] as views
+-- into one flat column (st.flat), reduced by one allreduce per step.
+local function fuse_grads(st, theta)
+  local shapes = {}
+  for i, k in ipairs(model_mod.THETA_NAMES) do shapes[i] = {theta[k]:rows(), theta[k]:cols()} end
+  shapes[#shapes + 1] = {3, 1}
+  local flat, views = mpi.fused_buffer(shapes)
+  st.flat, st.grads, st.extra = flat, {}, views[#views]
+  for i, k in ipairs(model_mod.THETA_NAMES) do st.grads[k] = views[i] end
+end
+
 -- The standardized problem: scalers, data, theta' and the epoch state.
 local function context(s, opts, saved)
   local sc = saved and saved.sc or {}
   if not saved then
-    sc.u_mean, sc.u_scale = standardize.row_scaler(s.U)
+    -- data-parallel: the statistics of the union of the shards, equal on every rank
+    local row_scaler = opts.distributed and distributed.row_scaler or standardize.row_scaler
+    sc.u_mean, sc.u_scale = row_scaler(s.U)
     if opts.loss == "squared" and opts.standardize_targets ~= false then
-      sc.y_mean, sc.y_scale = standardize.row_scaler(s.Y)
+      sc.y_mean, sc.y_scale = row_scaler(s.Y)
     else -- classification targets are one-hot: leave them alone
       sc.y_mean, sc.y_scale = core.zeros(s.Y:rows(), 1), core.ones(s.Y:rows(), 1)
     end
@@ -247,6 +351,7 @@ local function context(s, opts, saved)
     xcache = saved and saved.xcache or s.model:hidden(s.U,
       {tol = opts.forward_tol or opts.tol, max_iter = opts.max_iter}),
     schedule = saved and saved.schedule or {}}
+  if opts.distributed then fuse_grads(ctx.st, theta) end
   return ctx
 end
 
@@ -275,7 +380,7 @@ function implicit.round(s, config, opts)
   state.check(s, "implicit.round")
   if config ~= nil then util.check_table(config, "implicit.round", "config") end
   opts = round_options(s, opts or registry.options_of(implicit, config and config.trainer_options,
-    "implicit.round"))
+    "implicit.round"), config)
   local ctx = s.trainer_state
   if ctx == nil or ctx.model ~= s.model then
     ctx = context(s, opts)
@@ -285,7 +390,7 @@ function implicit.round(s, config, opts)
   local st = ctx.st
   st.eq_failures = 0
   st.lr = st.schedule.lr or opts.learning_rate
-  local ok, loss, fwd, bwd, what = pcall(run_epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
+  local ok, loss, fwd, bwd, what = pcall(opts.distributed and run_epoch_distributed or run_epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
   local bad = first_nonfinite(ctx.theta)
   if not ok then
     if not bad then error(loss, 0) end

@@ -13,6 +13,7 @@ local state = require "idl.train.state"
 local monitor = require "idl.train.monitor"
 local faults = require "idl.train.faults"
 local checkpoint = require "idl.train.checkpoint"
+local mpi = require "idl.mpi"
 
 local loop = {}
 
@@ -46,7 +47,8 @@ end
 -- end of the run (training goes on; the previous checkpoint stays).
 local function maybe_checkpoint(s, config, ending)
   local path = config.checkpoint_path
-  if path == nil then return end
+  -- data-parallel: the ranks hold the same parameters; rank 0 alone writes
+  if path == nil or (config.distributed == true and mpi.rank() ~= 0) then return end
   local every = config.checkpoint_every or 0
   if not ending and not (every > 0 and s.round % every == 0) then return end
   local ok, err = pcall(checkpoint.write, s, path, config.checkpoint_meta)
@@ -154,6 +156,9 @@ function loop.run(round, s, config)
   local fn, spec, opts = resolve(round, config, fname)
   state.check(s, fname)
   state.check_config(config, state.RUN_KEYS, fname)
+  if config.distributed ~= nil and type(config.distributed) ~= "boolean" then
+    util.fail(fname, "config.distributed must be a boolean, got " .. api.describe(config.distributed))
+  end
   if spec then s.trainer = spec.name end
   s.start = s.start or core.clock()
   local cbs = callbacks_of(config)

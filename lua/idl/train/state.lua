@@ -74,6 +74,8 @@ for k, v in pairs{
   -- callbacks = {fn(s, entry) -> true to stop, ...}, progress = an idl.progress bar,
   -- trainer_options (checked against the trainer's spec's options),
   -- on_step = fn(s) after every X step of the relaxed trainers (idl.experiment.trace_steps),
+  -- distributed = true: data-parallel under MPI (each rank its own shard; the implicit trainer
+  -- reduces its steps and the monitor its losses over the ranks; rank 0 alone writes checkpoints),
   -- checkpoint_path (nil: no checkpoints), checkpoint_meta (extra meta fields, the estimator's),
   -- warn = fn(message) for warnings (default: a line on stderr): all nil by default
   checkpoint_every = 0,    -- a checkpoint every k rounds (0: only when the run ends)
