@@ -390,7 +390,8 @@ function implicit.round(s, config, opts)
   local st = ctx.st
   st.eq_failures = 0
   st.lr = st.schedule.lr or opts.learning_rate
-  local ok, loss, fwd, bwd, what = pcall(opts.distributed and run_epoch_distributed or run_epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
+  local epoch = opts.distributed and run_epoch_distributed or run_epoch
+  local ok, loss, fwd, bwd, what = pcall(epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
   local bad = first_nonfinite(ctx.theta)
   if not ok then
     if not bad then error(loss, 0) end
