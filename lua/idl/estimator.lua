@@ -23,13 +23,14 @@
 -- epochs, patience 20 on a 20% hold-out, 10% from 1,000 samples on).
 -- preset = "report" gives the report's settings instead (two_loops,
 -- hidden_variables = 1, dual_learning_rate = tol_fenchel = 0.1, inner_tol =
--- 1e-3, picard_ls; each entry declares its preset value); a value given
+-- 1e-3, picard_ls, centre_inputs = false: the report trained in raw input
+-- coordinates; each entry declares its preset value); a value given
 -- explicitly always wins. The report's names: hidden_variables,
 -- dual_learning_rate, tol_fenchel, inner_tol, starting_lambda,
 -- initialization_theta, random_state = 0, early_stopping = true, verbosity =
 -- true; and the choices the report fixed internally: constraint,
 -- initialization, inner_max_iter, patience, loss, tol, monitor_*,
--- raise_on_nonconvergence. patience and initialization_options are
+-- raise_on_nonconvergence, centre_inputs. patience and initialization_options are
 -- per-trainer: left unset, fit uses the trainer's declared default
 -- (idl.trainers.register's fit_defaults: 20 rounds of patience for
 -- "implicit", 40 for "hybrid", 10 otherwise); a value given, even 10, is used.
@@ -406,6 +407,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
     early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
     monitor_train_every = p.monitor_train_every, raise_on_nonconvergence = p.raise_on_nonconvergence,
+    centre_inputs = p.centre_inputs,
     callbacks = o.callbacks, on_step = o.on_step, progress = bar, trainer_options = o.trainer_options,
     checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
     checkpoint_meta = o.checkpoint_path and checkpoint_meta(p, o), caller = fname,

@@ -331,6 +331,9 @@ params.training = params.schema{
   {"monitor_max_iter", 1000, {"count", min = 1}, "equilibrium iterations of the per-round losses at most"},
   {"monitor_method", "picard", {"choice", choices = {"picard", "anderson"}},
     "equilibrium solver of the per-round losses"},
+  {"centre_inputs", true, "boolean", "the relaxed trainers (two_loops, one_loop, bcd, hybrid's first "
+    .. "rounds) train in centred input coordinates: a feature offset changes nothing (the model stays raw)",
+    resume = true},
   {"raise_on_nonconvergence", false, "boolean",
     "an equilibrium that does not converge during training raises instead of being recorded"},
 }

@@ -181,9 +181,10 @@ describe("idl.IDLModel parameter schema", function()
   it("preset = \"report\" gives the report's settings; values given explicitly win", function()
     local est = require "idl.estimator"
     -- the report's section 4 and 6 settings: h = 1, alpha = eps = 0.1, inner
-    -- tolerance 1e-3, the Picard least-squares start, the two-loop trainer
+    -- tolerance 1e-3, the Picard least-squares start, the two-loop trainer,
+    -- raw input coordinates
     local report = {hidden_variables = 1, dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
-      initialization = "picard_ls"}
+      initialization = "picard_ls", centre_inputs = false}
     assert.are.same(report, est.SCHEMA:preset("report"))
     assert.are.same({type_of_training = "two_loops"}, est.FIT_SCHEMA:preset("report"))
     local e = idl.IDLModel{preset = "report", hidden_variables = 3, tol_fenchel = 0.25, verbosity = false}
@@ -230,8 +231,8 @@ describe("idl.IDLModel parameter schema", function()
     assert.truthy(errmsg(function() idl.IDLModel{}:fit(Xtr, ytr, {on_stepp = print}) end)
       :find("unknown option 'on_stepp' in options (did you mean 'on_step'?)", 1, true))
     assert.are.same({"hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "random_state",
-      "early_stopping", "inner_max_iter", "patience", "loss", "monitor_tol", "monitor_train_every"},
-      est.SCHEMA:flagged("resume"))
+      "early_stopping", "inner_max_iter", "patience", "loss", "monitor_tol", "monitor_train_every",
+      "centre_inputs"}, est.SCHEMA:flagged("resume"))
   end)
 end)
 

@@ -652,6 +652,16 @@ local COVERED = {
     return s end)}, nocompare = true},
   ["idl.implicit.restore_state"] = {args = {STATE, F(function() local s = state()
     idl.implicit.round(s, config()); return idl.implicit.save_state(s) end)}, nocompare = true},
+  ["idl.trainers.registry.bcd.save_state"] = {args = {V(function() local s = state()
+    idl.trainers.registry.bcd.round(s, config()); return s end)}, nocompare = true},
+  ["idl.trainers.registry.bcd.restore_state"] = {args = {STATE, F(function() local s = state()
+    local bcd = idl.trainers.registry.bcd; bcd.round(s, config()); return bcd.save_state(s) end)},
+    nocompare = true},
+  ["idl.trainers.registry.hybrid.save_state"] = {args = {V(function() local s = state()
+    idl.trainers.registry.hybrid.round(s, config()); return s end)}, nocompare = true},
+  ["idl.trainers.registry.hybrid.restore_state"] = {args = {STATE, F(function() local s = state()
+    local hybrid = idl.trainers.registry.hybrid; hybrid.round(s, config()); return hybrid.save_state(s) end)},
+    nocompare = true},
   ["idl.implicit.train"] = {args = {THETA, M("n", "m"), M("p", "m"), F(function() return {epochs = 1,
     batch_size = 2} end)}, nocompare = true},
 

@@ -643,4 +643,15 @@ describe("offsets in targets and features", function()
     local d = (predictions("implicit", X_shifted, y) - predictions("implicit", X, y)):norm("max")
     assert.is_true(d < 1e-4, "max difference " .. d)
   end)
+
+  -- 1.7e9 + x keeps x to ~2e-7 (x ~ 1, |y| <= 2.4): in centred input
+  -- coordinates (centre_inputs, the default) the predictions agree to a few
+  -- 1e-7; in raw ones two_loops' differ by ~1
+  it("relaxed trainers: the same predictions (to rounding) with a feature + 1.7e9", function()
+    local spread = y:norm("max")
+    for _, trainer in ipairs{"two_loops", "one_loop", "bcd", "hybrid"} do
+      local d = (predictions(trainer, X_shifted, y) - predictions(trainer, X, y)):norm("max")
+      assert.is_true(d < 1e-5 * spread, trainer .. ": max difference " .. d)
+    end
+  end)
 end)

@@ -88,6 +88,7 @@ local SCHEMA = params_mod.schema{
   training:entry("monitor_tol"),
   training:entry("monitor_train_every"),
   training:entry("raise_on_nonconvergence"),
+  training:entry("centre_inputs", {presets = {report = false}}),
 }
 schema.parameters = SCHEMA
 

@@ -8,7 +8,7 @@ local steps = require "idl.train.relaxed"
 local state = require "idl.train.state"
 local two_loops = require "idl.train.two_loops"
 
-local bcd = {name = "bcd"}
+local bcd = {name = "bcd", save_state = steps.save_state, restore_state = steps.restore_state}
 
 -- Repeats step(s) (which returns false when it has nothing to do) until G
 -- settles; returns the steps taken and the last G.
@@ -29,10 +29,12 @@ end
 function bcd.round(s, config)
   state.check(s, "trainers.bcd")
   state.check_config(config, state.INNER_KEYS, "trainers.bcd")
-  steps.abc_exact(s)
-  local k, g = descend(s, config, steps.def_step, (steps.objective(s)))
-  local kx = descend(s, config, function(st) return steps.x_step_of(st, config) end, g)
-  local units = steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
+  local v = steps.centred(s, config)
+  steps.abc_exact(v)
+  local k, g = descend(v, config, steps.def_step, (steps.objective(v)))
+  local kx = descend(v, config, function(st) return steps.x_step_of(st, config) end, g)
+  local units = steps.dual_step(v, config.dual_learning_rate, config.tol_fenchel)
+  steps.uncentre(s, v)
   return {iterations = k + kx, stop = units == 0}
 end
 

@@ -11,9 +11,23 @@ local two_loops = require "idl.train.two_loops"
 local implicit = require "idl.train.implicit"
 local registry = require "idl.train.registry"
 
+local steps = require "idl.train.relaxed"
+
 local hybrid = {name = "hybrid", state_key = implicit.state_key,
-  save_state = implicit.save_state, restore_state = implicit.restore_state,
   fit_defaults = {rounds_number = 60, holdout = 0.2, patience = 40}}
+
+-- The state of the phase that ran last: the relaxed rounds' centred model
+-- (idl.train.relaxed) or the implicit epochs' standardized one.
+function hybrid.save_state(s)
+  local ctx = type(s) == "table" and s.trainer_state
+  if type(ctx) == "table" and ctx.centred then return steps.save_state(s) end
+  return implicit.save_state(s)
+end
+
+function hybrid.restore_state(s, saved)
+  if type(saved) == "table" and saved.centred then return steps.restore_state(s, saved) end
+  return implicit.restore_state(s, saved)
+end
 
 local OPTIONS = {{"fenchel_rounds", 10, "count", "two_loops rounds before the implicit epochs"}}
 for _, e in ipairs(implicit.OPTIONS) do OPTIONS[#OPTIONS + 1] = e end

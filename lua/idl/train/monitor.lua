@@ -72,7 +72,7 @@ function monitor.measure(s, config, result)
   local lam = s.model.lambda
   e.lambda_l1 = lam:relu():sum() + (-lam):relu():sum()
   if config.relaxed then
-    local G, L, _, residual = steps.objective(s)
+    local G, L, _, residual = steps.objective(steps.measured(s))
     e.G, e.relaxed_l2, e.residual = G, L, residual
   end
   local every = config.monitor_train_every

@@ -33,6 +33,7 @@
 local core = require "idl.core"
 local util = require "idl._util"
 local model_mod = require "idl.model"
+local standardize = require "idl.standardize"
 
 local relaxed = {}
 
@@ -86,6 +87,8 @@ function relaxed.invalidate(s)
   end
   s.ws.fresh = false
   s.sigma = nil
+  -- a centred twin of the old model (relaxed.centred) is stale too
+  if type(s.trainer_state) == "table" and s.trainer_state.centred then s.trainer_state = nil end
 end
 
 --- relaxed.objective(s) -> G, L, F, residual: the relaxed objective at
@@ -213,6 +216,95 @@ function relaxed.abc_exact(s, ridge_rel)
   if ridge_rel ~= nil then util.check_number(ridge_rel, "trainers.abc_exact", "ridge_rel", {gt = 0}) end
   core.readout(s.model.theta, s.X, s.U, s.Y, ridge_rel or relaxed.READOUT_RIDGE)
   s.ws.fresh = false
+  return s
+end
+
+-- ---------------------------------------------------------------------------
+-- Centred input coordinates: the relaxed rounds run on u - mu (mu the
+-- training inputs' row means), so a feature offset (a Unix timestamp) leaves
+-- the step sizes and the steps unchanged. The same model in both coordinates
+-- (idl.standardize with unit scales): f' = f + E mu, c' = c + B mu. The
+-- centred theta is the master while training (s.trainer_state, saved in
+-- checkpoints, so resume is bit-identical); s.model is rewritten in raw
+-- coordinates after every round, so the model, checkpoints and predictions
+-- are always the user's.
+
+local function centred_context(s, saved)
+  local n, p = s.U:rows(), s.Y:rows()
+  local sc = {u_mean = saved and saved.mu or (s.U:sum(2) / s.U:cols()), u_scale = core.ones(n, 1),
+    y_mean = core.zeros(p, 1), y_scale = core.ones(p, 1)}
+  local m = s.model
+  local cmodel = model_mod.new{theta = saved and saved.theta or standardize.to_standardized(m.theta, sc),
+    constraint = m.constraint, loss = m.loss}
+  cmodel.lambda = m.lambda -- shared: the dual steps write the model's own
+  local view = {model = cmodel, U = standardize.standardize(s.U, sc.u_mean, sc.u_scale), Y = s.Y,
+    ws = {}}
+  if s.eval then
+    view.eval = {U = standardize.standardize(s.eval.U, sc.u_mean, sc.u_scale), Y = s.eval.Y}
+  end
+  return {centred = true, source = m, sc = sc, view = view}
+end
+
+--- relaxed.centred(s, config) -> v: the trainer state s in centred input
+-- coordinates (see above) for one relaxed round, s itself when
+-- config.centre_inputs is false (the report's raw coordinates);
+-- relaxed.uncentre(s, v) after the round writes the model back.
+function relaxed.centred(s, config)
+  check_state(s, "trainers.centred")
+  if config.centre_inputs == false then return s end
+  local ctx = s.trainer_state
+  if type(ctx) ~= "table" or not ctx.centred or ctx.source ~= s.model then
+    ctx = centred_context(s)
+    s.trainer_state = ctx
+  end
+  local v = ctx.view
+  v.X, v.round, v.sigma, v.lipschitz_slack = s.X, s.round, s.sigma, s.lipschitz_slack
+  v.ws.fresh = false -- X or theta may have changed since the last round
+  return v
+end
+
+--- relaxed.uncentre(s, v) -> s: the round's centred model v written into
+-- s.model in raw coordinates.
+function relaxed.uncentre(s, v)
+  if v == s then return s end
+  local ctx = s.trainer_state
+  standardize.from_standardized(v.model.theta, ctx.sc, s.model.theta)
+  s.sigma, s.last_constants = v.sigma, v.last_constants
+  s.ws.fresh = false
+  return s
+end
+
+--- relaxed.measured(s) -> the state whose relaxed objective describes s:
+-- the centred twin of the last relaxed round while it is current (its
+-- forward pass is cached, and the trace of on_step read the same numbers),
+-- s otherwise.
+function relaxed.measured(s)
+  local ctx = s.trainer_state
+  if type(ctx) == "table" and ctx.centred and ctx.source == s.model and ctx.view.X == s.X then
+    return ctx.view
+  end
+  return s
+end
+
+--- relaxed.save_state(s) -> the centred parameters and mu for a checkpoint,
+-- nil before the first round.
+function relaxed.save_state(s)
+  local ctx = type(s) == "table" and s.trainer_state
+  if type(ctx) ~= "table" or not ctx.centred then return nil end
+  return {centred = true, theta = ctx.view.model.theta, mu = ctx.sc.u_mean}
+end
+
+--- relaxed.restore_state(s, saved) -> s: the state of save_state put back.
+function relaxed.restore_state(s, saved)
+  check_state(s, "trainers.restore_state")
+  if type(saved) ~= "table" or not saved.centred then
+    util.fail("trainers.restore_state", "saved must be a table from relaxed.save_state", 3)
+  end
+  model_mod.check_theta(saved.theta, "trainers.restore_state")
+  if not core.is_matrix(saved.mu) or saved.mu:rows() ~= s.U:rows() or saved.mu:cols() ~= 1 then
+    util.fail("trainers.restore_state", "saved.mu must be a " .. s.U:rows() .. " x 1 matrix", 3)
+  end
+  s.trainer_state = centred_context(s, {theta = util.copy_matrices(saved.theta), mu = saved.mu})
   return s
 end
 

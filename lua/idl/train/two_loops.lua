@@ -7,7 +7,8 @@
 local steps = require "idl.train.relaxed"
 local state = require "idl.train.state"
 
-local two_loops = {name = "two_loops"}
+local two_loops = {name = "two_loops", save_state = steps.save_state,
+  restore_state = steps.restore_state}
 
 -- |G0 - G1| < tol: the inner loops' test, absolute as in the report's code
 -- (a relative test on the 7.1 problem, where G ~ 1e-3 after the
@@ -37,8 +38,10 @@ end
 function two_loops.round(s, config)
   state.check(s, "trainers.two_loops")
   state.check_config(config, state.INNER_KEYS, "trainers.two_loops")
-  local k = two_loops.inner(s, config)
-  local units = steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
+  local v = steps.centred(s, config)
+  local k = two_loops.inner(v, config)
+  local units = steps.dual_step(v, config.dual_learning_rate, config.tol_fenchel)
+  steps.uncentre(s, v)
   return {iterations = k, stop = units == 0}
 end
 
