@@ -654,4 +654,18 @@ describe("offsets in targets and features", function()
       assert.is_true(d < 1e-5 * spread, trainer .. ": max difference " .. d)
     end
   end)
+
+  it("relaxed trainers: the model and its checkpoint stay in raw coordinates", function()
+    local path = os.tmpname()
+    local est = idl.IDLModel{hidden_variables = 6, random_state = 1, verbosity = false}
+    est:fit(X_shifted, y, {type_of_training = "two_loops", rounds_number = 3, checkpoint_path = path})
+    local loaded = idl.load(path)
+    os.remove(path)
+    -- the model's own prediction on raw inputs is the estimator's, and near y
+    -- (a centred model applied to raw inputs, 1.7e9 off, would be far from it)
+    local p = est:predict(X_shifted)
+    local q = loaded:predict_u(X_shifted:t(), {tol = 1e-10}):t()
+    assert.is_true((p - q):norm("max") < 1e-9, "max difference " .. (p - q):norm("max"))
+    assert.is_true(est:score(X_shifted, y) > 0.5)
+  end)
 end)
