@@ -3,6 +3,7 @@
 --
 --     flock /work/bench.lock idl experiments/bench_vs_mlp.lua [--seeds 0,1]
 --         [--problems sec71,friedman1,noisy10,digits] [--threads 1] [--rounds 0]
+--         [--trainer_options backward_steps=2,forward_tol=1e-3]
 --
 -- Contenders, per problem and seed (test RMSE, or accuracy for digits, and
 -- fit seconds):
@@ -41,12 +42,24 @@ local opts = cli.parse(arg, {
     {"rounds", "integer", 0, "epochs at most (0: the trainer's default)"},
     {"hidden", "integer", 0, "hidden units (0: the rule above)"},
     {"sklearn_raw", "flag", false, "also scikit-learn's MLP on the raw (unstandardized) data"},
+    {"trainer_options", "string", "", "name=value,... the implicit trainer's options for idl and mlp "
+      .. "(numbers or words; empty: its defaults)"},
   }})
 idl.set_threads(opts.threads)
 
 local function list(text, number)
   local t = {}
   for w in text:gmatch("[^,%s]+") do t[#t + 1] = number and math.tointeger(tonumber(w)) or w end
+  return t
+end
+
+-- "a=1,b=x" -> {a = 1, b = "x"}, or nil when empty
+local function trainer_options(text)
+  local t
+  for k, v in text:gmatch("([%w_]+)=([^,%s]+)") do
+    t = t or {}
+    t[k] = math.tointeger(tonumber(v)) or tonumber(v) or v
+  end
   return t
 end
 
@@ -77,8 +90,14 @@ end
 
 local function timed(fn, ...)
   local t0 = idl.clock()
-  local predict = fn(...)
-  return predict, idl.clock() - t0
+  local predict, est = fn(...)
+  return predict, idl.clock() - t0, est
+end
+
+-- "N epochs (best B), epochs S s + monitoring M s": where an estimator's fit time went
+local function profile(est)
+  return string.format("%d epochs (best %d, %s), epochs %.1f s + monitoring %.1f s", #est.history - 1,
+    est.best_round, est.stop_reason, est.timing.rounds, est.timing.monitor)
 end
 
 local function fmt(v, kind)
@@ -96,9 +115,10 @@ for _, name in ipairs(names) do
     local h = opts.hidden > 0 and opts.hidden or
       (name == "sec71" and 300 or math.min(300, math.max(30, Xtr:rows() // 10)))
     local s = {params = {hidden_variables = h, random_state = seed},
-      fit = {type_of_training = "implicit", rounds_number = opts.rounds > 0 and opts.rounds or nil}}
-    local p_idl, t_idl = timed(compare.idl_fit, pb.kind, Xtr, ytr, s)
-    local p_mlp, t_mlp = timed(compare.idl_fit, pb.kind, Xtr, ytr, compare.mlp_settings(s))
+      fit = {type_of_training = "implicit", rounds_number = opts.rounds > 0 and opts.rounds or nil,
+        trainer_options = trainer_options(opts.trainer_options)}}
+    local p_idl, t_idl, e_idl = timed(compare.idl_fit, pb.kind, Xtr, ytr, s)
+    local p_mlp, t_mlp, e_mlp = timed(compare.idl_fit, pb.kind, Xtr, ytr, compare.mlp_settings(s))
     local s_idl, s_mlp = compare.score(pb.kind, yte, p_idl(Xte)), compare.score(pb.kind, yte, p_mlp(Xte))
     local p_lin = compare.linear_fit(pb.kind, Xtr, ytr)
     local s_lin = p_lin and compare.score(pb.kind, yte, p_lin(Xte))
@@ -114,6 +134,7 @@ for _, name in ipairs(names) do
       name, seed, h, Xtr:rows(), fmt(s_idl, pb.kind), t_idl, fmt(s_mlp, pb.kind), t_mlp,
       s_sk and fmt(s_sk, pb.kind) or "-", t_sk or 0 / 0, it_sk and tostring(it_sk) or "",
       fmt(s_lin, pb.kind), ratio))
+    print("  idl: " .. profile(e_idl) .. "; mlp: " .. profile(e_mlp))
     if why then print("  sklearn: " .. why) end
     if opts.sklearn_raw and not why then
       local s_raw, t_raw, it_raw = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, h, seed, true)
