@@ -57,6 +57,40 @@ describe("implicit gradients", function()
   end)
 end)
 
+describe("implicit gradients with backward_steps", function()
+  -- one sample: dY = grads.c, G = A^T dY, Phi = 1[X > 0], and V = df; the
+  -- k-step phantom gradient is V_1 = Phi G, V_k = Phi (D^T V_(k-1) + G)
+  local rng = idl.rng(14) -- five of six units active, coupled through D
+  local theta = random_theta(3, 6, 2, rng)
+  local U, Y = idl.randn(3, 1, rng), idl.randn(2, 1, rng)
+  local function grads_of(steps)
+    local _, g, X = implicit.loss_and_grad(theta, U, Y, {loss = "squared", tol = 1e-14, max_iter = 2000,
+      backward_steps = steps})
+    return g, X
+  end
+  local exact, X = grads_of(0)
+  local G = theta.A:t() * exact.c
+  local function phantom(k)
+    local V = idl.zeros(6, 1)
+    for _ = 1, k do
+      local W = theta.D:t() * V + G
+      for i = 1, 6 do V:set(i, 1, X:get(i, 1) > 0 and W:get(i, 1) or 0) end
+    end
+    return V
+  end
+
+  it("are the k-term Neumann sums, tend to the exact gradient, and leave A, B, c alone", function()
+    for _, k in ipairs{1, 2, 3} do
+      local g = grads_of(k)
+      assert.is_true(idl.equal(g.f, phantom(k), 1e-12), "k = " .. k)
+      assert.is_true(idl.equal(g.E, phantom(k) * U:t(), 1e-12), "k = " .. k)
+      assert.is_true(idl.equal(g.A, exact.A, 0) and idl.equal(g.c, exact.c, 0), "k = " .. k)
+    end
+    assert.is_false(idl.equal(grads_of(1).f, exact.f, 1e-6)) -- the phantom gradient is not the exact one
+    assert.is_true(idl.equal(grads_of(500).f, exact.f, 1e-10))
+  end)
+end)
+
 describe("implicit training", function()
   it("drives the true loss on data from a small known IDL model close to zero", function()
     local rng = idl.rng(7)

@@ -58,6 +58,8 @@ implicit.OPTIONS = {
   -- measured at monitor_tol, predictions at the estimator's tol
   {"forward_tol", 1e-3, {"number", gt = 0}, "the forward (equilibrium) solves' tolerance during training"},
   {"backward_tol", nil, {"number", gt = 0}, "the backward (implicit_backward) solves' tolerance (nil: tol)"},
+  {"backward_steps", 0, {"count", min = 0}, "0: the exact gradient (backward solve to backward_tol); k > 0: "
+    .. "the k-step phantom gradient sum_{i<k} (Phi D^T)^i Phi G (k = 1: Jacobian-free), cheaper, inexact"},
   {"max_iter", 300, {"count", min = 1}, "solver iterations per solve at most"},
   {"method", "picard", {"choice", choices = {"picard", "anderson"}}, "equilibrium solver"},
   {"lr_patience", 8, {"count", min = 1}, "rounds without improvement of the training loss before halving"},
@@ -144,7 +146,8 @@ end
 
 --- implicit.backward(theta, U, X, ws, grads, opts, guarded) -> info: the
 -- gradients of the loss (dY already in ws.dY) for all six blocks, X the
--- forward's equilibrium (opts.backward_tol, else opts.tol). Phi = 1[Z > 0]
+-- forward's equilibrium (opts.backward_tol, else opts.tol; opts.backward_steps
+-- = k > 0: at most k steps from V = 0, the phantom gradient). Phi = 1[Z > 0]
 -- is read from X (1[X > 0]): the solver's X is (Z')_+ of one of its products
 -- Z' = D X' + B0, within its tolerance of the equilibrium, so the patterns
 -- differ at most at entries that close to 0, and the product D X that
@@ -155,8 +158,9 @@ function implicit.backward(theta, U, X, ws, grads, opts, guarded)
   core.gemm(grads.c, ws.dY, ws.ones)
   core.gemm(ws.G, theta.A, ws.dY, 1, 0, true, false)
   if guarded and not ws.G:all_finite() then fault("the gradient A^T dL/dYhat overflowed") end
+  local k = opts.backward_steps or 0
   local V, info = core.implicit_backward(theta.D, X, ws.G,
-    {tol = opts.backward_tol or opts.tol, max_iter = opts.max_iter})
+    {tol = opts.backward_tol or opts.tol, max_iter = math.max(opts.max_iter, k), steps = k})
   core.gemm(grads.D, V, X, 1, 0, false, true)
   core.gemm(grads.E, V, U, 1, 0, false, true)
   core.gemm(grads.f, V, ws.ones)
