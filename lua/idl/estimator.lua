@@ -30,10 +30,12 @@
 -- initialization_theta, random_state = 0, early_stopping = true, verbosity =
 -- true; and the choices the report fixed internally: constraint,
 -- initialization, inner_max_iter, patience, loss, tol, monitor_*,
--- raise_on_nonconvergence, centre_inputs. patience and initialization_options are
--- per-trainer: left unset, fit uses the trainer's declared default
--- (idl.trainers.register's fit_defaults: 20 rounds of patience for
--- "implicit", 40 for "hybrid", 10 otherwise); a value given, even 10, is used.
+-- raise_on_nonconvergence, centre_inputs. patience, monitor_train_every and
+-- initialization_options are per-trainer: left unset, fit uses the trainer's
+-- declared default (idl.trainers.register's fit_defaults: 20 rounds of
+-- patience for "implicit", 40 for "hybrid", 10 otherwise; the true train loss
+-- every 10th round for "implicit", every round otherwise); a value given,
+-- even 1, is used.
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
@@ -168,6 +170,19 @@ local function check_distributed(o)
   if mpi.rank() ~= 0 then o.verbose = false end
 end
 
+-- A resumed run keeps the per-trainer defaults its checkpoint was written
+-- with (recorded in its params), even if the trainer's declared ones changed
+-- since: a copy of fit_defaults with those values.
+local PER_TRAINER_PARAMS = SCHEMA:flagged("per_trainer")
+local function resumed_defaults(fit_defaults, saved_params)
+  local out = {}
+  for k, v in pairs(fit_defaults or {}) do out[k] = v end
+  for _, k in ipairs(PER_TRAINER_PARAMS) do
+    if saved_params[k] ~= nil then out[k] = saved_params[k] end
+  end
+  return out
+end
+
 local function check_fit_options(self, opts)
   local o = FIT_SCHEMA:check_table(opts, "options")
   if o.verbose == nil then o.verbose = self.params.verbosity end
@@ -182,6 +197,7 @@ local function check_fit_options(self, opts)
   o.type_of_training = FIT_SCHEMA:check("type_of_training", o.type_of_training)
   o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
   SCHEMA:check_overrides(o.fit_defaults, "the fit_defaults of trainer '" .. o.type_of_training .. "'")
+  if type(saved.params) == "table" then o.fit_defaults = resumed_defaults(o.fit_defaults, saved.params) end
   o.rounds_number = o.rounds_number or saved.rounds_number or o.fit_defaults.rounds_number
     or FIT_SCHEMA:info("rounds_number").default
   if o.trainer_options == nil then o.trainer_options = saved.trainer_options end

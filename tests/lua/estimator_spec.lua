@@ -178,6 +178,25 @@ describe("idl.IDLModel parameter schema", function()
     assert.are.equal(40, (rounds_run(idl.IDLModel{verbosity = false}:get_params())))
   end)
 
+  it("monitor_train_every is per-trainer: implicit measures the train loss every 10th round", function()
+    local function implicit_fit(params)
+      local p = {hidden_variables = 4, random_state = 0, verbosity = false}
+      for k, v in pairs(params) do p[k] = v end
+      return idl.IDLModel(p):fit(Xtr, ytr, {rounds_number = 12, type_of_training = "implicit"})
+    end
+    local sparse, dense = implicit_fit{}, implicit_fit{monitor_train_every = 1}
+    assert.is_nil(sparse:get_params().monitor_train_every)
+    assert.are.equal(13, #sparse.history) -- the initialization and 12 rounds
+    for i, e in ipairs(sparse.history) do
+      local measured = e.round % 10 == 0 or i == #sparse.history
+      assert.are.equal(measured, e.train_l2 ~= nil, "round " .. e.round)
+      assert.is_not_nil(e.eval_l2) -- early stopping reads it every round
+      assert.is_not_nil(dense.history[i].train_l2)
+      assert.are.equal(dense.history[i].eval_l2, e.eval_l2) -- monitoring only: the same training
+    end
+    assert.are.same(dense.model.theta.D:totable(), sparse.model.theta.D:totable())
+  end)
+
   it("preset = \"report\" gives the report's settings; values given explicitly win", function()
     local est = require "idl.estimator"
     -- the report's section 4 and 6 settings: h = 1, alpha = eps = 0.1, inner

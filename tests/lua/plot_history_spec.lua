@@ -29,7 +29,8 @@ end
 describe("IDLModel:plot_history", function()
   local X, y = idl.data.sin(40, idl.rng(1))
   local Xtr, Xte, ytr, yte = idl.data.train_test_split(X, y)
-  local est = idl.IDLModel{hidden_variables = 3, verbosity = false, early_stopping = false}
+  local est = idl.IDLModel{hidden_variables = 3, verbosity = false, early_stopping = false,
+    monitor_train_every = 1} -- a train loss every round to draw
   est:fit(Xtr, ytr, {type_of_training = "implicit", rounds_number = 3, eval_set = {Xte, yte}})
 
   it("draws train and validation loss from round 0 (the initialization)", function()
