@@ -10,6 +10,8 @@
 --   today     idl.IDLModel{} as it is: no options at all (the defaults)
 --   ftol1e-3  today with trainer_options {forward_tol = 1e-3} (loose forward
 --             solves during training; predict stays tight)
+--   bsteps1, bsteps2, bsteps3  today with trainer_options {backward_steps = k}
+--             (the k-step phantom gradient instead of the exact backward solve)
 --   report    idl.IDLModel{preset = "report"}: the report's settings, the
 --             defaults before they were chosen here (two_loops, h = 1)
 --   two_loops type_of_training = "two_loops", hidden_variables = h_rule
@@ -140,6 +142,14 @@ local function proposed(kind, Xtr, ytr, hr, seed)
     eval_set = {idl.data.select_rows(Xtr, val_idx), compare.take(ytr, val_idx)}}})
 end
 
+-- today with the k-step phantom gradient
+local function backward_steps(k)
+  return function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
+      fit = {trainer_options = {backward_steps = k}}})
+  end
+end
+
 local CONFIGS = {
   proposed = proposed,
   linit = linit,
@@ -150,6 +160,9 @@ local CONFIGS = {
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
       fit = {trainer_options = {forward_tol = 1e-3}}})
   end,
+  bsteps1 = backward_steps(1),
+  bsteps2 = backward_steps(2),
+  bsteps3 = backward_steps(3),
   report = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {preset = "report", random_state = seed}})
   end,
