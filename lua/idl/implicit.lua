@@ -43,6 +43,10 @@ for k, v in pairs{
 -- loss_and_grad, evaluate and predict solve at tol (forward and backward);
 -- train leaves forward_tol to the trainer (loose during training)
 implicit.defaults.forward_tol = nil
+-- loss_and_grad is the exact gradient (what the gradient checks compare),
+-- and so is train unless asked: backward_steps = 0 here, where the trainer
+-- (the estimator's fits) defaults to the 3-step phantom gradient
+implicit.defaults.backward_steps = 0
 
 -- The options with defaults filled in: a new table, the caller's is not touched.
 local function with_defaults(opts)

@@ -146,7 +146,9 @@ describe("implicit training's solver tolerances", function()
   -- a small well-posed problem: the epochs' mean iterations per batch
   -- (history inner_iterations = forward + backward) and the model trained
   local X, y = idl.data.implicit(200, idl.rng(4), {n = 3, h = 6, p = 1, density = 0.5, kappa = 0.8})
-  local function run(trainer_options)
+  local function run(trainer_options, phantom)
+    -- the tolerances concern the exact backward solve unless phantom
+    if not phantom then trainer_options.backward_steps = trainer_options.backward_steps or 0 end
     local est = idl.IDLModel{hidden_variables = 8, random_state = 1, verbosity = false,
       early_stopping = false}
     est:fit(X, y, {rounds_number = 2, type_of_training = "implicit", trainer_options = trainer_options})
@@ -164,5 +166,14 @@ describe("implicit training's solver tolerances", function()
     assert.is_true(loose_forward < tight, string.format("%d vs %d iterations", loose_forward, tight))
     assert.is_true(loose_backward < tight, string.format("%d vs %d iterations", loose_backward, tight))
     assert.is_false(idl.equal(lf.model.theta.D, lb.model.theta.D, 0)) -- not the same solve loosened
+  end)
+
+  it("the estimator trains with the 3-step phantom gradient unless backward_steps = 0 asks for the exact one",
+    function()
+    local _, default = run({}, true)
+    local _, three = run({backward_steps = 3}, true)
+    local _, exact = run({backward_steps = 0}, true)
+    assert.is_true(idl.equal(default.model.theta.D, three.model.theta.D, 0))
+    assert.is_false(idl.equal(default.model.theta.D, exact.model.theta.D, 1e-8))
   end)
 end)
