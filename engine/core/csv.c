@@ -333,13 +333,16 @@ int idl_csv_bad_name(const char *const *names, int cols, char delimiter)
 }
 
 /* One header name: quoted ("" for a quote) when it would read as a number
- * (a year, a wavelength: the header must hold no number to be told from data)
- * or starts with a quote; as it is otherwise. */
+ * (a year, a wavelength: the header must hold no number to be told from data),
+ * starts with a quote, or starts with a byte order mark (at the start of the
+ * file the reader would take it for the file's own and drop it); as it is
+ * otherwise. */
 static void write_name(idl_writer *w, const char *name)
 {
     size_t n = strlen(name);
     double v;
-    if (parse_field(name, name + n, &v) == FIELD_TEXT && name[0] != '"') {
+    if (parse_field(name, name + n, &v) == FIELD_TEXT && name[0] != '"' &&
+        strncmp(name, IDL_CSV_BOM, 3) != 0) {
         idl_writer_write(w, name, n);
         return;
     }
