@@ -124,7 +124,7 @@ static int l_write_csv(lua_State *L)
     int bad = names ? idl_csv_bad_name(names, m->cols, delim) : -1;
     if (bad >= 0)
         return lidl_error(L, fn, "name %d would not read back (it holds the delimiter or a line "
-                          "break, or it is the only name and blank)", bad + 1);
+                          "break)", bad + 1);
     idl_csv_error err;
     idl_status st = idl_csv_write(path, m, names, delim, &err);
     if (st == IDL_EIO)

@@ -325,8 +325,7 @@ int idl_csv_bad_name(const char *const *names, int cols, char delimiter)
     for (int c = 0; c < cols; c++) {
         const char *s = names[c];
         size_t n = strlen(s);
-        if (strchr(s, delimiter) || strchr(s, '\n') || (c == cols - 1 && n && s[n - 1] == '\r') ||
-            (cols == 1 && blank(s)))
+        if (strchr(s, delimiter) || strchr(s, '\n') || (c == cols - 1 && n && s[n - 1] == '\r'))
             return c;
     }
     return -1;
@@ -334,15 +333,16 @@ int idl_csv_bad_name(const char *const *names, int cols, char delimiter)
 
 /* One header name: quoted ("" for a quote) when it would read as a number
  * (a year, a wavelength: the header must hold no number to be told from data),
- * starts with a quote, or starts with a byte order mark (at the start of the
- * file the reader would take it for the file's own and drop it); as it is
+ * starts with a quote, starts with a byte order mark (at the start of the
+ * file the reader would take it for the file's own and drop it) or is blank
+ * (a header of one blank name would be a blank line, skipped); as it is
  * otherwise. */
 static void write_name(idl_writer *w, const char *name)
 {
     size_t n = strlen(name);
     double v;
     if (parse_field(name, name + n, &v) == FIELD_TEXT && name[0] != '"' &&
-        strncmp(name, IDL_CSV_BOM, 3) != 0) {
+        strncmp(name, IDL_CSV_BOM, 3) != 0 && !blank(name)) {
         idl_writer_write(w, name, n);
         return;
     }

@@ -1233,7 +1233,9 @@ describe("crafted input", function()
       assert.is_false(ok)
       assert.matches("write_csv: name %d would not read back", err)
     end
-    assert.has_error(function() idl.write_csv(path, idl.ones(2, 1), {" "}) end)
+    idl.write_csv(path, idl.ones(2, 1), {" "}) -- a lone blank name is written quoted: it reads back
+    local _, lone = idl.read_csv(path, {header = true})
+    assert.are.same({" "}, lone)
     idl.write_csv(path, m, {"a\rb", " c "})
     local back, names = idl.read_csv(path, {header = true})
     assert.are.same({"a\rb", " c "}, names)

@@ -421,6 +421,16 @@ describe("read_csv with header = 'auto'", function()
     assert.same(m:totable(), m2:totable())
   end)
 
+  it("writes a lone blank header name quoted, so that the header line is not blank (found by fuzz_csv)", function()
+    for _, name in ipairs{"", " ", "  "} do
+      local out = base .. "/blank_name.csv"
+      idl.write_csv(out, idl.from_table{{22}}, {name})
+      local m, names = idl.read_csv(out, {header = true})
+      assert.same({name}, names)
+      assert.same({{22}}, m:totable())
+    end
+  end)
+
   it("streams a file alike (stream_csv): a byte order mark skipped, a mixed first line refused", function()
     write_script(base .. "/s.csv", "\239\187\1911,2\n3,4\n")
     local src = idl.data.stream_csv(base .. "/s.csv", {batch_size = 10})
