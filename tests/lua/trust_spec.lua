@@ -409,7 +409,7 @@ describe("read_csv with header = 'auto'", function()
     assert.same({{1, 2}, {3, 4}}, m:totable())
   end)
 
-  it("writes a name that starts with byte order mark bytes so that it reads back (found by fuzz_csv)", function()
+  it("writes a name starting with byte order mark bytes so that it reads back (fuzz_csv)", function()
     -- after a blank first line the mark is part of the name; written first in a file it
     -- would be taken for the file's own mark and dropped, unless quoted
     local m, names = read("\n\239\187\19178\n9\n")
@@ -421,7 +421,7 @@ describe("read_csv with header = 'auto'", function()
     assert.same(m:totable(), m2:totable())
   end)
 
-  it("writes a lone blank header name quoted, so that the header line is not blank (found by fuzz_csv)", function()
+  it("writes a lone blank header name quoted: the header line is not blank (fuzz_csv)", function()
     for _, name in ipairs{"", " ", "  "} do
       local out = base .. "/blank_name.csv"
       idl.write_csv(out, idl.from_table{{22}}, {name})
