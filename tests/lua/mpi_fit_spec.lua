@@ -11,31 +11,17 @@
 
 local idl = require "idl"
 local mpi = require "idl.mpi"
+local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua")
 
 local SOURCE = os.getenv("IDL_SOURCE_DIR") or "."
 local EXE = os.getenv("IDL_EXE") or "build/bin/idl"
-local MPIEXEC = os.getenv("IDL_MPIEXEC") or "mpirun"
 local CHILD = SOURCE .. "/tests/lua/fixtures/mpi_fit_child.lua"
 local TIMEOUT = 120 -- seconds: a hang fails the test instead of stalling the suite
 local RMSE_TOLERANCE = 0.25 -- relative to the single-process fit
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 -- Runs the child on np ranks (nil: alone); returns exit status, stdout, stderr.
 local function run(np)
-  local out, err = os.tmpname(), os.tmpname()
-  local launcher = np and string.format("%s --oversubscribe -np %d ", MPIEXEC, np) or ""
-  local _, _, code = os.execute(string.format("timeout %d %s%s %s >%s 2>%s", TIMEOUT, launcher, EXE,
-    CHILD, out, err))
-  local stdout, stderr = read(out), read(err)
-  os.remove(out)
-  os.remove(err)
-  return code, stdout, stderr
+  return support.mpirun(np, EXE, CHILD, nil, TIMEOUT)
 end
 
 -- "<rank> <key> <value>" lines -> results[rank][key] = value

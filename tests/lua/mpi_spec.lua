@@ -9,6 +9,7 @@
 
 local idl = require "idl"
 local mpi = require "idl.mpi"
+local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua")
 
 local SOURCE = os.getenv("IDL_SOURCE_DIR") or "."
 local EXE = os.getenv("IDL_EXE") or "build/bin/idl"
@@ -32,15 +33,7 @@ end
 -- Runs `child MODE` on np ranks (np = nil: alone, without mpirun); returns the
 -- exit status, stdout and stderr.
 local function run(np, mode)
-  local out, err = os.tmpname(), os.tmpname()
-  local launcher = np and string.format("%s --oversubscribe -np %d ", MPIEXEC, np) or ""
-  local cmd = string.format("timeout %d %s%s %s %s >%s 2>%s", TIMEOUT, launcher, EXE, CHILD, mode,
-    out, err)
-  local _, _, code = os.execute(cmd)
-  local stdout, stderr = read(out), read(err)
-  os.remove(out)
-  os.remove(err)
-  return code, stdout, stderr
+  return support.mpirun(np, EXE, CHILD, mode, TIMEOUT)
 end
 
 -- "<rank> <key> v1 v2 ..." lines -> results[rank][key] = {v1, v2, ...}

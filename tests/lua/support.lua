@@ -78,4 +78,19 @@ function support.rendering(f)
   end
 end
 
+--- Runs `exe script args` on np MPI ranks (np = nil: alone, without the
+-- launcher) under `timeout seconds`; returns the exit status, stdout, stderr.
+-- The launcher is $IDL_MPIEXEC or mpirun, oversubscribed (2 cores here).
+function support.mpirun(np, exe, script, args, seconds)
+  local out, err = os.tmpname(), os.tmpname()
+  local mpiexec = os.getenv("IDL_MPIEXEC") or "mpirun"
+  local launcher = np and string.format("%s --oversubscribe -np %d ", mpiexec, np) or ""
+  local _, _, code = os.execute(string.format("timeout %d %s%s %s %s >%s 2>%s", seconds, launcher, exe,
+    script, args or "", out, err))
+  local stdout, stderr = support.slurp(out), support.slurp(err)
+  os.remove(out)
+  os.remove(err)
+  return code, stdout, stderr
+end
+
 return support
