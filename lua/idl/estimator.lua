@@ -51,13 +51,15 @@ local core = require "idl.core"
 local util = require "idl._util"
 local api = require "idl._api"
 local schema = require "idl.estimator.schema"
+local inputs = require "idl.estimator.inputs"
+local fit_options = require "idl.estimator.options"
+local resume = require "idl.estimator.resume"
 local model_mod = require "idl.model"
 local losses = require "idl.losses"
 local trainers = require "idl.trainers"
 local initializers = require "idl.initializers"
 local metrics = require "idl.metrics"
 local progress = require "idl.progress"
-local json = require "idl.json"
 local mpi = require "idl.mpi"
 local distributed = require "idl.distributed"
 
@@ -110,207 +112,30 @@ IDLModel.set_params = method("idl.IDLModel:set_params", function(self, given)
 end)
 
 -- ---------------------------------------------------------------------------
--- Input checks
-
--- X (m x n, rows are samples) as a matrix, checked; `what` names it.
-local function check_x(X, what)
-  if X == nil then api.fail(what .. " is missing") end
-  local M = api.check(X, "matrix_like", what)
-  if M:rows() == 0 or M:cols() == 0 then
-    api.fail(string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()))
-  end
-  return M
-end
-
--- y (m x p or a vector) against X's m rows.
-local function check_y(y, m, what, xwhat)
-  if y == nil then api.fail(what .. " is missing") end
-  local M = api.check(y, "matrix_like", what)
-  if M:rows() == 0 or M:cols() == 0 then
-    api.fail(string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()))
-  end
-  if M:rows() ~= m then
-    api.fail(string.format("%s has %d rows (samples), %s has %d: one target row per sample",
-      xwhat, m, what, M:rows()))
-  end
-  return M
-end
-
--- The parameters a resumed run must share with the run that wrote the
--- checkpoint (the others do not change the numbers), as declared (resume = true).
-local RESUME_PARAMS = SCHEMA:flagged("resume")
-
--- The checkpoint named by fit's resume option: the model file and the fit
--- record the estimator wrote into it.
-local function read_checkpoint(path)
-  local ck, problem = model_mod.read(path)
-  if not ck then api.fail("resume: " .. problem) end
-  local record = ck.meta["checkpoint.fit"]
-  local saved = type(record) == "string" and json.decode(record)
-  if type(saved) ~= "table" or type(saved.type_of_training) ~= "string" then
-    api.fail("resume: '" .. path .. "' is not a checkpoint of fit (written with checkpoint_path)")
-  end
-  return ck, saved
-end
-
--- distributed = true: MPI must be built in; in a job of several ranks only
--- the implicit trainer is data-parallel, and resuming is not (yet) supported.
-local function check_distributed(o)
-  if not mpi.available() then
-    api.fail("distributed = true needs idl.mpi, and this idl was built without MPI")
-  end
-  o.ranks = mpi.size()
-  if o.ranks == 1 then return end
-  if o.type_of_training ~= "implicit" then
-    api.fail("distributed = true trains with type_of_training 'implicit' only, not '"
-      .. o.type_of_training .. "'")
-  end
-  if o.resume ~= nil then api.fail("distributed = true cannot resume a checkpoint yet") end
-  -- one progress line for the job
-  if mpi.rank() ~= 0 then o.verbose = false end
-end
-
--- A resumed run keeps the per-trainer defaults its checkpoint was written
--- with (recorded in its params), even if the trainer's declared ones changed
--- since: a copy of fit_defaults with those values.
-local PER_TRAINER_PARAMS = SCHEMA:flagged("per_trainer")
-local function resumed_defaults(fit_defaults, saved_params)
-  local out = {}
-  for k, v in pairs(fit_defaults or {}) do out[k] = v end
-  for _, k in ipairs(PER_TRAINER_PARAMS) do
-    if saved_params[k] ~= nil then out[k] = saved_params[k] end
-  end
-  return out
-end
-
-local function check_fit_options(self, opts)
-  local o = FIT_SCHEMA:check_table(opts, "options")
-  if o.verbose == nil then o.verbose = self.params.verbosity end
-  if o.resume ~= nil then o.checkpoint, o.saved = read_checkpoint(o.resume) end
-  local saved = o.saved or {}
-  if o.saved and o.type_of_training ~= nil and o.type_of_training ~= saved.type_of_training then
-    api.fail(string.format("resume: the checkpoint was written by type_of_training '%s', not '%s'",
-      saved.type_of_training, o.type_of_training))
-  end
-  local preset = self.params.preset and FIT_SCHEMA:preset(self.params.preset) or {}
-  o.type_of_training = o.type_of_training or saved.type_of_training or preset.type_of_training or "implicit"
-  o.type_of_training = FIT_SCHEMA:check("type_of_training", o.type_of_training)
-  o.fit_defaults = trainers.registry[o.type_of_training].fit_defaults
-  SCHEMA:check_overrides(o.fit_defaults, "the fit_defaults of trainer '" .. o.type_of_training .. "'")
-  if type(saved.params) == "table" then o.fit_defaults = resumed_defaults(o.fit_defaults, saved.params) end
-  o.rounds_number = o.rounds_number or saved.rounds_number or o.fit_defaults.rounds_number
-    or FIT_SCHEMA:info("rounds_number").default
-  if o.trainer_options == nil then o.trainer_options = saved.trainer_options end
-  o.checkpoint_every = o.checkpoint_every or 0
-  if o.checkpoint_every > 0 and o.checkpoint_path == nil then
-    api.fail("checkpoint_every needs checkpoint_path (the file to write)")
-  end
-  if o.distributed then check_distributed(o) end
-  return o
-end
-
--- ---------------------------------------------------------------------------
 -- Fit
 
--- Splits the columns of (U, Y) at random (seeded): the last `fraction` of a
--- permutation becomes the early-stopping set, kept out of training.
-local function hold_out(U, Y, fraction, seed)
-  local m = U:cols()
-  local k = math.floor(m * fraction + 0.5)
-  if k < 1 or k >= m then return U, Y, nil end
-  local perm = core.rng(seed):permutation(m)
-  local train_idx, eval_idx = table.move(perm, 1, m - k, 1, {}), table.move(perm, m - k + 1, m, 1, {})
-  return U:select_cols(train_idx), Y:select_cols(train_idx),
-    {U = U:select_cols(eval_idx), Y = Y:select_cols(eval_idx)}
-end
-
--- A trainer's declared holdout (idl.trainers.register) for m training
--- samples: a fraction, or steps {{m1, f1}, {m2, f2}, ...} (the last with mi <= m).
-local function holdout_fraction(holdout, m)
-  if type(holdout) == "number" then return holdout end
-  local fraction = 0
-  for _, step in ipairs(holdout) do
-    if m >= step[1] then fraction = step[2] end
+-- The trainer state a fit starts from: the initialization (params.initialization,
+-- or params.initialization_theta) of a model with lambda0 = starting_lambda.
+-- Data-parallel, every rank starts from rank 0's initialization.
+local function initial_state(p, U, Y, eval, parallel)
+  local h = p.hidden_variables
+  local lambda = inputs.starting_lambda(p, h)
+  local constraint = p.constraint
+  local rng = core.rng(p.random_state)
+  local problem = {U = U, Y = Y, h = h, constraint = constraint, lambda = lambda}
+  local theta, X0
+  if p.initialization_theta then
+    theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
+  else
+    theta, X0 = initializers.registry[p.initialization](problem, rng, p.initialization_options)
   end
-  return fraction
-end
-
--- The machine's memory in bytes (MemTotal of /proc/meminfo), or nil when unknown.
-local function machine_memory()
-  local f = io.open("/proc/meminfo")
-  if not f then return nil end
-  local text = f:read("a") or ""
-  f:close()
-  local kb = text:match("MemTotal:%s*(%d+)%s*kB")
-  return kb and tonumber(kb) * 1024
-end
-
--- Refuses, before any allocation, a hidden_variables whose matrices cannot fit
--- in memory: D (h x h), E (h x n) and the hidden states of the m samples
--- (h x m), which training holds a few times over (X, its equilibrium, steps).
-local function check_size(h, n, m)
-  local hf = h + 0.0 -- in floating point: h * h overflows the integers for h > 3e9
-  local bytes = 8 * (hf * hf + hf * n + 4 * hf * m)
-  local ram = machine_memory()
-  if ram and bytes > ram then
-    api.failf("hidden_variables = %d needs at least %.3g GB (D is h x h, the hidden states h x %d "
-      .. "samples), the machine has %.3g GB", h, bytes / 1e9, m, ram / 1e9)
+  if parallel then
+    local blocks = {}
+    for i, k in ipairs(model_mod.THETA_NAMES) do blocks[i] = theta[k] end
+    mpi.bcast(blocks, 0)
   end
-end
-
-local function starting_lambda(params, h)
-  local v = params.starting_lambda
-  if v == nil then return core.full(h, 1, params.tol_fenchel) end
-  if type(v) == "number" then return core.full(h, 1, v) end
-  if v:rows() ~= h or v:cols() ~= 1 then
-    api.fail(string.format("starting_lambda is %dx%d, expected %dx1 (hidden_variables = %d)",
-      v:rows(), v:cols(), h, h))
-  end
-  return v:copy()
-end
-
--- The meta fields of fit's checkpoints: what est:save writes, and the fit
--- record (trainer, planned rounds, trainer_options, parameters) that resume
--- reads back.
-local function checkpoint_meta(p, o)
-  local meta, record_params = {estimator = "IDLModel"}, {}
-  for k, v in pairs(p) do
-    local t = type(v)
-    if t == "number" or t == "string" or t == "boolean" then
-      meta["param." .. k] = v
-      record_params[k] = v
-    end
-  end
-  local record = {type_of_training = o.type_of_training, rounds_number = o.rounds_number,
-    params = record_params}
-  if o.trainer_options ~= nil and pcall(json.encode, o.trainer_options) then
-    record.trainer_options = o.trainer_options
-  end
-  meta["checkpoint.fit"] = json.encode(record)
-  return meta
-end
-
--- The trainer state of fit's resume option, checked against this estimator.
-local function resume_state(p, o, data)
-  local ck, saved = o.checkpoint, o.saved
-  for _, k in ipairs(RESUME_PARAMS) do
-    local was = type(saved.params) == "table" and saved.params[k]
-    if was ~= nil and was ~= p[k] then
-      api.fail(string.format("resume: the checkpoint was written with %s = %s, this estimator has %s",
-        k, tostring(was), tostring(p[k])))
-    end
-  end
-  if ck.h ~= p.hidden_variables or ck.constraint.kind ~= p.constraint.kind
-    or ck.constraint.kappa ~= p.constraint.kappa then
-    api.fail(string.format("resume: the checkpoint holds a model with h = %d, constraint %s %g; "
-      .. "this estimator has hidden_variables = %d, constraint %s %g", ck.h, ck.constraint.kind,
-      ck.constraint.kappa, p.hidden_variables, p.constraint.kind, p.constraint.kappa))
-  end
-  -- trainers.resume raises; its message is put under "resume: " (until it
-  -- reports nil and a message, as model.read does)
-  local ok, s = pcall(trainers.resume, ck, data)
-  if not ok then api.fail("resume: " .. api.strip(s)) end
-  return s
+  local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
+  return trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
 end
 
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
@@ -357,64 +182,34 @@ end
 -- checkpoint_path is set. A second Ctrl-C aborts as usual.
 IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   local fname = "idl.IDLModel:fit"
-  local o = check_fit_options(self, opts)
+  local o = fit_options.check(self.params, opts)
   -- the values this fit uses: the parameters set, else the trainer's declared
   -- defaults (fit_defaults), else the schema's
   local p = SCHEMA:resolve(self.params, o.fit_defaults)
-  local Xm = check_x(X, "X")
+  local Xm = inputs.x(X, "X")
   if p.hidden_variables == "auto" then p.hidden_variables = schema.auto_hidden(Xm:rows()) end
-  local ym = check_y(y, Xm:rows(), "y", "X")
-  local eval
-  if o.eval_set ~= nil then
-    local es = o.eval_set
-    local Xe = check_x(es[1], "eval_set[1]")
-    if Xe:cols() ~= Xm:cols() then
-      api.fail(string.format("eval_set[1] has %d columns (features), X has %d", Xe:cols(), Xm:cols()))
-    end
-    local ye = check_y(es[2], Xe:rows(), "eval_set[2]", "eval_set[1]")
-    if ye:cols() ~= ym:cols() then
-      api.fail(string.format("eval_set[2] has %d columns (outputs), y has %d", ye:cols(), ym:cols()))
-    end
-    eval = {U = Xe:t(), Y = ye:t()}
-  end
+  local ym = inputs.y(y, Xm:rows(), "y", "X")
+  local eval = o.eval_set ~= nil and inputs.eval_set(o.eval_set, Xm, ym) or nil
   local registered = trainers.registry[o.type_of_training]
   if registered.relaxed and not losses.get(p.loss).relaxed then
     api.fail(string.format("type_of_training '%s' trains the relaxed problem, which needs the "
       .. "squared loss; the model's loss is '%s'", o.type_of_training, p.loss))
   end
 
-  check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
+  inputs.check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
   local U, Y = Xm:t(), ym:t()
   local parallel = o.distributed and o.ranks > 1
   if eval == nil and p.early_stopping and o.fit_defaults.holdout then
     -- data-parallel: each rank holds out the same fraction of its shard, the
     -- fraction of the total sample count
     local m = parallel and distributed.sum{U:cols()}[1] or U:cols()
-    U, Y, eval = hold_out(U, Y, holdout_fraction(o.fit_defaults.holdout, m), p.random_state)
+    U, Y, eval = inputs.hold_out(U, Y, inputs.holdout_fraction(o.fit_defaults.holdout, m), p.random_state)
   end
   local s
   if o.checkpoint then
-    s = resume_state(p, o, {U = U, Y = Y, eval = eval})
+    s = resume.state(p, o, {U = U, Y = Y, eval = eval})
   else
-    local h = p.hidden_variables
-    local lambda = starting_lambda(p, h)
-    local constraint = p.constraint
-    local rng = core.rng(p.random_state)
-    local problem = {U = U, Y = Y, h = h, constraint = constraint, lambda = lambda}
-    local theta, X0
-    if p.initialization_theta then
-      theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
-    else
-      theta, X0 = initializers.registry[p.initialization](problem, rng, p.initialization_options)
-    end
-    -- data-parallel: every rank starts from rank 0's initialization
-    if parallel then
-      local blocks = {}
-      for i, k in ipairs(model_mod.THETA_NAMES) do blocks[i] = theta[k] end
-      mpi.bcast(blocks, 0)
-    end
-    local m = model_mod.new{theta = theta, lambda = lambda, constraint = constraint, loss = p.loss}
-    s = trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
+    s = initial_state(p, U, Y, eval, parallel)
   end
   local bar = progress.new{total = o.rounds_number, label = o.type_of_training, enabled = o.verbose,
     fields = {"G", "relaxed_l2", "train_l2", "eval_l2", "residual"}}
@@ -426,7 +221,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     centre_inputs = p.centre_inputs,
     callbacks = o.callbacks, on_step = o.on_step, progress = bar, trainer_options = o.trainer_options,
     checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
-    checkpoint_meta = o.checkpoint_path and checkpoint_meta(p, o), caller = fname,
+    checkpoint_meta = o.checkpoint_path and resume.checkpoint_meta(p, o), caller = fname,
     distributed = parallel or nil,
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
@@ -465,7 +260,7 @@ IDLModel.predict = method("idl.IDLModel:predict", function(self, X, opts)
   local k = opts.k_iterations == nil and 10000 or
     api.check(opts.k_iterations, {"number", integer = true, min = 0}, "k_iterations")
   local tol = opts.tol == nil and self.params.tol or api.check(opts.tol, {"number", min = 0}, "tol")
-  local Xm = check_x(X, "X")
+  local Xm = inputs.x(X, "X")
   if Xm:cols() ~= self.model.n then
     api.fail(string.format("X has %d columns (features), the model was fitted on %d",
       Xm:cols(), self.model.n))
@@ -478,9 +273,9 @@ end)
 
 --- est:score(X, y) -> R^2 of the predictions (idl.metrics.r2, averaged over outputs).
 IDLModel.score = method("idl.IDLModel:score", function(self, X, y)
-  check_x(X, "X")
+  inputs.x(X, "X")
   local yhat = IDLModel.predict(self, X)
-  local ym = check_y(y, yhat:rows(), "y", "X")
+  local ym = inputs.y(y, yhat:rows(), "y", "X")
   if ym:cols() ~= yhat:cols() then
     api.fail(string.format("y has %d columns, the model has %d outputs", ym:cols(), yhat:cols()))
   end
@@ -526,11 +321,7 @@ end)
 IDLModel.save = method("idl.IDLModel:save", function(self, path)
   if not self.model then api.fail("the model is not fitted: nothing to save") end
   local m = self.model:copy()
-  m.meta["estimator"] = "IDLModel"
-  for k, v in pairs(self.params) do
-    local t = type(v)
-    if t == "number" or t == "string" or t == "boolean" then m.meta["param." .. k] = v end
-  end
+  for k, v in pairs(resume.param_meta(self.params)) do m.meta[k] = v end
   m:save(path)
   return self
 end)

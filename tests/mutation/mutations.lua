@@ -191,7 +191,7 @@ return {
   {id = "plateau_threshold_sign", file = "lua/idl/optim.lua", test = "lua/optim",
     what = "the plateau schedule counts a metric slightly worse than the best as an improvement",
     from = "metric < sstate.best * (1 - threshold)", to = "metric < sstate.best * (1 + threshold)"},
-  {id = "holdout_overlaps_train", file = "lua/idl/estimator.lua", test = "lua/training_quality",
+  {id = "holdout_overlaps_train", file = "lua/idl/estimator/inputs.lua", test = "lua/training_quality",
     what = "the early-stopping hold-out takes one training sample too",
     from = "table.move(perm, m - k + 1, m, 1, {})", to = "table.move(perm, m - k, m, 1, {})"},
   {id = "checkpoint_rng_not_restored", file = "lua/idl/train/checkpoint.lua", test = "lua/checkpoint",
