@@ -10,184 +10,10 @@
 -- Nothing is loaded or read until help is called.
 -- @module idl.help
 
+local comments = require "idl.help.comments"
+local naming = require "idl.help.naming"
+
 local help = {}
-
--- ---------------------------------------------------------------------------
--- Reading doc comments
-
-local file_lines = {} -- path -> array of lines, read once
-
-local function lines_of(path)
-  if file_lines[path] == nil then
-    local f = io.open(path, "r")
-    local lines = false
-    if f then
-      lines = {}
-      for line in f:lines() do lines[#lines + 1] = line end
-      f:close()
-    end
-    file_lines[path] = lines
-  end
-  return file_lines[path] or nil
-end
-
--- An LDoc opener is a line starting with exactly three dashes ("----" rules are not).
-local function is_opener(line)
-  return line:match("^%s*%-%-%-") ~= nil and line:match("^%s*%-%-%-%-") == nil
-end
-
--- The doc text of lines[first..last]: comment markers and the LDoc tags that only
--- place an entry (@module, @function, @section, @type, @local) removed.
-local function clean(lines, first, last)
-  local out = {}
-  for i = first, last do
-    local text = lines[i]:gsub("^%s*%-%-%-? ?", "")
-    local tag = text:match("^@(%a+)")
-    if not (tag == "module" or tag == "function" or tag == "section" or tag == "type" or tag == "local") then
-      out[#out + 1] = text
-    end
-  end
-  while #out > 0 and out[#out]:match("^%s*$") do out[#out] = nil end
-  return table.concat(out, "\n")
-end
-
--- The `---` comment block that ends on the line above `line`, or nil: LDoc's rule,
--- so a block separated from the definition by a blank line documents nothing.
-local function doc_above(lines, line)
-  local i = line - 1
-  while i >= 1 and lines[i]:match("^%s*%-%-") do
-    if is_opener(lines[i]) then return clean(lines, i, line - 1) end
-    i = i - 1
-  end
-  return nil
-end
-
--- The doc of a function whose definition starts on `line`, possibly inside a call that began
--- a line or two above (`C.m = api.method(C, "C:m",\n  function(self) ...)`).
-local function doc_near(lines, line)
-  for start = line, math.max(1, line - 3), -1 do
-    if start < line and (lines[start]:match("^%s*$") or lines[start]:match("^%s*%-%-")) then break end
-    local text = doc_above(lines, start)
-    if text then return text end
-  end
-  return nil
-end
-
--- The block that holds `@module`: a module's own doc.
-local function module_doc(lines)
-  for i, line in ipairs(lines) do
-    if line:match("^%s*%-%-%s*@module%s") then
-      local first = i
-      while first > 1 and lines[first - 1]:match("^%s*%-%-") and not is_opener(lines[first]) do
-        first = first - 1
-      end
-      return clean(lines, first, i)
-    end
-  end
-  return nil
-end
-
--- The entries of lua/idl/_core_doc.lua: @function name (or @type name) -> text.
-local core_docs
-
-local function core_doc(key)
-  if core_docs == nil then
-    core_docs = {}
-    local path = package.searchpath("idl._core_doc", package.path)
-    local lines = path and lines_of(path) or {}
-    local first
-    for i, line in ipairs(lines) do
-      if is_opener(line) then first = i end
-      local name = line:match("^%-%-%s*@function%s+(%S+)") or line:match("^%-%-%s*@type%s+(%S+)")
-      if name and first then core_docs[name] = clean(lines, first, i) end
-      if name or not line:match("^%s*%-%-") then first = nil end
-    end
-  end
-  return core_docs[key]
-end
-
--- ---------------------------------------------------------------------------
--- Names: where a value is reachable from, so that help can say what it shows
-
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do
-    if type(k) == "string" then keys[#keys + 1] = k end
-  end
-  table.sort(keys)
-  return keys
-end
-
-local function is_public(key)
-  return type(key) == "string" and key:sub(1, 1) ~= "_"
-end
-
--- The loaded idl modules, "idl" first: name -> table, and their names in order.
-local function loaded_modules()
-  local mods, names = {}, {}
-  for name, mod in pairs(package.loaded) do
-    if type(name) == "string" and type(mod) == "table" and (name == "idl" or name:match("^idl%.[%a][%w_]*$"))
-      and name ~= "idl.core" then
-      mods[name] = mod
-      names[#names + 1] = name
-    end
-  end
-  table.sort(names, function(a, b) return (a == "idl" and "" or a) < (b == "idl" and "" or b) end)
-  return mods, names
-end
-
--- A class is a table that is its own __index (the idiom of every idl class).
-local function is_class(t)
-  return type(t) == "table" and rawget(t, "__index") == t
-end
-
--- value -> {name = "idl.data.sin", kind = "function" | "method" | "module" | "class"}.
--- The first name found wins: idl's own fields, then the modules in order, then their classes
--- (as "Class:method"), and the methods of matrices and generators ("matrix:norm").
-local function name_index()
-  local idl = require "idl"
-  local index = {}
-  local function add(v, name, kind)
-    if (type(v) == "function" or type(v) == "table") and index[v] == nil then
-      index[v] = {name = name, kind = kind}
-    end
-  end
-  local mods, names = loaded_modules()
-  for _, mname in ipairs(names) do add(mods[mname], mname, "module") end
-  -- tables of functions that idl.core nests (idl.mpi), reachable before any require
-  for _, k in ipairs(sorted_keys(idl)) do
-    local v = rawget(idl, k)
-    if is_public(k) and type(v) == "table" and getmetatable(v) == nil and mods["idl." .. k] == nil then
-      mods["idl." .. k] = v
-      names[#names + 1] = "idl." .. k
-      add(v, "idl." .. k, "module")
-    end
-  end
-  local classes = {}
-  for _, mname in ipairs(names) do
-    for _, k in ipairs(sorted_keys(mods[mname])) do
-      local v = rawget(mods[mname], k)
-      if is_public(k) and type(v) == "function" then add(v, mname .. "." .. k, "function") end
-      if type(v) == "table" and is_class(rawget(v, "class")) then
-        classes[#classes + 1] = {k, rawget(v, "class")}
-      elseif is_class(v) then
-        classes[#classes + 1] = {k, v}
-      end
-    end
-  end
-  for _, c in ipairs(classes) do
-    add(c[2], c[1], "class")
-    for _, k in ipairs(sorted_keys(c[2])) do
-      if is_public(k) then add(rawget(c[2], k), c[1] .. ":" .. k, "method") end
-    end
-  end
-  for kind, example in pairs({matrix = idl.zeros(0, 0), rng = idl.rng(0)}) do
-    local mt = getmetatable(example)
-    local methods = type(mt.__index) == "table" and mt.__index or mt.__fields
-    for _, k in ipairs(sorted_keys(methods)) do add(methods[k], kind .. ":" .. k, "method") end
-  end
-  return index
-end
 
 -- ---------------------------------------------------------------------------
 -- What help shows
@@ -213,19 +39,6 @@ local function core_key(name)
   return name:match("^idl%.(.+)$") or name
 end
 
--- The doc above the line of `lines` that assigns field `key` (`mod.key = wrap(function ...)`):
--- for a function made by a wrapper, whose own definition is elsewhere.
-local function field_doc(lines, key)
-  local k = key:gsub("%W", "%%%0")
-  for i, line in ipairs(lines) do
-    if line:match("^[%w_]+%." .. k .. "%s*=") then
-      local text = doc_above(lines, i)
-      if text then return text, i end
-    end
-  end
-  return nil
-end
-
 -- The doc of the function a wrapper such as api.public(name, f) wraps: among the Lua functions
 -- its upvalues hold (and theirs, for a wrapper of a wrapper), the first defined in another file
 -- with a doc comment. The wrapper's own helpers live beside it and are passed over.
@@ -242,8 +55,8 @@ local function wrapped_doc(f, path)
         seen[v] = true
         local vpath, vline = where(v)
         if vpath and vpath ~= path then
-          local vlines = lines_of(vpath)
-          local text = vlines and doc_near(vlines, vline)
+          local vlines = comments.lines_of(vpath)
+          local text = vlines and comments.doc_near(vlines, vline)
           if text then return text, string.format("%s:%d", short(vpath), vline), vpath end
         elseif vpath and depth < 3 then
           queue[#queue + 1] = {v, depth + 1}
@@ -259,17 +72,17 @@ end
 -- for a C function, its entry of _core_doc.lua.
 local function function_doc(f, entry)
   local path, line = where(f)
-  if not path then return entry and core_doc(core_key(entry.name)), "C" end
-  local lines = lines_of(path)
-  local text = lines and doc_near(lines, line)
+  if not path then return entry and comments.core_doc(core_key(entry.name)), "C" end
+  local lines = comments.lines_of(path)
+  local text = lines and comments.doc_near(lines, line)
   if text then return text, string.format("%s:%d", short(path), line), path end
   local wtext, wloc, wpath = wrapped_doc(f, path)
   if wtext then return wtext, wloc, wpath end
   local mname, key = (entry and entry.name or ""):match("^(idl%.[%w_]+)%.([%w_]+)$")
   local mpath = mname and package.searchpath(mname, package.path)
-  local mlines = mpath and lines_of(mpath)
+  local mlines = mpath and comments.lines_of(mpath)
   local found, at = nil, nil
-  if mlines then found, at = field_doc(mlines, key) end
+  if mlines then found, at = comments.field_doc(mlines, key) end
   if found then return found, string.format("%s:%d", short(mpath), at), mpath end
   return nil, string.format("%s:%d", short(path), line), path
 end
@@ -280,7 +93,7 @@ local function public_functions(t)
   local found, depth = {}, 0
   while type(t) == "table" and depth < 8 do
     for k, v in pairs(t) do
-      if is_public(k) and type(v) == "function" and found[k] == nil then found[k] = v end
+      if naming.is_public(k) and type(v) == "function" and found[k] == nil then found[k] = v end
     end
     local mt = getmetatable(t)
     t = mt and rawget(mt, "__index")
@@ -292,7 +105,7 @@ end
 -- One line per public function of t: its name and the first line of its doc, aligned.
 local function listing(t, prefix, index, separator)
   local fns = public_functions(t)
-  local names, width = sorted_keys(fns), 0
+  local names, width = naming.sorted_keys(fns), 0
   for _, k in ipairs(names) do width = math.max(width, #prefix + #separator + #k) end
   width = math.min(width, 28)
   local out = {}
@@ -307,13 +120,14 @@ end
 -- One line per public table field of a module that is itself a module or a class.
 local function table_listing(mod, prefix, index)
   local out = {}
-  for _, k in ipairs(sorted_keys(mod)) do
+  for _, k in ipairs(naming.sorted_keys(mod)) do
     local v = rawget(mod, k)
     local entry = type(v) == "table" and (index[v] or index[rawget(v, "class")])
-    if is_public(k) and entry and (entry.kind == "module" or entry.kind == "class") then
+    if naming.is_public(k) and entry and (entry.kind == "module" or entry.kind == "class") then
       local path = entry.kind == "module" and package.searchpath(entry.name, package.path)
-      local lines = path and lines_of(path)
-      local summary = lines and first_line(module_doc(lines)) or "class: help(" .. prefix .. "." .. k .. ")"
+      local lines = path and comments.lines_of(path)
+      local summary = lines and first_line(comments.module_doc(lines))
+        or "class: help(" .. prefix .. "." .. k .. ")"
       out[#out + 1] = string.format("  %-18s  %s", prefix .. "." .. k, summary)
     end
   end
@@ -325,11 +139,11 @@ local function module_text(mod, name, index)
   local lazy = mt and rawget(mt, "__fields")
   if type(lazy) == "table" then -- idl: its lazily loaded entries are part of it
     for k in pairs(lazy) do local _ = mod[k] end
-    index = name_index()
+    index = naming.name_index()
   end
   local path = package.searchpath(name, package.path)
-  local lines = path and lines_of(path)
-  local text = lines and module_doc(lines) or ""
+  local lines = path and comments.lines_of(path)
+  local text = lines and comments.module_doc(lines) or ""
   local fields, tables = listing(mod, name, index, "."), table_listing(mod, name, index)
   return string.format("module %s (%s)\n\n%s%s%s", name, short(path), text,
     tables ~= "" and "\n\nModules and classes:\n" .. tables or "",
@@ -338,7 +152,7 @@ end
 
 -- The file that defines a class: the one of its first documented method.
 local function class_file(class)
-  for _, k in ipairs(sorted_keys(class)) do
+  for _, k in ipairs(naming.sorted_keys(class)) do
     local doc, _, path
     if type(rawget(class, k)) == "function" then doc, _, path = function_doc(rawget(class, k)) end
     if doc and path then return path end
@@ -393,9 +207,9 @@ local function class_text(class, name, index, constructor)
   local text = {}
   local path = class_file(class)
   if path then
-    local lines = lines_of(path)
+    local lines = comments.lines_of(path)
     text[#text + 1] = string.format("class %s (%s)\n\n%s", name, short(path),
-      lines and module_doc(lines) or "")
+      lines and comments.module_doc(lines) or "")
   end
   local params = parameters_text(class)
   if params then text[#text + 1] = "Parameters (name = default):\n" .. params end
@@ -410,7 +224,7 @@ end
 local function userdata_text(v, index)
   local mt = getmetatable(v)
   local kind = mt and mt.__name and mt.__name:match("^idl%.(%a+)$")
-  local doc = kind and core_doc(kind)
+  local doc = kind and comments.core_doc(kind)
   if not doc then return nil end
   local methods = type(mt.__index) == "table" and mt.__index or mt.__fields
   return string.format("idl %s\n\n%s\n\nMethods:\n%s", kind, doc, listing(methods, kind, index, ":"))
@@ -419,7 +233,7 @@ end
 -- The class of an object: its metatable, when that is a class.
 local function class_of(v)
   local mt = getmetatable(v)
-  if is_class(mt) then return mt end
+  if naming.is_class(mt) then return mt end
   return nil
 end
 
@@ -429,7 +243,7 @@ local function table_text(t, index)
   if entry and entry.kind == "class" then return class_text(t, entry.name, index) end
   local mt = getmetatable(t)
   local call = mt and rawget(mt, "__call")
-  if type(rawget(t, "class")) == "table" and is_class(t.class) then
+  if type(rawget(t, "class")) == "table" and naming.is_class(t.class) then
     local centry = index[t.class]
     return class_text(t.class, centry and centry.name or "class", index, call)
   end
@@ -447,13 +261,13 @@ function help.doc(x)
   if type(x) == "string" then
     local v = help.resolve(x)
     if v == nil then
-      local text = core_doc(core_key(x))
+      local text = comments.core_doc(core_key(x))
       if text then return x .. "  (C)\n\n" .. text end
       return nil, string.format("no such name: %s", x)
     end
     x = v
   end
-  local index = name_index()
+  local index = naming.name_index()
   local entry = index[x]
   local text, err
   if type(x) == "function" then
