@@ -1,6 +1,7 @@
 /*
  * lmpi.c - idl.mpi: the few MPI collectives data-parallel training needs
- * (rank, size, allreduce, bcast, barrier), on matrices.
+ * (rank, size, allreduce, bcast, gather, barrier), on matrices (gather also
+ * on strings).
  *
  * In a process started by mpirun (or another launcher), MPI starts on the
  * first call that needs it (MPI_Init_thread, funneled: only the thread running
@@ -301,6 +302,118 @@ static int l_bcast(lua_State *L)
     return 1;
 }
 
+/* The kinds of value mpi.gather moves. */
+enum { GATHER_MATRIX = 1, GATHER_STRING = 2 };
+
+/* What every rank contributes to a gather, exchanged first: kind, root,
+ * rows (a string: its length), cols (a string: 1). */
+enum { GATHER_FIELDS = 4 };
+
+/* Checks the exchanged descriptions alike on every rank (so that all raise
+ * together, before the data moves); returns the elements in all. */
+static size_t check_gathered(lua_State *L, const long long *all, const char *fname)
+{
+    size_t total = 0;
+    for (int r = 0; r < comm_size; r++) {
+        const long long *d = all + (size_t)r * GATHER_FIELDS;
+        if (d[0] != all[0])
+            lidl_error(L, fname, "rank %d passes a %s, rank 0 a %s", r,
+                       d[0] == GATHER_MATRIX ? "matrix" : "string",
+                       all[0] == GATHER_MATRIX ? "matrix" : "string");
+        if (d[1] != all[1])
+            lidl_error(L, fname, "root differs across ranks (rank 0: %lld, rank %d: %lld)", all[1], r,
+                       d[1]);
+        total += (size_t)d[2] * (size_t)d[3];
+    }
+    if (total > (size_t)INT_MAX)
+        lidl_error(L, fname, "%zu elements in all: more than one gather moves (at most %d)", total,
+                   INT_MAX);
+    return total;
+}
+
+/* On root: pushes the array of the gathered values, rank r's at index r + 1,
+ * built from buf (all ranks' elements back to back). */
+static void push_gathered(lua_State *L, const long long *all, const char *buf, const char *fname)
+{
+    lua_createtable(L, comm_size, 0);
+    size_t off = 0;
+    for (int r = 0; r < comm_size; r++) {
+        const long long *d = all + (size_t)r * GATHER_FIELDS;
+        size_t n = (size_t)d[2] * (size_t)d[3];
+        if (d[0] == GATHER_STRING) {
+            lua_pushlstring(L, buf + off, n);
+            off += n;
+        } else {
+            idl_mat *m = lidl_newmat(L, (int)d[2], (int)d[3], fname);
+            if (n > 0)
+                memcpy(m->data, buf + off, n * sizeof(double));
+            off += n * sizeof(double);
+        }
+        lua_rawseti(L, -2, r + 1);
+    }
+}
+
+/* mpi.gather(v, root): every rank's v (a matrix, or a string) collected on
+ * root in rank order; the shapes may differ across ranks. One MPI_Allgather
+ * of the descriptions, then one MPI_Gatherv of the elements (a strided view
+ * goes through a contiguous copy). */
+static int l_gather(lua_State *L)
+{
+    const char *fn = "mpi.gather";
+    lua_settop(L, 2);
+    idl_mat *m = lidl_testmat(L, 1);
+    size_t len = 0;
+    const char *s = !m && lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+    if (!m && !s)
+        return lidl_error(L, fn, "v must be a matrix or a string, got %s", luaL_typename(L, 1));
+    if (s && len > (size_t)INT_MAX)
+        return lidl_error(L, fn, "the string has %zu bytes, more than one gather moves", len);
+    ensure_started(L, fn);
+    int root = (int)lidl_checkrange(L, 2, 0, comm_size - 1, fn, "root");
+    long long mine[GATHER_FIELDS] = {m ? GATHER_MATRIX : GATHER_STRING, root,
+                                     m ? m->rows : (long long)len, m ? m->cols : 1};
+    long long *all = lua_newuserdatauv(L, sizeof mine * (size_t)comm_size, 0); /* 3 */
+    if (solo)
+        memcpy(all, mine, sizeof mine);
+    else
+        check_mpi(L, MPI_Allgather(mine, GATHER_FIELDS, MPI_LONG_LONG, all, GATHER_FIELDS,
+                                   MPI_LONG_LONG, comm), fn, "MPI_Allgather");
+    size_t total = check_gathered(L, all, fn);
+    size_t unit = m ? sizeof(double) : 1;
+    const char *send = s;
+    if (m && idl_mat_contiguous(m)) {
+        send = (const char *)m->data;
+    } else if (m) {
+        double *copy = lua_newuserdatauv(L, idl_mat_numel(m) * sizeof *copy + 1, 0); /* 4 */
+        operand o = {1, &m, idl_mat_numel(m), true};
+        copy_operand(&o, copy, true);
+        send = (const char *)copy;
+    }
+    bool receiving = comm_rank == root;
+    char *buf = receiving ? lua_newuserdatauv(L, total * unit + 1, 0) : NULL;
+    if (solo) {
+        if (total > 0)
+            memcpy(buf, send, total * unit);
+    } else {
+        int *counts = lua_newuserdatauv(L, 2 * sizeof(int) * (size_t)comm_size, 0);
+        for (int r = 0, off = 0; r < comm_size; r++) {
+            const long long *d = all + (size_t)r * GATHER_FIELDS;
+            counts[r] = (int)(d[2] * d[3]);
+            counts[comm_size + r] = off;
+            off += counts[r];
+        }
+        MPI_Datatype type = m ? MPI_DOUBLE : MPI_CHAR;
+        check_mpi(L, MPI_Gatherv(send, (int)(mine[2] * mine[3]), type, buf, counts,
+                                 counts + comm_size, type, root, comm), fn, "MPI_Gatherv");
+    }
+    if (!receiving) {
+        lua_pushnil(L);
+        return 1;
+    }
+    push_gathered(L, all, buf, fn);
+    return 1;
+}
+
 static int l_available(lua_State *L)
 {
     lua_pushboolean(L, 1);
@@ -324,6 +437,7 @@ static int l_unavailable(lua_State *L)
 #define l_barrier l_unavailable
 #define l_allreduce l_unavailable
 #define l_bcast l_unavailable
+#define l_gather l_unavailable
 
 static int l_available(lua_State *L)
 {
@@ -376,10 +490,11 @@ void lidl_open_mpi(lua_State *L)
     static const luaL_Reg fns[] = {{"rank", l_rank},           {"size", l_size},
                                    {"allreduce", l_allreduce}, {"bcast", l_bcast},
                                    {"barrier", l_barrier},     {"available", l_available},
+                                   {"gather", l_gather},
                                    {"fused_buffer", l_fused_buffer}, {NULL, NULL}};
     /* With one upvalue every entry is a closure of its own: without MPI the
      * stubs share one C function and must still be distinct values. */
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 8);
     lua_pushliteral(L, "idl.mpi");
     luaL_setfuncs(L, fns, 1);
     lua_setfield(L, -2, "mpi");

@@ -388,6 +388,13 @@
 -- root (checked: all ranks raise).
 -- @function mpi.bcast
 
+--- mpi.gather(v, root) -> on root, an array of every rank's v in rank order
+-- (index r + 1 holds rank r's: new matrices, or strings); nil on the other
+-- ranks. v is a matrix (its shape may differ across ranks) or a string, of the
+-- same kind on every rank, and root the same 0-based rank (both checked: all
+-- ranks raise). Alone (a job of size 1): {copy of v}.
+-- @function mpi.gather
+
 --- mpi.available() -> true when this build has MPI (false: every other function of idl.mpi
 -- but fused_buffer raises).
 -- @function mpi.available

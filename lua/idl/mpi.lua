@@ -8,6 +8,8 @@
 --     mpi.allreduce(M [, op])     -- M := the elementwise sum ("sum", default), "max"
 --                                 -- or "min" of every rank's M, in place; returns M
 --     mpi.bcast(M, root)          -- M := root's M on every rank, in place; returns M
+--     mpi.gather(v, root)         -- on root, {rank 0's v, rank 1's v, ...} (v a
+--                                 -- matrix of any shape, or a string); elsewhere nil
 --     mpi.barrier()               -- waits for every rank
 --     mpi.available()             -- false when idl was built without MPI
 --     mpi.fused_buffer(shapes)    -- flat, views: matrices of the given {rows, cols}

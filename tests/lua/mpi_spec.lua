@@ -121,6 +121,18 @@ local function check_collectives(np, results)
     assert.are.same(reduced(np, 1, 1, "min"), got.flat2)
     assert.are.same({input(0, 1, 1), input(0, 1, 2)}, got.bcast1)
     assert.are.same({input(0, 1, 1), input(0, 2, 1)}, got.bcast2)
+    -- gather: the last rank holds every rank's block (rows 1..1+q, columns
+    -- 2..3 of rank q's input), rank 0 the strings
+    for q = 0, np - 1 do
+      local block = {}
+      for j = 2, 3 do
+        for i = 1, 1 + q do block[#block + 1] = input(q, i, j) end
+      end
+      assert.are.same(r == np - 1 and block or nil, got["gather" .. q], "gather from rank " .. q)
+    end
+    local texts = {}
+    for q = 0, np - 1 do texts[q + 1] = "r" .. q .. ":" .. string.rep("ab", q) end
+    assert.are.same(r == 0 and texts or nil, got.texts)
   end
 end
 
@@ -134,6 +146,7 @@ if not mpi.available() then
       end
       assert.truthy(err_of(mpi.allreduce, idl.zeros(1, 1)):find(msg, 1, true))
       assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 0):find(msg, 1, true))
+      assert.truthy(err_of(mpi.gather, "x", 0):find(msg, 1, true))
     end)
   end)
   return
@@ -141,7 +154,7 @@ end
 
 for _, np in ipairs{1, 2, 3} do
   describe("idl.mpi under mpirun -np " .. np, function()
-    it("allreduce (sum, max, min, on views) and bcast give the values computed from every rank's input",
+    it("allreduce (sum, max, min, on views), bcast and gather give the values computed from every rank's input",
       function()
         local code, stdout, stderr = run(np, "collectives")
         assert.are.equal(0, code, stderr)
@@ -180,7 +193,7 @@ for _, np in ipairs{1, 2, 3} do
 
     if np == 1 then return end -- (mpirun -np 1: MPI started, a job of size 1)
 
-    it("a shape or root that differs across ranks raises on every rank", function()
+    it("a shape, kind or root that differs across ranks raises on every rank", function()
       local code, stdout, stderr = run(np, "mismatch")
       assert.are.equal(0, code, stderr)
       local results = parse(stdout)
@@ -191,6 +204,8 @@ for _, np in ipairs{1, 2, 3} do
         assert.are.equal("false mpi.bcast: root differs across ranks", table.concat(results[r].root, " "))
         local list = table.concat(results[r].list, " ")
         assert.truthy(list:find("^false mpi.allreduce: the arrays of matrices differ across ranks"), list)
+        assert.are.equal("false mpi.gather: rank 1 passes a matrix, rank 0 a string",
+          table.concat(results[r].kind, " "))
       end
     end)
 
@@ -287,6 +302,13 @@ describe("idl.mpi in one process", function()
       1, true))
     assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 0.5):find("mpi.bcast: root must be an integer, got 0.5",
       1, true))
+    assert.truthy(err_of(mpi.gather, true, 0):find("mpi.gather: v must be a matrix or a string, got boolean", 1,
+      true))
+    assert.truthy(err_of(mpi.gather, "x", 1):find("mpi.gather: root must be in [0, 0], got 1", 1, true))
+    local alone = mpi.gather(idl.from_table{{1, 2}}, 0)
+    assert.are.equal(1, #alone)
+    assert.is_true(idl.equal(idl.from_table{{1, 2}}, alone[1], 0))
+    assert.are.same({"text"}, mpi.gather("text", 0))
   end)
 
   it("runs the child script alone as a job of size 1", function()
