@@ -154,7 +154,7 @@ end
 
 for _, np in ipairs{1, 2, 3} do
   describe("idl.mpi under mpirun -np " .. np, function()
-    it("allreduce (sum, max, min, on views), bcast and gather give the values computed from every rank's input",
+    it("allreduce (sum, max, min, on views), bcast, gather: the values computed from every rank's input",
       function()
         local code, stdout, stderr = run(np, "collectives")
         assert.are.equal(0, code, stderr)
@@ -302,8 +302,8 @@ describe("idl.mpi in one process", function()
       1, true))
     assert.truthy(err_of(mpi.bcast, idl.zeros(1, 1), 0.5):find("mpi.bcast: root must be an integer, got 0.5",
       1, true))
-    assert.truthy(err_of(mpi.gather, true, 0):find("mpi.gather: v must be a matrix or a string, got boolean", 1,
-      true))
+    assert.truthy(err_of(mpi.gather, true, 0):find("mpi.gather: v must be a matrix or a string, got boolean",
+      1, true))
     assert.truthy(err_of(mpi.gather, "x", 1):find("mpi.gather: root must be in [0, 0], got 1", 1, true))
     local alone = mpi.gather(idl.from_table{{1, 2}}, 0)
     assert.are.equal(1, #alone)
