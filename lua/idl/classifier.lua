@@ -18,6 +18,7 @@ local estimator = require "idl.estimator"
 local util = require "idl._util"
 local api = require "idl._api"
 local label_set = require "idl._labels"
+local mpi = require "idl.mpi"
 
 local classifier = {}
 
@@ -97,11 +98,18 @@ local function method(name, f) return api.method(IDLClassifier, name, f) end
 --- clf:fit(X, labels [, opts]) -> clf. X is m x n (rows are samples), labels a
 -- Lua array (or a vector matrix) of m integers or strings. opts as IDLModel's
 -- fit, with type_of_training defaulting to "implicit" and eval_set =
--- {X_eval, labels_eval}.
+-- {X_eval, labels_eval}. Data-parallel (distributed = true under mpirun, each
+-- rank its own shard): the classes are the union of every rank's labels
+-- (idl.distributed.union), so that the one-hot encoding, the model's outputs
+-- and clf.classes agree on every rank, even when a shard lacks a class.
 IDLClassifier.fit = method("idl.IDLClassifier:fit", function(self, X, labels, opts)
   if opts ~= nil then api.check(opts, "table", "options") end
   labels = label_list(labels, "labels")
   local classes = label_set.classes(labels)
+  -- (without MPI the estimator's fit says that distributed = true needs it)
+  if opts and opts.distributed == true and mpi.available() then
+    classes = require("idl.distributed").union(classes)
+  end
   if #classes < 2 then api.fail("labels has a single class: nothing to learn") end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end

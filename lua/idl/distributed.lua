@@ -6,6 +6,8 @@
 --     distributed.moments(n, mean, m2) -- count, means and squared deviations of the union
 --     distributed.sum{a, b, ...}       -- Lua numbers summed over the ranks, one allreduce
 --     distributed.max{a, b, ...}       -- their maxima (e.g. the number of batches of an epoch)
+--     distributed.union(values)        -- the sorted distinct values of every rank's array
+--                                      -- (e.g. the class labels of a classifier's shards)
 --
 -- and idl.mpi.allreduce{A, B, c, D, E, f} sums six gradient blocks in one
 -- fused collective. Every rank must call these in the same order; alone (a job
@@ -14,6 +16,7 @@
 
 local core = require "idl.core"
 local api = require "idl._api"
+local json = require "idl.json"
 local mpi = require "idl.mpi"
 
 local distributed = {}
@@ -43,6 +46,71 @@ distributed.sum = api.public("idl.distributed.sum", function(values) return redu
 
 --- distributed.max(values) -> an array: the largest values[i] of the ranks.
 distributed.max = api.public("idl.distributed.max", function(values) return reduce(values, "max") end)
+
+-- text (on root; nil elsewhere) on every rank: its length, then its bytes as
+-- the doubles of a column (a few kilobytes: label sets, verdicts).
+local function broadcast_text(text, root)
+  local n = core.full(1, 1, text and #text or 0)
+  mpi.bcast(n, root)
+  local bytes = core.zeros(math.tointeger(n:get(1, 1)), 1)
+  if text then
+    for i = 1, #text do bytes:set(i, 1, text:byte(i)) end
+  end
+  mpi.bcast(bytes, root)
+  local chars = {}
+  for i = 1, bytes:rows() do chars[i] = string.char(math.tointeger(bytes:get(i, 1))) end
+  return table.concat(chars)
+end
+
+-- The kind of the array's values ("number", "string", nil when empty), checked.
+local function kind_of(values)
+  api.check(values, "table", "values")
+  local n, kind = rawlen(values), nil
+  for i = 1, n do
+    local v = rawget(values, i)
+    local t = type(v)
+    if (t ~= "number" and t ~= "string") or (kind and t ~= kind) then
+      api.failf("values[%d] is %s: the values must all be numbers or all strings", i, api.describe(v))
+    end
+    if t == "number" and (v ~= v or math.abs(v) == math.huge) then
+      api.failf("values[%d] is not finite", i)
+    end
+    kind = t
+  end
+  return kind
+end
+
+-- On rank 0: the reply to the gathered arrays, {values = the sorted union} or
+-- {error = why}.
+local function union_of(texts)
+  local kind, seen, out = nil, {}, {}
+  for r, text in ipairs(texts) do
+    local mine = json.decode(text)
+    if mine.kind and kind and mine.kind ~= kind then
+      return {error = string.format("rank %d has %s values, another rank %s values: the values must be "
+        .. "of one kind on every rank", r - 1, mine.kind, kind)}
+    end
+    kind = kind or mine.kind
+    for _, v in ipairs(mine.values) do
+      if not seen[v] then seen[v], out[#out + 1] = true, v end
+    end
+  end
+  table.sort(out)
+  return {values = out}
+end
+
+--- distributed.union(values) -> the sorted distinct values (numbers
+-- ascending, or strings in byte order) of the arrays of every rank, equal on
+-- every rank: values is an array of numbers or of strings, of one kind on every
+-- rank (checked: all ranks raise), and may be empty on some. Rank 0 gathers the
+-- arrays (mpi.gather) and broadcasts the union.
+distributed.union = api.public("idl.distributed.union", function(values)
+  local kind = kind_of(values)
+  local texts = mpi.gather(json.encode({kind = kind, values = values}), 0)
+  local reply = json.decode(broadcast_text(texts and json.encode(union_of(texts)), 0))
+  if reply.error then api.fail(reply.error) end
+  return reply.values
+end)
 
 --- distributed.moments(n, mean, m2) -> n, mean, m2 of the union of the
 -- ranks' samples, given each rank's count n (>= 0), per-feature means and sums

@@ -174,8 +174,10 @@ end
 -- and the learning-rate schedule are reduced over the ranks, which start from
 -- rank 0's initialization and so hold bit-identical parameters throughout;
 -- each rank holds out its own share for early stopping; rank 0 alone prints
--- progress and writes checkpoints (resume is not supported yet). In a job of
--- one rank the option changes nothing.
+-- progress and writes checkpoints, with every rank's own state (warm starts,
+-- shuffling generator: idl.train.checkpoint), and resume continues on as many
+-- ranks, each with its shard, bit for bit. In a job of one rank the option
+-- changes nothing.
 -- Ctrl-C (SIGINT) during training stops it after the current round; fit
 -- returns normally with est.stop_reason = "interrupted" (the best model with
 -- early stopping, else the last), after writing a checkpoint when
@@ -207,7 +209,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   end
   local s
   if o.checkpoint then
-    s = resume.state(p, o, {U = U, Y = Y, eval = eval})
+    s = resume.state(p, o, {U = U, Y = Y, eval = eval, distributed = parallel or nil})
   else
     s = initial_state(p, U, Y, eval, parallel)
   end

@@ -78,6 +78,42 @@ function support.rendering(f)
   end
 end
 
+--- The regression problem of the MPI specs' children: y = sin(2 x1) + x2 x3 / 2
+-- + noise (sd 0.05), x uniform on [-1.5, 1.5]^3; m rows, rows are samples.
+function support.sine_problem(m, seed)
+  local g = idl.rng(seed)
+  local X, y = idl.zeros(m, 3), idl.zeros(m, 1)
+  for i = 1, m do
+    for j = 1, 3 do X:set(i, j, g:uniform(-1.5, 1.5)) end
+    y:set(i, 1, math.sin(2 * X:get(i, 1)) + 0.5 * X:get(i, 2) * X:get(i, 3) + g:normal(0, 0.05))
+  end
+  return X, y
+end
+
+--- The rows of rank `rank`'s uneven shard of m rows in a job of `size`: row i
+-- goes to rank (i - 1) % (size + 1), the last rank also takes the class
+-- numbered size, so it holds twice as many rows as the others.
+function support.shard_rows(m, rank, size)
+  local mine = {}
+  for i = 1, m do
+    if math.min((i - 1) % (size + 1), size - 1) == rank then mine[#mine + 1] = i end
+  end
+  return mine
+end
+
+--- The rows idx of M (rows are samples), as a new matrix.
+function support.rows_of(M, idx)
+  return M:t():select_cols(idx):t()
+end
+
+--- One string for a model's six blocks: their idl.hash values (equal strings:
+-- equal parameters, bit for bit).
+function support.theta_hash(theta)
+  local out = {}
+  for i, k in ipairs{"A", "B", "c", "D", "E", "f"} do out[i] = idl.hash(theta[k]) end
+  return table.concat(out, ":")
+end
+
 --- Runs `exe script args` on np MPI ranks (np = nil: alone, without the
 -- launcher) under `timeout seconds`; returns the exit status, stdout, stderr.
 -- The launcher is $IDL_MPIEXEC or mpirun, oversubscribed (2 cores here).

@@ -537,6 +537,8 @@ local COVERED = {
   ["idl.distributed.moments"] = {args = {K(3), M(2, 1), M(2, 1)}},
   ["idl.distributed.row_scaler"] = {args = {M(2, 5)}},
   ["idl.mpi.bcast"] = {args = {M(2, 3), K(0)}, without_mpi = true},
+  ["idl.mpi.gather"] = {args = {M(2, 3), K(0)}, without_mpi = true},
+  ["idl.distributed.union"] = {args = {K({3, 1, 3})}, without_mpi = true},
   ["idl.adam_step"] = {args = {M(2, 3), M(2, 3), M(2, 3), M(2, 3, "pos"), K(1e-3), K(0.9), K(0.999), K(1e-8),
     K(0), K(1)}},
   ["idl.sgd_step"] = {args = {M(2, 3), M(2, 3), M(2, 3), K(0.1), K(0.9), K(0)}},

@@ -15,7 +15,7 @@ local options = {}
 local SCHEMA, FIT_SCHEMA = schema.parameters, schema.fit_options
 
 -- distributed = true: MPI must be built in; in a job of several ranks only
--- the implicit trainer is data-parallel, and resuming is not (yet) supported.
+-- the implicit trainer is data-parallel.
 local function check_distributed(o)
   if not mpi.available() then
     api.fail("distributed = true needs idl.mpi, and this idl was built without MPI")
@@ -26,7 +26,6 @@ local function check_distributed(o)
     api.fail("distributed = true trains with type_of_training 'implicit' only, not '"
       .. o.type_of_training .. "'")
   end
-  if o.resume ~= nil then api.fail("distributed = true cannot resume a checkpoint yet") end
   -- one progress line for the job
   if mpi.rank() ~= 0 then o.verbose = false end
 end

@@ -400,6 +400,7 @@ function implicit.round(s, config, opts)
   end
   ctx.opts = opts
   local st = ctx.st
+  if opts.distributed and not st.flat then fuse_grads(st, ctx.theta) end -- resumed (restore_state)
   st.eq_failures = 0
   st.lr = st.schedule.lr or opts.learning_rate
   local epoch = opts.distributed and run_epoch_distributed or run_epoch
@@ -474,5 +475,7 @@ implicit.restore_state = api.public("idl.implicit.restore_state", function(s, sa
 end)
 
 implicit.state_key = "implicit"
+-- data-parallel: each rank's own (its shard's warm starts, its permutations)
+implicit.shard_state = {"rng", "xcache"}
 
 return implicit

@@ -47,13 +47,17 @@ end
 -- end of the run (training goes on; the previous checkpoint stays).
 local function maybe_checkpoint(s, config, ending)
   local path = config.checkpoint_path
-  -- data-parallel: the ranks hold the same parameters; rank 0 alone writes
-  if path == nil or (config.distributed == true and mpi.rank() ~= 0) then return end
+  if path == nil then return end
   local every = config.checkpoint_every or 0
   if not ending and not (every > 0 and s.round % every == 0) then return end
-  local ok, err = pcall(checkpoint.write, s, path, config.checkpoint_meta)
+  -- data-parallel: every rank takes part (each has state of its own shard),
+  -- rank 0 alone writes and warns
+  local shared = config.distributed == true
+  local ok, err = pcall(checkpoint.write, s, path, config.checkpoint_meta, {distributed = shared})
   if ok then
     s.checkpoint_round = s.round
+  elseif shared and mpi.rank() ~= 0 then
+    return
   else
     warn(config, string.format("round %d: the checkpoint was not written: %s", s.round, api.strip(err)))
   end

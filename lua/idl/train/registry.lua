@@ -10,7 +10,10 @@
 --                                                     -- relaxed fields stay nil)
 --      save_state = function(s) -> table or nil,      -- its state for a checkpoint
 --      restore_state = function(s, saved),            -- and back
---      state_key = "name"}                            -- where a checkpoint keeps that state
+--      state_key = "name",                            -- where a checkpoint keeps that state
+--      shard_state = {"key", ...}}                    -- the entries of that state that are a
+--                                                     -- rank's own in a data-parallel run
+--                                                     -- (idl.train.checkpoint saves them per rank)
 --
 -- round(s, config, opts) runs one round (opts: config.trainer_options checked
 -- against `options`, defaults filled in) and returns a result record:
@@ -34,7 +37,7 @@ registry.specs = {}
 registry.BUILTIN = {"two_loops", "one_loop", "bcd", "hybrid", "implicit"}
 
 local SPEC_FIELDS = {name = true, round = true, options = true, fit_defaults = true, relaxed = true,
-  save_state = true, restore_state = true, state_key = true}
+  save_state = true, restore_state = true, state_key = true, shard_state = true}
 
 -- The spec checked, as a new table of its fields with the defaults
 -- (relaxed = true, fit_defaults = {}, state_key = name) filled in.
@@ -53,6 +56,7 @@ local function checked(spec, fname)
   end
   if spec.relaxed ~= nil then util.check_boolean(spec.relaxed, fname, "relaxed") end
   if spec.fit_defaults ~= nil then util.check_table(spec.fit_defaults, fname, "fit_defaults") end
+  if spec.shard_state ~= nil then util.check_table(spec.shard_state, fname, "shard_state") end
   for _, k in ipairs{"save_state", "restore_state"} do
     if spec[k] ~= nil and type(spec[k]) ~= "function" then
       util.fail(fname, k .. " must be a function, got " .. util.describe(spec[k]))
