@@ -8,6 +8,11 @@
 -- 25% of the single-process fit's (the runs differ in their mini-batches and
 -- hold-outs, not in the model: the noise floor is 0.05, a constant prediction
 -- has RMSE ~0.86). In this process: size 1 changes nothing, and the option is checked.
+-- tests/lua/fixtures/mpi_classifier_child.lua fits idl.IDLClassifier on three
+-- labelled blobs, alone and on 2 ranks whose rank 0 never sees class "c":
+-- every rank must end with the classes of the union, the same parameters, and
+-- the accuracy of the single-process fit within noise; and an error raised on
+-- rank 1 during the fit must end the job with its message instead of hanging.
 
 local idl = require "idl"
 local mpi = require "idl.mpi"
@@ -16,6 +21,10 @@ local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/suppo
 local SOURCE = os.getenv("IDL_SOURCE_DIR") or "."
 local EXE = os.getenv("IDL_EXE") or "build/bin/idl"
 local CHILD = SOURCE .. "/tests/lua/fixtures/mpi_fit_child.lua"
+local CLASSIFIER_CHILD = SOURCE .. "/tests/lua/fixtures/mpi_classifier_child.lua"
+-- accuracy on 300 test points of blobs whose best accuracy is ~0.95 (sd of
+-- an accuracy there ~0.013)
+local ACCURACY_TOLERANCE = 0.04
 local TIMEOUT = 120 -- seconds: a hang fails the test instead of stalling the suite
 local RMSE_TOLERANCE = 0.25 -- relative to the single-process fit
 
@@ -24,7 +33,7 @@ local function run(np)
   return support.mpirun(np, EXE, CHILD, nil, TIMEOUT)
 end
 
--- "<rank> <key> <value>" lines -> results[rank][key] = value
+-- "<rank> <key> <value>" lines -> results[rank][key] = value (a number when it reads as one)
 local function parse(stdout)
   local results = {}
   for line in stdout:gmatch("[^\n]+") do
@@ -32,7 +41,7 @@ local function parse(stdout)
     assert(rank, "unexpected line: " .. line)
     rank = tonumber(rank)
     results[rank] = results[rank] or {}
-    results[rank][key] = tonumber(v)
+    results[rank][key] = tonumber(v) or v
   end
   return results
 end
@@ -106,4 +115,38 @@ describe("est:fit(X, y, {distributed = true})", function()
           results[0].test_rmse, np, single.test_rmse))
       end)
   end
+end)
+
+describe("idl.IDLClassifier:fit(X, labels, {distributed = true})", function()
+  if not mpi.available() then return end
+
+  it("under mpirun -np 2: the classes of the union, identical parameters, the accuracy of one process",
+    function()
+      local code, stdout, stderr = support.mpirun(nil, EXE, CLASSIFIER_CHILD, nil, TIMEOUT)
+      assert.are.equal(0, code, stderr)
+      local single = parse(stdout)[0]
+      assert.are.equal(300, single.rows)
+      assert.are.equal("a,b,c", single.classes)
+      assert.is_true(single.accuracy > 0.9, "accuracy alone " .. single.accuracy)
+      code, stdout, stderr = support.mpirun(2, EXE, CLASSIFIER_CHILD, nil, TIMEOUT)
+      assert.are.equal(0, code, stderr)
+      local results = parse(stdout)
+      assert.are.equal(100, results[0].rows) -- classes a and b only
+      assert.are.equal(200, results[1].rows)
+      for r = 0, 1 do
+        assert.are.equal("a,b,c", results[r].classes, "rank " .. r)
+        assert.are.equal(results[0].theta, results[r].theta, "rank " .. r .. ": parameters differ from rank 0")
+        assert.are.equal(results[0].accuracy, results[r].accuracy)
+      end
+      assert.is_true(math.abs(results[0].accuracy - single.accuracy) <= ACCURACY_TOLERANCE,
+        string.format("accuracy %.4f on 2 ranks, %.4f alone", results[0].accuracy, single.accuracy))
+    end)
+
+  it("an error raised on rank 1 during the fit ends the job with its message (no hang)", function()
+    local code, stdout, stderr = support.mpirun(2, EXE, CLASSIFIER_CHILD, "error", 60)
+    assert.are_not.equal(0, code)
+    assert.are_not.equal(124, code, "the job hung until the timeout")
+    assert.truthy(stderr:find("mpi_classifier_child%.lua:%d+: deliberate failure on rank 1"), stderr)
+    assert.is_nil(stdout:find("not aborted", 1, true))
+  end)
 end)
