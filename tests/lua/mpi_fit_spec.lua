@@ -135,7 +135,7 @@ describe("idl.IDLClassifier:fit(X, labels, {distributed = true})", function()
       assert.are.equal(200, results[1].rows)
       for r = 0, 1 do
         assert.are.equal("a,b,c", results[r].classes, "rank " .. r)
-        assert.are.equal(results[0].theta, results[r].theta, "rank " .. r .. ": parameters differ from rank 0")
+        assert.are.equal(results[0].theta, results[r].theta, "rank " .. r .. ": not rank 0's parameters")
         assert.are.equal(results[0].accuracy, results[r].accuracy)
       end
       assert.is_true(math.abs(results[0].accuracy - single.accuracy) <= ACCURACY_TOLERANCE,
