@@ -4,7 +4,7 @@
 -- @module idl._cv
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 local labels = require "idl._labels"
 local data = require "idl.data"
 local metrics = require "idl.metrics"
@@ -50,7 +50,7 @@ cv.SCORERS = {
   precision_macro = function(est, X, y) return (metrics.precision(y, est:predict(X))) end,
   recall_macro = function(est, X, y) return (metrics.recall(y, est:predict(X))) end,
   neg_log_loss = function(est, X, y)
-    if not est.predict_proba then error("neg_log_loss needs a classifier (predict_proba)", 0) end
+    if not est.predict_proba then api.fail("neg_log_loss needs a classifier (predict_proba)") end
     return -metrics.log_loss(y, est:predict_proba(X), est.classes)
   end,
 }
@@ -59,9 +59,9 @@ for name in pairs(cv.SCORERS) do cv.SCORER_NAMES[#cv.SCORER_NAMES + 1] = name en
 table.sort(cv.SCORER_NAMES)
 
 -- The scorer: est:score (nil), a name of SCORERS, or a function(est, X, y).
-function cv.check_scoring(scoring, fname, level)
+function cv.check_scoring(scoring)
   if scoring == nil or type(scoring) == "function" then return scoring end
-  return util.check_choice(scoring, cv.SCORER_NAMES, fname, "scoring", level + 1)
+  return api.check(scoring, {"choice", choices = cv.SCORER_NAMES}, "scoring")
 end
 
 function cv.score_with(scoring, est, X, y)

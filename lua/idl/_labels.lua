@@ -8,17 +8,17 @@
 -- @module idl._labels
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 
 local labels = {}
 
---- labels.check(v, fname, what) -> v as a Lua array of labels (a
--- vector matrix is read into a new array; a Lua array is returned as it is).
--- Raises "<fname>: <what> ..." on anything else.
-function labels.check(v, fname, what)
+--- labels.check(v, what) -> v as a Lua array of labels (a vector matrix is
+-- read into a new array; a Lua array is returned as it is). Raises "<what>
+-- ..." on anything else, through api.fail (the public function's name).
+function labels.check(v, what)
   if core.is_matrix(v) then
     if v:cols() ~= 1 and v:rows() ~= 1 then
-      util.fail(fname, string.format("%s must be a vector of labels, got a %dx%d matrix", what,
+      api.fail(string.format("%s must be a vector of labels, got a %dx%d matrix", what,
         v:rows(), v:cols()))
     end
     local t = {}
@@ -26,19 +26,19 @@ function labels.check(v, fname, what)
     v = t
   end
   if type(v) ~= "table" then
-    util.fail(fname, what .. " must be a Lua array or a vector of labels, got " .. util.describe(v))
+    api.fail(what .. " must be a Lua array or a vector of labels, got " .. api.describe(v))
   end
   local n = #v
-  if n == 0 then util.fail(fname, what .. " is empty") end
+  if n == 0 then api.fail(what .. " is empty") end
   local kind = type(v[1])
   for i = 1, n do
     local l = v[i]
     if type(l) ~= kind or (kind ~= "number" and kind ~= "string") then
-      util.fail(fname, string.format("%s[%d] is %s: labels must all be numbers or all strings", what, i,
-        util.describe(l)))
+      api.fail(string.format("%s[%d] is %s: labels must all be numbers or all strings", what, i,
+        api.describe(l)))
     end
     if kind == "number" and (l ~= l or l == math.huge or l == -math.huge) then
-      util.fail(fname, string.format("%s[%d] is not finite", what, i))
+      api.fail(string.format("%s[%d] is not finite", what, i))
     end
   end
   return v

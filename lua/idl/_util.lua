@@ -111,15 +111,6 @@ function util.check_self(self, mt, name, level)
   util.fail(name, string.format("self must be a %s (call it with ':'), got %s", class, describe(self)), level)
 end
 
---- Calls f(...) and returns its results; an error it raises is raised again as
--- "<fname>: <its message>" (without its position), blaming the public
--- function's caller. For inner calls whose messages name another function.
-function util.relabel(fname, _level, f, ...)
-  local res = table.pack(pcall(f, ...))
-  if res[1] then return table.unpack(res, 2, res.n) end
-  util.fail(fname, res[2])
-end
-
 function util.check_boolean(v, fname, what, level)
   local b = checked(v, "boolean", fname, what, level or 2)
   return b

@@ -96,7 +96,7 @@ end
 local function split_target(y, m)
   if y == nil then return nil end
   if labels.is_text(y) then
-    y = labels.check(y, "idl.data.train_test_split", "y")
+    y = labels.check(y, "y")
   else
     y = api.check(y, {"matrix_like", finite = false}, "y")
   end
@@ -127,7 +127,7 @@ data.train_test_split = api.public("idl.data.train_test_split", function(X, y, o
   local n_test = test_rows(opts.test_size == nil and 0.25 or opts.test_size, m)
   local strata
   if opts.stratify ~= nil then
-    strata = labels.check(opts.stratify, "idl.data.train_test_split", "stratify")
+    strata = labels.check(opts.stratify, "stratify")
     if #strata ~= m then api.fail(string.format("stratify has %d labels, X has %d rows", #strata, m)) end
   end
   local order

@@ -24,7 +24,7 @@ local OPTIONS = {ridge = true}
 
 --- idl.LinearRegression{ridge = 0} -> an unfitted linear model.
 linear.LinearRegression = api.public("idl.LinearRegression", function(opts)
-  opts = api.options(opts, OPTIONS, "options")
+  opts = api.options(opts, OPTIONS, "parameters")
   local ridge = opts.ridge == nil and 0 or api.check(opts.ridge, {"number", min = 0}, "ridge")
   return setmetatable({ridge = ridge}, LinearRegression)
 end)

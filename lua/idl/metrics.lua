@@ -79,16 +79,10 @@ end)
 -- ---------------------------------------------------------------------------
 -- Classification
 
--- Lua arrays of labels (idl._labels), checked; `what` names the argument.
-local function label_list(v, what)
-  local l = labels.check(v, "idl.metrics", what)
-  return l
-end
-
 -- y and y_pred as Lua arrays of labels of the same length.
 local function label_pair(y, y_pred)
-  y = label_list(y, "y")
-  y_pred = label_list(y_pred, "y_pred")
+  y = labels.check(y, "y")
+  y_pred = labels.check(y_pred, "y_pred")
   if #y ~= #y_pred then
     api.fail(string.format("y has %d labels, y_pred has %d", #y, #y_pred))
   end
@@ -106,7 +100,7 @@ local function class_list(y, y_pred, given)
     for _, l in ipairs(y_pred) do both[#both + 1] = l end
     return labels.classes(both)
   end
-  local classes = label_list(given, "labels")
+  local classes = labels.check(given, "labels")
   local index = {}
   for i, c in ipairs(classes) do
     if index[c] then api.fail("labels lists " .. tostring(c) .. " twice") end
@@ -226,9 +220,9 @@ local LOG_LOSS_OPTIONS = {eps = true}
 metrics.log_loss = api.public("idl.metrics.log_loss", function(y, P, classes, opts)
   opts = api.options(opts, LOG_LOSS_OPTIONS, "options")
   local eps = opts.eps == nil and 1e-15 or api.check(opts.eps, {"number", gt = 0, max = 0.5}, "eps")
-  y = label_list(y, "y")
+  y = labels.check(y, "y")
   P = api.check(P, {"matrix", rows = #y}, "P")
-  classes = label_list(classes, "classes")
+  classes = labels.check(classes, "classes")
   if P:cols() ~= #classes then
     api.fail(string.format("P has %d columns, classes has %d entries", P:cols(), #classes))
   end

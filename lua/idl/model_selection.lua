@@ -27,6 +27,12 @@ local impl = require "idl._cv"
 
 local ms = {}
 
+-- Every function below is public under "idl.model_selection.<name>"
+-- (idl._api): a check that fails inside, in this module or in the estimator
+-- it fits, raises under that name and blames the caller's line.
+local function public(name, f) return api.public("idl.model_selection." .. name, f) end
+local function method(class, name, f) return api.method(class, "idl.model_selection." .. name, f) end
+
 --- The names `scoring` accepts (sorted).
 ms.SCORINGS = impl.SCORER_NAMES
 
@@ -40,17 +46,17 @@ StratifiedKFold.__index = StratifiedKFold
 
 local SPLITTER_OPTIONS = {n_splits = true, shuffle = true, rng = true, seed = true}
 
-local function splitter(mt, fname, opts)
-  opts = util.check_options(opts, SPLITTER_OPTIONS, fname, "options", 3)
-  local k = opts.n_splits == nil and 5 or util.check_number(opts.n_splits, fname, "n_splits",
-    {integer = true, min = 2, max = util.MAX_DIM}, 3)
+local function splitter(mt, opts)
+  opts = api.options(opts, SPLITTER_OPTIONS, "options")
+  local k = opts.n_splits == nil and 5 or
+    api.check(opts.n_splits, {"number", integer = true, min = 2, max = api.MAX_DIM}, "n_splits")
   local shuffle = false
-  if opts.shuffle ~= nil then shuffle = util.check_boolean(opts.shuffle, fname, "shuffle", 3) end
-  if opts.rng ~= nil then util.check_rng(opts.rng, fname, "rng", 3) end
-  if opts.seed ~= nil then util.check_number(opts.seed, fname, "seed", {integer = true, min = 0}, 3) end
-  if opts.rng ~= nil and opts.seed ~= nil then util.fail(fname, "give rng or seed, not both", 3) end
+  if opts.shuffle ~= nil then shuffle = api.check(opts.shuffle, "boolean", "shuffle") end
+  api.check(opts.rng, {"rng", optional = true}, "rng")
+  api.check(opts.seed, {"number", integer = true, min = 0, optional = true}, "seed")
+  if opts.rng ~= nil and opts.seed ~= nil then api.fail("give rng or seed, not both") end
   if not shuffle and (opts.rng ~= nil or opts.seed ~= nil) then
-    util.fail(fname, "rng and seed shuffle the samples: they need shuffle = true", 3)
+    api.fail("rng and seed shuffle the samples: they need shuffle = true")
   end
   return setmetatable({n_splits = k, shuffle = shuffle, rng = opts.rng, seed = opts.seed or 0}, mt)
 end
@@ -59,19 +65,13 @@ end
 -- k consecutive folds of the rows (sizes differ by at most one, the first
 -- folds larger), in order, or of a permutation drawn from `rng` (or
 -- idl.rng(seed)) when shuffle = true.
-function ms.KFold(opts)
-  local kf = splitter(KFold, "KFold", opts)
-  return kf
-end
+ms.KFold = public("KFold", function(opts) return splitter(KFold, opts) end)
 
 --- ms.StratifiedKFold{n_splits = 5, shuffle = false, rng = nil, seed = 0} ->
 -- a splitter whose folds keep each class's share: the rows of each class (in
 -- order, or shuffled) are dealt to the folds in turn, continuing where the
 -- previous class stopped, so fold sizes differ by at most one.
-function ms.StratifiedKFold(opts)
-  local skf = splitter(StratifiedKFold, "StratifiedKFold", opts)
-  return skf
-end
+ms.StratifiedKFold = public("StratifiedKFold", function(opts) return splitter(StratifiedKFold, opts) end)
 
 local function row_order(self, m)
   if not self.shuffle then
@@ -95,21 +95,19 @@ local function folds_from(fold, k)
   return splits
 end
 
-local function sample_count(X, fname, level)
+local function sample_count(X)
   if core.is_matrix(X) then return X:rows() end
-  if type(X) == "number" then return util.check_dim(X, fname, "X (a number of samples)", 1, level + 1) end
-  local M = util.as_matrix(X, fname, "X", level + 1, false)
-  return M:rows()
+  if type(X) == "number" then return api.check(X, {"dim", min = 1}, "X (a number of samples)") end
+  return api.check(X, {"matrix_like", finite = false}, "X"):rows()
 end
 
 --- kf:split(X [, y]) -> an array of k folds {train = {rows...}, test = {rows...}}
 -- (1-based row indices, each row in exactly one test set). X is the data
 -- matrix or its number of rows.
-function KFold:split(X)
-  util.check_self(self, KFold, "KFold:split")
-  local m = sample_count(X, "KFold:split", 2)
+KFold.split = method(KFold, "KFold:split", function(self, X)
+  local m = sample_count(X)
   local k = self.n_splits
-  if m < k then util.fail("KFold:split", string.format("%d samples cannot make %d folds", m, k)) end
+  if m < k then api.failf("%d samples cannot make %d folds", m, k) end
   local order, fold = row_order(self, m), {}
   local start = 1
   for f = 1, k do
@@ -118,16 +116,14 @@ function KFold:split(X)
     start = start + size
   end
   return folds_from(fold, k)
-end
+end)
 
 --- skf:split(X, y) -> the folds as for KFold, y being the labels (a Lua array
 -- or a vector, one per row). Raises when a class has fewer rows than folds.
-function StratifiedKFold:split(X, y)
-  local fname = "StratifiedKFold:split"
-  util.check_self(self, StratifiedKFold, fname)
-  local m = sample_count(X, fname, 2)
-  y = labels.check(y, fname, "y", 2)
-  if #y ~= m then util.fail(fname, string.format("y has %d labels, X has %d rows", #y, m)) end
+StratifiedKFold.split = method(StratifiedKFold, "StratifiedKFold:split", function(self, X, y)
+  local m = sample_count(X)
+  y = labels.check(y, "y")
+  if #y ~= m then api.failf("y has %d labels, X has %d rows", #y, m) end
   local k = self.n_splits
   local classes, index = labels.classes(y)
   local members = {}
@@ -139,8 +135,7 @@ function StratifiedKFold:split(X, y)
   local fold, next_fold = {}, 0
   for c, rows in ipairs(members) do
     if #rows < k then
-      util.fail(fname, string.format("class %s has %d samples, fewer than n_splits = %d",
-        tostring(classes[c]), #rows, k))
+      api.failf("class %s has %d samples, fewer than n_splits = %d", tostring(classes[c]), #rows, k)
     end
     for _, i in ipairs(rows) do
       fold[i] = next_fold + 1
@@ -148,89 +143,87 @@ function StratifiedKFold:split(X, y)
     end
   end
   return folds_from(fold, k)
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Clone
 
+-- The kind (idl._cv.KINDS) of an estimator est, which must be one.
+local function kind_of(est, fitted)
+  local kind = impl.kind_of(est)
+  if not kind then
+    api.fail("est must be " .. (fitted and "a fitted " or "an ") .. "idl.IDLModel, idl.IDLClassifier or "
+      .. "idl.LinearRegression, got " .. api.describe(est))
+  end
+  return kind
+end
+
 --- ms.clone(est) -> a new unfitted estimator of the same class, built from a copy
 -- of est's parameters (est:get_params()). Knows idl.IDLModel,
 -- idl.IDLClassifier and idl.LinearRegression.
-function ms.clone(est)
-  local kind = impl.kind_of(est)
-  if not kind then
-    util.fail("clone", "est must be an idl.IDLModel, idl.IDLClassifier or idl.LinearRegression, got "
-      .. util.describe(est))
-  end
-  local new = util.relabel("clone", 2, kind.new, est:get_params())
-  return new
-end
+ms.clone = public("clone", function(est)
+  return kind_of(est).new(est:get_params())
+end)
 
 -- ---------------------------------------------------------------------------
 -- Data: X a matrix, y a matrix or a Lua array of labels (for a classifier, or text)
 
-local function check_data(est, X, y, fname, level)
-  level = level + 1
-  X = util.as_matrix(X, fname, "X", level)
-  if y == nil then util.fail(fname, "y is missing", level) end
+local function check_data(est, X, y)
+  X = api.check(X, "matrix_like", "X")
+  if y == nil then api.fail("y is missing") end
   if impl.is_classifier(est) or labels.is_text(y) then
-    y = labels.check(y, fname, "y", level)
-    if #y ~= X:rows() then
-      util.fail(fname, string.format("X has %d rows, y has %d labels", X:rows(), #y), level)
-    end
+    y = labels.check(y, "y")
+    if #y ~= X:rows() then api.failf("X has %d rows, y has %d labels", X:rows(), #y) end
   else
-    y = util.as_matrix(y, fname, "y", level)
-    if y:rows() ~= X:rows() then
-      util.fail(fname, string.format("X has %d rows (samples), y has %d", X:rows(), y:rows()), level)
-    end
+    y = api.check(y, "matrix_like", "y")
+    if y:rows() ~= X:rows() then api.failf("X has %d rows (samples), y has %d", X:rows(), y:rows()) end
   end
   return X, y
 end
 
 -- The folds: cv = a number of folds (stratified for a classifier or text
 -- labels), a splitter, or an array of {train =, test =} index arrays.
-local function folds_for(cv, X, y, fname, level)
-  level = level + 1
+local function folds_for(cv, X, y)
   if cv == nil then cv = 5 end
   if type(cv) == "number" then
-    local k = util.check_number(cv, fname, "cv", {integer = true, min = 2, max = util.MAX_DIM}, level)
+    local k = api.check(cv, {"number", integer = true, min = 2, max = api.MAX_DIM}, "cv")
     local stratify = not core.is_matrix(y)
     cv = (stratify and ms.StratifiedKFold or ms.KFold){n_splits = k}
   end
-  local mt = getmetatable(cv)
-  if mt == KFold or mt == StratifiedKFold then return util.relabel(fname, level, cv.split, cv, X, y) end
-  util.check_table(cv, fname, "cv (a number of folds, a splitter or an array of folds)", level)
-  if #cv == 0 then util.fail(fname, "cv is an empty array of folds", level) end
+  if api.is_a(cv, KFold) then return cv:split(X, y) end
+  api.check(cv, "table", "cv (a number of folds, a splitter or an array of folds)")
+  if #cv == 0 then api.fail("cv is an empty array of folds") end
   for f, fold in ipairs(cv) do
     if type(fold) ~= "table" or type(fold.train) ~= "table" or type(fold.test) ~= "table" then
-      util.fail(fname, string.format("cv[%d] must be a fold {train = rows, test = rows}", f), level)
+      api.failf("cv[%d] must be a fold {train = rows, test = rows}", f)
     end
     for _, part in ipairs{"train", "test"} do
-      if #fold[part] == 0 then util.fail(fname, string.format("cv[%d].%s is empty", f, part), level) end
+      if #fold[part] == 0 then api.failf("cv[%d].%s is empty", f, part) end
       for t, i in ipairs(fold[part]) do
         if math.type(i) ~= "integer" or i < 1 or i > X:rows() then
-          util.fail(fname, string.format("cv[%d].%s[%d] must be a row index in [1, %d], got %s", f, part, t,
-            X:rows(), util.describe(i)), level)
+          api.failf("cv[%d].%s[%d] must be a row index in [1, %d], got %s", f, part, t, X:rows(),
+            api.describe(i))
         end
       end
     end
   end
   return cv
 end
+
 local function temp_dir()
   local p = io.popen('mktemp -d "${TMPDIR:-/tmp}/idl-cv.XXXXXX"')
   local dir = p and p:read("a"):gsub("\n$", "")
   if p then p:close() end
-  if not dir or dir == "" then error("cannot create a temporary directory", 0) end
+  if not dir or dir == "" then api.fail("cannot create a temporary directory") end
   return dir
 end
 
 -- Scores of every (parameter set, fold) pair in worker processes:
 -- result[s][f] for param_sets[s] and folds[f].
-local function run_parallel(kind, param_sets, X, y, folds, scoring, fit_options, jobs, fname, level)
+local function run_parallel(kind, param_sets, X, y, folds, scoring, fit_options, jobs)
   if type(scoring) == "function" then
-    util.fail(fname, "a scoring function cannot travel to worker processes: give its name (one of "
-      .. table.concat(impl.SCORER_NAMES, ", ") .. ") or jobs = 1", level + 1)
+    api.fail("a scoring function cannot travel to worker processes: give its name (one of "
+      .. table.concat(impl.SCORER_NAMES, ", ") .. ") or jobs = 1")
   end
   local json, parallel = require "idl.json", require "idl.parallel"
   local script = assert(package.searchpath("idl._cv_worker", package.path), "idl._cv_worker not found")
@@ -250,9 +243,9 @@ local function run_parallel(kind, param_sets, X, y, folds, scoring, fit_options,
     return scores
   end)
   os.execute("rm -rf " .. util.sh_quote(dir))
-  if not ok then
-    util.fail(fname, api.strip(res), level + 1)
-  end
+  -- the error passes on unchanged once the directory is gone (one with no
+  -- name and position yet, an assert's, gets them)
+  if not ok then api.fail(api.unplace(res)) end
   return res
 end
 
@@ -271,37 +264,27 @@ end
 local CV_OPTIONS = {cv = true, scoring = true, jobs = true, fit_options = true}
 
 -- The checked common options of cross_val_score and grid_search.
-local function check_cv_options(est, X, y, opts, allowed, fname, level)
-  level = level + 1
-  local kind = impl.kind_of(est)
-  if not kind then
-    util.fail(fname, "est must be an idl.IDLModel, idl.IDLClassifier or idl.LinearRegression, got "
-      .. util.describe(est), level)
-  end
-  opts = util.check_options(opts, allowed, fname, "options", level)
-  X, y = check_data(est, X, y, fname, level)
+local function check_cv_options(est, X, y, opts, allowed)
+  local kind = kind_of(est)
+  opts = api.options(opts, allowed, "options")
+  X, y = check_data(est, X, y)
   local o = {kind = kind, X = X, y = y}
-  o.scoring = impl.check_scoring(opts.scoring, fname, level)
-  o.jobs = opts.jobs == nil and 1 or
-    util.check_number(opts.jobs, fname, "jobs", {integer = true, min = 1}, level)
+  o.scoring = impl.check_scoring(opts.scoring)
+  o.jobs = opts.jobs == nil and 1 or api.check(opts.jobs, {"number", integer = true, min = 1}, "jobs")
   local fit_options = {verbose = false}
-  local given = opts.fit_options and util.check_table(opts.fit_options, fname, "fit_options", level)
+  local given = api.check(opts.fit_options, {"table", optional = true}, "fit_options")
   for k, v in pairs(given or {}) do
     fit_options[k] = v
   end
   if kind.name == "LinearRegression" then fit_options = nil end
   o.fit_options = fit_options
-  o.folds = folds_for(opts.cv, X, y, fname, level)
+  o.folds = folds_for(opts.cv, X, y)
   return o, opts
 end
 
-local function run(o, param_sets, fname, level)
-  if o.jobs >= 2 then
-    return run_parallel(o.kind, param_sets, o.X, o.y, o.folds, o.scoring, o.fit_options, o.jobs, fname,
-      level + 1)
-  end
-  return util.relabel(fname, level + 1, run_here, o.kind, param_sets, o.X, o.y, o.folds, o.scoring,
-    o.fit_options)
+local function run(o, param_sets)
+  local go = o.jobs >= 2 and run_parallel or run_here
+  return go(o.kind, param_sets, o.X, o.y, o.folds, o.scoring, o.fit_options, o.jobs)
 end
 
 --- ms.cross_val_score(est, X, y [, opts]) -> an array of one score per fold.
@@ -316,11 +299,10 @@ end
 --               function(fitted_est, X_test, y_test) -> number
 --   fit_options the options of est:fit (default verbose = false)
 --   jobs        worker processes (default 1: in this process)
-function ms.cross_val_score(est, X, y, opts)
-  local fname = "cross_val_score"
-  local o = check_cv_options(est, X, y, opts, CV_OPTIONS, fname, 2)
-  return run(o, {est:get_params()}, fname, 2)[1]
-end
+ms.cross_val_score = public("cross_val_score", function(est, X, y, opts)
+  local o = check_cv_options(est, X, y, opts, CV_OPTIONS)
+  return run(o, {est:get_params()})[1]
+end)
 
 local function mean_std(v)
   local sum = 0
@@ -332,17 +314,17 @@ end
 
 -- The parameter sets of a grid {name = {values...}}: the cartesian product in
 -- sorted name order, the last name varying fastest, each merged into `base`.
-local function expand_grid(grid, base, fname, level)
-  util.check_table(grid, fname, "grid", level + 1)
+local function expand_grid(grid, base)
+  api.check(grid, "table", "grid")
   local names = {}
   for k, values in pairs(grid) do
-    if type(k) ~= "string" then util.fail(fname, "grid keys must be parameter names", level + 1) end
+    if type(k) ~= "string" then api.fail("grid keys must be parameter names") end
     if type(values) ~= "table" or core.is_matrix(values) or #values == 0 then
-      util.fail(fname, string.format("grid.%s must be a non-empty array of values", k), level + 1)
+      api.failf("grid.%s must be a non-empty array of values", k)
     end
     names[#names + 1] = k
   end
-  if #names == 0 then util.fail(fname, "grid is empty", level + 1) end
+  if #names == 0 then api.fail("grid is empty") end
   table.sort(names)
   local sets = {{}}
   for _, k in ipairs(names) do
@@ -380,13 +362,13 @@ local GRID_OPTIONS = {cv = true, scoring = true, jobs = true, fit_options = true
 -- 20}, dual_learning_rate = {0.1, 1}}); the other parameters are est's. The
 -- options are cross_val_score's (cv, scoring, fit_options, jobs: every
 -- (parameter set, fold) pair is one job) and refit.
-function ms.grid_search(est, grid, X, y, opts)
-  local fname = "grid_search"
-  local o, raw = check_cv_options(est, X, y, opts, GRID_OPTIONS, fname, 2)
-  local refit = raw.refit == nil and true or util.check_boolean(raw.refit, fname, "refit")
-  local sets, values = expand_grid(grid, est:get_params(), fname, 2)
-  for _, params in ipairs(sets) do util.relabel(fname, 2, o.kind.new, params) end
-  local scores = run(o, sets, fname, 2)
+ms.grid_search = public("grid_search", function(est, grid, X, y, opts)
+  local o, raw = check_cv_options(est, X, y, opts, GRID_OPTIONS)
+  local refit = raw.refit == nil and true or api.check(raw.refit, "boolean", "refit")
+  local sets, values = expand_grid(grid, est:get_params())
+  -- every setting is checked by its estimator's constructor before any fit
+  for _, params in ipairs(sets) do o.kind.new(params) end
+  local scores = run(o, sets)
   local result = {results = {}}
   for s, v in ipairs(values) do
     local mean, std = mean_std(scores[s])
@@ -401,7 +383,7 @@ function ms.grid_search(est, grid, X, y, opts)
     result.best_estimator = best
   end
   return result
-end
+end)
 
 -- ---------------------------------------------------------------------------
 -- Permutation importance
@@ -414,19 +396,14 @@ local IMPORTANCE_OPTIONS = {n_repeats = true, rng = true, scoring = true}
 -- the score of the FITTED est on X with column j permuted (rng:permutation(m),
 -- drawn feature by feature, repeat by repeat); mean and std over the repeats.
 -- scoring as for cross_val_score (default est:score). X is not modified.
-function ms.permutation_importance(est, X, y, opts)
-  local fname = "permutation_importance"
-  if not impl.kind_of(est) then
-    util.fail(fname, "est must be a fitted idl.IDLModel, idl.IDLClassifier or idl.LinearRegression, got "
-      .. util.describe(est))
-  end
-  opts = util.check_options(opts, IMPORTANCE_OPTIONS, fname, "options")
-  local repeats = opts.n_repeats == nil and 5 or
-    util.check_count(opts.n_repeats, fname, "n_repeats", 1)
-  local rng = opts.rng == nil and core.rng(0) or util.check_rng(opts.rng, fname, "rng")
-  local scoring = impl.check_scoring(opts.scoring, fname, 2)
-  X, y = check_data(est, X, y, fname, 2)
-  local baseline = util.relabel(fname, 2, impl.score_with, scoring, est, X, y)
+ms.permutation_importance = public("permutation_importance", function(est, X, y, opts)
+  kind_of(est, "fitted")
+  opts = api.options(opts, IMPORTANCE_OPTIONS, "options")
+  local repeats = opts.n_repeats == nil and 5 or api.check(opts.n_repeats, {"count", min = 1}, "n_repeats")
+  local rng = opts.rng == nil and core.rng(0) or api.check(opts.rng, "rng", "rng")
+  local scoring = impl.check_scoring(opts.scoring)
+  X, y = check_data(est, X, y)
+  local baseline = impl.score_with(scoring, est, X, y)
   local m = X:rows()
   local result = {mean = {}, std = {}, importances = {}, baseline = baseline}
   for j = 1, X:cols() do
@@ -435,12 +412,12 @@ function ms.permutation_importance(est, X, y, opts)
       local perm = rng:permutation(m)
       local Xp = X:copy()
       for i = 1, m do Xp:set(i, j, X:get(perm[i], j)) end
-      drops[r] = baseline - util.relabel(fname, 2, impl.score_with, scoring, est, Xp, y)
+      drops[r] = baseline - impl.score_with(scoring, est, Xp, y)
     end
     result.importances[j] = drops
     result.mean[j], result.std[j] = mean_std(drops)
   end
   return result
-end
+end)
 
 return ms

@@ -156,7 +156,7 @@ describe("fit with checkpoints and resume", function()
     local X2 = X:copy()
     X2:set(5, 2, 7)
     assert.truthy(err_of(function() estimator():fit(X2, y, {resume = path}) end):find(
-      "fit: resume: the training data differs from the data of the checkpoint", 1, true))
+      "idl.IDLModel:fit: the training data differs from the data of the checkpoint", 1, true))
     assert.truthy(err_of(function() estimator{dual_learning_rate = 0.2}:fit(X, y, {resume = path}) end):find(
       "fit: resume: the checkpoint was written with dual_learning_rate = 0.1, this estimator has 0.2", 1,
       true))

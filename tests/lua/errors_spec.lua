@@ -87,6 +87,59 @@ local cases = {
     local ex = require "idl.experiment"
     at.line = debug.getinfo(1, "l").currentline; ex.write_csv(NOWHERE, {"a"}, {3})
   end},
+  {"model_selection.KFold", "idl.model_selection.KFold: n_splits must be >= 2, got 1", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.model_selection.KFold{n_splits = 1}
+  end},
+  {"KFold:split", "idl.model_selection.KFold:split: 3 samples cannot make 5 folds", function(at)
+    local kf = idl.model_selection.KFold{n_splits = 5}
+    at.line = debug.getinfo(1, "l").currentline; kf:split(3)
+  end},
+  -- found by the splitter cross_val_score builds
+  {"model_selection.cross_val_score (its folds)", "idl.model_selection.cross_val_score: 12 samples cannot "
+    .. "make 20 folds", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.model_selection.cross_val_score(fitted, X, y, {cv = 20})
+  end},
+  -- found by IDLModel:fit, which cross_val_score calls on each fold
+  {"model_selection.cross_val_score (a fit option)", "idl.model_selection.cross_val_score: rounds_number "
+    .. "must be >= 0, got -1", function(at)
+    local opts = {cv = 2, fit_options = {rounds_number = -1}}
+    at.line = debug.getinfo(1, "l").currentline; idl.model_selection.cross_val_score(fitted, X, y, opts)
+  end},
+  -- found by the scorer
+  {"model_selection.cross_val_score (a scorer)", "idl.model_selection.cross_val_score: neg_log_loss needs "
+    .. "a classifier", function(at)
+    local lr, opts = idl.LinearRegression{}, {cv = 2, scoring = "neg_log_loss"}
+    at.line = debug.getinfo(1, "l").currentline; idl.model_selection.cross_val_score(lr, X, y, opts)
+  end},
+  -- found by LinearRegression's constructor, before any fit
+  {"model_selection.grid_search (a setting)", "idl.model_selection.grid_search: unknown option 'ridg' in "
+    .. "parameters", function(at)
+    local lr = idl.LinearRegression{}
+    at.line = debug.getinfo(1, "l").currentline; idl.model_selection.grid_search(lr, {ridg = {1}}, X, y)
+  end},
+  {"model_selection.permutation_importance", "idl.model_selection.permutation_importance: X has 12 rows, "
+    .. "y has 2 labels", function(at)
+    local clf = idl.IDLClassifier{hidden_variables = 2, verbosity = false}
+    at.line = debug.getinfo(1, "l").currentline; idl.model_selection.permutation_importance(clf, X, {1, 2})
+  end},
+  {"metrics.accuracy (labels)", "idl.metrics.accuracy: y[2] is \"a\": labels must all be numbers or all "
+    .. "strings", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.metrics.accuracy({1, "a"}, {1, 2})
+  end},
+  -- found by trainers.resume, which fit calls to resume
+  {"IDLModel:fit (resume on other data)", "idl.IDLModel:fit: the training data differs from the data of the "
+    .. "checkpoint", function(at)
+    local path = os.tmpname()
+    local est = idl.IDLModel{hidden_variables = 2, verbosity = false}
+    est:fit(X, y, {rounds_number = 1, checkpoint_path = path})
+    local X2 = X:copy()
+    X2:set(1, 1, 5)
+    local _, err = pcall(function()
+      at.line = debug.getinfo(1, "l").currentline; est:fit(X2, y, {resume = path})
+    end)
+    os.remove(path)
+    error(err, 0)
+  end},
   -- a C function of the engine
   {"idl.zeros (C)", "zeros: rows must be a non-negative integer", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.zeros(-1, 2)

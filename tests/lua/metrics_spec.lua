@@ -87,7 +87,7 @@ describe("idl.LinearRegression", function()
     assert.has_error(function() lr:fit({{1}, {2}}, {1, 2, 3}) end,
       "idl.LinearRegression:fit: X has 2 rows (samples), y has 3")
     assert.has_error(function() idl.LinearRegression{rige = 1} end,
-      "idl.LinearRegression: unknown option 'rige' in options (did you mean 'ridge'?)")
+      "idl.LinearRegression: unknown option 'rige' in parameters (did you mean 'ridge'?)")
     assert.has_error(function() idl.LinearRegression{ridge = -1} end,
       "idl.LinearRegression: ridge must be >= 0, got -1")
     lr:fit({{1}, {2}, {3}}, {1, 2, 3})

@@ -83,15 +83,15 @@ describe("idl.model_selection splitters", function()
   end)
 
   it("check their arguments", function()
-    assert.has_error(function() ms.KFold{n_splits = 1} end, "KFold: n_splits must be >= 2, got 1")
+    assert.has_error(function() ms.KFold{n_splits = 1} end, "idl.model_selection.KFold: n_splits must be >= 2, got 1")
     assert.has_error(function() ms.KFold{seed = 1} end,
-      "KFold: rng and seed shuffle the samples: they need shuffle = true")
+      "idl.model_selection.KFold: rng and seed shuffle the samples: they need shuffle = true")
     assert.has_error(function() ms.KFold{n_splits = 5}:split(3) end,
-      "KFold:split: 3 samples cannot make 5 folds")
+      "idl.model_selection.KFold:split: 3 samples cannot make 5 folds")
     assert.has_error(function() ms.StratifiedKFold{n_splits = 3}:split(4, {1, 1, 1, 2}) end,
-      "StratifiedKFold:split: class 2 has 1 samples, fewer than n_splits = 3")
+      "idl.model_selection.StratifiedKFold:split: class 2 has 1 samples, fewer than n_splits = 3")
     assert.has_error(function() ms.StratifiedKFold{}:split(4, {1, 2}) end,
-      "StratifiedKFold:split: y has 2 labels, X has 4 rows")
+      "idl.model_selection.StratifiedKFold:split: y has 2 labels, X has 4 rows")
   end)
 end)
 
@@ -117,7 +117,7 @@ describe("idl.model_selection.clone", function()
 
   it("refuses what it cannot rebuild", function()
     assert.has_error(function() ms.clone({}) end,
-      "clone: est must be an idl.IDLModel, idl.IDLClassifier or idl.LinearRegression, got table")
+      "idl.model_selection.clone: est must be an idl.IDLModel, idl.IDLClassifier or idl.LinearRegression, got table")
   end)
 end)
 
@@ -198,7 +198,7 @@ describe("idl.model_selection.cross_val_score", function()
     local ok, err = pcall(ms.cross_val_score, idl.LinearRegression{}, X, idl.randn(16, 1, g),
       {cv = 2, scoring = "neg_log_loss"})
     assert.is_false(ok)
-    assert.matches("cross_val_score: neg_log_loss needs a classifier (predict_proba)", err, 1, true)
+    assert.matches("idl.model_selection.cross_val_score: neg_log_loss needs a classifier (predict_proba)", err, 1, true)
   end)
 
   it("gives the same scores in worker processes as in this process", function()
@@ -215,28 +215,28 @@ describe("idl.model_selection.cross_val_score", function()
     local X, y = exact_data(12)
     local lr = idl.LinearRegression{}
     assert.has_error(function() ms.cross_val_score(lr, X, y, {scoring = "mse"}) end,
-      'cross_val_score: scoring must be one of "accuracy", "f1_macro", "neg_log_loss", "neg_mae", "neg_mse", '
+      'idl.model_selection.cross_val_score: scoring must be one of "accuracy", "f1_macro", "neg_log_loss", "neg_mae", "neg_mse", '
       .. '"neg_rmse", "precision_macro", "r2", "recall_macro", got "mse"')
     assert.has_error(function()
       ms.cross_val_score(lr, X, y, {jobs = 2, scoring = function() return 0 end})
-    end, "cross_val_score: a scoring function cannot travel to worker processes: give its name "
+    end, "idl.model_selection.cross_val_score: a scoring function cannot travel to worker processes: give its name "
       .. "(one of accuracy, f1_macro, neg_log_loss, neg_mae, neg_mse, neg_rmse, precision_macro, r2, "
       .. "recall_macro) or jobs = 1")
     assert.has_error(function() ms.cross_val_score(lr, X, idl.zeros(5, 1)) end,
-      "cross_val_score: X has 12 rows (samples), y has 5")
+      "idl.model_selection.cross_val_score: X has 12 rows (samples), y has 5")
     assert.has_error(function() ms.cross_val_score(lr, X, y, {cv = {{train = {1}, test = {13}}}}) end,
-      "cross_val_score: cv[1].test[1] must be a row index in [1, 12], got 13")
+      "idl.model_selection.cross_val_score: cv[1].test[1] must be a row index in [1, 12], got 13")
     assert.has_error(function() ms.cross_val_score(lr, X, y, {cv = 20}) end,
-      "cross_val_score: KFold:split: 12 samples cannot make 20 folds")
+      "idl.model_selection.cross_val_score: 12 samples cannot make 20 folds")
     local est = idl.IDLModel{verbosity = false}
     local ok, err = pcall(ms.cross_val_score, est, X, y,
       {cv = 2, jobs = 2, fit_options = {rounds_number = -1}})
     assert.is_false(ok)
-    assert.matches("cross_val_score: job 1 of 2 failed", err, 1, true)
+    assert.matches("idl.model_selection.cross_val_score: job 1 of 2 failed", err, 1, true)
     assert.matches("rounds_number", err, 1, true)
     ok, err = pcall(ms.cross_val_score, est, X, y, {cv = 2, fit_options = {rounds_number = -1}})
     assert.is_false(ok)
-    assert.matches("cross_val_score: idl.IDLModel:fit: rounds_number must be >= 0", err, 1, true)
+    assert.matches("idl.model_selection.cross_val_score: rounds_number must be >= 0", err, 1, true)
   end)
 end)
 
@@ -273,9 +273,9 @@ describe("idl.model_selection.grid_search", function()
   it("checks the grid", function()
     local X, y = exact_data(9)
     assert.has_error(function() ms.grid_search(idl.LinearRegression{}, {ridge = {}}, X, y) end,
-      "grid_search: grid.ridge must be a non-empty array of values")
+      "idl.model_selection.grid_search: grid.ridge must be a non-empty array of values")
     assert.has_error(function() ms.grid_search(idl.LinearRegression{}, {ridg = {1}}, X, y, {cv = 3}) end,
-      "grid_search: idl.LinearRegression: unknown option 'ridg' in options (did you mean 'ridge'?)")
+      "idl.model_selection.grid_search: unknown option 'ridg' in parameters (did you mean 'ridge'?)")
   end)
 end)
 

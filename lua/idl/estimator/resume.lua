@@ -95,11 +95,8 @@ function resume.state(p, o, data)
       .. "this estimator has hidden_variables = %d, constraint %s %g", ck.h, ck.constraint.kind,
       ck.constraint.kappa, p.hidden_variables, p.constraint.kind, p.constraint.kappa))
   end
-  -- trainers.resume raises; its message is put under "resume: " (until it
-  -- reports nil and a message, as model.read does)
-  local ok, s = pcall(trainers.resume, ck, data)
-  if not ok then api.fail("resume: " .. api.strip(s)) end
-  return s
+  -- a check that fails in there raises under fit's name, like those above
+  return trainers.resume(ck, data)
 end
 
 return resume
