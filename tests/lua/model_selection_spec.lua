@@ -83,7 +83,8 @@ describe("idl.model_selection splitters", function()
   end)
 
   it("check their arguments", function()
-    assert.has_error(function() ms.KFold{n_splits = 1} end, "idl.model_selection.KFold: n_splits must be >= 2, got 1")
+    assert.has_error(function() ms.KFold{n_splits = 1} end,
+      "idl.model_selection.KFold: n_splits must be >= 2, got 1")
     assert.has_error(function() ms.KFold{seed = 1} end,
       "idl.model_selection.KFold: rng and seed shuffle the samples: they need shuffle = true")
     assert.has_error(function() ms.KFold{n_splits = 5}:split(3) end,
@@ -117,7 +118,8 @@ describe("idl.model_selection.clone", function()
 
   it("refuses what it cannot rebuild", function()
     assert.has_error(function() ms.clone({}) end,
-      "idl.model_selection.clone: est must be an idl.IDLModel, idl.IDLClassifier or idl.LinearRegression, got table")
+      "idl.model_selection.clone: est must be an idl.IDLModel, idl.IDLClassifier or idl.LinearRegression, "
+      .. "got table")
   end)
 end)
 
@@ -198,7 +200,8 @@ describe("idl.model_selection.cross_val_score", function()
     local ok, err = pcall(ms.cross_val_score, idl.LinearRegression{}, X, idl.randn(16, 1, g),
       {cv = 2, scoring = "neg_log_loss"})
     assert.is_false(ok)
-    assert.matches("idl.model_selection.cross_val_score: neg_log_loss needs a classifier (predict_proba)", err, 1, true)
+    assert.matches("idl.model_selection.cross_val_score: neg_log_loss needs a classifier (predict_proba)",
+      err, 1, true)
   end)
 
   it("gives the same scores in worker processes as in this process", function()
@@ -215,11 +218,13 @@ describe("idl.model_selection.cross_val_score", function()
     local X, y = exact_data(12)
     local lr = idl.LinearRegression{}
     assert.has_error(function() ms.cross_val_score(lr, X, y, {scoring = "mse"}) end,
-      'idl.model_selection.cross_val_score: scoring must be one of "accuracy", "f1_macro", "neg_log_loss", "neg_mae", "neg_mse", '
+      'idl.model_selection.cross_val_score: scoring must be one of "accuracy", "f1_macro", "neg_log_loss", '
+      .. '"neg_mae", "neg_mse", '
       .. '"neg_rmse", "precision_macro", "r2", "recall_macro", got "mse"')
     assert.has_error(function()
       ms.cross_val_score(lr, X, y, {jobs = 2, scoring = function() return 0 end})
-    end, "idl.model_selection.cross_val_score: a scoring function cannot travel to worker processes: give its name "
+    end, "idl.model_selection.cross_val_score: a scoring function cannot travel to worker processes: "
+      .. "give its name "
       .. "(one of accuracy, f1_macro, neg_log_loss, neg_mae, neg_mse, neg_rmse, precision_macro, r2, "
       .. "recall_macro) or jobs = 1")
     assert.has_error(function() ms.cross_val_score(lr, X, idl.zeros(5, 1)) end,
