@@ -89,7 +89,7 @@ describe("a data-parallel fit under mpirun -np 2, interrupted and resumed", func
       local est = idl.IDLModel{hidden_variables = 8, random_state = 4, verbosity = false}
       local ok, msg = pcall(est.fit, est, Xs, ys, {resume = path, distributed = distributed})
       assert.is_false(ok)
-      assert.truthy(tostring(msg):find("idl.IDLModel:fit: resume: the checkpoint was written by a "
+      assert.truthy(tostring(msg):find("idl.IDLModel:fit: the checkpoint was written by a "
         .. "data-parallel job of 2 ranks: resume it with distributed = true under mpirun -np 2", 1, true),
         tostring(msg))
     end
