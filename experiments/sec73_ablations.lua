@@ -16,7 +16,10 @@
 -- Settings shared by several studies are fitted once. Every fit runs in its own
 -- worker process (idl.parallel: one BLAS thread, its own seed, the data
 -- regenerated from --seed), up to --jobs at a time, so the numbers do not
--- depend on --jobs.
+-- depend on --jobs. Under `mpirun -np N idl experiments/sec73_ablations.lua`
+-- the fits are spread over the N ranks (idl.parallel: rank r runs fits r + 1,
+-- r + 1 + N, ...; --jobs workers per rank, default 1) and rank 0 alone writes
+-- the results: the same files as a run in one process.
 --
 -- Sizes: --full 900 training points, 100 rounds, h in {10, 25, 50, 100, 200,
 -- 300}, alpha, eps, lambda0 in {1e-6, 1e-4, 1e-2, 1} (about 200 fits: tens of
@@ -123,11 +126,17 @@ for _, st in ipairs(studies) do
   end
 end
 
-local bar = progress.new{total = #jobs, label = "7.3 fits"}
+-- under mpirun, parallel.map spreads the fits over the ranks: rank 0 reports
+-- the progress of its share and alone writes the results
+local ranks = idl.mpi.available() and idl.mpi.size() or 1
+local rank = ranks > 1 and idl.mpi.rank() or 0
+local bar = progress.new{total = (#jobs - rank + ranks - 1) // ranks, label = "7.3 fits" .. (ranks > 1
+  and string.format(" (rank 0's share of %d)", #jobs) or ""), enabled = rank == 0}
 local results = parallel.map(arg[0], jobs, {jobs = opts.jobs, on_done = function(_, done)
   bar:update(done)
 end})
 bar:finish()
+if rank ~= 0 then return end
 
 -- Statistics per setting -------------------------------------------------------
 

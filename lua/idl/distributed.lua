@@ -8,6 +8,7 @@
 --     distributed.max{a, b, ...}       -- their maxima (e.g. the number of batches of an epoch)
 --     distributed.union(values)        -- the sorted distinct values of every rank's array
 --                                      -- (e.g. the class labels of a classifier's shards)
+--     distributed.bcast_string(s, root) -- root's string on every rank
 --
 -- and idl.mpi.allreduce{A, B, c, D, E, f} sums six gradient blocks in one
 -- fused collective. Every rank must call these in the same order; alone (a job
@@ -47,20 +48,25 @@ distributed.sum = api.public("idl.distributed.sum", function(values) return redu
 --- distributed.max(values) -> an array: the largest values[i] of the ranks.
 distributed.max = api.public("idl.distributed.max", function(values) return reduce(values, "max") end)
 
--- text (on root; nil elsewhere) on every rank: its length, then its bytes as
--- the doubles of a column (a few kilobytes: label sets, verdicts).
-local function broadcast_text(text, root)
-  local n = core.full(1, 1, text and #text or 0)
+--- distributed.bcast_string(text, root) -> root's text, on every rank (text
+-- a string on root, ignored elsewhere; root a 0-based rank, the same on every
+-- rank). Its length, then its bytes as the doubles of a column: for texts of
+-- kilobytes (label sets, verdicts, the results of a sweep), not for bulk data.
+distributed.bcast_string = api.public("idl.distributed.bcast_string", function(text, root)
+  root = api.check(root, {"number", integer = true, min = 0, max = mpi.size() - 1}, "root")
+  local mine = mpi.rank() == root
+  if mine then api.check(text, "string", "text") end
+  local n = core.full(1, 1, mine and #text or 0)
   mpi.bcast(n, root)
   local bytes = core.zeros(math.tointeger(n:get(1, 1)), 1)
-  if text then
+  if mine then
     for i = 1, #text do bytes:set(i, 1, text:byte(i)) end
   end
   mpi.bcast(bytes, root)
   local chars = {}
   for i = 1, bytes:rows() do chars[i] = string.char(math.tointeger(bytes:get(i, 1))) end
   return table.concat(chars)
-end
+end)
 
 -- The kind of the array's values ("number", "string", nil when empty), checked.
 local function kind_of(values)
@@ -107,7 +113,7 @@ end
 distributed.union = api.public("idl.distributed.union", function(values)
   local kind = kind_of(values)
   local texts = mpi.gather(json.encode({kind = kind, values = values}), 0)
-  local reply = json.decode(broadcast_text(texts and json.encode(union_of(texts)), 0))
+  local reply = json.decode(distributed.bcast_string(texts and json.encode(union_of(texts)), 0))
   if reply.error then api.fail(reply.error) end
   return reply.values
 end)

@@ -16,10 +16,23 @@
 -- on `jobs[i]`, never on the number of workers. idl matrices travel as arrays
 -- of rows. When a job fails, no new job starts, and `map` raises an error naming
 -- the job, its parameters and the end of its output.
+--
+-- In an MPI job of several ranks (`mpirun -np N idl script.lua`, idl.mpi),
+-- `map` spreads the jobs over the ranks: rank r runs jobs r + 1, r + 1 + N,
+-- r + 1 + 2N, ... (in its own workers, one at a time unless `jobs` says
+-- otherwise: the ranks already occupy the cores), rank 0 gathers the results
+-- and every rank returns all of them, in job order, so that the script goes
+-- on alike everywhere (and writes its files on rank 0 only). It is then a
+-- collective: every rank calls it with the same jobs (their number is
+-- checked). A failed job fails `map` on every rank, with the same message.
+-- The workers run without the launcher's variables: each is a job of size 1.
+-- `mpi = false` keeps every rank to itself (each runs all its jobs).
 -- @module idl.parallel
 
 local core = require "idl.core"
+local distributed = require "idl.distributed"
 local json = require "idl.json"
+local mpi = require "idl.mpi"
 local util = require "idl._util"
 local api = require "idl._api"
 
@@ -82,7 +95,9 @@ end
 -- once a job has failed).
 local function runner_script(dir, exe, script, env)
   local lines = {"#!/bin/sh", "dir=" .. sh_quote(dir), 'i="$1"',
-                 'if [ -e "$dir/stop" ]; then echo "$i skipped"; exit 0; fi'}
+                 'if [ -e "$dir/stop" ]; then echo "$i skipped"; exit 0; fi',
+                 -- a worker of an MPI rank is a job of its own (idl.mpi reads these)
+                 "unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_SIZE"}
   local names = {}
   for name in pairs(env) do names[#names + 1] = name end -- checked identifiers (check_map_args)
   table.sort(names)
@@ -117,6 +132,9 @@ local function check_map_args(script, jobs, opts)
   end
   if opts.env ~= nil and type(opts.env) ~= "table" then
     api.fail("opts.env must be a table of variables, got " .. type(opts.env))
+  end
+  if opts.mpi ~= nil and type(opts.mpi) ~= "boolean" then
+    api.fail("opts.mpi must be a boolean, got " .. type(opts.mpi))
   end
   -- the names go into the runner script unquoted (export NAME=value)
   for name in pairs(opts.env or {}) do
@@ -159,37 +177,26 @@ local function job_failure(dir, i, n, job, code)
                        json.encode(job, {allow_nan = true}), tail(read_file(dir .. "/" .. i .. ".log"), 30))
 end
 
---- Runs `script` once per job in worker processes and returns the results in job order.
--- @tparam string script the worker script (usually the calling script, `arg[0]`)
--- @tparam table jobs an array of JSON-encodable parameters (each with its own seed)
--- @tparam[opt] table opts `jobs` = number of processes at once (default: the number of cores);
---   `executable` (default `idl.executable()`); `env` = extra environment variables;
---   `on_done(index, done, total, ok)` called as each job ends; `keep` = keep the temporary
---   directory (its path is in the error message)
--- @treturn table `results[i]` = the value returned by the worker for `jobs[i]`
-parallel.map = api.public("idl.parallel.map", function(script, jobs, opts)
-  if opts ~= nil and type(opts) ~= "table" then api.fail("opts must be a table, got " .. type(opts)) end
-  opts = opts or {}
-  check_map_args(script, jobs, opts)
-  local n = rawlen(jobs) -- the array's own length: a __len that lies must not reach xargs -P
-  if n == 0 then return {} end
-  local workers = math.min(n, opts.jobs or require("idl.cli").cores())
+-- Runs the jobs numbered in `indices` (of the array `jobs`) in at most
+-- `workers` worker processes at once; returns results[i] for each of them,
+-- or raises the failure of the first job that failed.
+local function run_jobs(script, jobs, indices, opts, workers)
+  local n = rawlen(jobs)
+  if #indices == 0 then return {} end
   local exe = opts.executable or core.executable()
   local dir = make_temp_dir()
   -- the temporary directory goes whatever happens: a failure is raised after
   local ok, result = pcall(function()
-    local indices = {}
-    for i, job in ipairs(jobs) do
-      local encoded, text = pcall(json.encode, job, {allow_nan = true})
+    for _, i in ipairs(indices) do
+      local encoded, text = pcall(json.encode, jobs[i], {allow_nan = true})
       if not encoded then error(string.format("job %d: %s", i, api.strip(text)), 0) end
       write_file(dir .. "/" .. i .. ".in.json", text)
-      indices[i] = i
     end
     write_file(dir .. "/jobs.txt", table.concat(indices, "\n") .. "\n")
     write_file(dir .. "/run.sh", runner_script(dir, exe, script, worker_env(opts.env)))
-    local status = run_all(dir, n, workers, opts.on_done)
+    local status = run_all(dir, #indices, math.min(#indices, workers), opts.on_done)
     local results = {}
-    for i = 1, n do
+    for _, i in ipairs(indices) do
       local failure = job_failure(dir, i, n, jobs[i], status[i])
       if failure then error(failure, 0) end
       if status[i] == nil then error("job " .. i .. " never ran", 0) end
@@ -204,8 +211,84 @@ parallel.map = api.public("idl.parallel.map", function(script, jobs, opts)
   else
     os.execute("rm -rf " .. sh_quote(dir))
   end
-  if not ok then api.fail(api.strip(result)) end
+  if not ok then error(api.strip(result), 0) end
   return result
+end
+
+-- The size of the MPI job map spreads its jobs over (1: none).
+local function ranks(opts)
+  if opts.mpi == false or not mpi.available() then return 1 end
+  return mpi.size()
+end
+
+-- On rank 0: every rank's message (the results of its jobs, or its failure)
+-- put together: results in job order, or the first failure (by rank).
+local function collect(texts, n)
+  local results = {}
+  for r, text in ipairs(texts) do
+    local got = json.decode(text)
+    if got.error then return nil, got.error end
+    if got.n ~= n then
+      return nil, string.format("the ranks passed different jobs (rank 0: %d jobs, rank %d: %d): every "
+        .. "rank must call map with the same jobs", n, r - 1, got.n)
+    end
+    for _, pair in ipairs(got.results) do results[pair[1]] = pair[2] end
+  end
+  return results
+end
+
+-- map in an MPI job of `size` ranks (see the module's doc).
+local function map_over_ranks(script, jobs, opts, size)
+  local n, rank = rawlen(jobs), mpi.rank()
+  local mine = {}
+  for i = rank + 1, n, size do mine[#mine + 1] = i end
+  local ok, got = pcall(run_jobs, script, jobs, mine, opts, opts.jobs or 1)
+  local message
+  if ok then
+    local list = {}
+    for k, i in ipairs(mine) do list[k] = {i, got[i]} end
+    message = json.encode({n = n, results = list}, {allow_nan = true})
+  else
+    message = json.encode({n = n, error = string.format("on rank %d: %s", rank, api.strip(got))})
+  end
+  local texts = mpi.gather(message, 0)
+  local reply
+  if texts then
+    local results, problem = collect(texts, n)
+    reply = json.encode(problem and {error = problem} or {results = results}, {allow_nan = true})
+  end
+  local answer = json.decode(distributed.bcast_string(reply, 0))
+  if answer.error then api.fail(answer.error) end
+  local results = answer.results
+  for i = 1, n do
+    if results[i] == nil then api.failf("job %d of %d returned no result", i, n) end
+  end
+  return results
+end
+
+--- Runs `script` once per job in worker processes and returns the results in job order.
+-- @tparam string script the worker script (usually the calling script, `arg[0]`)
+-- @tparam table jobs an array of JSON-encodable parameters (each with its own seed)
+-- @tparam[opt] table opts `jobs` = number of processes at once (default: the number of cores;
+--   in an MPI job, per rank, default 1); `executable` (default `idl.executable()`); `env` = extra
+--   environment variables; `on_done(index, done, total, ok)` called as each job ends (total: the
+--   jobs of this process, of this rank in an MPI job); `keep` = keep the temporary directory
+--   (its path is in the error message); `mpi` = false: do not spread the jobs over the ranks of
+--   an MPI job (see above)
+-- @treturn table `results[i]` = the value returned by the worker for `jobs[i]`
+parallel.map = api.public("idl.parallel.map", function(script, jobs, opts)
+  if opts ~= nil and type(opts) ~= "table" then api.fail("opts must be a table, got " .. type(opts)) end
+  opts = opts or {}
+  check_map_args(script, jobs, opts)
+  local size = ranks(opts)
+  if size > 1 then return map_over_ranks(script, jobs, opts, size) end
+  local n = rawlen(jobs) -- the array's own length: a __len that lies must not reach xargs -P
+  if n == 0 then return {} end
+  local indices = {}
+  for i = 1, n do indices[i] = i end
+  local ok, results = pcall(run_jobs, script, jobs, indices, opts, opts.jobs or require("idl.cli").cores())
+  if not ok then api.fail(results) end
+  return results
 end)
 
 return parallel

@@ -539,6 +539,7 @@ local COVERED = {
   ["idl.mpi.bcast"] = {args = {M(2, 3), K(0)}, without_mpi = true},
   ["idl.mpi.gather"] = {args = {M(2, 3), K(0)}, without_mpi = true},
   ["idl.distributed.union"] = {args = {K({3, 1, 3})}, without_mpi = true},
+  ["idl.distributed.bcast_string"] = {args = {K("text"), K(0)}, without_mpi = true},
   ["idl.adam_step"] = {args = {M(2, 3), M(2, 3), M(2, 3), M(2, 3, "pos"), K(1e-3), K(0.9), K(0.999), K(1e-8),
     K(0), K(1)}},
   ["idl.sgd_step"] = {args = {M(2, 3), M(2, 3), M(2, 3), K(0.1), K(0.9), K(0)}},
