@@ -134,17 +134,17 @@ local function driver()
   local runs = {}
   for i, np in ipairs(counts) do runs[i] = run_job(math.tointeger(np)) end
   local base = runs[1]
-  print(string.format("\nspeed-up against %d rank%s (epoch wall seconds; samples per second):", base.ranks,
-    base.ranks == 1 and "" or "s"))
+  print(string.format("\nagainst %d rank%s: epoch seconds (the slowest rank), speed-up and efficiency, "
+    .. "in wall and in processor time; the model's epoch from the first run's c and s and each run's "
+    .. "allreduce alone (best)", base.ranks, base.ranks == 1 and "" or "s"))
   for _, r in ipairs(runs) do
-    -- the model for r.ranks from the base run's compute (c, s) and r's own
-    -- allreduce measured alone: each rank does steps x (c b + s + t_ar)
-    local predicted = r.steps * (base.per_sample * r.batch_per_rank + base.fixed + r.allreduce_alone)
-    print(string.format("  %d rank%s: %.2f s (%.3g samples/s), speed-up %.2f (efficiency %.2f); "
-      .. "model %.2f s, speed-up %.2f; allreduce %.1f%% of the epoch", r.ranks, r.ranks == 1 and "" or "s",
-      r.epoch_wall, r.samples_per_second, base.epoch_wall / r.epoch_wall,
-      base.epoch_wall / r.epoch_wall / r.ranks * base.ranks, predicted, base.epoch_wall / predicted,
-      100 * r.comm_share))
+    -- each rank does steps x (c b + s + t_ar)
+    local model = r.steps * (base.per_sample * r.batch_per_rank + base.fixed + r.allreduce_alone)
+    local scale = r.ranks / base.ranks
+    print(string.format("  %d rank%s: wall %.2f s, speed-up %.2f (efficiency %.2f); processor %.2f s, "
+      .. "speed-up %.2f (efficiency %.2f); model %.2f s, speed-up %.2f", r.ranks, r.ranks == 1 and "" or "s",
+      r.epoch_wall, base.epoch_wall / r.epoch_wall, base.epoch_wall / r.epoch_wall / scale, r.epoch_cpu,
+      base.epoch_cpu / r.epoch_cpu, base.epoch_cpu / r.epoch_cpu / scale, model, base.epoch_cpu / model))
   end
   print("\n(from the " .. base.ranks .. "-rank run) " .. projection(base))
 end
@@ -162,8 +162,8 @@ local function problem(m, n, g)
   return X, y
 end
 
--- Median seconds of reps calls of f, each after a barrier.
-local function median_time(f, reps)
+-- Best and median seconds of reps calls of f, each after a barrier.
+local function timed(f, reps)
   local t = {}
   for r = 1, reps do
     mpi.barrier()
@@ -172,25 +172,26 @@ local function median_time(f, reps)
     t[r] = idl.clock() - t0
   end
   table.sort(t)
-  return t[(reps + 1) // 2]
+  return t[1], t[(reps + 1) // 2]
 end
 
 -- The allreduce alone at several sizes (bytes, a multiple of 8) and the ring
--- model fitted to the medians; nil alone (a job of one rank reduces nothing).
+-- model fitted to the best times (the least disturbed by other jobs); nil
+-- alone (a job of one rank reduces nothing).
 local function allreduce_alone(fused_bytes)
   if mpi.size() == 1 then return nil end
   local sizes = {8, 65536, fused_bytes, 8 * fused_bytes}
-  local seconds = {}
+  local best, median = {}, {}
   for i, bytes in ipairs(sizes) do
     local M = idl.ones(bytes // 8, 1)
-    seconds[i] = median_time(function() mpi.allreduce(M) end, opts.reps)
+    best[i], median[i] = timed(function() mpi.allreduce(M) end, opts.reps)
   end
-  return {bytes = sizes, seconds = seconds, link = scaling.fit_link(sizes, seconds, mpi.size())}
+  return {bytes = sizes, best = best, median = median, link = scaling.fit_link(sizes, best, mpi.size())}
 end
 
--- The median seconds of the step's work that does not depend on the batch:
+-- The processor seconds of the step's work that does not depend on the batch:
 -- the projected Adam step the trainer takes (idl.optim, idl.train.implicit's
--- projection of D), on parameters shaped like theta.
+-- projection of D) on parameters shaped like theta, the mean of 30 steps.
 local function fixed_step_seconds(theta, constraint)
   local params, grads = {}, {}
   local g = idl.rng(3)
@@ -200,27 +201,24 @@ local function fixed_step_seconds(theta, constraint)
   local scale = 1 / math.sqrt(opts.hidden) -- the trainer's "auto" scales
   local config, state = {learning_rate = 1e-3, scales = {D = scale, A = scale}}, {}
   local feval = function() return 0, grads end
-  local t = {}
-  for r = 1, 31 do
-    local t0 = idl.clock()
-    step(feval, params, config, state)
-    t[r] = idl.clock() - t0
-  end
-  table.sort(t)
-  return t[16]
+  step(feval, params, config, state) -- the optimizer's buffers are made on the first step
+  local c0 = os.clock()
+  for _ = 1, 30 do step(feval, params, config, state) end
+  return (os.clock() - c0) / 30
 end
 
--- The fit with every allreduce of the fused gradient buffer timed, and the
--- clocks at the end of each epoch (a callback).
+-- The fit with every allreduce of the fused gradient buffer timed (wall and
+-- processor seconds), and the clocks at the end of each epoch (a callback).
 local function timed_fit(X, y, fused_bytes)
-  local comm = {seconds = 0, calls = 0}
+  local comm = {wall = 0, cpu = 0, calls = 0}
   local marks = {}
   local raw = mpi.allreduce
   mpi.allreduce = function(M, op)
-    local t0 = idl.clock()
+    local t0, c0 = idl.clock(), os.clock()
     local r = raw(M, op)
     if idl.is_matrix(M) and M:rows() * M:cols() * 8 == fused_bytes then
-      comm.seconds, comm.calls = comm.seconds + (idl.clock() - t0), comm.calls + 1
+      comm.wall, comm.cpu = comm.wall + (idl.clock() - t0), comm.cpu + (os.clock() - c0)
+      comm.calls = comm.calls + 1
     end
     return r
   end
@@ -229,14 +227,54 @@ local function timed_fit(X, y, fused_bytes)
   local ok, err = pcall(est.fit, est, X, y, {distributed = true, rounds_number = opts.epochs,
     trainer_options = {batch_size = opts.batch},
     callbacks = function()
-      marks[#marks + 1] = {wall = idl.clock(), cpu = os.clock(), comm = comm.seconds, calls = comm.calls}
+      marks[#marks + 1] = {wall = idl.clock(), cpu = os.clock(), comm_wall = comm.wall, comm_cpu = comm.cpu,
+        calls = comm.calls}
     end})
   mpi.allreduce = raw
   if not ok then error(err, 0) end
   return est, marks
 end
 
-local function sum_over_ranks(v) return mpi.allreduce(idl.full(1, 1, v)):get(1, 1) end
+-- v reduced over the ranks ("sum" or "max").
+local function over_ranks(v, op) return mpi.allreduce(idl.full(1, 1, v), op):get(1, 1) end
+
+-- Per epoch (the mean over the counted epochs) of each clock of the marks.
+local function per_epoch(marks)
+  local first, last, counted = marks[1], marks[#marks], #marks - 1
+  local e = {}
+  for _, k in ipairs{"wall", "cpu", "comm_wall", "comm_cpu", "calls"} do
+    e[k] = (last[k] - first[k]) / counted
+  end
+  return e
+end
+
+local function print_figures(f, m)
+  local plural = f.ranks == 1 and "" or "s"
+  print(string.format("bench_scale: %d rank%s x 1 BLAS thread; m = %d (%d on rank 0), n = %d, h = %d; global "
+    .. "batch %d (%d per rank), %d steps per epoch; %d epochs, the first not counted", f.ranks, plural,
+    f.rows, m, f.features, f.hidden, f.batch, f.batch_per_rank, f.steps, f.epochs_counted + 1))
+  print(string.format("epoch: %.2f s wall, %.2f s processor (the slowest rank); %.4g samples/s (wall), %.4g "
+    .. "(processor)", f.epoch_wall, f.epoch_cpu, f.rows / f.epoch_wall, f.rows / f.epoch_cpu))
+  print(string.format("allreduce in the fit: %.0f KB per step; %.1f us wall, %.1f us processor per step "
+    .. "(waiting for the other ranks included); %.1f%% of the epoch's wall, %.1f%% of its processor time",
+    f.bytes / 1024, f.comm_wall * 1e6, f.comm_cpu * 1e6, 100 * f.comm_wall * f.steps / f.epoch_wall,
+    100 * f.comm_cpu * f.steps / f.epoch_cpu))
+  if f.alone then
+    local parts = {}
+    for i, b in ipairs(f.alone.bytes) do
+      parts[i] = string.format("%d B %.1f / %.1f us", b, f.alone.best[i] * 1e6, f.alone.median[i] * 1e6)
+    end
+    local link = f.alone.link
+    print(string.format("allreduce alone (best / median of %d): %s; ring fit to the best: latency %s, "
+      .. "bandwidth %s", opts.reps, table.concat(parts, ", "),
+      link.latency and string.format("%.2f us", link.latency * 1e6) or "n/a",
+      link.bandwidth and string.format("%.2f GB/s", link.bandwidth / 1e9) or "n/a"))
+  end
+  print(string.format("step (processor time): c = %.2f us per sample (c b = %.2f ms), s = %.3f ms fixed "
+    .. "(projected Adam); one %dx%d by %dx%d dgemm %.3f ms: c b = %.1f dgemms", f.per_sample * 1e6,
+    f.per_sample * f.batch_per_rank * 1e3, f.fixed * 1e3, f.hidden, f.hidden, f.hidden, f.batch_per_rank,
+    f.gemm * 1e3, f.per_sample * f.batch_per_rank / f.gemm))
+end
 
 local function worker()
   idl.set_threads(1)
@@ -256,47 +294,26 @@ local function worker()
   -- of full steps of ceil(batch / size) samples; alone, the last step is short
   local bs = size == 1 and math.min(opts.batch, m) or -(-opts.batch // size)
   local steps = -(-(-(-opts.rows // size)) // bs) -- the largest shard's
-  local counted = opts.epochs - 1
-  local first, last = marks[1], marks[#marks]
-  local wall, cpu = (last.wall - first.wall) / counted, (last.cpu - first.cpu) / counted
-  local comm = (last.comm - first.comm) / counted
-  local calls = (last.calls - first.calls) / counted
-  if size > 1 and calls ~= steps then
-    error(string.format("bench_scale: %g fused allreduces per epoch, expected %d steps", calls, steps), 0)
+  local e = per_epoch(marks)
+  if size > 1 and e.calls ~= steps then
+    error(string.format("bench_scale: %g fused allreduces per epoch, expected %d steps", e.calls, steps), 0)
   end
   local samples = size == 1 and m or steps * bs
   local fixed = fixed_step_seconds(est.model.theta, est.model.constraint)
-  local per_sample = (wall - comm - steps * fixed) / samples
+  -- processor time, which other jobs on a shared machine do not inflate
+  local per_sample = (e.cpu - e.comm_cpu - steps * fixed) / samples
   local Z, D, U = idl.zeros(h, bs), idl.randn(h, h, idl.rng(1)), idl.randn(h, bs, idl.rng(2))
   local gemm = idl._time_dgemm(Z, D, U, 20)
-  -- means over the ranks (the epoch times agree: every step ends in the same collective)
+  -- epoch times: the slowest rank's; the rest: means over the ranks
   local f = {ranks = size, rows = opts.rows, hidden = h, features = n, batch = opts.batch,
-    batch_per_rank = bs, steps = steps, epochs_counted = counted, bytes = fused_bytes,
-    epoch_wall = sum_over_ranks(wall) / size, epoch_cpu = sum_over_ranks(cpu) / size,
-    comm_per_step = sum_over_ranks(comm) / size / steps, per_sample = sum_over_ranks(per_sample) / size,
-    fixed = sum_over_ranks(fixed) / size, gemm = sum_over_ranks(gemm) / size,
-    allreduce_alone = alone and alone.seconds[3] or 0, alone = alone}
-  f.comm_share = f.comm_per_step * steps / f.epoch_wall
-  f.samples_per_second = opts.rows / f.epoch_wall
+    batch_per_rank = bs, steps = steps, epochs_counted = #marks - 1, bytes = fused_bytes,
+    epoch_wall = over_ranks(e.wall, "max"), epoch_cpu = over_ranks(e.cpu, "max"),
+    comm_wall = over_ranks(e.comm_wall, "sum") / size / steps,
+    comm_cpu = over_ranks(e.comm_cpu, "sum") / size / steps,
+    per_sample = over_ranks(per_sample, "sum") / size, fixed = over_ranks(fixed, "sum") / size,
+    gemm = over_ranks(gemm, "sum") / size, allreduce_alone = alone and alone.best[3] or 0, alone = alone}
   if rank ~= 0 then return end
-  print(string.format("bench_scale: %d rank%s x 1 BLAS thread; m = %d (%d on rank 0), n = %d, h = %d; global "
-    .. "batch %d (%d per rank), %d steps per epoch; %d epochs, the first not counted", size,
-    size == 1 and "" or "s", opts.rows, m, n, h, opts.batch, bs, steps, opts.epochs))
-  print(string.format("epoch: %.2f s wall (%.2f s processor), %.4g samples/s", f.epoch_wall, f.epoch_cpu,
-    f.samples_per_second))
-  print(string.format("allreduce in the fit: %.0f KB per step, %.1f us per step (waiting included), "
-    .. "%.1f%% of the epoch", fused_bytes / 1024, f.comm_per_step * 1e6, 100 * f.comm_share))
-  if alone then
-    local parts = {}
-    for i, b in ipairs(alone.bytes) do parts[i] = string.format("%d B %.1f us", b, alone.seconds[i] * 1e6) end
-    local link = alone.link
-    print(string.format("allreduce alone (median of %d): %s; ring fit: latency %s, bandwidth %s", opts.reps,
-      table.concat(parts, ", "), link.latency and string.format("%.2f us", link.latency * 1e6) or "n/a",
-      link.bandwidth and string.format("%.2f GB/s", link.bandwidth / 1e9) or "n/a"))
-  end
-  print(string.format("step: c = %.2f us per sample (c b = %.2f ms), s = %.3f ms fixed (projected Adam); "
-    .. "one %dx%d by %dx%d dgemm %.3f ms: c b = %.1f dgemms", f.per_sample * 1e6, f.per_sample * bs * 1e3,
-    f.fixed * 1e3, h, h, h, bs, f.gemm * 1e3, f.per_sample * bs / f.gemm))
+  print_figures(f, m)
   print(projection(f))
   if opts.out ~= "" then json.write(opts.out, f) end
 end
