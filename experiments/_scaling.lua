@@ -97,11 +97,13 @@ function scaling.min_batch(step, p, comm, target)
 end
 
 --- scaling.fit_link(bytes, seconds, p) -> link {bandwidth =, latency =}: the
--- least-squares fit of the ring model t = 2 (p - 1) latency + 2 (p - 1) / p
--- bytes / bandwidth to allreduce times measured at several message sizes on p
--- >= 2 ranks (arrays of equal length >= 2, at least two different sizes). A
--- fitted slope or intercept that is not positive (noise) is reported as is in
--- link.slope and link.intercept, and bandwidth or latency is then nil.
+-- ring model t = 2 (p - 1) latency + 2 (p - 1) / p bytes / bandwidth fitted to
+-- allreduce times measured at several message sizes on p >= 2 ranks (arrays of
+-- equal length >= 2, at least two different sizes), by least squares of the
+-- relative residuals (t - model) / t: the sizes span orders of magnitude, and
+-- plain least squares would let the largest decide the latency. A fitted slope
+-- or intercept that is not positive (noise) is reported as is in link.slope and
+-- link.intercept, and bandwidth or latency is then nil.
 function scaling.fit_link(bytes, seconds, p)
   local fname = "scaling.fit_link"
   if type(bytes) ~= "table" or type(seconds) ~= "table" or #bytes ~= #seconds or #bytes < 2 then
@@ -109,16 +111,18 @@ function scaling.fit_link(bytes, seconds, p)
   end
   p = ranks(p, fname)
   if p < 2 then error(fname .. ": the ring model needs p >= 2 ranks, got " .. p, 2) end
-  local n, sx, sy, sxx, sxy = #bytes, 0, 0, 0, 0
-  for i = 1, n do
+  -- weighted normal equations of t = intercept + slope x, weights 1 / t^2
+  local sw, sx, sy, sxx, sxy = 0, 0, 0, 0, 0
+  for i = 1, #bytes do
     local x = 2 * (p - 1) / p * nonnegative(bytes[i], "bytes[" .. i .. "]", fname)
-    local y = nonnegative(seconds[i], "seconds[" .. i .. "]", fname)
-    sx, sy, sxx, sxy = sx + x, sy + y, sxx + x * x, sxy + x * y
+    local y = positive(seconds[i], "seconds[" .. i .. "]", fname)
+    local w = 1 / (y * y)
+    sw, sx, sy, sxx, sxy = sw + w, sx + w * x, sy + w * y, sxx + w * x * x, sxy + w * x * y
   end
-  local det = n * sxx - sx * sx
-  if det <= 0 then error(fname .. ": bytes must hold at least two different sizes", 2) end
-  local slope = (n * sxy - sx * sy) / det
-  local intercept = (sy - slope * sx) / n
+  local det = sw * sxx - sx * sx
+  if det <= 1e-12 * sw * sxx then error(fname .. ": bytes must hold at least two different sizes", 2) end
+  local slope = (sw * sxy - sx * sy) / det
+  local intercept = (sy - slope * sx) / sw
   return {slope = slope, intercept = intercept, bandwidth = slope > 0 and 1 / slope or nil,
     latency = intercept > 0 and intercept / (2 * (p - 1)) or nil}
 end

@@ -13,19 +13,24 @@
 -- the global mini-batch split evenly over the ranks. Rank 0 prints, from the
 -- epochs after the first (which also solves every sample's warm-start
 -- equilibrium):
---   * time per epoch (wall and processor seconds) and samples per second;
+--   * time per epoch, wall and processor seconds (of the slowest rank), and
+--     samples per second;
 --   * the bytes allreduced per step (the fused gradient buffer) and the time
 --     spent in that allreduce during the fit (every call timed, waiting for the
 --     slower rank included) per step and as a share of the epoch;
---   * the same allreduce alone (after a barrier, median of --reps) at several
---     sizes, and the latency and bandwidth of the ring model fitted to them
---     (shared memory here);
---   * the step's compute split into c per sample and s fixed (the projected
---     Adam step, timed alone), next to one h x h by h x b dgemm;
+--   * the same allreduce alone (after a barrier, best and median of --reps) at
+--     several sizes, and the latency and bandwidth of the ring model fitted to
+--     the best times (shared memory here);
+--   * the step's compute in processor seconds, split into c per sample and s
+--     fixed (the projected Adam step, timed alone), next to one h x h by h x b
+--     dgemm;
 --   * the projected efficiency table (see _scaling.lua for the model): c, s and
 --     the bytes are measured, the network's bandwidth and latency assumed.
+-- Processor time is the figure to trust on a shared machine: other jobs do not
+-- inflate it (they stretch the wall clock instead; the allreduce's processor
+-- time still includes polling while the other rank is late).
 -- --driver (run without mpirun) runs the job with 1 and with 2 ranks (--np)
--- and prints the speed-up beside the model's prediction for 2 ranks.
+-- and prints the speed-ups beside the model's prediction.
 -- The allreduce of the fit is timed by wrapping idl.mpi.allreduce for the
 -- duration of the fit (the trainer calls it through the module table), so the
 -- library carries no timing code.
@@ -135,16 +140,19 @@ local function driver()
   for i, np in ipairs(counts) do runs[i] = run_job(math.tointeger(np)) end
   local base = runs[1]
   print(string.format("\nagainst %d rank%s: epoch seconds (the slowest rank), speed-up and efficiency, "
-    .. "in wall and in processor time; the model's epoch from the first run's c and s and each run's "
-    .. "allreduce alone (best)", base.ranks, base.ranks == 1 and "" or "s"))
+    .. "in wall and in processor time; 'parts': each run's own compute (processor time) plus its allreduce "
+    .. "alone (best) at every step, as on an otherwise idle machine; 'model': the first run's c and s with "
+    .. "each run's allreduce alone", base.ranks, base.ranks == 1 and "" or "s"))
   for _, r in ipairs(runs) do
     -- each rank does steps x (c b + s + t_ar)
     local model = r.steps * (base.per_sample * r.batch_per_rank + base.fixed + r.allreduce_alone)
+    local parts = r.per_sample * r.samples + r.steps * (r.fixed + r.allreduce_alone)
     local scale = r.ranks / base.ranks
     print(string.format("  %d rank%s: wall %.2f s, speed-up %.2f (efficiency %.2f); processor %.2f s, "
-      .. "speed-up %.2f (efficiency %.2f); model %.2f s, speed-up %.2f", r.ranks, r.ranks == 1 and "" or "s",
-      r.epoch_wall, base.epoch_wall / r.epoch_wall, base.epoch_wall / r.epoch_wall / scale, r.epoch_cpu,
-      base.epoch_cpu / r.epoch_cpu, base.epoch_cpu / r.epoch_cpu / scale, model, base.epoch_cpu / model))
+      .. "speed-up %.2f (efficiency %.2f); parts %.2f s, speed-up %.2f; model %.2f s, speed-up %.2f", r.ranks,
+      r.ranks == 1 and "" or "s", r.epoch_wall, base.epoch_wall / r.epoch_wall,
+      base.epoch_wall / r.epoch_wall / scale, r.epoch_cpu, base.epoch_cpu / r.epoch_cpu,
+      base.epoch_cpu / r.epoch_cpu / scale, parts, base.epoch_cpu / parts, model, base.epoch_cpu / model))
   end
   print("\n(from the " .. base.ranks .. "-rank run) " .. projection(base))
 end
@@ -306,7 +314,7 @@ local function worker()
   local gemm = idl._time_dgemm(Z, D, U, 20)
   -- epoch times: the slowest rank's; the rest: means over the ranks
   local f = {ranks = size, rows = opts.rows, hidden = h, features = n, batch = opts.batch,
-    batch_per_rank = bs, steps = steps, epochs_counted = #marks - 1, bytes = fused_bytes,
+    batch_per_rank = bs, steps = steps, samples = samples, epochs_counted = #marks - 1, bytes = fused_bytes,
     epoch_wall = over_ranks(e.wall, "max"), epoch_cpu = over_ranks(e.cpu, "max"),
     comm_wall = over_ranks(e.comm_wall, "sum") / size / steps,
     comm_cpu = over_ranks(e.comm_cpu, "sum") / size / steps,
