@@ -187,6 +187,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.neural_network import MLPRegressor, MLPClassifier
 kind, h, seed, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 scale = sys.argv[5] == "scaled"
+# early_stopping: sklearn's own hold-out (10%, patience n_iter_no_change = 10)
+early = sys.argv[6] == "early"
 Xtr = np.loadtxt(d + "/Xtr.csv", delimiter=",", ndmin=2)
 ytr = np.loadtxt(d + "/ytr.csv", delimiter=",", ndmin=1)
 Xte = np.loadtxt(d + "/Xte.csv", delimiter=",", ndmin=2)
@@ -195,13 +197,13 @@ t0 = time.perf_counter()
 sx = StandardScaler(with_mean=scale, with_std=scale).fit(Xtr)
 if kind == "regression":
     my, sy = (ytr.mean(), ytr.std() or 1.0) if scale else (0.0, 1.0)
-    est = MLPRegressor((h,), tol=1e-6, max_iter=5000, random_state=seed)
+    est = MLPRegressor((h,), tol=1e-6, max_iter=5000, random_state=seed, early_stopping=early)
     est.fit(sx.transform(Xtr), (ytr - my) / sy)
     secs = time.perf_counter() - t0
     pred = est.predict(sx.transform(Xte)) * sy + my
     score = float(np.sqrt(np.mean((pred - yte) ** 2)))
 else:
-    est = MLPClassifier((h,), tol=1e-6, max_iter=5000, random_state=seed)
+    est = MLPClassifier((h,), tol=1e-6, max_iter=5000, random_state=seed, early_stopping=early)
     est.fit(sx.transform(Xtr), ytr.astype(int))
     secs = time.perf_counter() - t0
     score = float(np.mean(est.predict(sx.transform(Xte)) == yte.astype(int)))
@@ -232,11 +234,12 @@ local function as_column(y)
   return m
 end
 
---- compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed [, raw]) -> score, fit
--- seconds, iterations (scikit-learn's MLP with one hidden layer of h units,
--- tol 1e-6, to convergence; inputs and targets standardized unless raw), or
--- nil and why.
-function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed, raw)
+--- compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed [, raw [, early]]) ->
+-- score, fit seconds, iterations (scikit-learn's MLP with one hidden layer of
+-- h units, tol 1e-6, to convergence; inputs and targets standardized unless
+-- raw; with early, sklearn's early_stopping = True: 10% held out, patience
+-- 10), or nil and why.
+function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed, raw, early)
   local py = compare.python()
   if not py then return nil, "no python3 with sklearn (apt-get install python3-sklearn)" end
   local dir = os.tmpname()
@@ -251,8 +254,9 @@ function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed, raw)
   assert(f:write(PY))
   assert(f:close())
   local p = assert(io.popen(string.format(
-    "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 %s %s %s %d %d %s %s 2>&1", shell_quote(py),
-    shell_quote(script), kind, h, seed, shell_quote(dir), raw and "raw" or "scaled")))
+    "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 %s %s %s %d %d %s %s %s 2>&1", shell_quote(py),
+    shell_quote(script), kind, h, seed, shell_quote(dir), raw and "raw" or "scaled",
+    early and "early" or "converge")))
   local out = p:read("a")
   p:close()
   os.execute("rm -rf " .. shell_quote(dir))

@@ -3,11 +3,19 @@
 -- generated tables (experiments/_compare.lua) and the digits set.
 --
 --     idl experiments/cv_defaults.lua [--problems noisy5,noisy10,...] [--seeds 0,1]
---         [--folds 5] [--configs base,h30,...] [--threads 1] [--sklearn true]
+--         [--folds 5] [--configs base,h30,...] [--threads 1] [--sizes p=m,...]
 --
 -- Configurations (one factor at a time around `base`; h_rule = min(300,
 -- max(30, m_train / 10))):
 --   today     idl.IDLModel{} as it is: no options at all (the defaults)
+--   linloo    today with the linear start's ridge chosen by leave-one-out
+--             (initialization_options {ridge = "loo"})
+--   refit     today, then the readout (A, B, c) refitted on all the training
+--             part (hold-out included) at the trained units' equilibria,
+--             its ridge by leave-one-out (idl.readout_loo)
+--   ens3, ens3_refit  the mean prediction of 3 of today's fits (seeds s,
+--             s + 1000, s + 2000: other starts and hold-outs), without and
+--             with the refit
 --   ftol1e-3  today with trainer_options {forward_tol = 1e-3} (loose forward
 --             solves during training; predict stays tight)
 --   bsteps1, bsteps2, bsteps3  today with trainer_options {backward_steps = k}
@@ -32,7 +40,9 @@
 --   linear    idl.LinearRegression (regression only)
 --   ridge     idl.LinearRegression{ridge = 1} (on the raw inputs)
 --   sklearn   MLPRegressor((h_rule,), tol 1e-6) / MLPClassifier, to
---             convergence, in a child python3 (when --sklearn and installed)
+--             convergence, in a child python3 (when installed)
+--   sklearn_es  the same with early_stopping = True (sklearn's 10% hold-out,
+--             patience 10), as a scikit-learn user would on a small table
 -- Printed: per problem and configuration the mean test RMSE over folds x seeds
 -- (accuracy for digits) with its standard error, then per configuration the
 -- geometric mean over problems of score / best score (error / best error for
@@ -150,7 +160,50 @@ local function backward_steps(k)
   end
 end
 
+-- today's estimator (fn(kind, Xtr, ytr, seed) -> predict, est), with the
+-- estimator parameters of `extra` added.
+local function today_with(extra)
+  return function(kind, Xtr, ytr, seed)
+    local params = {random_state = seed}
+    for k, v in pairs(extra or {}) do params[k] = v end
+    return compare.idl_fit(kind, Xtr, ytr, {params = params})
+  end
+end
+
+-- The fitted model's readout (A, B, c) refitted on all of (Xtr, ytr), the
+-- hold-out included, at the trained hidden units' equilibria, with its
+-- ridge by leave-one-out (idl.readout_loo).
+local function refit_readout(est, Xtr, ytr)
+  local theta, U = est.model.theta, Xtr:t()
+  local X = idl.equilibrium(theta, U, {tol = est.params.tol})
+  idl.initializers.least_squares_abc(theta, X, U, ytr:t(), "loo")
+end
+
+-- fit(kind, Xtr, ytr, seed) -> predict, est, then (refit) the readout
+-- refitted, averaged over k seeds (seed, seed + 1000, ...: each its own
+-- initialization and hold-out). Regression only when refit or k > 1.
+local function variant(fit, refit, k)
+  return function(kind, Xtr, ytr, _, seed)
+    if kind == "classification" and (refit or k > 1) then return nil end
+    local predicts = {}
+    for r = 1, k do
+      local predict, est = fit(kind, Xtr, ytr, seed + 1000 * (r - 1))
+      if refit then refit_readout(est, Xtr, ytr) end
+      predicts[r] = predict
+    end
+    return function(X)
+      local sum = predicts[1](X)
+      for r = 2, k do sum = sum + predicts[r](X) end
+      return sum / k
+    end
+  end
+end
+
 local CONFIGS = {
+  refit = variant(today_with(), true, 1),
+  ens3 = variant(today_with(), false, 3),
+  ens3_refit = variant(today_with(), true, 3),
+  linloo = variant(today_with{initialization_options = {ridge = "loo", standardize = true}}, false, 1),
   proposed = proposed,
   linit = linit,
   today = function(kind, Xtr, ytr, _, seed)
@@ -185,6 +238,7 @@ local CONFIGS = {
     return function(X) return lr:predict(X) end
   end,
   sklearn = "sklearn",
+  sklearn_es = "sklearn_es",
 }
 
 local configs = list(opts.configs)
@@ -207,8 +261,8 @@ local function record(p, c, score, secs)
 end
 
 local function fold_fit(pb, c, Xtr, ytr, Xte, yte, hr, seed)
-  if CONFIGS[c] == "sklearn" then
-    local s, secs = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, hr, seed)
+  if CONFIGS[c] == "sklearn" or CONFIGS[c] == "sklearn_es" then
+    local s, secs = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, hr, seed, false, c == "sklearn_es")
     return s, s and secs
   end
   local t0 = idl.clock()

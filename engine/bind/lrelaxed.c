@@ -3,10 +3,11 @@
  * idl.dual_update (convenient: each allocates its result), and the trainers'
  * destination-first tier over one reusable workspace: relaxed_workspace,
  * relaxed_forward, relaxed_value, relaxed_grads, lipschitz_theta,
- * lipschitz_x, readout. Shape checks with messages that name the offending
+ * lipschitz_x, readout, readout_loo. Shape checks with messages that name the offending
  * piece, then one call into relaxed.c. Workspaces are userdata, so the
  * collector sees them.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "lbind.h"
@@ -331,31 +332,82 @@ static int l_lipschitz_x(lua_State *L)
     return 1;
 }
 
+/* The readout's checks, shared by readout and readout_loo: X, U, Y from
+ * stack index 2 on, theta's A, B, c at index 1 against them. */
+static void readout_args(lua_State *L, const char *fn, idl_mat **x, idl_mat **u, idl_mat **y,
+                         idl_mat **a, idl_mat **b, idl_mat **c)
+{
+    check_table(L, 1, fn);
+    *x = lidl_checkmat(L, 2, fn, "X"), *u = lidl_checkmat(L, 3, fn, "U");
+    *y = lidl_checkmat(L, 4, fn, "Y");
+    int h = (*x)->rows, n = (*u)->rows, p = (*y)->rows, m = (*x)->cols;
+    if (m == 0)
+        lidl_error(L, fn, "X has no columns (m = 0)");
+    expect_shape(L, *u, n, m, fn, "U");
+    expect_shape(L, *y, p, m, fn, "Y");
+    *a = theta_field(L, 1, "A", fn), *b = theta_field(L, 1, "B", fn);
+    *c = theta_field(L, 1, "c", fn);
+    expect_shape(L, *a, p, h, fn, "theta.A");
+    expect_shape(L, *b, p, n, fn, "theta.B");
+    expect_shape(L, *c, p, 1, fn, "theta.c");
+}
+
 static int l_readout(lua_State *L)
 {
     const char *fn = "readout";
-    check_table(L, 1, fn);
-    idl_mat *x = lidl_checkmat(L, 2, fn, "X"), *u = lidl_checkmat(L, 3, fn, "U");
-    idl_mat *y = lidl_checkmat(L, 4, fn, "Y");
+    idl_mat *x, *u, *y, *a, *b, *c;
+    readout_args(L, fn, &x, &u, &y, &a, &b, &c);
     double ridge_rel = lidl_checkfinite(L, 5, fn, "ridge_rel");
-    int h = x->rows, n = u->rows, p = y->rows, m = x->cols;
-    if (m == 0)
-        lidl_error(L, fn, "X has no columns (m = 0)");
-    expect_shape(L, u, n, m, fn, "U");
-    expect_shape(L, y, p, m, fn, "Y");
     if (!(ridge_rel > 0.0))
         lidl_error(L, fn, "ridge_rel must be positive, got %g", ridge_rel);
-    idl_mat *a = theta_field(L, 1, "A", fn), *b = theta_field(L, 1, "B", fn);
-    idl_mat *c = theta_field(L, 1, "c", fn);
-    expect_shape(L, a, p, h, fn, "theta.A");
-    expect_shape(L, b, p, n, fn, "theta.B");
-    expect_shape(L, c, p, 1, fn, "theta.c");
-    size_t nwork = idl_readout_worksize(h, n, p, m);
+    size_t nwork = idl_readout_worksize(x->rows, u->rows, y->rows, x->cols);
     if (nwork > ((size_t)1 << 40) / sizeof(double))
-        lidl_error(L, fn, "the workspace for h = %d is too large", h);
+        lidl_error(L, fn, "the workspace for h = %d is too large", x->rows);
     double *work = lua_newuserdatauv(L, nwork * sizeof(double), 0);
     lidl_check(L, idl_readout(x, u, y, ridge_rel, work, a, b, c), fn);
     return 0;
+}
+
+/* readout_loo(theta, X, U, Y, grid) -> ridge_rel, loo, best: grid a
+ * non-empty array of positive ridges; loo the array of LOO errors, best its
+ * 1-based index of the chosen ridge. */
+static int l_readout_loo(lua_State *L)
+{
+    const char *fn = "readout_loo";
+    idl_mat *x, *u, *y, *a, *b, *c;
+    readout_args(L, fn, &x, &u, &y, &a, &b, &c);
+    if (!lua_istable(L, 5))
+        lidl_error(L, fn, "grid must be a table of ridges, got %s", luaL_typename(L, 5));
+    lua_Integer ngrid = luaL_len(L, 5);
+    if (ngrid < 1 || ngrid > 100000)
+        lidl_error(L, fn, "grid must hold 1 to 100000 ridges, got %d", (int)ngrid);
+    if (x->cols < 2)
+        lidl_error(L, fn, "leave-one-out needs at least 2 samples, got %d", x->cols);
+    size_t nwork;
+    lidl_check(L, idl_readout_loo_worksize(x->rows, u->rows, y->rows, x->cols, &nwork), fn);
+    if (nwork > ((size_t)1 << 40) / sizeof(double))
+        lidl_error(L, fn, "the workspace for h = %d is too large", x->rows);
+    double *grid = lua_newuserdatauv(L, 2 * (size_t)ngrid * sizeof(double), 0);
+    for (lua_Integer g = 0; g < ngrid; g++) {
+        lua_geti(L, 5, g + 1);
+        int isnum = 0;
+        grid[g] = lua_tonumberx(L, -1, &isnum);
+        lua_pop(L, 1);
+        if (!isnum || !(grid[g] > 0.0) || !isfinite(grid[g]))
+            lidl_error(L, fn, "grid[%d] must be a positive finite number", (int)g + 1);
+    }
+    double *work = lua_newuserdatauv(L, nwork * sizeof(double), 0);
+    int best = 0;
+    lidl_check(L, idl_readout_loo(x, u, y, grid, (int)ngrid, work, a, b, c, grid + ngrid, &best),
+               fn);
+    lua_pushnumber(L, grid[best]);
+    lua_createtable(L, (int)ngrid, 0);
+    for (lua_Integer g = 0; g < ngrid; g++) {
+        lua_pushnumber(L, grid[ngrid + g]);
+        lua_rawseti(L, -2, g + 1);
+    }
+    lua_pushinteger(L, best + 1);
+    return 3;
 }
 
 static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},
@@ -370,6 +422,7 @@ static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},
                                  {"lipschitz_theta", l_lipschitz_theta},
                                  {"lipschitz_x", l_lipschitz_x},
                                  {"readout", l_readout},
+                                 {"readout_loo", l_readout_loo},
                                  {NULL, NULL}};
 
 void lidl_open_relaxed(lua_State *L)

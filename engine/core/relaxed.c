@@ -300,14 +300,15 @@ static idl_status sym_eigvals(double *a, int n, const eig_ws *e)
     return info == 0 ? IDL_OK : IDL_ELAPACK;
 }
 
-/* Optimal dsyevr workspace for order n (a query: the matrix is not read). */
-static idl_status eig_query(int n, lapack_int *lwork, lapack_int *liwork)
+/* Optimal dsyevr workspace for order n, eigenvalues only (jobz 'N') or with
+ * the eigenvectors ('V') (a query: the matrix is not read). */
+static idl_status eig_query(int n, char jobz, lapack_int *lwork, lapack_int *liwork)
 {
     double wq, dummy = 0.0;
     lapack_int iq, found, isuppz[2];
     lapack_int info =
-        LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'N', 'A', 'U', n, &dummy, n > 0 ? n : 1, 0.0, 0.0, 0,
-                            0, 0.0, &found, &dummy, NULL, 1, isuppz, &wq, -1, &iq, -1);
+        LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, jobz, 'A', 'U', n, &dummy, n > 0 ? n : 1, 0.0, 0.0, 0,
+                            0, 0.0, &found, &dummy, &dummy, n > 0 ? n : 1, isuppz, &wq, -1, &iq, -1);
     if (info != 0)
         return IDL_ELAPACK;
     *lwork = (lapack_int)wq;
@@ -328,7 +329,7 @@ static idl_status lipschitz_layout(int h, int n, double *work, double **k, doubl
 {
     size_t q = (size_t)h + (size_t)n + 1;
     lapack_int lwork, liwork;
-    idl_status st = eig_query((int)q, &lwork, &liwork);
+    idl_status st = eig_query((int)q, 'N', &lwork, &liwork);
     if (st != IDL_OK)
         return st;
     /* iwork also carries dsyevr's isuppz (2q ints) in front. */
@@ -512,43 +513,89 @@ static void center_rows(const idl_mat *src, idl_mat *dst, double *mean)
     }
 }
 
-/* Each feature's ridge, relative to its own centred sum of squares (the
- * diagonal of K): ridge_rel (K_kk + floor), floor a 1e-12 of the mean
- * diagonal, so that a feature's scale does not change its fit, and a unit
- * that is constant on the data gets zero weight, not a singular system. */
-static void add_column_ridge(idl_mat *k, double ridge_rel)
+/* The shapes and values both readouts accept. */
+static idl_status readout_check(const idl_mat *x, const idl_mat *u, const idl_mat *y,
+                                const idl_mat *a, const idl_mat *b, const idl_mat *c)
+{
+    int h = x->rows, n = u->rows, p = y->rows, m = x->cols;
+    if (u->cols != m || y->cols != m || !has_shape(a, p, h) || !has_shape(b, p, n) ||
+        !has_shape(c, p, 1))
+        return IDL_EDIM;
+    if (m == 0)
+        return IDL_EINVAL;
+    if (!idl_all_finite(x) || !idl_all_finite(u) || !idl_all_finite(y))
+        return IDL_ENONFINITE;
+    return IDL_OK;
+}
+
+/* zc = [X; U] and yc = Y centred (their means to zmean, ymean) and the upper
+ * triangle of K = zc zc^T (q x q). */
+static void centred_gram(const idl_mat *x, const idl_mat *u, const idl_mat *y, idl_mat *zc,
+                         idl_mat *yc, double *zmean, double *ymean, idl_mat *k)
+{
+    int h = x->rows, n = u->rows, m = x->cols, q = h + n;
+    idl_mat xc = idl_mat_block(zc, 0, 0, h, m), uc = idl_mat_block(zc, h, 0, n, m);
+    center_rows(x, &xc, zmean);
+    center_rows(u, &uc, zmean + h);
+    center_rows(y, yc, ymean);
+    if (q > 0)
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, q, m, 1.0, zc->data, zc->ld, 0.0,
+                    k->data, k->ld);
+}
+
+/* The floor under each feature's centred sum of squares (the diagonal of
+ * K): 1e-12 of their mean, so that a unit that is constant on the data gets
+ * zero weight, not a singular system. */
+static double gram_floor(const idl_mat *k)
 {
     int q = k->rows;
     double trace = 0.0;
     for (int i = 0; i < q; i++)
         trace += IDL_AT(k, i, i);
-    double floor = fmax(1e-12 * trace / (q > 0 ? q : 1), 1e-300);
-    for (int i = 0; i < q; i++)
+    return fmax(1e-12 * trace / (q > 0 ? q : 1), 1e-300);
+}
+
+/* Each feature's ridge, relative to its own centred sum of squares:
+ * ridge_rel (K_kk + floor), so that a feature's scale does not change its fit. */
+static void add_column_ridge(idl_mat *k, double ridge_rel)
+{
+    double floor = gram_floor(k);
+    for (int i = 0; i < k->rows; i++)
         IDL_AT(k, i, i) += ridge_rel * (IDL_AT(k, i, i) + floor);
+}
+
+/* A, B from w (q x p, the rows of [A B]^T) and the unpenalized intercept
+ * c = mean(Y) - [A B] mean([X; U]). */
+static void write_readout(const idl_mat *w, const double *zmean, const double *ymean, idl_mat *a,
+                          idl_mat *b, idl_mat *c)
+{
+    int h = a->cols, n = b->cols, q = h + n;
+    for (int i = 0; i < c->rows; i++) {
+        double ci = ymean[i];
+        for (int j = 0; j < q; j++)
+            ci -= IDL_AT(w, j, i) * zmean[j];
+        for (int j = 0; j < h; j++)
+            IDL_AT(a, i, j) = IDL_AT(w, j, i);
+        for (int j = 0; j < n; j++)
+            IDL_AT(b, i, j) = IDL_AT(w, h + j, i);
+        c->data[i] = ci;
+    }
 }
 
 idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, double ridge_rel,
                        double *work, idl_mat *a, idl_mat *b, idl_mat *c)
 {
     int h = x->rows, n = u->rows, p = y->rows, m = x->cols, q = h + n;
-    if (u->cols != m || y->cols != m || !has_shape(a, p, h) || !has_shape(b, p, n) ||
-        !has_shape(c, p, 1))
-        return IDL_EDIM;
-    if (m == 0 || !(ridge_rel > 0.0) || !isfinite(ridge_rel))
+    idl_status st = readout_check(x, u, y, a, b, c);
+    if (st != IDL_OK)
+        return st;
+    if (!(ridge_rel > 0.0) || !isfinite(ridge_rel))
         return IDL_EINVAL;
-    if (!idl_all_finite(x) || !idl_all_finite(u) || !idl_all_finite(y))
-        return IDL_ENONFINITE;
     idl_mat k = idl_mat_wrap(work, q, q), rhs = idl_mat_wrap(work + (size_t)q * q, q, p);
     double *next = work + (size_t)q * q + (size_t)q * p;
     idl_mat zc = idl_mat_wrap(next, q, m), yc = idl_mat_wrap(next + (size_t)q * m, p, m);
     double *zmean = next + (size_t)(q + p) * m, *ymean = zmean + q;
-    idl_mat xc = idl_mat_block(&zc, 0, 0, h, m), uc = idl_mat_block(&zc, h, 0, n, m);
-    center_rows(x, &xc, zmean);
-    center_rows(u, &uc, zmean + h);
-    center_rows(y, &yc, ymean);
-    if (q > 0)
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, q, m, 1.0, zc.data, zc.ld, 0.0, k.data,
-                    k.ld);
+    centred_gram(x, u, y, &zc, &yc, zmean, ymean, &k);
     idl_gemm(false, true, 1.0, &zc, &yc, 0.0, &rhs);
     add_column_ridge(&k, ridge_rel);
     if (q > 0) {
@@ -556,17 +603,172 @@ idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, dou
         if (info != 0)
             return IDL_ELAPACK;
     }
-    /* the intercept is not penalized: c = mean(Y) - [A B] mean([X; U]) */
-    for (int i = 0; i < p; i++) {
-        double ci = ymean[i];
-        for (int j = 0; j < q; j++)
-            ci -= IDL_AT(&rhs, j, i) * zmean[j];
-        for (int j = 0; j < h; j++)
-            IDL_AT(a, i, j) = IDL_AT(&rhs, j, i);
-        for (int j = 0; j < n; j++)
-            IDL_AT(b, i, j) = IDL_AT(&rhs, h + j, i);
-        c->data[i] = ci;
+    write_readout(&rhs, zmean, ymean, a, b, c);
+    return IDL_OK;
+}
+
+/* ---- The readout's ridge by efficient leave-one-out -------------------- */
+
+/* The LOO readout's workspace: the scaled Gram matrix (destroyed by the
+ * eigensolver), its eigenvectors V and eigenvalues ev, zc then W^T = V^T Zs
+ * (q x m each), yc and the fitted values (p x m), P = W^T yc^T and a scaled
+ * copy (q x p each), the means, the feature scales, 1/(ev + ridge), and
+ * dsyevr's workspace. */
+typedef struct loo_ws {
+    idl_mat k, v, zc, wt, yc, fit, pm, pd;
+    double *zmean, *ymean, *scale, *d;
+    eig_ws e;
+} loo_ws;
+
+static idl_status loo_layout(int h, int n, int p, int m, double *work, loo_ws *w, size_t *total)
+{
+    size_t q = (size_t)h + (size_t)n, r = (size_t)p;
+    lapack_int lwork, liwork;
+    idl_status st = eig_query((int)q, 'V', &lwork, &liwork);
+    if (st != IDL_OK)
+        return st;
+    size_t nint = 2 * q + (size_t)liwork;
+    *total = 2 * q * q + 2 * q * (size_t)m + 2 * r * (size_t)m + 2 * q * r + 4 * q + r +
+             (size_t)lwork + ints_as_doubles(nint);
+    if (!work)
+        return IDL_OK;
+    double *at = work;
+    w->k = idl_mat_wrap(at, (int)q, (int)q), at += q * q;
+    w->v = idl_mat_wrap(at, (int)q, (int)q), at += q * q;
+    w->zc = idl_mat_wrap(at, (int)q, m), at += q * (size_t)m;
+    w->wt = idl_mat_wrap(at, (int)q, m), at += q * (size_t)m;
+    w->yc = idl_mat_wrap(at, p, m), at += r * (size_t)m;
+    w->fit = idl_mat_wrap(at, p, m), at += r * (size_t)m;
+    w->pm = idl_mat_wrap(at, (int)q, p), at += q * r;
+    w->pd = idl_mat_wrap(at, (int)q, p), at += q * r;
+    w->zmean = at, at += q;
+    w->ymean = at, at += r;
+    w->scale = at, at += q;
+    w->d = at, at += q;
+    w->e.w = at, at += q;
+    w->e.work = at, at += lwork;
+    w->e.iwork = (lapack_int *)at;
+    w->e.lwork = lwork;
+    w->e.liwork = liwork;
+    return IDL_OK;
+}
+
+idl_status idl_readout_loo_worksize(int h, int n, int p, int m, size_t *ndoubles)
+{
+    if (h < 0 || n < 0 || p < 0 || m < 0)
+        return IDL_EINVAL;
+    return loo_layout(h, n, p, m, NULL, NULL, ndoubles);
+}
+
+/* Scales each feature to a unit ridge: Zs = S^{-1} zc and Ks = S^{-1} K
+ * S^{-1} with S = diag(sqrt(K_kk + floor)), so that ridge_rel (K_kk + floor)
+ * on w is ridge_rel on S w; then Ks = V diag(ev) V^T, W^T = V^T Zs and
+ * P = W^T yc^T. */
+static idl_status loo_factor(loo_ws *w)
+{
+    int q = w->k.rows;
+    double floor = gram_floor(&w->k);
+    for (int i = 0; i < q; i++)
+        w->scale[i] = sqrt(IDL_AT(&w->k, i, i) + floor);
+    for (int j = 0; j < q; j++)
+        for (int i = 0; i <= j; i++)
+            IDL_AT(&w->k, i, j) /= w->scale[i] * w->scale[j];
+    for (int j = 0; j < w->zc.cols; j++)
+        for (int i = 0; i < q; i++)
+            IDL_AT(&w->zc, i, j) /= w->scale[i];
+    if (q > 0) {
+        lapack_int found = 0;
+        lapack_int info = LAPACKE_dsyevr_work(
+            LAPACK_COL_MAJOR, 'V', 'A', 'U', q, w->k.data, w->k.ld, 0.0, 0.0, 0, 0, 0.0, &found,
+            w->e.w, w->v.data, w->v.ld, w->e.iwork, w->e.work, w->e.lwork, w->e.iwork + 2 * q,
+            w->e.liwork);
+        if (info != 0)
+            return IDL_ELAPACK;
     }
+    for (int i = 0; i < q; i++)
+        w->e.w[i] = fmax(w->e.w[i], 0.0);
+    idl_gemm(true, false, 1.0, &w->v, &w->zc, 0.0, &w->wt);
+    idl_gemm(false, true, 1.0, &w->wt, &w->yc, 0.0, &w->pm);
+    return IDL_OK;
+}
+
+/* pd = diag(1 / (ev + ridge)) P (also leaving 1 / (ev + ridge) in d). */
+static void loo_shrink(loo_ws *w, double ridge)
+{
+    for (int i = 0; i < w->pm.rows; i++)
+        w->d[i] = 1.0 / (w->e.w[i] + ridge);
+    for (int j = 0; j < w->pm.cols; j++)
+        for (int i = 0; i < w->pm.rows; i++)
+            IDL_AT(&w->pd, i, j) = w->d[i] * IDL_AT(&w->pm, i, j);
+}
+
+/* The mean over samples of the squared leave-one-out residuals (summed over
+ * outputs) at one ridge: e_i / (1 - H_ii) with the hat matrix H = 1 1^T / m
+ * + W diag(1 / (ev + ridge)) W^T of the centred ridge fit (exact for a
+ * quadratic penalty). Infinite when some 1 - H_ii <= 1e-10: the fit
+ * interpolates that sample, and its LOO residual is not computable. */
+static double loo_error(loo_ws *w, double ridge)
+{
+    int q = w->wt.rows, m = w->wt.cols, p = w->yc.rows;
+    loo_shrink(w, ridge);
+    idl_gemm(true, false, 1.0, &w->pd, &w->wt, 0.0, &w->fit);
+    double total = 0.0;
+    for (int i = 0; i < m; i++) {
+        const double *col = w->wt.data + (size_t)i * (size_t)w->wt.ld;
+        double hii = 1.0 / m;
+        for (int j = 0; j < q; j++)
+            hii += col[j] * col[j] * w->d[j];
+        double denom = 1.0 - hii;
+        if (!(denom > 1e-10))
+            return INFINITY;
+        for (int k = 0; k < p; k++) {
+            double e = (IDL_AT(&w->yc, k, i) - IDL_AT(&w->fit, k, i)) / denom;
+            total += e * e;
+        }
+    }
+    return total / m;
+}
+
+idl_status idl_readout_loo(const idl_mat *x, const idl_mat *u, const idl_mat *y, const double *grid,
+                           int ngrid, double *work, idl_mat *a, idl_mat *b, idl_mat *c,
+                           double *loo, int *best)
+{
+    int h = x->rows, n = u->rows, p = y->rows, m = x->cols;
+    idl_status st = readout_check(x, u, y, a, b, c);
+    if (st != IDL_OK)
+        return st;
+    if (m < 2 || ngrid < 1)
+        return IDL_EINVAL;
+    for (int g = 0; g < ngrid; g++)
+        if (!(grid[g] > 0.0) || !isfinite(grid[g]))
+            return IDL_EINVAL;
+    loo_ws w;
+    size_t total;
+    if ((st = loo_layout(h, n, p, m, work, &w, &total)) != IDL_OK)
+        return st;
+    centred_gram(x, u, y, &w.zc, &w.yc, w.zmean, w.ymean, &w.k);
+    if ((st = loo_factor(&w)) != IDL_OK)
+        return st;
+    int chosen = -1;
+    double least = INFINITY;
+    for (int g = 0; g < ngrid; g++) {
+        double e = loo_error(&w, grid[g]);
+        if (loo)
+            loo[g] = e;
+        if (e < least)
+            least = e, chosen = g;
+    }
+    if (chosen < 0)
+        return IDL_EINVAL;
+    /* the coefficients at the chosen ridge: w = S^{-1} V diag(1/(ev + ridge)) P */
+    loo_shrink(&w, grid[chosen]);
+    idl_mat coef = w.pm; /* P is read for the last time by loo_shrink */
+    idl_gemm(false, false, 1.0, &w.v, &w.pd, 0.0, &coef);
+    for (int j = 0; j < coef.cols; j++)
+        for (int i = 0; i < coef.rows; i++)
+            IDL_AT(&coef, i, j) /= w.scale[i];
+    write_readout(&coef, w.zmean, w.ymean, a, b, c);
+    *best = chosen;
     return IDL_OK;
 }
 

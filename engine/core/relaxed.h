@@ -133,6 +133,26 @@ size_t idl_readout_worksize(int h, int n, int p, int m);
 idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, double ridge_rel,
                        double *work, idl_mat *a, idl_mat *b, idl_mat *c);
 
+/* The readout with its ridge chosen by efficient leave-one-out: for each
+ * ridge_rel in grid (ngrid > 0 values, each > 0), the mean over the m >= 2
+ * samples of the squared leave-one-out residuals summed over outputs,
+ * loo[g] = (1/m) sum_i ||e_i||^2 / (1 - H_ii)^2 with e_i the residual of
+ * idl_readout's fit at that ridge and H its hat matrix (the intercept's
+ * 1 1^T / m included); *best = the first g with the least loo[g], and (A, B,
+ * c) = idl_readout's solution at grid[*best]. Exact, not an approximation:
+ * each feature's ridge ridge_rel (K_kk + floor) is fixed by all m samples,
+ * and with it refitting without sample i gives residual e_i / (1 - H_ii).
+ * One eigendecomposition of the q x q Gram matrix of the features scaled to
+ * unit ridge (q = h + n; dsyevr), then O(m q (p + 1)) per ridge: a grid of
+ * 40 ridges costs about as much as one Gram matrix (m q^2). A ridge at which
+ * some H_ii > 1 - 1e-10 (the fit interpolates a sample) gets loo = +Inf;
+ * IDL_EINVAL when every one does, for m < 2 or a bad grid. loo (ngrid
+ * doubles) may be NULL. work holds idl_readout_loo_worksize doubles. */
+idl_status idl_readout_loo_worksize(int h, int n, int p, int m, size_t *ndoubles);
+idl_status idl_readout_loo(const idl_mat *x, const idl_mat *u, const idl_mat *y, const double *grid,
+                           int ngrid, double *work, idl_mat *a, idl_mat *b, idl_mat *c,
+                           double *loo, int *best);
+
 /* lambda += alpha F .* 1{F >= eps} (report 4.1), lambda and F h x 1. */
 idl_status idl_dual_update(idl_mat *lambda, const idl_mat *f, double alpha, double eps);
 

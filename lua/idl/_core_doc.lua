@@ -279,6 +279,15 @@
 -- times its own centred sum of squares).
 -- @function readout
 
+--- idl.readout_loo(theta, X, U, Y, grid) -> ridge_rel, loo, best: the
+-- readout of idl.readout with ridge_rel chosen from grid (an array of
+-- positive ridges) by exact leave-one-out (relaxed.h's idl_readout_loo: one
+-- eigendecomposition of the scaled Gram matrix, then O(m (h + n)) per
+-- ridge); loo[g] is the mean squared leave-one-out residual at grid[g]
+-- (summed over outputs), best the index of the least. theta.A, theta.B,
+-- theta.c are overwritten with the fit at ridge_rel. Needs m >= 2 samples.
+-- @function readout_loo
+
 --- Equilibrium and implicit differentiation.
 -- @section equilibrium
 

@@ -93,13 +93,22 @@ local function equilibrium(theta, U)
   return X
 end
 
---- initializers.least_squares_abc(theta, X, U, Y [, ridge_rel]) -> theta:
--- (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 + sum_k ridge_k ||[A B]_{:,k}||^2,
--- ridge_k = ridge_rel times feature k's centred sum of squares (features: the
--- rows of [X; U]); c is not penalized, so offsets of U and Y do not change the
--- predictions (idl.readout, the one readout solver; ridge_rel defaults to
--- idl.train.relaxed.READOUT_RIDGE = 1e-8: a tiny ridge relative to the data,
--- dead units get zero weight instead of a singular system). Written into
+-- The grid of relative ridges "loo" chooses from: 10^-8 to 10^2 in quarter
+-- decades (the features are scaled to unit ridge, so 1e-8 is plain least
+-- squares and 1e2 all but the intercept alone).
+init.RIDGE_GRID = {}
+for k = 0, 40 do init.RIDGE_GRID[k + 1] = 10 ^ (-8 + k / 4) end
+
+--- initializers.least_squares_abc(theta, X, U, Y [, ridge_rel]) -> theta,
+-- ridge_rel, loo: (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 + sum_k
+-- ridge_k ||[A B]_{:,k}||^2, ridge_k = ridge_rel times feature k's centred sum
+-- of squares (features: the rows of [X; U]); c is not penalized, so offsets
+-- of U and Y do not change the predictions (idl.readout, the one readout
+-- solver). ridge_rel defaults to idl.train.relaxed.READOUT_RIDGE = 1e-8 (a
+-- tiny ridge relative to the data: dead units get zero weight instead of a
+-- singular system); ridge_rel = "loo" chooses it from
+-- initializers.RIDGE_GRID by exact leave-one-out (idl.readout_loo; loo is
+-- then its curve over the grid, needing 2 samples or more). Written into
 -- theta in place.
 init.least_squares_abc = api.public("idl.initializers.least_squares_abc", function(theta, X, U, Y, ridge_rel)
   api.check(theta, "table", "theta")
@@ -111,16 +120,30 @@ init.least_squares_abc = api.public("idl.initializers.least_squares_abc", functi
   api.check(theta.A, {"matrix", rows = p, cols = h, finite = false}, "theta.A")
   api.check(theta.B, {"matrix", rows = p, cols = n, finite = false}, "theta.B")
   api.check(theta.c, {"matrix", rows = p, cols = 1, finite = false}, "theta.c")
+  if ridge_rel == "loo" then
+    if m < 2 then api.fail("ridge_rel = \"loo\" needs at least 2 samples, got 1") end
+    local chosen, loo = api.engine(core.readout_loo, theta, X, U, Y, init.RIDGE_GRID)
+    return theta, chosen, loo
+  end
   if ridge_rel ~= nil then api.check(ridge_rel, {"number", gt = 0}, "ridge_rel") end
-  api.engine(core.readout, theta, X, U, Y, ridge_rel or steps.READOUT_RIDGE)
-  return theta
+  ridge_rel = ridge_rel or steps.READOUT_RIDGE
+  api.engine(core.readout, theta, X, U, Y, ridge_rel)
+  return theta, ridge_rel
 end)
+
+-- opts.ridge of a strategy: nil, a positive number or "loo".
+local function ridge_option(opts)
+  if opts.ridge ~= nil and opts.ridge ~= "loo" then
+    api.check(opts.ridge, {"number", gt = 0}, "opts.ridge")
+  end
+  return opts.ridge
+end
 
 local PICARD_LS_OPTIONS = {kappa = true, scale_d = true, scale_e = true, scale_f = true, ridge = true,
   standardize = true}
 
 --- picard_ls(problem, rng [, {kappa = 0.5, scale_d = 1, scale_e = 1, scale_f = 1,
--- ridge = 1e-8, standardize = false}]): D ~ N(0, scale_d^2 / h), E ~ N(0,
+-- ridge = 1e-8 | "loo", standardize = false}]): D ~ N(0, scale_d^2 / h), E ~ N(0,
 -- scale_e^2), f ~ N(0, scale_f^2) (with standardize, E and f are drawn for
 -- standardized features and rewritten for the raw ones), D projected (radius
 -- kappa), X the equilibrium, then (A, B, c) by least squares
@@ -134,7 +157,7 @@ init.register("picard_ls", function(problem, rng, opts)
     return opts[key] == nil and 1 or api.check(opts[key], {"number", min = 0}, "opts." .. key)
   end
   local scale_d, scale_e, scale_f = scale("scale_d"), scale("scale_e"), scale("scale_f")
-  if opts.ridge ~= nil then api.check(opts.ridge, {"number", gt = 0}, "opts.ridge") end
+  local ridge = ridge_option(opts)
   if opts.standardize ~= nil then api.check(opts.standardize, "boolean", "opts.standardize") end
   local n, h, p = P.n, P.h, P.p
   local theta = {
@@ -146,7 +169,7 @@ init.register("picard_ls", function(problem, rng, opts)
   if opts.standardize then standardize.input_layer(theta, P.U) end
   project_init(theta.D, P, kappa)
   local X = equilibrium(theta, P.U)
-  init.least_squares_abc(theta, X, P.U, P.Y, opts.ridge)
+  init.least_squares_abc(theta, X, P.U, P.Y, ridge)
   return theta, X
 end)
 
@@ -206,7 +229,7 @@ end)
 
 local LINEAR_OPTIONS = {ridge = true, standardize = true, scale_e = true}
 
---- linear(problem, rng [, {ridge = 1e-8, standardize = true, scale_e = 1}]):
+--- linear(problem, rng [, {ridge = 1e-8 | "loo", standardize = true, scale_e = 1}]):
 -- the linear model as an IDL model: A = 0, D = 0, (B, c) by least squares
 -- (initializers.least_squares_abc with ridge, on no hidden unit), E ~ N(0,
 -- scale_e^2 / n) for standardized inputs (raw ones without standardize), f
@@ -217,7 +240,7 @@ local LINEAR_OPTIONS = {ridge = true, standardize = true, scale_e = true}
 init.register("linear", function(problem, rng, opts)
   local P = check_problem(problem, rng, true)
   opts = api.options(opts, LINEAR_OPTIONS, "options")
-  if opts.ridge ~= nil then api.check(opts.ridge, {"number", gt = 0}, "opts.ridge") end
+  local ridge = ridge_option(opts)
   local std = opts.standardize == nil or api.check(opts.standardize, "boolean", "opts.standardize")
   local scale_e = opts.scale_e == nil and 1 or api.check(opts.scale_e, {"number", min = 0}, "opts.scale_e")
   local n, h, p = P.n, P.h, P.p
@@ -228,8 +251,9 @@ init.register("linear", function(problem, rng, opts)
   else
     core.gemm(theta.f, theta.E, P.U:sum(2) / P.m, -1, 0)
   end
-  -- the readout on zero hidden states: A stays 0, (B, c) is the least-squares fit
-  init.least_squares_abc(theta, core.zeros(h, P.m), P.U, P.Y, opts.ridge)
+  -- the readout of U alone: A stays 0, (B, c) is the least-squares fit
+  local readout = {A = core.zeros(p, 0), B = theta.B, c = theta.c}
+  init.least_squares_abc(readout, core.zeros(0, P.m), P.U, P.Y, ridge)
   return theta, equilibrium(theta, P.U)
 end)
 

@@ -410,6 +410,99 @@ static void test_readout(void)
     free_problem(&pb);
 }
 
+/* Sample i's squared leave-one-out error (summed over outputs), brute force:
+ * the ridge least squares on [X; U; 1] without sample i (ridge[k] on feature
+ * k, none on the intercept), normal equations solved by dposv, then the
+ * residual of sample i. */
+static double brute_loo_sample(const problem *pb, const double *ridge, int i)
+{
+    int h = pb->h, q = pb->h + pb->n, p = pb->p, m = pb->m, r = q + 1;
+    double *g = calloc((size_t)r * r, sizeof(double)), *rhs = calloc((size_t)r * p, sizeof(double));
+    double *s = malloc((size_t)r * sizeof(double));
+    for (int j = 0; j < m; j++) {
+        if (j == i)
+            continue;
+        for (int k = 0; k < r; k++)
+            s[k] = k < h ? IDL_AT(&pb->x, k, j) : k < q ? IDL_AT(&pb->u, k - h, j) : 1.0;
+        for (int a = 0; a < r; a++) {
+            for (int b = 0; b < r; b++)
+                g[a + b * r] += s[a] * s[b];
+            for (int o = 0; o < p; o++)
+                rhs[a + o * r] += s[a] * IDL_AT(&pb->y, o, j);
+        }
+    }
+    for (int k = 0; k < q; k++)
+        g[k + k * r] += ridge[k];
+    CHECK(LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', r, p, g, r, rhs, r) == 0);
+    for (int k = 0; k < r; k++)
+        s[k] = k < h ? IDL_AT(&pb->x, k, i) : k < q ? IDL_AT(&pb->u, k - h, i) : 1.0;
+    double err = 0.0;
+    for (int o = 0; o < p; o++) {
+        double e = -IDL_AT(&pb->y, o, i);
+        for (int k = 0; k < r; k++)
+            e += rhs[k + o * r] * s[k];
+        err += e * e;
+    }
+    free(g), free(rhs), free(s);
+    return err;
+}
+
+/* idl_readout_loo: each LOO error equals the brute-force refits' mean squared
+ * error (the penalties fixed by all samples, as documented), the chosen ridge
+ * is the least of them (here inside the grid: Y depends on the features plus
+ * noise), and (A, B, c) is idl_readout's fit at that ridge. */
+static void test_readout_loo(void)
+{
+    unsigned s = 41;
+    problem pb = make_problem(5, 3, 2, 30, &s);
+    int h = pb.h, n = pb.n, p = pb.p, m = pb.m;
+    for (int j = 0; j < m; j++) /* Y = 0.3 (x_1 + u_1 - u_2) + noise */
+        for (int o = 0; o < p; o++)
+            IDL_AT(&pb.y, o, j) = 0.3 * (IDL_AT(&pb.x, 0, j) + IDL_AT(&pb.u, 0, j) -
+                                         IDL_AT(&pb.u, 1, j)) + 0.5 * IDL_AT(&pb.y, o, j);
+    enum { NG = 13 };
+    double grid[NG], loo[NG], ridge[8];
+    for (int g = 0; g < NG; g++)
+        grid[g] = pow(10.0, -4.0 + 0.5 * g);
+    size_t nw;
+    CHECK(idl_readout_loo_worksize(h, n, p, m, &nw) == IDL_OK);
+    double *work = malloc(nw * sizeof(double));
+    int best = -1;
+    CHECK(idl_readout_loo(&pb.x, &pb.u, &pb.y, grid, NG, work, &pb.th.A, &pb.th.B, &pb.th.c, loo,
+                          &best) == IDL_OK);
+    for (int g = 0; g < NG; g++) {
+        readout_ridges(&pb, grid[g], ridge);
+        double brute = 0.0;
+        for (int i = 0; i < m; i++)
+            brute += brute_loo_sample(&pb, ridge, i) / m;
+        CHECK_NEAR(loo[g], brute, 1e-9 * brute);
+        CHECK(loo[g] >= loo[best]);
+    }
+    CHECK(best > 0 && best < NG - 1);
+    idl_mat a = tu_alloc(p, h, 0), b = tu_alloc(p, n, 1), c = tu_alloc(p, 1, 0);
+    double *rwork = malloc(idl_readout_worksize(h, n, p, m) * sizeof(double));
+    CHECK(idl_readout(&pb.x, &pb.u, &pb.y, grid[best], rwork, &a, &b, &c) == IDL_OK);
+    double diff = 0.0;
+    idl_max_abs_diff(&a, &pb.th.A, &diff);
+    CHECK(diff <= 1e-10);
+    idl_max_abs_diff(&b, &pb.th.B, &diff);
+    CHECK(diff <= 1e-10);
+    idl_max_abs_diff(&c, &pb.th.c, &diff);
+    CHECK(diff <= 1e-10);
+    double bad[2] = {1e-2, 0.0};
+    CHECK(idl_readout_loo(&pb.x, &pb.u, &pb.y, bad, 2, work, &a, &b, &c, NULL, &best) == IDL_EINVAL);
+    CHECK(idl_readout_loo(&pb.x, &pb.u, &pb.y, grid, 0, work, &a, &b, &c, NULL, &best) == IDL_EINVAL);
+    CHECK(idl_readout_loo(&pb.x, &pb.u, &pb.y, grid, NG, work, &b, &b, &c, NULL, &best) == IDL_EDIM);
+    idl_mat x1 = idl_mat_block(&pb.x, 0, 0, h, 1), u1 = idl_mat_block(&pb.u, 0, 0, n, 1);
+    idl_mat y1 = idl_mat_block(&pb.y, 0, 0, p, 1);
+    CHECK(idl_readout_loo(&x1, &u1, &y1, grid, NG, work, &a, &b, &c, NULL, &best) == IDL_EINVAL);
+    IDL_AT(&pb.u, 1, 4) = INFINITY;
+    CHECK(idl_readout_loo(&pb.x, &pb.u, &pb.y, grid, NG, work, &a, &b, &c, NULL, &best) ==
+          IDL_ENONFINITE);
+    free(a.data), free(b.data), free(c.data), free(rwork), free(work);
+    free_problem(&pb);
+}
+
 int main(void)
 {
     test_fenchel();
@@ -417,6 +510,7 @@ int main(void)
     test_lipschitz();
     test_split();
     test_readout();
+    test_readout_loo();
     test_dual_update();
     test_bad_shapes();
     return tu_finish("test_relaxed");

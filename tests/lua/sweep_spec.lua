@@ -562,6 +562,8 @@ local COVERED = {
   ["idl.lipschitz_theta"] = {args = {WS, M("h", "m", "pos"), M("n", "m"), M("h", 1, "pos")}},
   ["idl.lipschitz_x"] = {args = {WS, THETA, M("h", 1, "pos")}},
   ["idl.readout"] = {args = {THETA, M("h", "m", "pos"), M("n", "m"), M("p", "m"), K(1e-8)}},
+  ["idl.readout_loo"] = {args = {THETA, M("h", "m", "pos"), M("n", "m"), M("p", "m"),
+    F(function() return {1e-6, 1e-2, 1} end)}},
   ["idl.project_inf"] = {args = {M(3, 3), NUM}},
   ["idl.project_inf_"] = {args = {M(3, 3), NUM}},
   ["idl.project_spectral"] = {args = {M(3, 3), NUM}},
