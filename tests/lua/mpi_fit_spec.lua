@@ -11,8 +11,10 @@
 -- tests/lua/fixtures/mpi_classifier_child.lua fits idl.IDLClassifier on three
 -- labelled blobs, alone and on 2 ranks whose rank 0 never sees class "c":
 -- every rank must end with the classes of the union, the same parameters, and
--- the accuracy of the single-process fit within noise; and an error raised on
--- rank 1 during the fit must end the job with its message instead of hanging.
+-- the accuracy of the single-process fit within noise; a callback asking to
+-- stop on rank 1 alone stops both ranks after the same round; and an error
+-- raised on rank 1 during the fit must end the job with its message instead
+-- of hanging.
 
 local idl = require "idl"
 local mpi = require "idl.mpi"
@@ -141,6 +143,17 @@ describe("idl.IDLClassifier:fit(X, labels, {distributed = true})", function()
       assert.is_true(math.abs(results[0].accuracy - single.accuracy) <= ACCURACY_TOLERANCE,
         string.format("accuracy %.4f on 2 ranks, %.4f alone", results[0].accuracy, single.accuracy))
     end)
+
+  it("a callback asking to stop on rank 1 alone stops every rank after that round", function()
+    local code, stdout, stderr = support.mpirun(2, EXE, CLASSIFIER_CHILD, "stop", 60)
+    assert.are_not.equal(124, code, "the job hung until the timeout")
+    assert.are.equal(0, code, stderr)
+    local results = parse(stdout)
+    for r = 0, 1 do
+      assert.are.equal("callback:3", results[r].stop, "rank " .. r)
+      assert.are.equal(results[0].theta, results[r].theta, "rank " .. r .. ": not rank 0's parameters")
+    end
+  end)
 
   it("an error raised on rank 1 during the fit ends the job with its message (no hang)", function()
     local code, stdout, stderr = support.mpirun(2, EXE, CLASSIFIER_CHILD, "error", 60)

@@ -14,6 +14,7 @@ local monitor = require "idl.train.monitor"
 local faults = require "idl.train.faults"
 local checkpoint = require "idl.train.checkpoint"
 local mpi = require "idl.mpi"
+local distributed = require "idl.distributed"
 
 local loop = {}
 
@@ -43,6 +44,17 @@ local function warn(config, message)
   io.stderr:flush()
 end
 
+-- Whether to stop after this round because of an interrupt, or because a
+-- callback asked: data-parallel, either on any rank stops every rank (one
+-- small allreduce a round), so that a callback deciding on its own rank's
+-- clock or data cannot leave the others waiting in the next collective.
+local function stop_requests(guard, by_callback, config)
+  local stop, cb = interrupted(guard), by_callback
+  if config.distributed ~= true then return stop, cb end
+  local any = distributed.max{stop and 1 or 0, cb and 1 or 0}
+  return any[1] > 0, any[2] > 0
+end
+
 -- Writes a checkpoint when one is due; a failed write is a warning, not the
 -- end of the run (training goes on; the previous checkpoint stays).
 local function maybe_checkpoint(s, config, ending)
@@ -68,7 +80,8 @@ end
 -- function round(s, config) returning a result record or true to stop). Before the first
 -- round and after each, a history entry (trainers.measure) is appended to
 -- s.history (the first has round = 0: the initialization), the progress bar is
--- updated and each callback(s, entry) is called (one returning true stops).
+-- updated and each callback(s, entry) is called (one returning true stops;
+-- with config.distributed, on any rank: every rank stops).
 -- Training also stops when the round returns true, or, with
 -- config.early_stopping and an eval set, when the eval loss has not improved
 -- for config.patience rounds; then the best model (s.best) is restored into
@@ -213,8 +226,9 @@ function loop.run(round, s, config)
     -- stop: a checkpoint records it, so that resuming does not run on
     s.finished = result.stop and "converged"
       or (config.early_stopping and s.eval and s.since_best >= config.patience and "early_stopping") or nil
-    if interrupted(guard) then s.stop_reason = "interrupted"
-    elseif by_callback then s.stop_reason = "callback"
+    local stop, cb_stop = stop_requests(guard, by_callback, config)
+    if stop then s.stop_reason = "interrupted"
+    elseif cb_stop then s.stop_reason = "callback"
     elseif s.finished then s.stop_reason = s.finished
     end
     maybe_checkpoint(s, config, s.stop_reason ~= "rounds_number" or r == rounds)
