@@ -15,7 +15,6 @@
 
 local core = require "idl.core"
 local estimator = require "idl.estimator"
-local util = require "idl._util"
 local api = require "idl._api"
 local label_set = require "idl._labels"
 local mpi = require "idl.mpi"
@@ -38,7 +37,7 @@ local function label_list(labels, what)
     labels = t
   end
   if type(labels) ~= "table" then
-    api.fail(what .. " must be a table or a vector of labels, got " .. util.describe(labels))
+    api.fail(what .. " must be a table or a vector of labels, got " .. api.describe(labels))
   end
   local n = #labels
   if n == 0 then api.fail(what .. " is empty") end
@@ -47,7 +46,7 @@ local function label_list(labels, what)
     local l = labels[i]
     if type(l) ~= kind or (kind ~= "number" and kind ~= "string") then
       api.fail(string.format("%s[%d] is %s: labels must all be numbers or all strings", what, i,
-        util.describe(l)))
+        api.describe(l)))
     end
     if kind == "number" and (l ~= l or l == math.huge or l == -math.huge) then
       api.fail(string.format("%s[%d] is not finite", what, i))
@@ -76,10 +75,10 @@ end
 local construct = api.public("idl.IDLClassifier", function(_, params)
   params = params or {}
   if type(params) ~= "table" then
-    api.fail("options must be a table, got " .. util.describe(params))
+    api.fail("options must be a table, got " .. api.describe(params))
   end
   if params.loss ~= nil and params.loss ~= "softmax_xent" then
-    api.fail("loss is always \"softmax_xent\", got " .. util.describe(params.loss))
+    api.fail("loss is always \"softmax_xent\", got " .. api.describe(params.loss))
   end
   local p = {}
   for k, v in pairs(params) do p[k] = v end
@@ -116,7 +115,7 @@ IDLClassifier.fit = method("idl.IDLClassifier:fit", function(self, X, labels, op
   o.type_of_training = o.type_of_training or "implicit"
   if o.eval_set ~= nil then
     if type(o.eval_set) ~= "table" or #o.eval_set ~= 2 then
-      api.fail("eval_set must be a table {X_eval, labels_eval}, got " .. util.describe(o.eval_set))
+      api.fail("eval_set must be a table {X_eval, labels_eval}, got " .. api.describe(o.eval_set))
     end
     local le = label_list(o.eval_set[2], "eval_set[2]")
     o.eval_set = {o.eval_set[1], one_hot(le, classes, "eval_set[2]")}

@@ -13,17 +13,18 @@
 -- `one_hot`, which turns it into one 0/1 column per category.
 --
 -- For big all-numeric files, idl.read_csv (the engine's reader) is much faster.
--- Misuse (a bad option) raises "load_csv: ..."; a file that cannot be read or
+-- Misuse (a bad option) raises "idl.data.load_csv: ..."; a file that cannot be read or
 -- does not fit returns nil and a message naming the file, line and column.
 -- @module idl.csvload
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 local labels = require "idl._labels"
 
 local csvload = {}
 
-local FN = "load_csv"
+-- the public name (idl.data.load_csv), which messages returned as nil, message start with
+local FN = "idl.data.load_csv"
 local OPTIONS = {target = true, delimiter = true, na = true, impute = true, one_hot = true}
 local DEFAULT_NA = {"NA", "N/A", "na", "n/a", "NaN", "nan", "NULL", "null"}
 local DELIMITERS = {",", ";", "\t", "|"}
@@ -137,33 +138,33 @@ end
 
 local function check_na(na)
   if na == nil then return DEFAULT_NA end
-  util.check_table(na, FN, "na")
+  api.check(na, "table", "na")
   for i, s in ipairs(na) do
-    if type(s) ~= "string" then util.fail(FN, string.format("na[%d] must be a string, got %s", i,
-      util.describe(s))) end
+    if type(s) ~= "string" then api.fail(string.format("na[%d] must be a string, got %s", i,
+      api.describe(s))) end
   end
   return na
 end
 
 local function check_opts(path, opts)
-  util.check_string(path, FN, "path")
-  opts = util.check_options(opts, OPTIONS, FN, "options")
-  local delim = opts.delimiter == nil and "," or util.check_string(opts.delimiter, FN, "delimiter")
+  api.check(path, "string", "path")
+  opts = api.options(opts, OPTIONS, "options")
+  local delim = opts.delimiter == nil and "," or api.check(opts.delimiter, "string", "delimiter")
   if #delim ~= 1 or delim:find('["\r\n]') then
-    util.fail(FN, "delimiter must be one character other than a quote or a line break, got "
-      .. util.describe(delim))
+    api.fail("delimiter must be one character other than a quote or a line break, got "
+      .. api.describe(delim))
   end
   local impute = opts.impute
   if impute ~= nil and impute ~= "mean" and impute ~= "median" then
-    util.check_number(impute, FN, "impute (\"mean\", \"median\" or a number)", nil)
+    api.check(impute, "number", "impute (\"mean\", \"median\" or a number)")
   end
   local one_hot = opts.one_hot
   if one_hot ~= nil and type(one_hot) ~= "boolean" then
-    util.check_table(one_hot, FN, "one_hot (true or an array of column names)")
+    api.check(one_hot, "table", "one_hot (true or an array of column names)")
   end
   local t = opts.target
   if t ~= nil and type(t) ~= "string" then
-    util.check_number(t, FN, "target (a column name or index)", {integer = true, min = 1})
+    api.check(t, {"number", integer = true, min = 1}, "target (a column name or index)")
   end
   local na = {}
   for _, s in ipairs(check_na(opts.na)) do na[s] = true end
@@ -412,27 +413,27 @@ end
 --              "<column>=<category>" (categories sorted)
 -- @return X, y, names (or X, names without target); nil and a message naming the
 --   file, line and column when the file cannot be read or does not fit
-function csvload.load_csv(path, opts)
+csvload.load_csv = api.public(FN, function(path, opts)
   local o = check_opts(path, opts)
   local text, err = read_text(path)
-  if not text then return nil, "load_csv: cannot read " .. tostring(err) end
+  if not text then return nil, FN .. ": cannot read " .. tostring(err) end
   local header, records, lines = parse(text, o, path)
-  if not header then return nil, "load_csv: " .. records end
+  if not header then return nil, FN .. ": " .. records end
   local columns = {}
   for j = 1, #header do columns[j] = read_column(records, lines, j, o.na) end
   local t
   if o.target ~= nil then
     t, err = target_index(header, o.target, path)
-    if not t then return nil, "load_csv: " .. err end
+    if not t then return nil, FN .. ": " .. err end
   end
   local features, names = features_of(header, columns, t, o, path, lines)
-  if not features then return nil, "load_csv: " .. names end
+  if not features then return nil, FN .. ": " .. names end
   local X = to_matrix(features, #records)
   if not t then return X, names end
   local y
   y, err = target_of(columns[t], header[t], t, path, lines)
-  if not y then return nil, "load_csv: " .. err end
+  if not y then return nil, FN .. ": " .. err end
   return X, y, names
-end
+end)
 
 return csvload

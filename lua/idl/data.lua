@@ -7,7 +7,6 @@
 -- @module idl.data
 
 local core = require "idl.core"
-local util = require "idl._util"
 local api = require "idl._api"
 local labels = require "idl._labels"
 local standardize = require "idl.standardize"
@@ -30,7 +29,7 @@ data.select_rows = api.public("idl.data.select_rows", function(M, idx)
   for i, r in ipairs(idx) do
     local k = type(r) == "number" and math.tointeger(r)
     if not k or k < 1 or k > m then
-      api.fail(string.format("idx[%d] must be a row index in [1, %d], got %s", i, m, util.describe(r)))
+      api.fail(string.format("idx[%d] must be a row index in [1, %d], got %s", i, m, api.describe(r)))
     end
     rows[i] = k
   end

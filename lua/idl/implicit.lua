@@ -189,7 +189,7 @@ implicit.train = api.public("idl.implicit.train", function(theta, U, Y, opts)
   local s = trainers.new_state{model = mdl, U = U, Y = Y, eval = opts.val}
   local trainer_options = {}
   for k in pairs(TRAINER_OPTIONS) do trainer_options[k] = opts[k] end
-  registry.options_of(trainer, trainer_options, "implicit.train")
+  registry.options_of(trainer, trainer_options)
   local callback = opts.callback and function(st, e) return opts.callback(epoch_entry(e), st.model.theta) end
   local bar = opts.verbose and require("idl.progress").new{total = opts.epochs, label = "implicit",
     fields = {"train_l2", "eval_l2"}} or nil

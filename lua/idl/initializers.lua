@@ -41,7 +41,7 @@ init.registry = {}
 -- (each strategy is public as idl.initializers.<name>)
 init.register = api.public("idl.initializers.register", function(name, fn)
   if type(name) ~= "string" or not name:match("^[%w_]+$") then
-    api.fail("name must be a word (letters, digits, _), got " .. util.describe(name))
+    api.fail("name must be a word (letters, digits, _), got " .. api.describe(name))
   end
   if type(fn) ~= "function" then api.fail("fn must be a function") end
   local public = api.public("idl.initializers." .. name, fn)
@@ -216,7 +216,7 @@ init.register("user", function(problem, _rng, opts)
   opts = api.options(opts, USER_OPTIONS, "options")
   local n, h, p = P.n, P.h, P.p
   local given = api.check(opts.theta, "table", "opts.theta")
-  local gn, gh, gp = model_mod.check_theta(given, "user")
+  local gn, gh, gp = model_mod.check_theta(given)
   if gn ~= n or gh ~= h or gp ~= p then
     api.fail(string.format(
       "theta has n = %d, h = %d, p = %d; the data and hidden_variables need n = %d, h = %d, p = %d",

@@ -16,7 +16,7 @@
 -- @module idl.optim
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 
 local optim = {}
 
@@ -29,7 +29,7 @@ end
 
 -- The buffer state[field][key], created as zeros shaped like params[key], or
 -- checked against it (a state from other parameters is an error, not a crash).
-local function buffer(name, state, field, key, p)
+local function buffer(state, field, key, p)
   state[field] = state[field] or {}
   local b = state[field][key]
   if b == nil then
@@ -37,35 +37,33 @@ local function buffer(name, state, field, key, p)
     state[field][key] = b
   elseif not core.is_matrix(b) or b:rows() ~= p:rows() or b:cols() ~= p:cols() then
     local shape = core.is_matrix(b) and (b:rows() .. "x" .. b:cols()) or type(b)
-    error(string.format("%s: state.%s.%s is %s, params.%s is %dx%d: pass a fresh state table "
-      .. "for new parameters", name, field, tostring(key), shape, tostring(key), p:rows(), p:cols()), 3)
+    api.failf("state.%s.%s is %s, params.%s is %dx%d: pass a fresh state table for new parameters",
+      field, tostring(key), shape, tostring(key), p:rows(), p:cols())
   end
   return b
 end
 
-local function check_common(name, feval, params, config, state)
-  if type(feval) ~= "function" then error(name .. ": feval must be a function", 3) end
-  if type(params) ~= "table" then error(name .. ": params must be a table of matrices", 3) end
-  if config ~= nil and type(config) ~= "table" then error(name .. ": config must be a table", 3) end
-  if type(state) ~= "table" then error(name .. ": state must be a table (use {} to start)", 3) end
+local function check_common(feval, params, config, state)
+  if type(feval) ~= "function" then api.fail("feval must be a function") end
+  if type(params) ~= "table" then api.fail("params must be a table of matrices") end
+  if config ~= nil and type(config) ~= "table" then api.fail("config must be a table") end
+  if type(state) ~= "table" then api.fail("state must be a table (use {} to start)") end
   for k, p in pairs(params) do
-    if not core.is_matrix(p) then
-      error(string.format("%s: params.%s must be a matrix, got %s", name, tostring(k), type(p)), 3)
-    end
+    if not core.is_matrix(p) then api.failf("params.%s must be a matrix, got %s", tostring(k), type(p)) end
   end
 end
 
-local function eval_checked(name, feval, params)
+local function eval_checked(feval, params)
   local fx, grads = feval(params)
-  if type(grads) ~= "table" then error(name .. ": feval must return fx, grads (a table)", 3) end
+  if type(grads) ~= "table" then api.fail("feval must return fx, grads (a table)") end
   return fx, grads
 end
 
-local function positive(name, config, key, default)
+local function positive(config, key, default)
   local v = config[key]
   if v == nil then return default end
   if type(v) ~= "number" or v ~= v or v < 0 then
-    error(string.format("%s: config.%s must be a non-negative number, got %s", name, key, tostring(v)), 3)
+    api.failf("config.%s must be a non-negative number, got %s", key, tostring(v))
   end
   return v
 end
@@ -83,60 +81,60 @@ end
 -- config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8),
 -- weight_decay (0), scales (nil: a table key -> factor on the learning rate
 -- of params[key]). state: t, m, v (filled on first use).
-function optim.adam(feval, params, config, state)
-  check_common("adam", feval, params, config, state)
+optim.adam = api.public("idl.optim.adam", function(feval, params, config, state)
+  check_common(feval, params, config, state)
   config = config or {}
-  local lr = positive("adam", config, "learning_rate", 1e-3)
-  local b1 = positive("adam", config, "beta1", 0.9)
-  local b2 = positive("adam", config, "beta2", 0.999)
-  local eps = positive("adam", config, "epsilon", 1e-8)
-  local wd = positive("adam", config, "weight_decay", 0)
-  local fx, grads = eval_checked("adam", feval, params)
+  local lr = positive(config, "learning_rate", 1e-3)
+  local b1 = positive(config, "beta1", 0.9)
+  local b2 = positive(config, "beta2", 0.999)
+  local eps = positive(config, "epsilon", 1e-8)
+  local wd = positive(config, "weight_decay", 0)
+  local fx, grads = eval_checked(feval, params)
   state.t = (state.t or 0) + 1
   for _, k in ipairs(sorted_keys(grads)) do
     local p = params[k]
     if p then
-      local m = buffer("adam", state, "m", k, p)
-      local v = buffer("adam", state, "v", k, p)
+      local m = buffer(state, "m", k, p)
+      local v = buffer(state, "v", k, p)
       core.adam_step(p, grads[k], m, v, rate_of(config, lr, k), b1, b2, eps, wd, state.t)
     end
   end
   return params, {fx}
-end
+end)
 
 --- Stochastic gradient descent with heavy-ball momentum.
 -- config: learning_rate (1e-2), momentum (0), weight_decay (0), scales (as adam).
-function optim.sgd(feval, params, config, state)
-  check_common("sgd", feval, params, config, state)
+optim.sgd = api.public("idl.optim.sgd", function(feval, params, config, state)
+  check_common(feval, params, config, state)
   config = config or {}
-  local lr = positive("sgd", config, "learning_rate", 1e-2)
-  local mu = positive("sgd", config, "momentum", 0)
-  local wd = positive("sgd", config, "weight_decay", 0)
-  local fx, grads = eval_checked("sgd", feval, params)
+  local lr = positive(config, "learning_rate", 1e-2)
+  local mu = positive(config, "momentum", 0)
+  local wd = positive(config, "weight_decay", 0)
+  local fx, grads = eval_checked(feval, params)
   state.t = (state.t or 0) + 1
   for _, k in ipairs(sorted_keys(grads)) do
     local p = params[k]
     if p then
-      local buf = mu ~= 0 and buffer("sgd", state, "momentum_buffer", k, p) or nil
+      local buf = mu ~= 0 and buffer(state, "momentum_buffer", k, p) or nil
       core.sgd_step(p, grads[k], buf, rate_of(config, lr, k), mu, wd)
     end
   end
   return params, {fx}
-end
+end)
 
 --- A projected optimizer: `optim.projected(optim.adam, project)` is a step
 -- function that calls `project(params)` after every step (e.g. to keep D
 -- well-posed). `project` updates params in place.
-function optim.projected(step, project)
+optim.projected = api.public("idl.optim.projected", function(step, project)
   if type(step) ~= "function" or type(project) ~= "function" then
-    error("projected: expected (step, project) functions", 2)
+    api.fail("expected (step, project) functions")
   end
   return function(feval, params, config, state)
     local _, fxs = step(feval, params, config, state)
     project(params)
     return params, fxs
   end
-end
+end)
 
 --- Learning-rate schedules. A schedule is a plain table describing it; the
 -- current rate is `optim.schedule_lr(schedule, sstate, epoch [, metric])`,
@@ -148,13 +146,13 @@ end
 -- * {kind = "plateau", lr = 1e-2, factor = 0.5, patience = 10, min_lr = 1e-6, threshold = 1e-4}:
 --   multiplies the rate by factor when the metric has not improved (relative
 --   threshold) for patience epochs
-function optim.schedule_lr(schedule, sstate, epoch, metric)
+optim.schedule_lr = api.public("idl.optim.schedule_lr", function(schedule, sstate, epoch, metric)
   if type(schedule) ~= "table" or type(schedule.lr) ~= "number" then
-    error("schedule_lr: schedule must be a table with a number lr", 2)
+    api.fail("schedule must be a table with a number lr")
   end
-  if type(sstate) ~= "table" then error("schedule_lr: sstate must be a table", 2) end
+  if type(sstate) ~= "table" then api.fail("sstate must be a table") end
   if math.type(epoch) ~= "integer" or epoch < 1 then
-    error("schedule_lr: epoch must be a positive integer, got " .. tostring(epoch), 2)
+    api.fail("epoch must be a positive integer, got " .. tostring(epoch))
   end
   local kind, lr = schedule.kind or "constant", schedule.lr
   if kind == "constant" then
@@ -181,8 +179,8 @@ function optim.schedule_lr(schedule, sstate, epoch, metric)
     end
     return sstate.lr
   end
-  error("schedule_lr: unknown kind '" .. tostring(kind) .. "' (constant, step, cosine, plateau)", 2)
-end
+  api.fail("unknown kind '" .. tostring(kind) .. "' (constant, step, cosine, plateau)")
+end)
 
 local CHECK_OPTIONS = {eps = true, floor = true, max_entries = true}
 
@@ -190,7 +188,7 @@ local CHECK_OPTIONS = {eps = true, floor = true, max_entries = true}
 local function value_of(f, params)
   local v = f(params)
   if type(v) ~= "number" then
-    util.fail("check_gradient", "f must return a number, got " .. util.describe(v))
+    api.fail("f must return a number, got " .. api.describe(v))
   end
   return v
 end
@@ -201,23 +199,22 @@ end
 -- (opts.max_entries caps it per matrix, sampled deterministically).
 -- Returns the largest relative error and a table of the error per key, where
 -- relative error = |g - fd| / max(|g|, |fd|, opts.floor (1e-8)).
-function optim.check_gradient(f, params, grads, opts)
-  local fn = "check_gradient"
-  util.check_function(f, fn, "f")
-  util.check_table(params, fn, "params")
-  util.check_table(grads, fn, "grads")
-  opts = util.check_options(opts, CHECK_OPTIONS, fn, "opts")
-  local h = opts.eps == nil and 1e-6 or util.check_number(opts.eps, fn, "opts.eps", {gt = 0})
-  local floor = opts.floor == nil and 1e-8 or util.check_number(opts.floor, fn, "opts.floor", {gt = 0})
+optim.check_gradient = api.public("idl.optim.check_gradient", function(f, params, grads, opts)
+  api.check(f, "function", "f")
+  api.check(params, "table", "params")
+  api.check(grads, "table", "grads")
+  opts = api.options(opts, CHECK_OPTIONS, "opts")
+  local h = opts.eps == nil and 1e-6 or api.check(opts.eps, {"number", gt = 0}, "opts.eps")
+  local floor = opts.floor == nil and 1e-8 or api.check(opts.floor, {"number", gt = 0}, "opts.floor")
   local cap = opts.max_entries == nil and math.huge or
-    util.check_number(opts.max_entries, fn, "opts.max_entries", {integer = true, min = 1})
+    api.check(opts.max_entries, {"number", integer = true, min = 1}, "opts.max_entries")
   local keys = sorted_keys(grads)
   for _, k in ipairs(keys) do
     local p = params[k]
-    if p == nil then util.fail(fn, "params." .. tostring(k) .. " is missing (grads has it)") end
+    if p == nil then api.fail("params." .. tostring(k) .. " is missing (grads has it)") end
     -- finite entries: a NaN would make every comparison below false, a silent pass
-    util.check_matrix(p, fn, "params." .. tostring(k))
-    util.check_matrix(grads[k], fn, "grads." .. tostring(k), p:rows(), p:cols())
+    api.check(p, "matrix", "params." .. tostring(k))
+    api.check(grads[k], {"matrix", rows = p:rows(), cols = p:cols()}, "grads." .. tostring(k))
   end
   local worst, per_key = 0, {}
   for _, k in ipairs(keys) do
@@ -242,6 +239,6 @@ function optim.check_gradient(f, params, grads, opts)
     worst = math.max(worst, key_worst)
   end
   return worst, per_key
-end
+end)
 
 return optim

@@ -65,15 +65,15 @@ local function check_scalers(sc, n, p)
 end
 
 -- theta's n, h, p (its blocks checked).
-local function theta_dims(theta, what, fname)
+local function theta_dims(theta, what)
   api.check(theta, "table", what)
-  return model_mod.check_theta(theta, fname, 4)
+  return model_mod.check_theta(theta)
 end
 
 --- standardize.to_standardized(theta, sc) -> theta' in standardized coordinates (new
 -- matrices); sc = {u_mean, u_scale, y_mean, y_scale}.
 standardize.to_standardized = api.public("idl.standardize.to_standardized", function(theta, sc)
-  local n, _, p = theta_dims(theta, "theta", "to_standardized")
+  local n, _, p = theta_dims(theta, "theta")
   check_scalers(sc, n, p)
   local t = {D = theta.D:copy()}
   t.E = core.scale_cols(theta.E:copy(), sc.u_scale)
@@ -88,8 +88,8 @@ end)
 --- standardize.from_standardized(ts, sc, theta) -> theta: theta'
 -- (standardized) written back into theta in raw units, in place.
 standardize.from_standardized = api.public("idl.standardize.from_standardized", function(ts, sc, theta)
-  local n, h, p = theta_dims(ts, "ts", "from_standardized")
-  local n2, h2, p2 = theta_dims(theta, "theta", "from_standardized")
+  local n, h, p = theta_dims(ts, "ts")
+  local n2, h2, p2 = theta_dims(theta, "theta")
   if n ~= n2 or h ~= h2 or p ~= p2 then
     api.failf("ts has n = %d, h = %d, p = %d, theta has n = %d, h = %d, p = %d", n, h, p, n2, h2, p2)
   end

@@ -26,7 +26,6 @@
 -- trainers.register or to trainers.run.
 -- @module idl.trainers
 
-local util = require "idl._util"
 local api = require "idl._api"
 local state = require "idl.train.state"
 local steps = require "idl.train.relaxed"
@@ -57,8 +56,8 @@ trainers.abc_exact = public("abc_exact", steps.abc_exact)
 -- lambda += dual_learning_rate * F .* 1{F >= tol_fenchel} (report 4.1), F at
 -- the current (theta, X).
 trainers.dual_step = public("dual_step", function(s, config)
-  state.check(s, "trainers.dual_step")
-  state.check_config(config, state.DUAL_KEYS, "trainers.dual_step")
+  state.check(s)
+  state.check_config(config, state.DUAL_KEYS)
   return steps.dual_step(s, config.dual_learning_rate, config.tol_fenchel)
 end)
 
@@ -94,9 +93,9 @@ for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name]
 trainers.register = public("register", function(spec, fn, opts)
   if type(spec) == "table" then return registry.register(spec) end
   if type(spec) ~= "string" or not spec:match("^[%w_]+$") then
-    api.fail("name must be a word (letters, digits, _), got " .. util.describe(spec))
+    api.fail("name must be a word (letters, digits, _), got " .. api.describe(spec))
   end
-  if type(fn) ~= "function" then api.fail("fn must be a function, got " .. util.describe(fn)) end
+  if type(fn) ~= "function" then api.fail("fn must be a function, got " .. api.describe(fn)) end
   opts = api.options(opts, {relaxed = true, fit_defaults = true}, "options")
   local t = {name = spec, round = fn, relaxed = opts.relaxed, fit_defaults = opts.fit_defaults}
   return registry.register(t)

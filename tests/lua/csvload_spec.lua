@@ -149,18 +149,18 @@ describe("idl.data.load_csv", function()
   end)
 
   it("checks its arguments, blaming the caller", function()
-    assert.has_error(function() data.load_csv(42) end, "load_csv: path must be a string, got 42")
+    assert.has_error(function() data.load_csv(42) end, "idl.data.load_csv: path must be a string, got 42")
     assert.has_error(function() data.load_csv(houses, {targt = "a"}) end,
-      "load_csv: unknown option 'targt' in options (did you mean 'target'?)")
+      "idl.data.load_csv: unknown option 'targt' in options (did you mean 'target'?)")
     assert.has_error(function() data.load_csv(houses, {delimiter = ";;"}) end,
-      'load_csv: delimiter must be one character other than a quote or a line break, got ";;"')
+      'idl.data.load_csv: delimiter must be one character other than a quote or a line break, got ";;"')
     assert.has_error(function() data.load_csv(houses, {impute = "mode"}) end,
-      'load_csv: impute ("mean", "median" or a number) must be a number, got "mode"')
+      'idl.data.load_csv: impute ("mean", "median" or a number) must be a number, got "mode"')
     assert.has_error(function() data.load_csv(houses, {target = 0}) end,
-      "load_csv: target (a column name or index) must be >= 1, got 0")
+      "idl.data.load_csv: target (a column name or index) must be >= 1, got 0")
     local ok, err = pcall(function() data.load_csv(houses, {na = {1}}) end)
     assert.is_false(ok)
-    assert.matches("csvload_spec.lua:%d+: load_csv: na%[1%] must be a string, got 1", err)
+    assert.matches("csvload_spec.lua:%d+: idl%.data%.load_csv: na%[1%] must be a string, got 1", err)
   end)
 end)
 

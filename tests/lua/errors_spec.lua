@@ -140,6 +140,26 @@ local cases = {
     os.remove(path)
     error(err, 0)
   end},
+  -- found by a buffer check inside the step
+  {"optim.adam", "idl.optim.adam: state.m.P is 1x1, params.P is 2x2", function(at)
+    local P = {P = idl.ones(2, 2)}
+    local feval = function() return 0, {P = idl.ones(2, 2)} end
+    local state = {m = {P = idl.ones(1, 1)}}
+    at.line = debug.getinfo(1, "l").currentline; idl.optim.adam(feval, P, {}, state)
+  end},
+  {"optim.schedule_lr", "idl.optim.schedule_lr: unknown kind 'linear'", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.optim.schedule_lr({kind = "linear", lr = 1}, {}, 1)
+  end},
+  {"optim.check_gradient", "idl.optim.check_gradient: opts.eps must be > 0, got 0", function(at)
+    local P, f = {P = idl.ones(1, 1)}, function() return 0 end
+    at.line = debug.getinfo(1, "l").currentline; idl.optim.check_gradient(f, P, P, {eps = 0})
+  end},
+  {"data.load_csv", "idl.data.load_csv: unknown option 'targt' in options", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.data.load_csv(NOWHERE, {targt = "a"})
+  end},
+  {"trainers.new_state", "idl.trainers.new_state: model must be an idl.model, got 3", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.trainers.new_state{model = 3, U = X:t(), Y = y:t()}
+  end},
   -- a C function of the engine
   {"idl.zeros (C)", "zeros: rows must be a non-negative integer", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.zeros(-1, 2)
@@ -185,13 +205,13 @@ describe("an error", function()
     assert.truthy(warned[1]:find(NOWHERE, 1, true))
   end)
 
-  it("is the caller's even without a public function on the stack (an older helper)", function()
-    local util = require "idl._util"
+  it("is the caller's even without a public function on the stack (an internal helper)", function()
+    local api = require "idl._api"
     local line
     local pos, msg = caught(function()
-      line = debug.getinfo(1, "l").currentline; util.check_number("x", "helper", "v")
+      line = debug.getinfo(1, "l").currentline; api.check("x", "number", "v")
     end)
     assert.are.equal(SRC .. ":" .. line, pos)
-    assert.are.equal('helper: v must be a number, got "x"', msg)
+    assert.are.equal('idl: v must be a number, got "x"', msg)
   end)
 end)

@@ -34,7 +34,7 @@ local function theta_value(v)
 end
 
 local function table_value(v, what)
-  if type(v) ~= "table" then return nil, what .. " must be a table, got " .. util.describe(v) end
+  if type(v) ~= "table" then return nil, what .. " must be a table, got " .. api.describe(v) end
   return v
 end
 
@@ -109,7 +109,7 @@ end
 
 local function nonempty_string(v, what)
   if type(v) ~= "string" or v == "" then
-    return nil, what .. " must be a non-empty string, got " .. util.describe(v)
+    return nil, what .. " must be a non-empty string, got " .. api.describe(v)
   end
   return v
 end
@@ -122,7 +122,7 @@ end
 
 local function eval_set_value(v, what)
   if type(v) ~= "table" or core.is_matrix(v) or #v ~= 2 then
-    return nil, what .. " must be a table {X_eval, y_eval}, got " .. util.describe(v)
+    return nil, what .. " must be a table {X_eval, y_eval}, got " .. api.describe(v)
   end
   return v
 end
@@ -133,7 +133,7 @@ local function callbacks_value(v, what)
   if type(list) ~= "table" then return nil, what .. " must be a function or a table of functions" end
   for i, f in ipairs(list) do
     if type(f) ~= "function" then
-      return nil, string.format("%s[%d] must be a function, got %s", what, i, util.describe(f))
+      return nil, string.format("%s[%d] must be a function, got %s", what, i, api.describe(f))
     end
   end
   return list

@@ -23,7 +23,7 @@ end)
 --- output.write_text(path, text): text written to path atomically
 -- (util.write_file: no half files, every write checked).
 function output.write_text(path, text)
-  util.write_file(path, text, "idl.experiment")
+  util.write_file(path, text)
 end
 
 --- output.json_text(value) -> strict JSON (NaN and infinities as null), keys

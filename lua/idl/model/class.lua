@@ -34,9 +34,9 @@ local function theta_problem(theta)
     local m = theta[k]
     if m == nil then return nil, "theta." .. k .. " is missing" end
     if not core.is_matrix(m) then
-      return nil, "theta." .. k .. " must be a matrix, got " .. util.describe(m)
+      return nil, "theta." .. k .. " must be a matrix, got " .. api.describe(m)
     end
-    local i, j = util.first_nonfinite(m)
+    local i, j = api.first_nonfinite(m)
     if i then
       return nil, string.format("theta.%s has a NaN or infinite entry at (%d, %d)", k, i, j)
     end
@@ -44,7 +44,7 @@ local function theta_problem(theta)
   for k in pairs(theta) do
     local known = false
     for _, name in ipairs(THETA) do known = known or k == name end
-    if not known then return nil, "theta has an unknown field " .. util.describe(k) end
+    if not known then return nil, "theta has an unknown field " .. api.describe(k) end
   end
   local h, n, p = theta.D:rows(), theta.B:cols(), theta.A:rows()
   local want = {A = {p, h}, B = {p, n}, c = {p, 1}, D = {h, h}, E = {h, n}, f = {h, 1}}
@@ -62,11 +62,11 @@ local function theta_problem(theta)
 end
 class.theta_problem = theta_problem
 
---- model.check_theta(theta, fname) -> n, h, p, or raises "<fname>: ..." (see
--- model.check_constraint for fname).
-function class.check_theta(theta, fname)
+--- model.check_theta(theta) -> n, h, p, or raises what is wrong through
+-- idl._api (the public function's name, the caller's line).
+function class.check_theta(theta)
   local n, h, p = theta_problem(theta)
-  if n == nil then util.fail(fname or "model.check_theta", h) end
+  if n == nil then api.fail(h) end
   return n, h, p
 end
 
@@ -90,7 +90,7 @@ local function build(args)
   _, problem = api.test(loss, {"choice", choices = losses.names}, "loss")
   if problem then return nil, problem end
   local meta = args.meta or {}
-  if type(meta) ~= "table" then return nil, "meta must be a table, got " .. util.describe(meta) end
+  if type(meta) ~= "table" then return nil, "meta must be a table, got " .. api.describe(meta) end
   local constraint
   constraint, problem = constraints.constraint_value(args.constraint)
   if problem then return nil, problem end
@@ -139,7 +139,7 @@ for k in pairs(SOLVE_OPTIONS) do SOLVE_NAMES[k] = true end
 
 -- U (n x m, m > 0, finite) and the solver options (x0 h x m); returns the options.
 local function check_solve(self, U, opts)
-  if not core.is_matrix(U) then api.fail("U must be a matrix (n x m), got " .. util.describe(U)) end
+  if not core.is_matrix(U) then api.fail("U must be a matrix (n x m), got " .. api.describe(U)) end
   if U:rows() ~= self.n then
     api.failf("U is %s, expected %d rows (features; columns are samples)", shape(U), self.n)
   end

@@ -5,7 +5,6 @@
 -- @module idl.model.constraints
 
 local core = require "idl.core"
-local util = require "idl._util"
 local api = require "idl._api"
 
 local constraints = {}
@@ -13,18 +12,17 @@ local constraints = {}
 local KINDS = {"inf", "spectral", "lmi"}
 constraints.KINDS = KINDS
 
---- model.check_constraint(c, fname) -> a validated copy {kind =, kappa =}.
+--- model.check_constraint(c) -> a validated copy {kind =, kappa =}.
 -- kind "inf": ||D||_inf <= kappa (rows on l1 balls, the report's code);
 -- "spectral": ||D||_2 <= kappa; "lmi": the report's set S_theta with the
 -- LMI (2.4), Lambda - (Lambda D + D^T Lambda) >= 0 for the current lambda,
 -- intersected with ||D||_2 <= kappa. kappa must be < 1 (well-posedness:
 -- Picard then contracts; the LMI alone guarantees a unique equilibrium but not
 -- a convergent Picard iteration). Default {kind = "inf", kappa = 0.9}.
--- For modules that name their errors themselves: fname is the name used
--- when no public function is on the stack (idl._api).
-function constraints.check_constraint(c, fname)
+-- Raises through idl._api (the public function's name, the caller's line).
+function constraints.check_constraint(c)
   local v, problem = constraints.constraint_value(c)
-  if problem then util.fail(fname, problem) end
+  if problem then api.fail(problem) end
   return v
 end
 
@@ -33,7 +31,7 @@ end
 function constraints.constraint_value(c)
   if c == nil then return {kind = "inf", kappa = 0.9} end
   if type(c) ~= "table" or core.is_matrix(c) then
-    return nil, "constraint must be a table {kind =, kappa =}, got " .. util.describe(c)
+    return nil, "constraint must be a table {kind =, kappa =}, got " .. api.describe(c)
   end
   local _, problem = api.test_options(c, {kind = true, kappa = true}, "constraint")
   if problem then return nil, problem end

@@ -116,7 +116,7 @@ local KEY = "^[%w_%.%-]+$"
 
 local function put_meta(out, key, v)
   if type(key) ~= "string" or not key:match(KEY) then
-    api.fail("meta key " .. util.describe(key) .. " must be made of letters, digits, _ . -")
+    api.fail("meta key " .. api.describe(key) .. " must be made of letters, digits, _ . -")
   end
   local t = type(v)
   if t == "number" then
@@ -139,7 +139,7 @@ local function put_meta(out, key, v)
       elseif type(e) == "string" then
         out[#out + 1] = "string " .. encode(e)
       else
-        api.failf("meta.%s[%d] must be a finite number or a string, got %s", key, i, util.describe(e))
+        api.failf("meta.%s[%d] must be a finite number or a string, got %s", key, i, api.describe(e))
       end
     end
   else
@@ -149,7 +149,7 @@ end
 
 --- model.serialize(m) -> the text of m in the format above.
 file.serialize = api.public("idl.model.serialize", function(m)
-  if getmetatable(m) ~= Model then api.fail("m must be a model (idl.model.new), got " .. util.describe(m)) end
+  if getmetatable(m) ~= Model then api.fail("m must be a model (idl.model.new), got " .. api.describe(m)) end
   local out = {file.FORMAT .. " " .. file.VERSION,
     "n " .. m.n, "h " .. m.h, "p " .. m.p, "loss " .. m.loss,
     "constraint " .. m.constraint.kind .. " " .. number_text(m.constraint.kappa)}
@@ -176,9 +176,9 @@ end)
 -- failure, leaving any older file at path intact.
 Model.save = api.method(Model, "idl.Model:save", function(self, path)
   if type(path) ~= "string" or path == "" then
-    api.fail("path must be a non-empty string, got " .. util.describe(path))
+    api.fail("path must be a non-empty string, got " .. api.describe(path))
   end
-  util.write_file(path, file.serialize(self), "save")
+  util.write_file(path, file.serialize(self))
   return self
 end)
 

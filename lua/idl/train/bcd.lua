@@ -27,8 +27,8 @@ end
 --- bcd.round(s, config) -> a round record: one round of the block coordinate descent
 -- described above (idl.trainers.bcd).
 function bcd.round(s, config)
-  state.check(s, "trainers.bcd")
-  state.check_config(config, state.INNER_KEYS, "trainers.bcd")
+  state.check(s)
+  state.check_config(config, state.INNER_KEYS)
   local v = steps.centred(s, config)
   steps.abc_exact(v)
   local k, g = descend(v, config, steps.def_step, (steps.objective(v)))

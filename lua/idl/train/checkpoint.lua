@@ -3,7 +3,6 @@
 -- @module idl.train.checkpoint
 
 local core = require "idl.core"
-local util = require "idl._util"
 local api = require "idl._api"
 local json = require "idl.json"
 local model_mod = require "idl.model"
@@ -85,7 +84,7 @@ local function unpack_value(v, meta, where)
   if v["$m"] then
     local m = meta["checkpoint" .. tostring(v["$m"])]
     if not core.is_matrix(m) then
-      util.fail("resume", where .. ": matrix " .. tostring(v["$m"]) .. " is missing")
+      api.fail(where .. ": matrix " .. tostring(v["$m"]) .. " is missing")
     end
     return m
   end
@@ -156,7 +155,7 @@ local function merge_shard(tree, shard)
     local spec = tree.trainer and registry.get(tree.trainer)
     local own = spec and tree[spec.state_key]
     if type(own) ~= "table" then
-      util.fail("resume", "the checkpoint's shard state has no trainer state to join")
+      api.fail("the checkpoint's shard state has no trainer state to join")
     end
     for k, v in pairs(shard.trainer) do own[k] = v end
   end
@@ -178,7 +177,7 @@ end
 -- JSON of a packed tree.
 local function encode(packed)
   local ok, text = pcall(json.encode, packed, {allow_nan = true})
-  if not ok then util.fail("checkpoint", "the state cannot be written: " .. api.strip(text)) end
+  if not ok then api.fail("the state cannot be written: " .. api.strip(text)) end
   return text
 end
 
@@ -200,7 +199,7 @@ end
 
 local function write_model(m, path)
   local saved, err = core.write_file_atomic(path, model_mod.serialize(m))
-  if not saved then util.fail("checkpoint", err) end
+  if not saved then api.fail(err) end
 end
 
 -- Rank r's shard state as one message for mpi.gather: a text (the JSON of
@@ -261,7 +260,7 @@ local function write_distributed(s, path, meta, spec)
   end
   mpi.bcast(verdict, 0)
   if verdict:get(1, 1) == 0 then
-    util.fail("checkpoint", problem and api.strip(problem) or "rank 0 could not write the checkpoint")
+    api.fail(problem and api.strip(problem) or "rank 0 could not write the checkpoint")
   end
   return path
 end
@@ -276,20 +275,19 @@ end
 -- where s stood. distributed = true in a job of several ranks (a data-parallel
 -- run): a collective, every rank calls it, rank 0 alone writes (above).
 function checkpoint.write(s, path, meta, opts)
-  local fn = "checkpoint"
   if type(s) ~= "table" or getmetatable(s.model) ~= model_mod.Model then
-    util.fail(fn, "s must be a trainer state (state.new), got " .. util.describe(s))
+    api.fail("s must be a trainer state (state.new), got " .. api.describe(s))
   end
   if type(path) ~= "string" or path == "" then
-    util.fail(fn, "path must be a non-empty string, got " .. util.describe(path))
+    api.fail("path must be a non-empty string, got " .. api.describe(path))
   end
   if meta ~= nil and type(meta) ~= "table" then
-    util.fail(fn, "meta must be a table, got " .. util.describe(meta))
+    api.fail("meta must be a table, got " .. api.describe(meta))
   end
   if opts ~= nil then
-    util.check_options(opts, {distributed = true}, fn, "opts")
+    api.options(opts, {distributed = true}, "opts")
     if opts.distributed ~= nil and type(opts.distributed) ~= "boolean" then
-      util.fail(fn, "opts.distributed must be a boolean, got " .. util.describe(opts.distributed))
+      api.fail("opts.distributed must be a boolean, got " .. api.describe(opts.distributed))
     end
   end
   local spec = s.trainer and registry.get(s.trainer)
@@ -306,7 +304,7 @@ end
 local function join_shard(tree, meta, distributed)
   local ranks, size = tree.ranks or 1, distributed and mpi.size() or 1
   if ranks ~= size then
-    util.fail("resume", ranks > 1
+    api.fail(ranks > 1
       and string.format("the checkpoint was written by a data-parallel job of %d ranks: resume it with "
         .. "distributed = true under mpirun -np %d%s", ranks, ranks,
         size > 1 and string.format(" (this job has %d ranks)", size) or "")
@@ -317,7 +315,7 @@ local function join_shard(tree, meta, distributed)
   local key = "checkpoint.shard" .. mpi.rank()
   local decoded = type(meta[key]) == "string" and json.decode(meta[key])
   if type(decoded) ~= "table" then
-    util.fail("resume", "the checkpoint has no state for rank " .. mpi.rank())
+    api.fail("the checkpoint has no state for rank " .. mpi.rank())
   end
   merge_shard(tree, unpack_value(decoded, meta, key))
 end
@@ -332,42 +330,41 @@ end
 -- shard from a checkpoint written with distributed = true by a job of as many
 -- ranks (checked), taking its own shard state from the file.
 function checkpoint.resume(from, data)
-  local fn = "resume"
   local m = from
   if type(m) == "string" then
     local loaded, err = model_mod.read(m)
-    if not loaded then util.fail(fn, err) end
+    if not loaded then api.fail(err) end
     m = loaded
   end
   if getmetatable(m) ~= model_mod.Model then
-    util.fail(fn, "checkpoint must be a path or a model read from a checkpoint, got " .. util.describe(m))
+    api.fail("checkpoint must be a path or a model read from a checkpoint, got " .. api.describe(m))
   end
   local text = m.meta["checkpoint.state"]
   local format = m.meta["checkpoint.format"]
   if type(text) == "string" and type(format) == "number" and format ~= CHECKPOINT_FORMAT then
-    util.fail(fn, string.format("checkpoint format %s is not supported (this build reads format %d, "
+    api.fail(string.format("checkpoint format %s is not supported (this build reads format %d, "
       .. "whose data fingerprints are exact hashes)", tostring(format), CHECKPOINT_FORMAT))
   end
   if type(text) ~= "string" or format ~= CHECKPOINT_FORMAT then
-    util.fail(fn, "not a checkpoint (a model file without trainer state, or another checkpoint format)")
+    api.fail("not a checkpoint (a model file without trainer state, or another checkpoint format)")
   end
   local decoded, err = json.decode(text)
-  if type(decoded) ~= "table" then util.fail(fn, "the trainer state does not parse: " .. tostring(err)) end
+  if type(decoded) ~= "table" then api.fail("the trainer state does not parse: " .. tostring(err)) end
   local tree = unpack_value(decoded, m.meta, "checkpoint")
   if type(data) ~= "table" or core.is_matrix(data) then
-    util.fail(fn, "data must be a table {U =, Y =, eval =}, got " .. util.describe(data))
+    api.fail("data must be a table {U =, Y =, eval =}, got " .. api.describe(data))
   end
-  util.check_options(data, {U = true, Y = true, eval = true, distributed = true}, fn, "data")
+  api.options(data, {U = true, Y = true, eval = true, distributed = true}, "data")
   if data.distributed ~= nil and type(data.distributed) ~= "boolean" then
-    util.fail(fn, "data.distributed must be a boolean, got " .. util.describe(data.distributed))
+    api.fail("data.distributed must be a boolean, got " .. api.describe(data.distributed))
   end
   join_shard(tree, m.meta, data.distributed == true)
   local ev = data.eval
   if ev ~= nil and (type(ev) ~= "table" or core.is_matrix(ev) or not core.is_matrix(ev.U)
     or not core.is_matrix(ev.Y) or ev.U:rows() ~= m.n or ev.Y:rows() ~= m.p
     or ev.U:cols() ~= ev.Y:cols()) then
-    util.fail(fn, string.format("data.eval must be a table {U = %d x k, Y = %d x k}, got %s", m.n, m.p,
-      util.describe(ev)))
+    api.fail(string.format("data.eval must be a table {U = %d x k, Y = %d x k}, got %s", m.n, m.p,
+      api.describe(ev)))
   end
   local model = m:copy()
   for k in pairs(model.meta) do
@@ -377,14 +374,14 @@ function checkpoint.resume(from, data)
   local function same(what, want, got)
     for _, k in ipairs(FINGERPRINT) do
       if want[k] ~= got[k] then
-        util.fail(fn, string.format("%s differs from the data of the checkpoint (%s: %s, "
+        api.fail(string.format("%s differs from the data of the checkpoint (%s: %s, "
           .. "checkpoint %s)", what, k, tostring(got[k]), tostring(want[k])))
       end
     end
   end
   same("the training data", tree.data, fingerprint(s.U, s.Y))
   if (tree.eval == nil) ~= (s.eval == nil) then
-    util.fail(fn, tree.eval and "the checkpoint has an evaluation set, data.eval is missing"
+    api.fail(tree.eval and "the checkpoint has an evaluation set, data.eval is missing"
       or "data.eval is given, the checkpoint was written without an evaluation set")
   end
   if tree.eval then same("the evaluation data", tree.eval, fingerprint(s.eval.U, s.eval.Y)) end

@@ -3,7 +3,7 @@
 -- @module idl.train.faults
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 local model_mod = require "idl.model"
 local steps = require "idl.train.relaxed"
 
@@ -20,7 +20,7 @@ end
 -- (theta, lambda, and X for the relaxed trainers), or nil.
 function faults.nonfinite_parameter(s, config)
   local function check(name, m)
-    local i, j = util.first_nonfinite(m)
+    local i, j = api.first_nonfinite(m)
     if i then
       return string.format("%s has a%s %s entry at (%d, %d)", name, m:get(i, j) ~= m:get(i, j) and "" or "n",
         faults.nonfinite_word(m:get(i, j)), i, j)

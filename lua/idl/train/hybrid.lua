@@ -36,9 +36,9 @@ hybrid.options = params.schema(OPTIONS)
 --- hybrid.round(s, config, opts) -> a round record: a two_loops round for the first
 -- fenchel_rounds rounds, an implicit epoch after (idl.trainers.hybrid).
 function hybrid.round(s, config, opts)
-  state.check(s, "trainers.hybrid")
-  state.check_config(config, state.INNER_KEYS, "trainers.hybrid")
-  opts = opts or registry.options_of(hybrid, config.trainer_options, "trainers.hybrid")
+  state.check(s)
+  state.check_config(config, state.INNER_KEYS)
+  opts = opts or registry.options_of(hybrid, config.trainer_options)
   if s.round <= opts.fenchel_rounds then
     local r = two_loops.round(s, config)
     r.stop = nil -- the implicit rounds follow whatever the dual step found

@@ -390,7 +390,7 @@ end
 --- implicit.round(s, config, opts) -> result: one epoch (see above).
 function implicit.round(s, config, opts)
   state.check(s, "implicit.round")
-  if config ~= nil then util.check_table(config, "implicit.round", "config") end
+  if config ~= nil then api.check(config, "table", "config") end
   opts = round_options(s, opts or registry.options_of(implicit, config and config.trainer_options,
     "implicit.round"), config)
   local ctx = s.trainer_state

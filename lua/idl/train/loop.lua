@@ -6,7 +6,6 @@
 -- @module idl.train.loop
 
 local core = require "idl.core"
-local util = require "idl._util"
 local api = require "idl._api"
 local registry = require "idl.train.registry"
 local state = require "idl.train.state"
@@ -111,23 +110,23 @@ end
 -- ends (not after a fault: the last good checkpoint stays).
 -- The round function and the spec of `round` (a trainer name, a spec, or a
 -- plain function), and the round's checked trainer options.
-local function resolve(round, config, fname)
+local function resolve(round, config)
   local spec
   if type(round) == "string" then
     spec = registry.get(round)
     if not spec then
-      util.fail("run", string.format("unknown trainer '%s' (known: %s)", round,
+      api.fail(string.format("unknown trainer '%s' (known: %s)", round,
         table.concat(registry.names(), ", ")))
     end
   elseif type(round) == "table" then
-    spec = registry.register(round, fname)
+    spec = registry.register(round)
   elseif type(round) == "function" then
     return round, nil, nil
   else
-    util.fail(fname, "round must be a trainer name, a spec or a function, got " .. util.describe(round))
+    api.fail("round must be a trainer name, a spec or a function, got " .. api.describe(round))
   end
   config.relaxed = spec.relaxed
-  return spec.round, spec, registry.options_of(spec, config.trainer_options, fname)
+  return spec.round, spec, registry.options_of(spec, config.trainer_options)
 end
 
 -- A round's return value as a result record (a plain function's true: stop).
@@ -167,14 +166,13 @@ end
 -- of round (a trainer spec, a registered name or a function) on the training state s, with
 -- everything the module doc above lists; s.stop_reason says why it ended.
 function loop.run(round, s, config)
-  local fname = "trainers.run"
-  if config ~= nil then util.check_table(config, fname, "config") end
+  if config ~= nil then api.check(config, "table", "config") end
   config = state.config(config)
-  local fn, spec, opts = resolve(round, config, fname)
-  state.check(s, fname)
-  state.check_config(config, state.RUN_KEYS, fname)
+  local fn, spec, opts = resolve(round, config)
+  state.check(s)
+  state.check_config(config, state.RUN_KEYS)
   if config.distributed ~= nil and type(config.distributed) ~= "boolean" then
-    util.fail(fname, "config.distributed must be a boolean, got " .. api.describe(config.distributed))
+    api.fail("config.distributed must be a boolean, got " .. api.describe(config.distributed))
   end
   if spec then s.trainer = spec.name end
   s.start = s.start or core.clock()
@@ -212,7 +210,7 @@ function loop.run(round, s, config)
     if monitor.track_best(s, e) then s.since_best = 0 else s.since_best = s.since_best + 1 end
     faults.save_good(s, config)
     if config.raise_on_nonconvergence and failed then
-      util.fail(config.caller, string.format("round %d: %s (raise_on_nonconvergence is set)", s.round,
+      api.fail(string.format("round %d: %s (raise_on_nonconvergence is set)", s.round,
         failed))
     end
     if config.progress then config.progress:update(s.round, e) end

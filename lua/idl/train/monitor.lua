@@ -5,7 +5,7 @@
 local core = require "idl.core"
 local distributed = require "idl.distributed"
 local mpi = require "idl.mpi"
-local util = require "idl._util"
+local api = require "idl._api"
 local losses = require "idl.losses"
 local model_mod = require "idl.model"
 local state = require "idl.train.state"
@@ -65,8 +65,8 @@ end
 -- (how many did not).
 -- "L2" is the report's L = ||.||_F^2 / (2m) (or the model's loss if not squared).
 function monitor.measure(s, config, result)
-  state.check(s, "trainers.measure")
-  state.check_config(config, state.MEASURE_KEYS, "trainers.measure")
+  state.check(s)
+  state.check_config(config, state.MEASURE_KEYS)
   result = result or {}
   local e = {round = s.round, inner_iterations = result.iterations, eq_converged = true, eq_failures = 0}
   local lam = s.model.lambda
@@ -116,9 +116,9 @@ end
 --- monitor.restore_best(s) -> s: the best model seen (s.best) copied back
 -- into s.model (in place, so references to the model stay valid).
 function monitor.restore_best(s)
-  state.check(s, "trainers.restore_best")
+  state.check(s)
   local b = s.best
-  if type(b) ~= "table" then util.fail("trainers.restore_best", "s has no best model (s.best) yet") end
+  if type(b) ~= "table" then api.fail("s has no best model (s.best) yet") end
   for _, k in ipairs(model_mod.THETA_NAMES) do core.copy(s.model.theta[k], b.model.theta[k]) end
   core.copy(s.model.lambda, b.model.lambda)
   core.copy(s.X, b.X)

@@ -10,8 +10,8 @@ local one_loop = {name = "one_loop", save_state = steps.save_state,
 --- one_loop.round(s, config) -> a round record: one theta step, one X step, one dual step
 -- (idl.trainers.one_loop).
 function one_loop.round(s, config)
-  state.check(s, "trainers.one_loop")
-  state.check_config(config, state.DUAL_KEYS, "trainers.one_loop")
+  state.check(s)
+  state.check_config(config, state.DUAL_KEYS)
   local v = steps.centred(s, config)
   steps.theta_step(v)
   steps.x_step_of(v, config)

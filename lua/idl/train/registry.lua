@@ -26,7 +26,7 @@
 -- fault; a checkpoint keeps what save_state returns).
 -- @module idl.train.registry
 
-local util = require "idl._util"
+local api = require "idl._api"
 
 local registry = {}
 
@@ -41,25 +41,25 @@ local SPEC_FIELDS = {name = true, round = true, options = true, fit_defaults = t
 
 -- The spec checked, as a new table of its fields with the defaults
 -- (relaxed = true, fit_defaults = {}, state_key = name) filled in.
-local function checked(spec, fname)
-  util.check_table(spec, fname, "spec")
+local function checked(spec)
+  api.check(spec, "table", "spec")
   local name = spec.name
   if type(name) ~= "string" or not name:match("^[%w_]+$") then
-    util.fail(fname, "name must be a word (letters, digits, _), got " .. util.describe(name))
+    api.fail("name must be a word (letters, digits, _), got " .. api.describe(name))
   end
   if type(spec.round) ~= "function" then
-    util.fail(fname, "round must be a function, got " .. util.describe(spec.round))
+    api.fail("round must be a function, got " .. api.describe(spec.round))
   end
   local o = spec.options
   if o ~= nil and (type(o) ~= "table" or type(o.check_table) ~= "function") then
-    util.fail(fname, "options must be a schema (idl.params.schema), got " .. util.describe(spec.options))
+    api.fail("options must be a schema (idl.params.schema), got " .. api.describe(spec.options))
   end
-  if spec.relaxed ~= nil then util.check_boolean(spec.relaxed, fname, "relaxed") end
-  if spec.fit_defaults ~= nil then util.check_table(spec.fit_defaults, fname, "fit_defaults") end
-  if spec.shard_state ~= nil then util.check_table(spec.shard_state, fname, "shard_state") end
+  if spec.relaxed ~= nil then api.check(spec.relaxed, "boolean", "relaxed") end
+  if spec.fit_defaults ~= nil then api.check(spec.fit_defaults, "table", "fit_defaults") end
+  if spec.shard_state ~= nil then api.check(spec.shard_state, "table", "shard_state") end
   for _, k in ipairs{"save_state", "restore_state"} do
     if spec[k] ~= nil and type(spec[k]) ~= "function" then
-      util.fail(fname, k .. " must be a function, got " .. util.describe(spec[k]))
+      api.fail(k .. " must be a function, got " .. api.describe(spec[k]))
     end
   end
   local out = {} -- the spec's fields (a trainer module may hold more: its helpers)
@@ -71,10 +71,9 @@ local function checked(spec, fname)
 end
 
 --- registry.register(spec) -> spec: makes the trainer known by its name (a
--- later registration of the same name replaces it). Errors name fname
--- (default "register") when no public function is on the stack.
-function registry.register(spec, fname)
-  local s = checked(spec, fname or "register")
+-- later registration of the same name replaces it).
+function registry.register(spec)
+  local s = checked(spec)
   registry.specs[s.name] = s
   return s
 end
@@ -109,15 +108,15 @@ function registry.names()
   return t
 end
 
---- registry.options_of(spec, given, fname) -> given (config.trainer_options)
+--- registry.options_of(spec, given) -> given (config.trainer_options)
 -- checked against the spec's options schema, with its defaults filled in (a
 -- new table). A bad option raises under the name of the public function
--- called (idl.trainers.run, idl.IDLModel:fit; idl._api), fname without one.
-function registry.options_of(spec, given, fname)
+-- called (idl.trainers.run, idl.IDLModel:fit; idl._api).
+function registry.options_of(spec, given)
   if spec.options == nil then return given or {} end
   local what = "trainer_options (trainer '" .. spec.name .. "')"
   local t, problem = spec.options:test_table(given, what)
-  if problem then util.fail(fname, problem) end
+  if problem then api.fail(problem) end
   return spec.options:resolve(t)
 end
 

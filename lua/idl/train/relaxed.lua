@@ -32,6 +32,7 @@
 
 local core = require "idl.core"
 local util = require "idl._util"
+local api = require "idl._api"
 local model_mod = require "idl.model"
 local standardize = require "idl.standardize"
 
@@ -48,9 +49,9 @@ function relaxed.is_state(s)
     and core.is_matrix(s.Y) and core.is_matrix(s.X) and type(s.ws) == "table"
 end
 
-local function check_state(s, fname)
+local function check_state(s)
   if not relaxed.is_state(s) then
-    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s), 3)
+    api.fail("s must be a trainer state (idl.trainers.new_state), got " .. api.describe(s))
   end
 end
 
@@ -82,8 +83,8 @@ end
 -- that edits them calls this; so does everything that restores a model).
 function relaxed.invalidate(s)
   if type(s) ~= "table" or type(s.ws) ~= "table" then
-    util.fail("trainers.invalidate", "s must be a trainer state (idl.trainers.new_state), got " ..
-      util.describe(s))
+    api.fail("s must be a trainer state (idl.trainers.new_state), got " ..
+      api.describe(s))
   end
   s.ws.fresh = false
   s.sigma = nil
@@ -96,7 +97,7 @@ end
 -- (a workspace buffer: the next call overwrites it), residual =
 -- ||(D X + E U + f 1^T)_+ - X||_F.
 function relaxed.objective(s)
-  check_state(s, "trainers.objective")
+  check_state(s)
   local w = forward(s)
   local lam = s.model.lambda
   if w.L == nil then -- one pass over X and Z per point; a new lambda (a dual step) needs none
@@ -138,7 +139,7 @@ end
 -- from the gradient at the same point), then D onto the constraint set. The
 -- (D, E, f) step is skipped while lambda = 0 (G does not depend on them).
 function relaxed.theta_step(s)
-  check_state(s, "trainers.theta_step")
+  check_state(s)
   local th, lam = s.model.theta, s.model.lambda
   local w = forward(s)
   local theta1, theta2 = theta_constants(s)
@@ -166,7 +167,7 @@ end
 --- relaxed.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with L_x the exact
 -- X-block constant at the current theta (idl.lipschitz_x).
 function relaxed.x_step(s)
-  check_state(s, "trainers.x_step")
+  check_state(s)
   local th, lam, X = s.model.theta, s.model.lambda, s.X
   local w = forward(s)
   local lx = core.lipschitz_x(w.rws, th, lam)
@@ -185,7 +186,7 @@ end
 -- alone ((A, B, c) frozen, e.g. at their exact minimizer); false while
 -- lambda = 0.
 function relaxed.def_step(s)
-  check_state(s, "trainers.def_step")
+  check_state(s)
   local th, lam = s.model.theta, s.model.lambda
   local _, theta2 = theta_constants(s)
   if theta2 <= 0 then return false end
@@ -212,8 +213,8 @@ end
 --- relaxed.abc_exact(s [, ridge_rel]) -> s: (A, B, c) = the readout at fixed X
 -- (idl.readout; ridge_rel defaults to relaxed.READOUT_RIDGE).
 function relaxed.abc_exact(s, ridge_rel)
-  check_state(s, "trainers.abc_exact")
-  if ridge_rel ~= nil then util.check_number(ridge_rel, "trainers.abc_exact", "ridge_rel", {gt = 0}) end
+  check_state(s)
+  if ridge_rel ~= nil then api.check(ridge_rel, {"number", gt = 0}, "ridge_rel") end
   core.readout(s.model.theta, s.X, s.U, s.Y, ridge_rel or relaxed.READOUT_RIDGE)
   s.ws.fresh = false
   return s
@@ -250,7 +251,7 @@ end
 -- config.centre_inputs is false (the report's raw coordinates);
 -- relaxed.uncentre(s, v) after the round writes the model back.
 function relaxed.centred(s, config)
-  check_state(s, "trainers.centred")
+  check_state(s)
   if config.centre_inputs == false then return s end
   local ctx = s.trainer_state
   if type(ctx) ~= "table" or not ctx.centred or ctx.source ~= s.model then
@@ -296,13 +297,13 @@ end
 
 --- relaxed.restore_state(s, saved) -> s: the state of save_state put back.
 function relaxed.restore_state(s, saved)
-  check_state(s, "trainers.restore_state")
+  check_state(s)
   if type(saved) ~= "table" or not saved.centred then
-    util.fail("trainers.restore_state", "saved must be a table from relaxed.save_state", 3)
+    api.fail("saved must be a table from relaxed.save_state")
   end
-  model_mod.check_theta(saved.theta, "trainers.restore_state")
+  model_mod.check_theta(saved.theta)
   if not core.is_matrix(saved.mu) or saved.mu:rows() ~= s.U:rows() or saved.mu:cols() ~= 1 then
-    util.fail("trainers.restore_state", "saved.mu must be a " .. s.U:rows() .. " x 1 matrix", 3)
+    api.fail("saved.mu must be a " .. s.U:rows() .. " x 1 matrix")
   end
   s.trainer_state = centred_context(s, {theta = util.copy_matrices(saved.theta), mu = saved.mu})
   return s

@@ -9,32 +9,32 @@
 -- @module idl.train.state
 
 local core = require "idl.core"
-local util = require "idl._util"
+local api = require "idl._api"
 local model_mod = require "idl.model"
 local steps = require "idl.train.relaxed"
 local params = require "idl.params"
 
 local state = {}
 
--- s: a trainer state of new_state (errors: fname when no public function of
--- idl._api is on the stack; the caller's line is blamed).
-function state.check(s, fname)
+-- s: a trainer state of new_state (errors through idl._api: the public
+-- function's name, the caller's line).
+function state.check(s)
   if not steps.is_state(s) then
-    util.fail(fname, "s must be a trainer state (idl.trainers.new_state), got " .. util.describe(s))
+    api.fail("s must be a trainer state (idl.trainers.new_state), got " .. api.describe(s))
   end
 end
 
 -- A threshold: any number but NaN and -inf (tol_fenchel = inf counts no unit).
-local function check_threshold(v, fname, what)
+local function check_threshold(v, what)
   if type(v) ~= "number" or v ~= v or v == -math.huge then
-    util.fail(fname, what .. " must be a number, got " .. util.describe(v))
+    api.fail(what .. " must be a number, got " .. api.describe(v))
   end
 end
 
-local function check_rate(v, fname, what) util.check_number(v, fname, what, {min = 0}) end
-local function check_loops(v, fname, what) util.check_count(v, fname, what, 0) end
-local function check_method(v, fname, what)
-  util.check_choice(v, {"picard", "anderson"}, fname, what)
+local function check_rate(v, what) api.check(v, {"number", min = 0}, what) end
+local function check_loops(v, what) api.check(v, {"count", min = 0}, what) end
+local function check_method(v, what)
+  api.check(v, {"choice", choices = {"picard", "anderson"}}, what)
 end
 
 -- The config fields the rounds and the loop read, with their checks.
@@ -43,8 +43,8 @@ local CONFIG_CHECKS = {
   inner_tol = check_threshold, inner_max_iter = check_loops, monitor_tol = check_rate,
   monitor_train_every = check_loops, monitor_max_iter = check_loops, monitor_method = check_method,
   patience = check_loops,
-  centre_inputs = function(v, fname, what)
-    if type(v) ~= "boolean" then util.fail(fname, what .. " must be a boolean, got " .. util.describe(v)) end
+  centre_inputs = function(v, what)
+    if type(v) ~= "boolean" then api.fail(what .. " must be a boolean, got " .. api.describe(v)) end
   end,
 }
 
@@ -57,12 +57,12 @@ state.RUN_KEYS = {"rounds_number", "dual_learning_rate", "tol_fenchel", "inner_t
 
 -- Checks that config is a table whose fields `keys` (names of CONFIG_CHECKS)
 -- are present and valid.
-function state.check_config(config, keys, fname)
-  util.check_table(config, fname, "config")
+function state.check_config(config, keys)
+  api.check(config, "table", "config")
   for _, k in ipairs(keys) do
     local v = config[k]
-    if v == nil then util.fail(fname, "config." .. k .. " is missing (see trainers.config)") end
-    CONFIG_CHECKS[k](v, fname, "config." .. k)
+    if v == nil then api.fail("config." .. k .. " is missing (see trainers.config)") end
+    CONFIG_CHECKS[k](v, "config." .. k)
   end
 end
 
@@ -84,12 +84,12 @@ for k, v in pairs{
   -- warn = fn(message) for warnings (default: a line on stderr): all nil by default
   checkpoint_every = 0,    -- a checkpoint every k rounds (0: only when the run ends)
   interruptible = true,    -- SIGINT (Ctrl-C) stops after the current round
-  caller = "run",          -- the name messages and warnings start with
+  caller = "run",          -- the name warnings start with
 } do state.defaults[k] = v end
 
 --- state.config(t) -> a copy of t with the defaults filled in.
 function state.config(t)
-  if t ~= nil then util.check_table(t, "trainers.config", "t") end
+  if t ~= nil then api.check(t, "table", "t") end
   local c = {}
   for k, v in pairs(state.defaults) do c[k] = v end
   for k, v in pairs(t or {}) do c[k] = v end
@@ -103,24 +103,23 @@ local STATE_ARGS = {model = true, U = true, Y = true, X = true, eval = true}
 -- variable) defaults to the equilibrium of the model on U. The model is
 -- trained in place; U, Y, X and eval are only read (X is copied).
 function state.new(args)
-  local fn = "new_state"
-  if args == nil then util.fail(fn, "needs a table {model =, U =, Y =, ...}") end
-  util.check_options(args, STATE_ARGS, fn, "arguments")
+  if args == nil then api.fail("needs a table {model =, U =, Y =, ...}") end
+  api.options(args, STATE_ARGS, "arguments")
   local m = args.model
   if getmetatable(m) ~= model_mod.Model then
-    util.fail(fn, "model must be an idl.model, got " .. util.describe(m))
+    api.fail("model must be an idl.model, got " .. api.describe(m))
   end
   local U, Y = args.U, args.Y
   if not core.is_matrix(U) or U:rows() ~= m.n then
-    util.fail(fn, string.format("U must be a %d x m matrix, got %s", m.n, util.describe(U)))
+    api.fail(string.format("U must be a %d x m matrix, got %s", m.n, api.describe(U)))
   end
   if not core.is_matrix(Y) or Y:rows() ~= m.p or Y:cols() ~= U:cols() then
-    util.fail(fn, string.format("Y must be a %d x %d matrix, got %s", m.p, U:cols(), util.describe(Y)))
+    api.fail(string.format("Y must be a %d x %d matrix, got %s", m.p, U:cols(), api.describe(Y)))
   end
   local X
   if args.X ~= nil then
     if not core.is_matrix(args.X) or args.X:rows() ~= m.h or args.X:cols() ~= U:cols() then
-      util.fail(fn, string.format("X must be a %d x %d matrix, got %s", m.h, U:cols(), util.describe(args.X)))
+      api.fail(string.format("X must be a %d x %d matrix, got %s", m.h, U:cols(), api.describe(args.X)))
     end
     X = core.project_nonneg_(args.X:copy())
   end
