@@ -208,9 +208,11 @@ end)
 -- The trainer's round and state, and the standardization helpers, under the
 -- names this module has always had.
 
-implicit.round = trainer.round
-implicit.save_state = trainer.save_state
-implicit.restore_state = trainer.restore_state
+-- (the registered spec's: public functions, idl.trainers.implicit and its state)
+local spec = trainers.registry.implicit
+implicit.round = spec.round
+implicit.save_state = spec.save_state
+implicit.restore_state = spec.restore_state
 implicit.row_scaler = standardize.row_scaler
 implicit.standardize = standardize.standardize
 implicit.to_standardized = standardize.to_standardized

@@ -78,8 +78,9 @@ trainers.names = public("names", registry.names)
 -- idl/train/<name>.lua on first use; nil when there is none.
 trainers.get = public("get", registry.get)
 
--- (the rounds themselves, as the loop calls them: a round named in an error
--- is the public function that called it, trainers.run or IDLModel:fit)
+-- (the rounds themselves, public under their trainer's name: called alone,
+-- trainers.bcd(s, config) names itself in an error; inside trainers.run or
+-- IDLModel:fit, the function the user called is named)
 for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name].round end
 
 --- trainers.register(spec) -> spec, or trainers.register(name, round [,

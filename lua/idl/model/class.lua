@@ -64,11 +64,11 @@ class.theta_problem = theta_problem
 
 --- model.check_theta(theta) -> n, h, p, or raises what is wrong through
 -- idl._api (the public function's name, the caller's line).
-function class.check_theta(theta)
+class.check_theta = api.public("idl.model.check_theta", function(theta)
   local n, h, p = theta_problem(theta)
   if n == nil then api.fail(h) end
   return n, h, p
-end
+end)
 
 local NEW_OPTIONS = {theta = true, lambda = true, constraint = true, loss = true, meta = true}
 

@@ -20,11 +20,11 @@ constraints.KINDS = KINDS
 -- Picard then contracts; the LMI alone guarantees a unique equilibrium but not
 -- a convergent Picard iteration). Default {kind = "inf", kappa = 0.9}.
 -- Raises through idl._api (the public function's name, the caller's line).
-function constraints.check_constraint(c)
+constraints.check_constraint = api.public("idl.model.check_constraint", function(c)
   local v, problem = constraints.constraint_value(c)
   if problem then api.fail(problem) end
   return v
-end
+end)
 
 --- model.constraint_value(c) -> the validated copy of check_constraint, or nil
 -- and what is wrong (for idl._api checks and parameter schemas).

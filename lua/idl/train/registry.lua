@@ -39,6 +39,17 @@ registry.BUILTIN = {"two_loops", "one_loop", "bcd", "hybrid", "implicit"}
 local SPEC_FIELDS = {name = true, round = true, options = true, fit_defaults = true, relaxed = true,
   save_state = true, restore_state = true, state_key = true, shard_state = true}
 
+-- A trainer's function as the public function it is (trainers.bcd,
+-- trainers.registry.bcd.restore_state: idl._api names its errors and blames
+-- the caller's line). One wrapper per function, so that a function several
+-- trainers share (the relaxed steps' save_state) stays one function.
+local WRAPPED = setmetatable({}, {__mode = "k"})
+local function public(f, name)
+  if api.name_of(f) then return f end
+  WRAPPED[f] = WRAPPED[f] or api.public(name, f)
+  return WRAPPED[f]
+end
+
 -- The spec checked, as a new table of its fields with the defaults
 -- (relaxed = true, fit_defaults = {}, state_key = name) filled in.
 local function checked(spec)
@@ -64,6 +75,10 @@ local function checked(spec)
   end
   local out = {} -- the spec's fields (a trainer module may hold more: its helpers)
   for k in pairs(SPEC_FIELDS) do out[k] = spec[k] end
+  out.round = public(spec.round, "idl.trainers." .. name)
+  for _, k in ipairs{"save_state", "restore_state"} do
+    if spec[k] then out[k] = public(spec[k], "idl.trainers.registry." .. name .. "." .. k) end
+  end
   out.relaxed = spec.relaxed ~= false
   out.fit_defaults = spec.fit_defaults or {}
   out.state_key = spec.state_key or name
