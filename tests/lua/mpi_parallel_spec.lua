@@ -3,7 +3,8 @@
 -- tests/lua/fixtures/mpi_parallel_child.lua maps 5 jobs of
 -- tests/lua/fixtures/parallel_worker.lua. Checked: rank 0 ran jobs 1, 3, 5 and
 -- rank 1 jobs 2, 4; every rank received every result, in job order, equal to
--- the numbers computed here from each job's seed; each worker was a job of
+-- the numbers computed here from each job's seed (and with mpi = false each
+-- rank ran and received every job itself); each worker was a job of
 -- size 1 (not a member of the mpirun job); and a job that fails on rank 1
 -- fails map on both ranks with the same message naming the job. The report's
 -- ablations (experiments/sec73_ablations.lua --tiny) under mpirun -np 2 write
@@ -33,6 +34,16 @@ local function parse(stdout)
   return results
 end
 
+describe("parallel.map's mpi option", function()
+  it("is checked", function()
+    local parallel = require "idl.parallel"
+    local ok, msg = pcall(parallel.map, CHILD, {}, {mpi = "yes"})
+    assert.is_false(ok)
+    assert.truthy(tostring(msg):find("idl.parallel.map: opts.mpi must be a boolean, got string", 1, true),
+      tostring(msg))
+  end)
+end)
+
 if not mpi.available() then return end
 
 describe("parallel.map under mpirun -np 2", function()
@@ -49,6 +60,7 @@ describe("parallel.map under mpirun -np 2", function()
         assert.are.same({i, seed, m:sum(), m:get(1, 1), 1}, results[r]["result" .. i],
           "rank " .. r .. ", job " .. i)
       end
+      assert.are.same({1, 2}, results[r].own, "rank " .. r .. " with mpi = false")
     end
   end)
 

@@ -39,6 +39,42 @@ local function files_in(dir)
   return names
 end
 
+describe("checkpoint and resume with the distributed option, in one process", function()
+  local path = os.tmpname()
+  teardown(function() os.remove(path) end)
+  local trainers = require "idl.trainers"
+  local X, y = support.sine_problem(40, 3)
+  local est = idl.IDLModel{hidden_variables = 3, random_state = 1, verbosity = false}
+  est:fit(X, y, {rounds_number = 2})
+  local s = est.state
+  local data = {U = s.U, Y = s.Y, eval = s.eval}
+
+  it("checks the option", function()
+    local ok, msg = pcall(trainers.checkpoint, s, path, nil, {distributed = "yes"})
+    assert.is_false(ok)
+    assert.truthy(tostring(msg):find('idl.trainers.checkpoint: opts.distributed must be a boolean, got "yes"',
+      1, true), tostring(msg))
+    ok, msg = pcall(trainers.checkpoint, s, path, nil, {bogus = 1})
+    assert.is_false(ok)
+    assert.truthy(tostring(msg):find("idl.trainers.checkpoint: unknown option 'bogus' in opts", 1, true))
+    trainers.checkpoint(s, path)
+    ok, msg = pcall(trainers.resume, path, {U = s.U, Y = s.Y, eval = s.eval, distributed = 1})
+    assert.is_false(ok)
+    assert.truthy(tostring(msg):find("idl.trainers.resume: data.distributed must be a boolean, got 1", 1,
+      true), tostring(msg))
+  end)
+
+  it("alone (a job of one rank), distributed = true writes and reads the file of one process", function()
+    assert.are.equal(path, trainers.checkpoint(s, path, nil, {distributed = true}))
+    local m = assert(idl.model.read(path))
+    assert.is_nil(m.meta["checkpoint.shard0"])
+    local plain = {U = data.U, Y = data.Y, eval = data.eval, distributed = true}
+    local back = trainers.resume(path, plain)
+    assert.are.equal(s.round, back.round)
+    assert.are.equal(support.theta_hash(s.model.theta), support.theta_hash(back.model.theta))
+  end)
+end)
+
 if not mpi.available() then return end
 
 describe("a data-parallel fit under mpirun -np 2, interrupted and resumed", function()

@@ -162,7 +162,8 @@ for _, np in ipairs{1, 2, 3} do
         check_collectives(np, results)
       end)
 
-    it("idl.distributed: row_scaler of the shards is row_scaler of their union; sum, max", function()
+    it("idl.distributed: row_scaler of the shards is that of their union; sum, max, union, bcast_string",
+      function()
       local code, stdout, stderr = run(np, "distributed")
       assert.are.equal(0, code, stderr)
       local results = parse(stdout)
@@ -188,6 +189,23 @@ for _, np in ipairs{1, 2, 3} do
         assert.are.same({np * (np - 1) / 2, np, 0.5 * np}, got.sum)
         assert.are.same({np - 1, 0}, got.max)
         assert.are.same({"integer", "float"}, got.types)
+        -- the sorted distinct values of {q, 10 - q, 3, q} over ranks q = 1..np-1 (rank 0: none)
+        local seen, distinct = {}, {}
+        for q = 1, np - 1 do
+          for _, v in ipairs{q, 10 - q, 3} do
+            if not seen[v] then seen[v], distinct[#distinct + 1] = true, v end
+          end
+        end
+        table.sort(distinct)
+        assert.are.same(distinct, got.union)
+        assert.are.same({"from_" .. (np - 1)}, got.text)
+        local kinds = table.concat(got.union_kinds, " ")
+        if np == 1 then
+          assert.truthy(kinds:find("^true table"), kinds) -- alone: one kind
+        else
+          assert.truthy(kinds:find("^false .*idl.distributed.union: rank %d+ has %a+ values, another rank "
+            .. "%a+ values: the values must be of one kind on every rank$"), kinds)
+        end
       end
     end)
 
