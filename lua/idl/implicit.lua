@@ -28,24 +28,27 @@ local implicit = {}
 local forward, backward, workspace = trainer.forward, trainer.backward, trainer.workspace
 local core_is_matrix, core_ones, core_copy = core.is_matrix, core.ones, core.copy
 
---- Default options of implicit.train: the trainer's (idl.train.implicit's
--- options: learning_rate, optimizer, batch_size, tol, ...; declared there
--- once) and those of the run.
+--- Default options of implicit.train, none declared here: the trainer's
+-- options (idl.train.implicit's schema: learning_rate, optimizer,
+-- batch_size, tol, ...), its run (fit_defaults: epochs = rounds_number 200,
+-- patience 20) and the model's (loss "squared"; constraint "inf", "spectral"
+-- or "lmi" (lmi uses lambda = 1) with ||D|| <= kappa 0.9), as an estimator's
+-- fit with type_of_training = "implicit" has them; verbose = false (no
+-- progress bar). On purpose, not as in a fit: backward_steps = 0 (the exact
+-- gradient, what loss_and_grad gives and the gradient checks compare; a fit's
+-- trainer takes the 3-step phantom gradient), forward_tol = nil
+-- (loss_and_grad, evaluate and predict solve at tol; train leaves the loose
+-- training tolerance to the trainer), no hold-out (early stopping needs
+-- opts.val) and the true train loss measured every epoch (train's history
+-- reports it).
 implicit.defaults = trainer.options:defaults()
-for k, v in pairs{
-  loss = "squared",         -- a name from idl.losses: "squared", "softmax_xent" (Y one-hot)
-  epochs = 300,             -- upper bound; early stopping usually ends sooner
-  constraint = "inf",       -- "inf", "spectral" or "lmi" (lmi uses lambda = 1)
-  kappa = 0.95,             -- ||D|| <= kappa in the chosen norm
-  patience = 20,            -- epochs without validation improvement before stopping
-  verbose = false,          -- a progress bar on stderr
-} do implicit.defaults[k] = v end
--- loss_and_grad, evaluate and predict solve at tol (forward and backward);
--- train leaves forward_tol to the trainer (loose during training)
+local run_defaults, model_constraint = trainer.fit_defaults, model_mod.constraint_value(nil)
+for k, v in pairs{loss = model_mod.DEFAULT_LOSS, epochs = run_defaults.rounds_number,
+  constraint = model_constraint.kind, kappa = model_constraint.kappa, patience = run_defaults.patience,
+  verbose = false} do
+  implicit.defaults[k] = v
+end
 implicit.defaults.forward_tol = nil
--- loss_and_grad is the exact gradient (what the gradient checks compare),
--- and so is train unless asked: backward_steps = 0 here, where the trainer
--- (the estimator's fits) defaults to the 3-step phantom gradient
 implicit.defaults.backward_steps = 0
 
 -- The options with defaults filled in: a new table, the caller's is not touched.

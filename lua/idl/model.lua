@@ -32,7 +32,7 @@ model.FORMAT, model.VERSION = file.FORMAT, file.VERSION
 for _, k in ipairs{"check_constraint", "constraint_value", "project_", "in_set"} do
   model[k] = constraints[k]
 end
-for _, k in ipairs{"theta_problem", "check_theta", "new"} do model[k] = class[k] end
+for _, k in ipairs{"theta_problem", "check_theta", "new", "DEFAULT_LOSS"} do model[k] = class[k] end
 for _, k in ipairs{"_checksum", "serialize", "parse", "read", "load"} do model[k] = file[k] end
 
 return model

@@ -142,6 +142,25 @@ describe("implicit training", function()
   end)
 end)
 
+describe("implicit training's defaults", function()
+  it("are those of an estimator's implicit fit, but for the exact gradient", function()
+    local d = implicit.defaults
+    local spec = idl.trainers.registry.implicit
+    local est = idl.IDLModel{}:get_params()
+    assert.are.equal(spec.fit_defaults.rounds_number, d.epochs)
+    assert.are.equal(spec.fit_defaults.patience, d.patience)
+    assert.are.same({kind = d.constraint, kappa = d.kappa}, est.constraint)
+    assert.are.equal(est.loss, d.loss)
+    for _, name in ipairs(spec.options.names) do
+      if name ~= "backward_steps" and name ~= "forward_tol" then
+        assert.are.equal(spec.options:info(name).default, d[name], name)
+      end
+    end
+    assert.are.equal(0, d.backward_steps)
+    assert.are.equal(3, spec.options:info("backward_steps").default)
+  end)
+end)
+
 describe("implicit training's solver tolerances", function()
   -- a small well-posed problem: the epochs' mean iterations per batch
   -- (history inner_iterations = forward + backward) and the model trained

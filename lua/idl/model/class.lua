@@ -19,6 +19,10 @@ class.Model = Model
 local THETA = {"A", "B", "c", "D", "E", "f"}
 class.THETA_NAMES = THETA
 
+--- The loss a model has when none is given (idl.losses; the estimator's and
+-- idl.implicit.train's default too).
+class.DEFAULT_LOSS = "squared"
+
 -- ---------------------------------------------------------------------------
 -- Construction
 
@@ -86,7 +90,7 @@ local function build(args)
     if problem then return nil, problem end
     lambda = args.lambda:copy()
   end
-  local loss = args.loss or "squared"
+  local loss = args.loss or class.DEFAULT_LOSS
   _, problem = api.test(loss, {"choice", choices = losses.names}, "loss")
   if problem then return nil, problem end
   local meta = args.meta or {}
