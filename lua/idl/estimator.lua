@@ -116,6 +116,16 @@ end)
 
 -- The trainer state a fit starts from: the initialization (params.initialization,
 -- or params.initialization_theta) of a model with lambda0 = starting_lambda.
+-- Data-parallel: the early-stopping losses are reduced over the ranks, so
+-- every rank needs an evaluation set, or none (all ranks raise alike).
+local function evaluated_everywhere(eval, ranks, what)
+  local with = distributed.sum{eval and 1 or 0}[1]
+  if with ~= 0 and with ~= ranks then
+    api.failf("distributed = true: %d of the %d ranks have %s; every rank needs one, or none", with, ranks,
+      what)
+  end
+end
+
 -- Data-parallel, every rank starts from rank 0's initialization.
 local function initial_state(p, U, Y, eval, parallel)
   local h = p.hidden_variables
@@ -201,11 +211,13 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   inputs.check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
   local U, Y = Xm:t(), ym:t()
   local parallel = o.distributed and o.ranks > 1
+  if parallel then evaluated_everywhere(eval, o.ranks, "an eval_set") end
   if eval == nil and p.early_stopping and o.fit_defaults.holdout then
     -- data-parallel: each rank holds out the same fraction of its shard, the
     -- fraction of the total sample count
     local m = parallel and distributed.sum{U:cols()}[1] or U:cols()
     U, Y, eval = inputs.hold_out(U, Y, inputs.holdout_fraction(o.fit_defaults.holdout, m), p.random_state)
+    if parallel then evaluated_everywhere(eval, o.ranks, "a hold-out (a shard too small?)") end
   end
   local s
   if o.checkpoint then

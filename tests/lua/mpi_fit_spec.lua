@@ -12,7 +12,8 @@
 -- labelled blobs, alone and on 2 ranks whose rank 0 never sees class "c":
 -- every rank must end with the classes of the union, the same parameters, and
 -- the accuracy of the single-process fit within noise; a callback asking to
--- stop on rank 1 alone stops both ranks after the same round; and an error
+-- stop on rank 1 alone stops both ranks after the same round; an eval_set on
+-- one rank only, or a shard too small for a hold-out, fails on both; an error
 -- raised on rank 1 during the fit must end the job with its message instead
 -- of hanging.
 
@@ -152,6 +153,17 @@ describe("idl.IDLClassifier:fit(X, labels, {distributed = true})", function()
     for r = 0, 1 do
       assert.are.equal("callback:3", results[r].stop, "rank " .. r)
       assert.are.equal(results[0].theta, results[r].theta, "rank " .. r .. ": not rank 0's parameters")
+    end
+  end)
+
+  it("an eval_set on some ranks only, or a shard too small for a hold-out, fails on every rank", function()
+    local code, stdout, stderr = support.mpirun(2, EXE, CLASSIFIER_CHILD, "eval", 60)
+    assert.are.equal(0, code, stderr)
+    local results = parse(stdout)
+    for r = 0, 1 do
+      assert.are.equal("idl.IDLClassifier:fit:_distributed_=_true:_1_of_the_2_ranks_have_an_eval_set;_every_"
+        .. "rank_needs_one,_or_none", results[r].eval_set:match("idl%.IDLClassifier.*"), "rank " .. r)
+      assert.truthy(results[r].holdout:find("1_of_the_2_ranks_have_a_hold-out", 1, true), results[r].holdout)
     end
   end)
 
