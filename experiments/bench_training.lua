@@ -9,7 +9,8 @@
 -- 7.2 sin: x ~ U(0, 2 pi), y = sin x + N(0, 0.1^2), 1000 samples, last 100 as
 --     test set; model h = 100, alpha = eps = lambda0 = 1e-6 (report 7.3).
 -- Both run every round (early_stopping = false) so the fit time is the time of
--- `rounds` rounds; every round records the true train and eval losses.
+-- `rounds` rounds; every round records the eval loss of the real model, every
+-- 10th round (the trainer's default; --monitor_train_every) the train loss.
 --
 -- Printed per problem: fit and predict time, test RMSE of the real model (X
 -- from the equilibrium) for IDL and linear regression, the RMSE right after
@@ -38,7 +39,8 @@ local opts = cli.parse(arg, {
     {"threads", "integer", 2, "OpenBLAS threads"},
     {"problem", "string", "all", "all, 7.1 or 7.2"},
     {"seed", "integer", 0, "data and model seed"},
-    {"monitor_train_every", "integer", 1, "true train loss every k rounds (0: never; eval: every round)"},
+    {"monitor_train_every", "integer", -1,
+      "true train loss every k rounds (0: never; -1: the trainer's default, 10; eval: every round)"},
   }})
 idl.set_threads(opts.threads)
 
@@ -166,7 +168,7 @@ local function run(name, X, y, n_test, params, h_rate)
 
   params.preset, params.random_state, params.verbosity = "report", opts.seed, false
   params.early_stopping = false
-  params.monitor_train_every = opts.monitor_train_every
+  if opts.monitor_train_every >= 0 then params.monitor_train_every = opts.monitor_train_every end
   local est = idl.IDLModel(params)
   collectgarbage()
   reset()
@@ -184,7 +186,7 @@ local function run(name, X, y, n_test, params, h_rate)
   local best = h[est.best_round + 1]
   local dg = dgemm_time(h_rate, Xtr:rows())
   print(string.format("fit time = %.0f dgemm-times (a plain %dx%dx%d dgemm takes %.4f s): %.0f in the "
-    .. "training rounds, %.0f monitoring (true losses per round), %.0f initialization", fit_time / dg, h_rate,
+    .. "training rounds, %.0f monitoring (true losses), %.0f initialization", fit_time / dg, h_rate,
     h_rate, Xtr:rows(), dg, est.timing.rounds / dg, est.timing.monitor / dg,
     (fit_time - est.timing.rounds - est.timing.monitor) / dg))
   print(string.format("%-22s %10s %12s %10s", "", "fit (s)", "predict (s)", "test RMSE"))
@@ -214,7 +216,8 @@ local function run(name, X, y, n_test, params, h_rate)
 end
 
 print(string.format("bench_training: %d rounds of two_loops, %d BLAS threads, seed %d, true train loss "
-  .. "every %d round(s)", opts.rounds, idl.get_threads(), opts.seed, opts.monitor_train_every))
+  .. "every %s round(s)", opts.rounds, idl.get_threads(), opts.seed, opts.monitor_train_every >= 0
+  and tostring(opts.monitor_train_every) or "10th (the trainer's default)"))
 
 if opts.problem == "all" or opts.problem == "7.1" then
   local t = core.clock()

@@ -197,6 +197,24 @@ describe("idl.IDLModel parameter schema", function()
     assert.are.same(dense.model.theta.D:totable(), sparse.model.theta.D:totable())
   end)
 
+  it("two_loops measures the true train loss every 10th round too; G and the eval loss every round",
+    function()
+    local function two_loops_fit(params)
+      local p = {hidden_variables = 4, random_state = 0, verbosity = false, preset = "report",
+        early_stopping = false, tol_fenchel = 1e-6}
+      for k, v in pairs(params) do p[k] = v end
+      return idl.IDLModel(p):fit(Xtr, ytr, {rounds_number = 12, eval_set = {Xte, yte}})
+    end
+    local sparse, dense = two_loops_fit{}, two_loops_fit{monitor_train_every = 1}
+    assert.are.equal(13, #sparse.history)
+    for i, e in ipairs(sparse.history) do
+      assert.are.equal(e.round % 10 == 0 or i == #sparse.history, e.train_l2 ~= nil, "round " .. e.round)
+      assert.is_not_nil(e.G)
+      assert.are.equal(dense.history[i].eval_l2, e.eval_l2)
+    end
+    assert.are.same(dense.model.theta.D:totable(), sparse.model.theta.D:totable())
+  end)
+
   it("preset = \"report\" gives the report's settings; values given explicitly win", function()
     local est = require "idl.estimator"
     -- the report's section 4 and 6 settings: h = 1, alpha = eps = 0.1, inner

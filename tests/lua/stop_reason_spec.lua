@@ -18,13 +18,17 @@ end)
 local U = idl.rand(30, 2, idl.rng(5), -1, 1)
 local zeros = idl.zeros(30, 1)
 
-local function fit(p, opts)
+-- opts: fit options (eval_set = false: none); params: more estimator parameters.
+local function fit(p, opts, params)
   plan = p
-  local est = idl.IDLModel{hidden_variables = 2, random_state = 0, verbosity = false, patience = 100,
+  local prm = {hidden_variables = 2, random_state = 0, verbosity = false, patience = 100,
     initialization_theta = {A = idl.zeros(1, 2), B = idl.zeros(1, 2), c = idl.full(1, 1, p[0]),
       D = idl.zeros(2, 2), E = idl.ones(2, 2), f = idl.zeros(2, 1)}}
+  for k, v in pairs(params or {}) do prm[k] = v end
+  local est = idl.IDLModel(prm)
   local o = {type_of_training = "test_stop_plan", rounds_number = #p, eval_set = {U, zeros}}
   for k, v in pairs(opts or {}) do o[k] = v end
+  if o.eval_set == false then o.eval_set = nil end
   est:fit(U, zeros, o)
   return est
 end
@@ -55,6 +59,15 @@ describe("stop_reason at the round cap", function()
     assert.are.equal(18, est.best_round)
     assert.are.equal("rounds_number", est.stop_reason)
     assert.is_nil(est.stop_message)
+  end)
+
+  it("stays rounds_number when no round beat the initialization", function()
+    -- with an eval set: the best is round 0; without one, training losses measured
+    -- every 10th round leave round 0 as the only score of a 3-round run
+    assert.are.equal("rounds_number", fit({[0] = 1, 2, 3}).stop_reason)
+    local est = fit({[0] = 3, 2, 1}, {eval_set = false}, {monitor_train_every = 10})
+    assert.are.equal(0, est.best_round)
+    assert.are.equal("rounds_number", est.stop_reason)
   end)
 
   it("verbose output says so and how to train longer", function()

@@ -154,9 +154,10 @@ end
 -- Whether a run that reached its round cap was still improving: its best
 -- score (eval loss, else true train loss) came in the last tenth of the
 -- rounds it ran (at least the last round; without an eval set, at least the
--- last monitoring period, so that a measured round is in the window).
+-- last monitoring period, so that a measured round is in the window), and
+-- after the initialization (a best at round 0: no round improved on it).
 local function still_improving(s, config)
-  if not s.best then return false end
+  if not s.best or s.best.round == 0 then return false end
   local window = math.max(1, math.ceil(s.round / 10))
   if not s.eval then window = math.max(window, config.monitor_train_every) end
   return s.best.round > s.round - window
