@@ -699,6 +699,18 @@ static int k_relu(lua_State *L)
     return 1;
 }
 
+static int k_relu_grad(lua_State *L)
+{
+    idl_mat *dst = lidl_checkmat(L, 1, "relu_grad", "dst");
+    idl_mat *src = lidl_checkmat(L, 2, "relu_grad", "src");
+    idl_mat *mask = lidl_checkmat(L, 3, "relu_grad", "mask");
+    check_same_shape(L, dst, src, "relu_grad", "dst", "src");
+    check_same_shape(L, src, mask, "relu_grad", "src", "mask");
+    idl_relu_grad(src, mask, dst);
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int k_hadamard(lua_State *L)
 {
     idl_mat *c = lidl_checkmat(L, 1, "hadamard", "C");
@@ -828,6 +840,7 @@ static const luaL_Reg functions[] = {
     {"equal", l_equal},       {"is_matrix", l_is_matrix}, {"gemm", k_gemm},
     {"axpy", k_axpy},         {"copy", k_copy},          {"scale", k_scale},
     {"fill", k_fill},         {"relu", k_relu},          {"hadamard", k_hadamard},
+    {"relu_grad", k_relu_grad},
     {"add_col", k_add_col},   {"transpose", k_transpose}, {"gather_cols", k_gather_cols},
     {"scatter_cols", k_scatter_cols}, {"scale_rows", k_scale_rows},
     {"scale_cols", k_scale_cols}, {NULL, NULL}};

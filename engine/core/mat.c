@@ -132,6 +132,19 @@ idl_status idl_relu(const idl_mat *src, idl_mat *dst)
     return IDL_OK;
 }
 
+idl_status idl_relu_grad(const idl_mat *src, const idl_mat *mask, idl_mat *dst)
+{
+    if (!same_shape(src, mask) || !same_shape(src, dst))
+        return IDL_EDIM;
+    FOR_COLUMNS(src, j) {
+        const double *s = &IDL_AT(src, 0, j), *x = &IDL_AT(mask, 0, j);
+        double *d = &IDL_AT(dst, 0, j);
+        for (int i = 0; i < src->rows; i++)
+            d[i] = x[i] > 0.0 ? s[i] : 0.0;
+    }
+    return IDL_OK;
+}
+
 idl_status idl_hadamard(const idl_mat *a, const idl_mat *b, idl_mat *c)
 {
     if (!same_shape(a, b) || !same_shape(a, c))

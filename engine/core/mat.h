@@ -80,6 +80,10 @@ void idl_add_scalar(idl_mat *x, double v);
 /* dst = max(src, 0) elementwise; dst may be src. */
 idl_status idl_relu(const idl_mat *src, idl_mat *dst);
 
+/* dst = src .* 1[mask > 0] elementwise (the gradient through x = max(z, 0):
+ * mask is x or z); dst may be src. */
+idl_status idl_relu_grad(const idl_mat *src, const idl_mat *mask, idl_mat *dst);
+
 /* C = A .* B elementwise; C may be A or B. */
 idl_status idl_hadamard(const idl_mat *a, const idl_mat *b, idl_mat *c);
 

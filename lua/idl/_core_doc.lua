@@ -74,6 +74,10 @@
 --- idl.relu(dst [, src]) -> dst: dst = max(src, 0) (src defaults to dst).
 -- @function relu
 
+--- idl.relu_grad(dst, src, mask) -> dst: dst = src where mask > 0, else 0 (the gradient
+-- through x = max(z, 0), mask being x or z; dst may be src).
+-- @function relu_grad
+
 --- idl.hadamard(C, A, B) -> C: C = A .* B (C may be A or B).
 -- @function hadamard
 

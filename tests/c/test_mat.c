@@ -71,6 +71,18 @@ static void test_elementwise(void)
         for (int i = 0; i < 5; i++)
             bad += IDL_AT(&z, i, j) != (IDL_AT(&x, i, j) > 0 ? IDL_AT(&x, i, j) : 0.0);
     CHECK(bad == 0);
+    /* relu_grad: y0 where x > 0; z (relu of x) as the mask gives the same */
+    idl_mat g = tu_alloc(5, 4, 0);
+    CHECK(idl_relu_grad(&y0, &x, &g) == IDL_OK);
+    bad = 0;
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 5; i++)
+            bad += IDL_AT(&g, i, j) != (IDL_AT(&x, i, j) > 0 ? IDL_AT(&y0, i, j) : 0.0) ||
+                   (IDL_AT(&z, i, j) > 0) != (IDL_AT(&x, i, j) > 0);
+    CHECK(bad == 0);
+    idl_mat narrow = tu_alloc(5, 3, 0);
+    CHECK(idl_relu_grad(&y0, &narrow, &g) == IDL_EDIM);
+    free(g.data), free(narrow.data);
     idl_hadamard(&x, &y0, &z);
     CHECK(IDL_AT(&z, 3, 2) == IDL_AT(&x, 3, 2) * IDL_AT(&y0, 3, 2));
     idl_mat t = tu_alloc(4, 5, 0);

@@ -82,18 +82,19 @@ describe("fit with checkpoints and resume", function()
   local X, y = data()
 
   -- 6 rounds straight; then 6 rounds with a checkpoint every round, stopped by
-  -- a callback after round `stop_at`, and resumed to 6.
-  local function straight_and_resumed(opts, stop_at)
+  -- a callback after round `stop_at`, and resumed to 6 (params: the
+  -- estimator's, over support.estimator's).
+  local function straight_and_resumed(opts, stop_at, params)
     local path = dir .. "/" .. opts.type_of_training .. ".ckpt"
     local o = {rounds_number = 6}
     for k, v in pairs(opts) do o[k] = v end
-    local straight = estimator():fit(X, y, o)
+    local straight = estimator(params):fit(X, y, o)
     o.checkpoint_every, o.checkpoint_path = 1, path
     o.callbacks = function(s) return s.round == stop_at end
-    local stopped = estimator():fit(X, y, o)
+    local stopped = estimator(params):fit(X, y, o)
     assert.are.equal("callback", stopped.stop_reason)
     assert.are.equal(stop_at, stopped.state.round)
-    local resumed = estimator():fit(X, y, {resume = path, rounds_number = 6})
+    local resumed = estimator(params):fit(X, y, {resume = path, rounds_number = 6})
     return straight, resumed, stopped, path
   end
 
@@ -116,6 +117,18 @@ describe("fit with checkpoints and resume", function()
     same_model(straight.model, resumed.model)
     same_history(straight.history, resumed.history)
     assert.are.equal(straight.best_round, resumed.best_round)
+  end)
+
+  it("implicit across the end of its MLP phase (from D = 0, D released after 2 epochs)", function()
+    for _, stop_at in ipairs{1, 2, 3} do
+      local straight, resumed = straight_and_resumed({type_of_training = "implicit",
+        trainer_options = {warmup_epochs = 2}}, stop_at, {initialization = "linear"})
+      assert.are.equal(0, straight.history[3].inner_iterations) -- the MLP phase solves nothing
+      assert.is_true(straight.history[4].inner_iterations > 0)
+      assert.is_true(idl.equal(straight:predict(X), resumed:predict(X), 0), "stopped at " .. stop_at)
+      same_model(straight.model, resumed.model)
+      same_history(straight.history, resumed.history)
+    end
   end)
 
   it("hybrid across its switch to implicit rounds, with trainer_options from the checkpoint", function()

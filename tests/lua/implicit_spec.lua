@@ -168,6 +168,7 @@ describe("implicit training's solver tolerances", function()
   local function run(trainer_options, phantom)
     -- the tolerances concern the exact backward solve unless phantom
     if not phantom then trainer_options.backward_steps = trainer_options.backward_steps or 0 end
+    trainer_options.warmup_epochs = 0 -- the solves of the MLP phase are no solves
     local est = idl.IDLModel{hidden_variables = 8, random_state = 1, verbosity = false,
       early_stopping = false}
     est:fit(X, y, {rounds_number = 2, type_of_training = "implicit", trainer_options = trainer_options})
@@ -194,5 +195,55 @@ describe("implicit training's solver tolerances", function()
     local _, exact = run({backward_steps = 0}, true)
     assert.is_true(idl.equal(default.model.theta.D, three.model.theta.D, 0))
     assert.is_false(idl.equal(default.model.theta.D, exact.model.theta.D, 1e-8))
+  end)
+end)
+
+describe("implicit training's MLP phase (warmup_epochs)", function()
+  local X, y = idl.data.implicit(200, idl.rng(4), {n = 3, h = 6, p = 1, density = 0.5, kappa = 0.8})
+  local function fit(params, trainer_options, rounds)
+    local p = {hidden_variables = 6, random_state = 1, verbosity = false, early_stopping = false,
+      initialization = "linear"}
+    for k, v in pairs(params) do p[k] = v end
+    local D_max = {}
+    local est = idl.IDLModel(p)
+    est:fit(X, y, {rounds_number = rounds, type_of_training = "implicit", trainer_options = trainer_options,
+      callbacks = function(s) D_max[s.round] = s.model.theta.D:norm("max") end})
+    return est, D_max
+  end
+
+  it("is exactly the training of the network with D projected to 0, without solves", function()
+    -- with D = 0 the equilibrium is (E u + f)_+ and V = Phi G: the same steps
+    -- of E, f, A, B, c whichever way they are computed (up to rounding: the
+    -- solver's first warm start is the raw model's X, equal to (E u + f)_+ in
+    -- standardized units to ~1e-16, which its tolerance accepts)
+    local warm = fit({}, {warmup_epochs = 3, backward_steps = 0, forward_tol = 1e-12}, 3)
+    local projected = fit({constraint = {kind = "inf", kappa = 0}},
+      {warmup_epochs = 0, backward_steps = 0, forward_tol = 1e-12}, 3)
+    for _, k in ipairs{"A", "B", "c", "E", "f"} do
+      assert.is_true(idl.equal(warm.model.theta[k], projected.model.theta[k], 1e-12), "theta." .. k)
+    end
+    for r = 2, 4 do
+      assert.are.equal(0, warm.history[r].inner_iterations)
+      assert.is_true(projected.history[r].inner_iterations > 0)
+    end
+  end)
+
+  it("holds D at 0 for warmup_epochs epochs, then trains it", function()
+    local _, D_max = fit({}, {warmup_epochs = 2}, 4)
+    assert.are.same({0, 0}, {D_max[1], D_max[2]})
+    assert.is_true(D_max[3] > 0 and D_max[4] > 0)
+  end)
+
+  it("ends when the training loss stalls for lr_patience epochs", function()
+    -- min_delta 1: no epoch improves by 100%, so the first epoch sets the
+    -- best and two more without improvement end the phase
+    local _, D_max = fit({}, {warmup_epochs = 10, min_delta = 1, lr_patience = 2}, 5)
+    assert.are.same({0, 0, 0}, {D_max[1], D_max[2], D_max[3]})
+    assert.is_true(D_max[4] > 0 and D_max[5] > 0)
+  end)
+
+  it("does not run from a nonzero D (the picard_ls start)", function()
+    local est = fit({initialization = "picard_ls"}, {warmup_epochs = 5}, 1)
+    assert.is_true(est.history[2].inner_iterations > 0)
   end)
 end)

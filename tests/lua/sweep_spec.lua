@@ -503,6 +503,7 @@ local COVERED = {
   ["idl.fill"] = {args = {M(2, 3), NUM}},
   ["idl.relu"] = {args = {M(2, 3), M(2, 3)}},
   ["idl.hadamard"] = {args = {M(2, 3), M(2, 3), M(2, 3)}},
+  ["idl.relu_grad"] = {args = {M(2, 3), M(2, 3), M(2, 3)}},
   ["idl.add_col"] = {args = {M(2, 3), NUM, M(2, 1)}},
   ["idl.transpose"] = {args = {M(3, 2), M(2, 3)}},
   ["idl.gather_cols"] = {args = {M(2, 2), M(2, 3), K({3, 1})}},

@@ -58,11 +58,16 @@ implicit.OPTIONS = {
   -- measured at monitor_tol, predictions at the estimator's tol
   {"forward_tol", 1e-3, {"number", gt = 0}, "the forward (equilibrium) solves' tolerance during training"},
   {"backward_tol", nil, {"number", gt = 0}, "the backward (implicit_backward) solves' tolerance (nil: tol)"},
+  {"forward_steps", 0, {"count", min = 0}, "0: forward solves to forward_tol; k > 0: at most k Picard steps "
+    .. "from the warm start (fewer when forward_tol is met), k products D X instead of one more than the steps"},
   -- the 3-step phantom gradient: cv_defaults (noisy5, noisy10, nonlinear5,
   -- friedman1, seed 0) geo/best 1.004 vs 1.077 exact, 0.17 s vs 0.24 s a fit;
   -- bench_vs_mlp sec71: 146.8 s -> 46.4 s, test RMSE 0.00162 -> 0.00211
   {"backward_steps", 3, {"count", min = 0}, "0: the exact gradient (backward solve to backward_tol); k > 0: "
     .. "the k-step phantom gradient sum_{i<k} (Phi D^T)^i Phi G (k = 1: Jacobian-free), cheaper, inexact"},
+  {"warmup_epochs", 20, {"count", min = 0}, "an MLP phase first, when training starts at D = 0: at most this "
+    .. "many epochs with D held at 0, where x = (E u + f)_+ needs no equilibrium solve and no D product; it "
+    .. "ends earlier when the training loss stops improving (lr_patience epochs); 0: none"},
   {"max_iter", 300, {"count", min = 1}, "solver iterations per solve at most"},
   {"method", "picard", {"choice", choices = {"picard", "anderson"}}, "equilibrium solver"},
   {"lr_patience", 8, {"count", min = 1}, "rounds without improvement of the training loss before halving"},
@@ -117,7 +122,7 @@ function implicit.workspace(cache, theta, b)
   local h, n, p = theta.D:rows(), theta.E:cols(), theta.A:rows()
   ws = {
     U = core.zeros(n, b), Y = core.zeros(p, b), X0 = core.zeros(h, b),
-    B0 = core.zeros(h, b), Yhat = core.zeros(p, b),
+    B0 = core.zeros(h, b), Yhat = core.zeros(p, b), X = core.zeros(h, b), V = core.zeros(h, b),
     dY = core.zeros(p, b), G = core.zeros(h, b), ones = core.ones(b, 1),
   }
   cache[b] = ws
@@ -137,15 +142,25 @@ local Fault = {__tostring = function(f) return "implicit: " .. f.what end}
 
 local function fault(what) error(setmetatable({what = what}, Fault), 0) end
 
+-- The forward of the MLP phase (D held at 0): X = (E U + f)_+ exactly.
+local EXPLICIT_INFO = {iterations = 0, converged = true}
+
 --- implicit.forward(theta, U, ws, x0, opts, guarded) -> X, info: fills
 -- ws.B0 and ws.Yhat (opts.forward_tol, else opts.tol). guarded: a
--- non-finite E U + f raises a Fault.
+-- non-finite E U + f raises a Fault. opts.explicit (D is 0): X = (B0)_+ in
+-- ws.X, no solve.
 function implicit.forward(theta, U, ws, x0, opts, guarded)
   core.gemm(ws.B0, theta.E, U)
   core.add_col(ws.B0, 1, theta.f)
   if guarded and not ws.B0:all_finite() then fault("E U + f 1^T overflowed") end
-  local X, info = core.equilibrium(theta.D, ws.B0,
-    {x0 = x0, tol = opts.forward_tol or opts.tol, max_iter = opts.max_iter, method = opts.method})
+  local X, info
+  if opts.explicit then
+    X, info = core.relu(ws.X, ws.B0), EXPLICIT_INFO
+  else
+    local k = opts.forward_steps or 0
+    X, info = core.equilibrium(theta.D, ws.B0, {x0 = x0, tol = opts.forward_tol or opts.tol,
+      max_iter = math.max(opts.max_iter, k), method = opts.method, steps = k})
+  end
   core.gemm(ws.Yhat, theta.A, X)
   core.gemm(ws.Yhat, theta.B, U, 1, 1)
   core.add_col(ws.Yhat, 1, theta.c)
@@ -159,17 +174,23 @@ end
 -- is read from X (1[X > 0]): the solver's X is (Z')_+ of one of its products
 -- Z' = D X' + B0, within its tolerance of the equilibrium, so the patterns
 -- differ at most at entries that close to 0, and the product D X that
--- computing Z again would cost (h x h x batch) is saved.
+-- computing Z again would cost (h x h x batch) is saved. opts.explicit (D
+-- held at 0): V = Phi G exactly, and grads.D is left alone.
 function implicit.backward(theta, U, X, ws, grads, opts, guarded)
   core.gemm(grads.A, ws.dY, X, 1, 0, false, true)
   core.gemm(grads.B, ws.dY, U, 1, 0, false, true)
   core.gemm(grads.c, ws.dY, ws.ones)
   core.gemm(ws.G, theta.A, ws.dY, 1, 0, true, false)
   if guarded and not ws.G:all_finite() then fault("the gradient A^T dL/dYhat overflowed") end
-  local k = opts.backward_steps or 0
-  local V, info = core.implicit_backward(theta.D, X, ws.G,
-    {tol = opts.backward_tol or opts.tol, max_iter = math.max(opts.max_iter, k), steps = k})
-  core.gemm(grads.D, V, X, 1, 0, false, true)
+  local V, info
+  if opts.explicit then
+    V, info = core.relu_grad(ws.V, ws.G, X), EXPLICIT_INFO
+  else
+    local k = opts.backward_steps or 0
+    V, info = core.implicit_backward(theta.D, X, ws.G,
+      {tol = opts.backward_tol or opts.tol, max_iter = math.max(opts.max_iter, k), steps = k})
+    core.gemm(grads.D, V, X, 1, 0, false, true)
+  end
   core.gemm(grads.E, V, U, 1, 0, false, true)
   core.gemm(grads.f, V, ws.ones)
   return info
@@ -187,10 +208,22 @@ local function scales_of(opts, theta)
   return {D = s, A = s}
 end
 
--- The optimizer step of the round's options (projected: D stays well-posed).
+-- The optimizer step of the round's options: projected (D stays
+-- well-posed), except in the MLP phase, where D is not stepped at all.
 local function stepper(opts)
-  return optim.projected(opts.optimizer == "sgd" and optim.sgd or optim.adam,
-    function(t) implicit.project(t, opts.constraint, opts.kappa) end)
+  local step = opts.optimizer == "sgd" and optim.sgd or optim.adam
+  if opts.explicit then return step end
+  return optim.projected(step, function(t) implicit.project(t, opts.constraint, opts.kappa) end)
+end
+
+-- The gradient blocks the step applies: all six, or all but D's in the MLP phase.
+local function stepped_grads(st, opts)
+  if not opts.explicit then return st.grads end
+  if not st.grads_but_D then
+    st.grads_but_D = {}
+    for k, g in pairs(st.grads) do if k ~= "D" then st.grads_but_D[k] = g end end
+  end
+  return st.grads_but_D
 end
 
 local function optimizer_config(st, opts, theta)
@@ -198,44 +231,63 @@ local function optimizer_config(st, opts, theta)
     scales = scales_of(opts, theta)}
 end
 
+local function check_loss(loss)
+  if loss ~= loss or math.abs(loss) == math.huge then
+    fault("the training loss is " .. (loss ~= loss and "NaN" or (loss > 0 and "Inf" or "-Inf")))
+  end
+end
+
+-- The loss of the columns idx of U, Y and its gradients (into st.grads),
+-- their warm starts updated and the solvers' iterations counted in st.iters.
+-- A numerical fault raises a Fault.
+local function batch_gradients(theta, U, Y, idx, st, opts, lossfn)
+  local ws = implicit.workspace(st.ws, theta, #idx)
+  core.gather_cols(ws.U, U, idx)
+  core.gather_cols(ws.Y, Y, idx)
+  core.gather_cols(ws.X0, st.xcache, idx)
+  local X, finfo = implicit.forward(theta, ws.U, ws, ws.X0, opts, true)
+  -- forward_steps: stopping at the budget is the request, not a failure
+  if not finfo.converged and finfo.stop ~= "steps" then st.eq_failures = st.eq_failures + 1 end
+  local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
+  check_loss(loss)
+  local binfo = implicit.backward(theta, ws.U, X, ws, st.grads, opts, true)
+  core.scatter_cols(st.xcache, idx, X)
+  st.iters.forward = st.iters.forward + finfo.iterations
+  st.iters.backward = st.iters.backward + binfo.iterations
+  return loss
+end
+
+-- The mean forward + backward iterations of the epoch's n steps.
+local function iterations_per_step(st, n)
+  return (st.iters.forward + st.iters.backward) / math.max(n, 1)
+end
+
 -- One epoch of projected mini-batch steps over a fresh permutation. Returns
--- the mean training loss and the mean forward/backward iterations per batch;
--- after a numerical fault (a Fault), NaN, the iterations so far and its
--- description.
+-- the mean training loss and the mean solver iterations per batch; after a
+-- numerical fault (a Fault), NaN, the iterations so far and its description.
 local function run_epoch(theta, U, Y, st, opts)
   local m = U:cols()
   local bs = batch_size(opts, m)
   local perm = st.rng:permutation(m)
   local lossfn = implicit.loss_function(opts.loss)
   local step, config = stepper(opts), optimizer_config(st, opts, theta)
-  local total, fwd_iters, bwd_iters, batches = 0, 0, 0, 0
+  local grads = stepped_grads(st, opts)
+  local total, batches = 0, 0
   for first = 1, m, bs do
     local idx = table.move(perm, first, math.min(first + bs - 1, m), 1, {})
-    local ws = implicit.workspace(st.ws, theta, #idx)
-    core.gather_cols(ws.U, U, idx)
-    core.gather_cols(ws.Y, Y, idx)
-    core.gather_cols(ws.X0, st.xcache, idx)
     local feval = function()
-      local X, finfo = implicit.forward(theta, ws.U, ws, ws.X0, opts, true)
-      if not finfo.converged then st.eq_failures = (st.eq_failures or 0) + 1 end
-      local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
-      if loss ~= loss or math.abs(loss) == math.huge then
-        fault("the training loss is " .. (loss ~= loss and "NaN" or (loss > 0 and "Inf" or "-Inf")))
-      end
-      local binfo = implicit.backward(theta, ws.U, X, ws, st.grads, opts, true)
-      core.scatter_cols(st.xcache, idx, X)
-      fwd_iters, bwd_iters = fwd_iters + finfo.iterations, bwd_iters + binfo.iterations
+      local loss = batch_gradients(theta, U, Y, idx, st, opts, lossfn)
       total = total + loss * #idx
-      return loss, st.grads
+      return loss, grads
     end
     local ok, err = pcall(step, feval, theta, config, st.optim)
     if not ok then
       if getmetatable(err) ~= Fault then error(err, 0) end
-      return 0 / 0, fwd_iters / math.max(batches, 1), bwd_iters / math.max(batches, 1), err.what
+      return 0 / 0, iterations_per_step(st, batches), err.what
     end
     batches = batches + 1
   end
-  return total / m, fwd_iters / batches, bwd_iters / batches
+  return total / m, iterations_per_step(st, batches)
 end
 
 -- The columns of step k (1-based) of an epoch over perm in batches of bs:
@@ -266,55 +318,37 @@ local function run_epoch_distributed(theta, U, Y, st, opts)
   local perm = st.rng:permutation(m)
   local lossfn = implicit.loss_function(opts.loss)
   local step, config = stepper(opts), optimizer_config(st, opts, theta)
+  local grads = stepped_grads(st, opts)
   local extra = st.extra -- [loss * b, b, fault]
-  local total, weight, fwd_iters, bwd_iters = 0, 0, 0, 0
+  local total, weight = 0, 0
   for k = 1, nsteps do
     local idx = m > 0 and batch_columns(perm, k, bs) or {}
     local b = #idx
     local feval = function()
-      local what
-      if b > 0 then
-        local ws = implicit.workspace(st.ws, theta, b)
-        core.gather_cols(ws.U, U, idx)
-        core.gather_cols(ws.Y, Y, idx)
-        core.gather_cols(ws.X0, st.xcache, idx)
-        local ok, err = pcall(function()
-          local X, finfo = implicit.forward(theta, ws.U, ws, ws.X0, opts, true)
-          if not finfo.converged then st.eq_failures = (st.eq_failures or 0) + 1 end
-          local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
-          local binfo = implicit.backward(theta, ws.U, X, ws, st.grads, opts, true)
-          core.scatter_cols(st.xcache, idx, X)
-          fwd_iters, bwd_iters = fwd_iters + finfo.iterations, bwd_iters + binfo.iterations
-          return loss
-        end)
-        if not ok and getmetatable(err) ~= Fault then error(err, 0) end
-        what = not ok and err.what or nil
-        if what then core.fill(st.flat, 0) else core.scale(st.flat, b) end
-        extra:set(1, 1, what and 0 or err * b)
-      else
-        core.fill(st.flat, 0)
-        extra:set(1, 1, 0)
-      end
+      local ok, err = true, 0
+      if b > 0 then ok, err = pcall(batch_gradients, theta, U, Y, idx, st, opts, lossfn) end
+      if not ok and getmetatable(err) ~= Fault then error(err, 0) end
+      local what = not ok and err.what or nil
+      if what or b == 0 then core.fill(st.flat, 0) else core.scale(st.flat, b) end
+      extra:set(1, 1, what and 0 or err * b)
       extra:set(2, 1, b)
       extra:set(3, 1, what and 1 or 0)
       mpi.allreduce(st.flat)
       if extra:get(3, 1) > 0 then fault(what or "a numerical fault on another rank") end
       local n = extra:get(2, 1)
       local loss = extra:get(1, 1) / n
-      if loss ~= loss or math.abs(loss) == math.huge then
-        fault("the training loss is " .. (loss ~= loss and "NaN" or (loss > 0 and "Inf" or "-Inf")))
-      end
+      check_loss(loss)
       core.scale(st.flat, 1 / n)
       total, weight = total + loss * n, weight + n
-      return loss, st.grads
+      return loss, grads
     end
     local ok, err = pcall(step, feval, theta, config, st.optim)
     if not ok then
       if getmetatable(err) ~= Fault then error(err, 0) end
-      return 0 / 0, fwd_iters / math.max(k - 1, 1), bwd_iters / math.max(k - 1, 1), err.what
+      return 0 / 0, iterations_per_step(st, k - 1), err.what
     end
   end
-  return total / weight, fwd_iters / nsteps, bwd_iters / nsteps
+  return total / weight, iterations_per_step(st, nsteps)
 end
 
 -- The round's options: the trainer's (checked, defaults filled in), the
@@ -337,7 +371,7 @@ local function fuse_grads(st, theta)
   for i, k in ipairs(model_mod.THETA_NAMES) do shapes[i] = {theta[k]:rows(), theta[k]:cols()} end
   shapes[#shapes + 1] = {3, 1}
   local flat, views = mpi.fused_buffer(shapes)
-  st.flat, st.grads, st.extra = flat, {}, views[#views]
+  st.flat, st.grads, st.extra, st.grads_but_D = flat, {}, views[#views], nil
   for i, k in ipairs(model_mod.THETA_NAMES) do st.grads[k] = views[i] end
 end
 
@@ -362,7 +396,10 @@ local function context(s, opts, saved)
     optim = saved and saved.optim or {},
     xcache = saved and saved.xcache or s.model:hidden(s.U,
       {tol = opts.forward_tol or opts.tol, max_iter = opts.max_iter}),
-    schedule = saved and saved.schedule or {}}
+    schedule = saved and saved.schedule or {},
+    -- the MLP phase (D held at 0) runs only from D = 0
+    warmup = saved and saved.warmup
+      or {left = theta.D:norm("max") == 0 and opts.warmup_epochs or 0, stalled = 0}}
   if opts.distributed then fuse_grads(ctx.st, theta) end
   return ctx
 end
@@ -387,6 +424,19 @@ local function schedule_of(opts)
     min_lr = opts.min_lr, threshold = opts.min_delta}
 end
 
+-- The MLP phase's count after an epoch of training loss `loss`: it ends
+-- (left = 0) after opts.warmup_epochs epochs or lr_patience epochs without a
+-- min_delta relative improvement, whichever comes first. The learning rate
+-- stays constant through it; the plateau schedule starts when D is released.
+local function warmup_epoch_done(w, loss, opts)
+  if w.best == nil or loss < w.best * (1 - opts.min_delta) then
+    w.best, w.stalled = loss, 0
+  else
+    w.stalled = w.stalled + 1
+  end
+  w.left = w.stalled >= opts.lr_patience and 0 or w.left - 1
+end
+
 --- implicit.round(s, config, opts) -> result: one epoch (see above).
 function implicit.round(s, config, opts)
   state.check(s, "implicit.round")
@@ -401,10 +451,11 @@ function implicit.round(s, config, opts)
   ctx.opts = opts
   local st = ctx.st
   if opts.distributed and not st.flat then fuse_grads(st, ctx.theta) end -- resumed (restore_state)
-  st.eq_failures = 0
+  st.eq_failures, st.iters = 0, {forward = 0, backward = 0}
   st.lr = st.schedule.lr or opts.learning_rate
+  opts.explicit = st.warmup.left > 0
   local epoch = opts.distributed and run_epoch_distributed or run_epoch
-  local ok, loss, fwd, bwd, what = pcall(epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
+  local ok, loss, iterations, what = pcall(epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
   local bad = first_nonfinite(ctx.theta)
   if not ok then
     if not bad then error(loss, 0) end
@@ -413,9 +464,13 @@ function implicit.round(s, config, opts)
   -- the loop stops on a non-finite loss or parameter and rolls the model
   -- back: the model is not written with them
   local result = {loss = loss, eq_failures = st.eq_failures, fault = what or bad,
-    iterations = math.floor(fwd + bwd + 0.5)}
+    iterations = math.floor(iterations + 0.5)}
   if result.fault or loss ~= loss or math.abs(loss) == math.huge then return result end
-  optim.schedule_lr(schedule_of(opts), st.schedule, math.max(s.round, 1), loss)
+  if opts.explicit then
+    warmup_epoch_done(st.warmup, loss, opts)
+  else
+    optim.schedule_lr(schedule_of(opts), st.schedule, math.max(s.round, 1), loss)
+  end
   standardize.from_standardized(ctx.theta, ctx.sc, s.model.theta)
   steps.invalidate(s) -- theta changed: hybrid's relaxed fields are recomputed, not read from a cache
   return result
@@ -430,6 +485,7 @@ function implicit.save_state(s)
   if not ctx or not ctx.st then return nil end
   local st = ctx.st
   return {theta = ctx.theta, sc = ctx.sc, optim = st.optim, rng = st.rng, xcache = st.xcache,
+    warmup_left = st.warmup.left, warmup_best = st.warmup.best, warmup_stalled = st.warmup.stalled,
     lr = st.schedule.lr or st.lr, best_train = st.schedule.best, stalled = st.schedule.bad}
 end
 
@@ -455,6 +511,9 @@ local function check_saved(s, saved)
   api.check(saved.lr, {"number", min = 0}, "saved.lr")
   api.check(saved.best_train, {"number", optional = true}, "saved.best_train")
   api.check(saved.stalled, {"count", optional = true}, "saved.stalled")
+  api.check(saved.warmup_left, {"count", optional = true}, "saved.warmup_left")
+  api.check(saved.warmup_best, {"number", optional = true}, "saved.warmup_best")
+  api.check(saved.warmup_stalled, {"count", optional = true}, "saved.warmup_stalled")
 end
 
 --- implicit.restore_state(s, saved) -> s: the state of save_state put back
@@ -468,7 +527,9 @@ implicit.restore_state = api.public("idl.implicit.restore_state", function(s, sa
   check_saved(s, saved)
   local copy = {theta = util.copy_matrices(saved.theta), sc = saved.sc, rng = saved.rng,
     optim = util.copy_matrices(saved.optim or {}), xcache = saved.xcache:copy(),
-    schedule = {lr = saved.lr, best = saved.best_train, bad = saved.stalled}}
+    schedule = {lr = saved.lr, best = saved.best_train, bad = saved.stalled},
+    -- a checkpoint from before the MLP phase existed continues without one
+    warmup = {left = saved.warmup_left or 0, best = saved.warmup_best, stalled = saved.warmup_stalled or 0}}
   local ctx = context(s, {}, copy)
   s.trainer_state = ctx
   return s
