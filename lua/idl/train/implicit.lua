@@ -59,7 +59,7 @@ implicit.OPTIONS = {
   {"forward_tol", 1e-3, {"number", gt = 0}, "the forward (equilibrium) solves' tolerance during training"},
   {"backward_tol", nil, {"number", gt = 0}, "the backward (implicit_backward) solves' tolerance (nil: tol)"},
   {"forward_steps", 0, {"count", min = 0}, "0: forward solves to forward_tol; k > 0: at most k Picard steps "
-    .. "from the warm start (fewer when forward_tol is met), k products D X instead of one more than the steps"},
+    .. "from the warm start (fewer when forward_tol is met): k products D X, not one more than the steps"},
   -- the 3-step phantom gradient: cv_defaults (noisy5, noisy10, nonlinear5,
   -- friedman1, seed 0) geo/best 1.004 vs 1.077 exact, 0.17 s vs 0.24 s a fit;
   -- bench_vs_mlp sec71: 146.8 s -> 46.4 s, test RMSE 0.00162 -> 0.00211
