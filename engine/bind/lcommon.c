@@ -2,7 +2,9 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lbind.h"
@@ -25,7 +27,10 @@ int lidl_error(lua_State *L, const char *fname, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     luaL_where(L, 1);
-    lua_pushfstring(L, "%s: %s", fname, msg);
+    /* named as the Lua layer names its functions: "idl.zeros", "idl.matrix:get";
+     * an operator's name ("matrix * (matmul)", "m[i]") is written as it is */
+    bool as_is = strncmp(fname, "idl.", 4) == 0 || strpbrk(fname, " [(") != NULL;
+    lua_pushfstring(L, "%s%s: %s", as_is ? "" : "idl.", fname, msg);
     lua_concat(L, 2);
     return lua_error(L);
 }

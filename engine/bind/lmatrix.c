@@ -191,19 +191,19 @@ static int l_vcat(lua_State *L)
 
 static int m_rows(lua_State *L)
 {
-    lua_pushinteger(L, lidl_checkmat(L, 1, "rows", "self")->rows);
+    lua_pushinteger(L, lidl_checkmat(L, 1, "matrix:rows", "self")->rows);
     return 1;
 }
 
 static int m_cols(lua_State *L)
 {
-    lua_pushinteger(L, lidl_checkmat(L, 1, "cols", "self")->cols);
+    lua_pushinteger(L, lidl_checkmat(L, 1, "matrix:cols", "self")->cols);
     return 1;
 }
 
 static int m_size(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "size", "self");
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:size", "self");
     lua_pushinteger(L, m->rows);
     lua_pushinteger(L, m->cols);
     return 2;
@@ -227,19 +227,19 @@ static double *element(lua_State *L, idl_mat *m, const char *fn, bool single)
 
 static int m_get(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "get", "self");
-    lua_pushnumber(L, *element(L, m, "get", lua_gettop(L) == 2));
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:get", "self");
+    lua_pushnumber(L, *element(L, m, "matrix:get", lua_gettop(L) == 2));
     return 1;
 }
 
 static int m_set(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "set", "self");
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:set", "self");
     bool single = lua_gettop(L) == 3;
-    double *p = element(L, m, "set", single);
+    double *p = element(L, m, "matrix:set", single);
     int vi = single ? 3 : 4;
     if (lua_type(L, vi) != LUA_TNUMBER)
-        lidl_error(L, "set", "value must be a number, got %s", luaL_typename(L, vi));
+        lidl_error(L, "matrix:set", "value must be a number, got %s", luaL_typename(L, vi));
     *p = lua_tonumber(L, vi);
     lua_settop(L, 1);
     return 1;
@@ -247,21 +247,21 @@ static int m_set(lua_State *L)
 
 static int m_copy(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "copy", "self");
-    idl_copy(m, lidl_newmat_like(L, m, "copy"));
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:copy", "self");
+    idl_copy(m, lidl_newmat_like(L, m, "matrix:copy"));
     return 1;
 }
 
 static int m_t(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "t", "self");
-    idl_transpose(m, lidl_newmat(L, m->cols, m->rows, "t"));
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:t", "self");
+    idl_transpose(m, lidl_newmat(L, m->cols, m->rows, "matrix:t"));
     return 1;
 }
 
 static int m_totable(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "totable", "self");
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:totable", "self");
     lua_createtable(L, m->rows, 0);
     for (int i = 0; i < m->rows; i++) {
         lua_createtable(L, m->cols, 0);
@@ -276,7 +276,7 @@ static int m_totable(lua_State *L)
 
 static int m_sum(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "sum", "self");
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:sum", "self");
     if (lua_isnoneornil(L, 2)) {
         double s;
         idl_mat out = idl_mat_wrap(&s, 1, 1);
@@ -284,16 +284,16 @@ static int m_sum(lua_State *L)
         lua_pushnumber(L, s);
         return 1;
     }
-    int dim = (int)lidl_checkrange(L, 2, 1, 2, "sum", "dim");
-    idl_mat *out = dim == 1 ? lidl_newmat(L, 1, m->cols, "sum") : lidl_newmat(L, m->rows, 1, "sum");
+    int dim = (int)lidl_checkrange(L, 2, 1, 2, "matrix:sum", "dim");
+    idl_mat *out = dim == 1 ? lidl_newmat(L, 1, m->cols, "matrix:sum") : lidl_newmat(L, m->rows, 1, "matrix:sum");
     idl_sum(m, dim, out);
     return 1;
 }
 
 static int m_relu(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "relu", "self");
-    idl_relu(m, lidl_newmat_like(L, m, "relu"));
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:relu", "self");
+    idl_relu(m, lidl_newmat_like(L, m, "matrix:relu"));
     return 1;
 }
 
@@ -303,7 +303,7 @@ static const idl_norm_kind norm_kinds[] = {IDL_NORM_FRO, IDL_NORM_ONE, IDL_NORM_
 
 static int m_norm(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "norm", "self");
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:norm", "self");
     int k = 0;
     if (!lua_isnoneornil(L, 2)) {
         if (lua_type(L, 2) == LUA_TNUMBER) /* m:norm(1), m:norm(2) read naturally */
@@ -313,27 +313,27 @@ static int m_norm(lua_State *L)
             if (name && strcmp(name, norm_names[k]) == 0)
                 break;
         if (!norm_names[k])
-            lidl_error(L, "norm", "kind must be \"fro\", \"1\", \"inf\", \"2\" or \"max\", got %s",
+            lidl_error(L, "matrix:norm", "kind must be \"fro\", \"1\", \"inf\", \"2\" or \"max\", got %s",
                        name ? name : luaL_typename(L, 2));
     }
     double r;
-    lidl_check(L, idl_norm(m, norm_kinds[k], &r), "norm");
+    lidl_check(L, idl_norm(m, norm_kinds[k], &r), "matrix:norm");
     lua_pushnumber(L, r);
     return 1;
 }
 
 static int m_hadamard(lua_State *L)
 {
-    idl_mat *a = lidl_checkmat(L, 1, "hadamard", "self");
-    idl_mat *b = lidl_checkmat(L, 2, "hadamard", "argument");
-    check_same_shape(L, a, b, "hadamard", "A", "B");
-    idl_hadamard(a, b, lidl_newmat_like(L, a, "hadamard"));
+    idl_mat *a = lidl_checkmat(L, 1, "matrix:hadamard", "self");
+    idl_mat *b = lidl_checkmat(L, 2, "matrix:hadamard", "argument");
+    check_same_shape(L, a, b, "matrix:hadamard", "A", "B");
+    idl_hadamard(a, b, lidl_newmat_like(L, a, "matrix:hadamard"));
     return 1;
 }
 
 static int m_sub(lua_State *L)
 {
-    const char *fn = "sub";
+    const char *fn = "matrix:sub";
     idl_mat *m = lidl_checkmat(L, 1, fn, "self");
     int i1 = (int)lidl_checkrange(L, 2, 1, m->rows + 1, fn, "i1");
     int i2 = (int)lidl_checkrange(L, 3, i1 - 1, m->rows, fn, "i2");
@@ -345,23 +345,23 @@ static int m_sub(lua_State *L)
 
 static int m_col(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "col", "self");
-    int j = check_index(L, 2, m->cols, "col", "column index");
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:col", "self");
+    int j = check_index(L, 2, m->cols, "matrix:col", "column index");
     lidl_newview(L, 1, idl_mat_block(m, 0, j, m->rows, 1));
     return 1;
 }
 
 static int m_row(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "row", "self");
-    int i = check_index(L, 2, m->rows, "row", "row index");
+    idl_mat *m = lidl_checkmat(L, 1, "matrix:row", "self");
+    int i = check_index(L, 2, m->rows, "matrix:row", "row index");
     lidl_newview(L, 1, idl_mat_block(m, i, 0, 1, m->cols));
     return 1;
 }
 
 static int m_select_cols(lua_State *L)
 {
-    const char *fn = "select_cols";
+    const char *fn = "matrix:select_cols";
     idl_mat *m = lidl_checkmat(L, 1, fn, "self");
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_Integer n = luaL_len(L, 2);
@@ -379,14 +379,14 @@ static int m_select_cols(lua_State *L)
 
 static int m_is_view(lua_State *L)
 {
-    lidl_checkmat(L, 1, "is_view", "self");
+    lidl_checkmat(L, 1, "matrix:is_view", "self");
     lua_pushboolean(L, lua_getiuservalue(L, 1, 1) != LUA_TNIL);
     return 1;
 }
 
 static int m_all_finite(lua_State *L)
 {
-    lua_pushboolean(L, idl_all_finite(lidl_checkmat(L, 1, "all_finite", "self")));
+    lua_pushboolean(L, idl_all_finite(lidl_checkmat(L, 1, "matrix:all_finite", "self")));
     return 1;
 }
 
@@ -413,17 +413,17 @@ static int op_mul(lua_State *L)
     idl_mat *a = lidl_testmat(L, 1), *b = lidl_testmat(L, 2);
     if (a && b) {
         if (a->cols != b->rows)
-            lidl_error(L, "matmul", "A is %dx%d, B is %dx%d", a->rows, a->cols, b->rows,
+            lidl_error(L, "matrix * (matmul)", "A is %dx%d, B is %dx%d", a->rows, a->cols, b->rows,
                        b->cols);
-        idl_gemm(false, false, 1.0, a, b, 0.0, lidl_newmat(L, a->rows, b->cols, "matmul"));
+        idl_gemm(false, false, 1.0, a, b, 0.0, lidl_newmat(L, a->rows, b->cols, "matrix * (matmul)"));
         return 1;
     }
     idl_mat *m = a ? a : b;
     int s = a ? 2 : 1;
     if (lua_type(L, s) != LUA_TNUMBER)
-        lidl_error(L, "matmul", "cannot multiply a matrix by a %s", luaL_typename(L, s));
+        lidl_error(L, "matrix * (matmul)", "cannot multiply a matrix by a %s", luaL_typename(L, s));
     double alpha = lua_tonumber(L, s);
-    idl_mat *out = lidl_newmat_like(L, m, "scale");
+    idl_mat *out = lidl_newmat_like(L, m, "matrix * (scale)");
     idl_copy(m, out);
     idl_scale(alpha, out);
     return 1;
@@ -458,21 +458,21 @@ static int add_or_sub(lua_State *L, double sign, const char *fn)
 
 static int op_add(lua_State *L)
 {
-    return add_or_sub(L, 1.0, "add");
+    return add_or_sub(L, 1.0, "matrix + (add)");
 }
 
 static int op_sub(lua_State *L)
 {
-    return add_or_sub(L, -1.0, "subtract");
+    return add_or_sub(L, -1.0, "matrix - (subtract)");
 }
 
 static int op_div(lua_State *L)
 {
     idl_mat *m = lidl_testmat(L, 1);
     if (!m || lua_type(L, 2) != LUA_TNUMBER)
-        lidl_error(L, "divide", "only matrix / number is defined, got %s / %s",
+        lidl_error(L, "matrix / (divide)", "only matrix / number is defined, got %s / %s",
                    luaL_typename(L, 1), luaL_typename(L, 2));
-    idl_mat *out = lidl_newmat_like(L, m, "divide");
+    idl_mat *out = lidl_newmat_like(L, m, "matrix / (divide)");
     idl_copy(m, out);
     idl_scale(1.0 / lua_tonumber(L, 2), out);
     return 1;
@@ -480,8 +480,8 @@ static int op_div(lua_State *L)
 
 static int op_unm(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "unm", "operand");
-    idl_mat *out = lidl_newmat_like(L, m, "unm");
+    idl_mat *m = lidl_checkmat(L, 1, "-matrix (unm)", "operand");
+    idl_mat *out = lidl_newmat_like(L, m, "-matrix (unm)");
     idl_copy(m, out);
     idl_scale(-1.0, out);
     return 1;
@@ -499,7 +499,7 @@ static int op_eq(lua_State *L)
 /* #m: the number of rows (samples are columns, so for U it is n, the features). */
 static int op_len(lua_State *L)
 {
-    lua_pushinteger(L, lidl_checkmat(L, 1, "len", "operand")->rows);
+    lua_pushinteger(L, lidl_checkmat(L, 1, "#matrix (len)", "operand")->rows);
     return 1;
 }
 
@@ -554,7 +554,7 @@ static void format_entry(char *buf, size_t size, double v, bool fixed)
 
 static int op_tostring(lua_State *L)
 {
-    idl_mat *m = lidl_checkmat(L, 1, "tostring", "self");
+    idl_mat *m = lidl_checkmat(L, 1, "tostring(matrix)", "self");
     int ri[2 * SHOW_EDGE_ROWS + 1], ci[2 * SHOW_EDGE_COLS + 1];
     int nr = shown(m->rows, SHOW_EDGE_ROWS, ri), nc = shown(m->cols, SHOW_EDGE_COLS, ci);
     /* Fixed notation when every shown entry reads well in it. */

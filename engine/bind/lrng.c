@@ -26,34 +26,34 @@ static int l_rng(lua_State *L)
 
 static int rng_uniform(lua_State *L)
 {
-    idl_rng *r = lidl_checkrng(L, 1, "uniform");
-    double lo = lua_isnoneornil(L, 2) ? 0.0 : lidl_checkfinite(L, 2, "uniform", "lo");
-    double hi = lua_isnoneornil(L, 3) ? 1.0 : lidl_checkfinite(L, 3, "uniform", "hi");
+    idl_rng *r = lidl_checkrng(L, 1, "rng:uniform");
+    double lo = lua_isnoneornil(L, 2) ? 0.0 : lidl_checkfinite(L, 2, "rng:uniform", "lo");
+    double hi = lua_isnoneornil(L, 3) ? 1.0 : lidl_checkfinite(L, 3, "rng:uniform", "hi");
     lua_pushnumber(L, lo + (hi - lo) * idl_rng_uniform(r));
     return 1;
 }
 
 static int rng_normal(lua_State *L)
 {
-    idl_rng *r = lidl_checkrng(L, 1, "normal");
-    double mean = lua_isnoneornil(L, 2) ? 0.0 : lidl_checkfinite(L, 2, "normal", "mean");
-    double sd = lua_isnoneornil(L, 3) ? 1.0 : lidl_checkfinite(L, 3, "normal", "sd");
+    idl_rng *r = lidl_checkrng(L, 1, "rng:normal");
+    double mean = lua_isnoneornil(L, 2) ? 0.0 : lidl_checkfinite(L, 2, "rng:normal", "mean");
+    double sd = lua_isnoneornil(L, 3) ? 1.0 : lidl_checkfinite(L, 3, "rng:normal", "sd");
     lua_pushnumber(L, mean + sd * idl_rng_normal(r));
     return 1;
 }
 
 static int rng_integer(lua_State *L)
 {
-    idl_rng *r = lidl_checkrng(L, 1, "integer");
-    lua_Integer n = lidl_checkrange(L, 2, 1, (lua_Integer)UINT32_MAX, "integer", "n");
+    idl_rng *r = lidl_checkrng(L, 1, "rng:integer");
+    lua_Integer n = lidl_checkrange(L, 2, 1, (lua_Integer)UINT32_MAX, "rng:integer", "n");
     lua_pushinteger(L, (lua_Integer)idl_rng_below(r, (unsigned long)n) + 1);
     return 1;
 }
 
 static int rng_permutation(lua_State *L)
 {
-    idl_rng *r = lidl_checkrng(L, 1, "permutation");
-    lua_Integer n = lidl_checkrange(L, 2, 0, 1 << 28, "permutation", "n");
+    idl_rng *r = lidl_checkrng(L, 1, "rng:permutation");
+    lua_Integer n = lidl_checkrange(L, 2, 0, 1 << 28, "rng:permutation", "n");
     size_t *p = lua_newuserdatauv(L, (size_t)n * sizeof(size_t) + 1, 0);
     idl_rng_permutation(r, p, (size_t)n);
     lua_createtable(L, (int)n, 0);
@@ -66,9 +66,9 @@ static int rng_permutation(lua_State *L)
 
 static int rng_shuffle(lua_State *L)
 {
-    idl_rng *r = lidl_checkrng(L, 1, "shuffle");
+    idl_rng *r = lidl_checkrng(L, 1, "rng:shuffle");
     if (!lua_istable(L, 2))
-        lidl_error(L, "shuffle", "expected a table, got %s", luaL_typename(L, 2));
+        lidl_error(L, "rng:shuffle", "expected a table, got %s", luaL_typename(L, 2));
     lua_Integer n = luaL_len(L, 2);
     for (lua_Integer i = n; i > 1; i--) {
         lua_Integer j = (lua_Integer)idl_rng_below(r, (unsigned long)i) + 1;
@@ -83,7 +83,7 @@ static int rng_shuffle(lua_State *L)
 
 static int rng_state(lua_State *L)
 {
-    idl_rng *r = lidl_checkrng(L, 1, "state");
+    idl_rng *r = lidl_checkrng(L, 1, "rng:state");
     size_t n = idl_rng_state_size(r);
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, n);
@@ -94,22 +94,22 @@ static int rng_state(lua_State *L)
 
 static int rng_set_state(lua_State *L)
 {
-    idl_rng *r = lidl_checkrng(L, 1, "set_state");
+    idl_rng *r = lidl_checkrng(L, 1, "rng:set_state");
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
     idl_status st = idl_rng_set_state(r, s, n);
     if (st == IDL_EINVAL)
-        lidl_error(L, "set_state", "state has %d bytes, expected %d", (int)n,
+        lidl_error(L, "rng:set_state", "state has %d bytes, expected %d", (int)n,
                    (int)idl_rng_state_size(r));
     if (st != IDL_OK)
-        lidl_error(L, "set_state", "not a state of this generator (from rng:state())");
+        lidl_error(L, "rng:set_state", "not a state of this generator (from rng:state())");
     lua_settop(L, 1);
     return 1;
 }
 
 static int rng_tostring(lua_State *L)
 {
-    lidl_checkrng(L, 1, "tostring");
+    lidl_checkrng(L, 1, "rng:tostring");
     lua_pushfstring(L, "idl.rng (mt19937) %p", lua_topointer(L, 1));
     return 1;
 }

@@ -113,7 +113,7 @@ end
 --- api.engine(f, ...) -> the results of f(...), a function of the C engine
 -- whose arguments come from the user: C raises at the library line that
 -- called it, so its error is raised again through api.fail (the caller's
--- line, the public name), keeping the engine's own words ("zeros: ...").
+-- line, the public name), keeping the engine's own words ("idl.zeros: ...").
 function api.engine(f, ...)
   local res = table.pack(pcall(f, ...))
   if res[1] then return table.unpack(res, 2, res.n) end
@@ -247,7 +247,7 @@ function rules.matrix_like(v, spec)
   if type(v) == "table" then
     if #v == 0 then return nil, "is empty" end
     local ok, res = pcall(core.from_table, v)
-    -- from_table's message starts with its position and "from_table: "
+    -- from_table's message starts with its position and "idl.from_table: "
     if not ok then return nil, ": " .. tostring(res):gsub("^.-from_table: ", "") end
     m = res
   elseif not core.is_matrix(v) then

@@ -161,10 +161,20 @@ local cases = {
     at.line = debug.getinfo(1, "l").currentline; idl.trainers.new_state{model = 3, U = X:t(), Y = y:t()}
   end},
   -- a C function of the engine
-  {"idl.zeros (C)", "zeros: rows must be a non-negative integer", function(at)
+  {"idl.zeros (C)", "idl.zeros: rows must be a non-negative integer", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.zeros(-1, 2)
   end},
-  {"matrix:get (C)", "get: ", function(at)
+  {"rng:permutation (C)", "idl.rng:permutation: n must be in [0, ", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.rng(1):permutation(-1)
+  end},
+  {"matrix * (C)", "matrix * (matmul): A is 2x2, B is 1x2", function(at)
+    local A = idl.ones(2, 2)
+    at.line = debug.getinfo(1, "l").currentline; local _ = A * idl.ones(1, 2)
+  end},
+  {"idl.gemm (C)", "idl.gemm: ", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.gemm(idl.ones(2, 2), idl.ones(3, 3))
+  end},
+  {"matrix:get (C)", "idl.matrix:get: ", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.ones(2, 2):get(5, 1)
   end},
 }

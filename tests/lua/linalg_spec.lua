@@ -56,13 +56,13 @@ describe("idl.lstsq", function()
 
   it("names bad arguments", function()
     assert.has_error(function() idl.lstsq(a, idl.zeros(3, 1)) end,
-      "lstsq: A is 30x4, B is 3x1 (want 30 rows)")
-    assert.has_error(function() idl.lstsq(a, b, -1) end, "lstsq: ridge must be >= 0, got -1")
-    assert.has_error(function() idl.lstsq({}, b) end, "lstsq: A must be a matrix, got table")
+      "idl.lstsq: A is 30x4, B is 3x1 (want 30 rows)")
+    assert.has_error(function() idl.lstsq(a, b, -1) end, "idl.lstsq: ridge must be >= 0, got -1")
+    assert.has_error(function() idl.lstsq({}, b) end, "idl.lstsq: A must be a matrix, got table")
     local bad = b:copy(); bad:set(1, 1, 0 / 0)
-    assert.has_error(function() idl.lstsq(a, bad) end, "lstsq: B (30x2) has NaN or infinite entries")
+    assert.has_error(function() idl.lstsq(a, bad) end, "idl.lstsq: B (30x2) has NaN or infinite entries")
     assert.has_error(function() idl.lstsq(idl.ones(5, 2), idl.ones(5, 1), 1e-300) end,
-      "lstsq: A^T A + ridge I (2x2) is not numerically positive definite: increase ridge")
+      "idl.lstsq: A^T A + ridge I (2x2) is not numerically positive definite: increase ridge")
   end)
 end)
 
@@ -77,10 +77,10 @@ describe("idl.solve", function()
 
   it("names bad arguments", function()
     assert.has_error(function() idl.solve(idl.ones(2, 3), idl.ones(2, 1)) end,
-      "solve: A must be square, got 2x3")
+      "idl.solve: A must be square, got 2x3")
     assert.has_error(function() idl.solve(idl.eye(2), idl.ones(3, 1)) end,
-      "solve: A is 2x2, B is 3x1 (want 2 rows)")
+      "idl.solve: A is 2x2, B is 3x1 (want 2 rows)")
     assert.has_error(function() idl.solve(idl.ones(2, 2), idl.ones(2, 1)) end,
-      "solve: A (2x2) is singular")
+      "idl.solve: A (2x2) is singular")
   end)
 end)

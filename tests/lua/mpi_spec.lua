@@ -217,12 +217,13 @@ for _, np in ipairs{1, 2, 3} do
       local results = parse(stdout)
       for r = 0, np - 1 do
         local line = table.concat(results[r].mismatch, " ")
-        assert.truthy(line:find("^false mpi.allreduce: the matrices differ across ranks"), line)
+        assert.truthy(line:find("^false idl%.mpi%.allreduce: the matrices differ across ranks"), line)
         assert.truthy(line:find("rows range over [2, 2], columns over [2, 3]", 1, true), line)
-        assert.are.equal("false mpi.bcast: root differs across ranks", table.concat(results[r].root, " "))
+        assert.are.equal("false idl.mpi.bcast: root differs across ranks", table.concat(results[r].root, " "))
         local list = table.concat(results[r].list, " ")
-        assert.truthy(list:find("^false mpi.allreduce: the arrays of matrices differ across ranks"), list)
-        assert.are.equal("false mpi.gather: rank 1 passes a matrix, rank 0 a string",
+        assert.truthy(list:find("^false idl%.mpi%.allreduce: the arrays of matrices differ across ranks"),
+          list)
+        assert.are.equal("false idl.mpi.gather: rank 1 passes a matrix, rank 0 a string",
           table.concat(results[r].kind, " "))
       end
     end)

@@ -219,38 +219,38 @@ describe("bad input", function()
   local d = idl.randn(3, 3, idl.rng(1))
 
   it("rejects negative or non-numeric radii", function()
-    assert.are.equal("project_inf: kappa must be non-negative, got -1",
+    assert.are.equal("idl.project_inf: kappa must be non-negative, got -1",
       err_of(idl.project_inf, d, -1))
-    assert.are.equal("project_inf_: kappa must be non-negative, got -0.5",
+    assert.are.equal("idl.project_inf_: kappa must be non-negative, got -0.5",
       err_of(idl.project_inf_, d, -0.5))
-    assert.are.equal("project_spectral: radius must be non-negative, got -2",
+    assert.are.equal("idl.project_spectral: radius must be non-negative, got -2",
       err_of(idl.project_spectral, d, -2))
-    assert.are.equal("project_spectral: radius must be a number, got string",
+    assert.are.equal("idl.project_spectral: radius must be a number, got string",
       err_of(idl.project_spectral, d, "1"))
-    assert.are.equal("project_inf: D must be a matrix, got number",
+    assert.are.equal("idl.project_inf: D must be a matrix, got number",
       err_of(idl.project_inf, 1, 1))
   end)
 
   it("project_lmi checks lambda > 0 and the shapes", function()
     local lambda = idl.from_table{1, 0, 2}
-    assert.are.equal("project_lmi: lambda must be strictly positive, lambda[2] = 0",
+    assert.are.equal("idl.project_lmi: lambda must be strictly positive, lambda[2] = 0",
       err_of(idl.project_lmi, d, lambda))
-    assert.are.equal("project_lmi_: lambda must be strictly positive, lambda[1] = -1",
+    assert.are.equal("idl.project_lmi_: lambda must be strictly positive, lambda[1] = -1",
       err_of(idl.project_lmi_, d, idl.from_table{-1, 1, 1}))
-    assert.are.equal("project_lmi: lambda must be finite, lambda[3] = inf",
+    assert.are.equal("idl.project_lmi: lambda must be finite, lambda[3] = inf",
       err_of(idl.project_lmi, d, idl.from_table{1, 1, math.huge}))
-    assert.are.equal("project_lmi: D is 3x4, expected a square matrix",
+    assert.are.equal("idl.project_lmi: D is 3x4, expected a square matrix",
       err_of(idl.project_lmi, idl.zeros(3, 4), idl.ones(3, 1)))
-    assert.are.equal("project_lmi: lambda is 2x1, expected 3x1",
+    assert.are.equal("idl.project_lmi: lambda is 2x1, expected 3x1",
       err_of(idl.project_lmi, d, idl.ones(2, 1)))
-    assert.are.equal("project_lmi: A is 2x4, expected 2x3",
+    assert.are.equal("idl.project_lmi: A is 2x4, expected 2x3",
       err_of(idl.project_lmi, d, idl.ones(3, 1), idl.zeros(2, 4)))
   end)
 
   it("reports non-finite entries", function()
     local bad = d:copy():set(2, 2, 0 / 0)
-    assert.are.equal("project_spectral: D has NaN or infinite entries",
+    assert.are.equal("idl.project_spectral: D has NaN or infinite entries",
       err_of(idl.project_spectral, bad, 1))
-    assert.are.equal("project_inf: D has NaN or infinite entries", err_of(idl.project_inf, bad, 1))
+    assert.are.equal("idl.project_inf: D has NaN or infinite entries", err_of(idl.project_inf, bad, 1))
   end)
 end)

@@ -98,15 +98,15 @@ describe("idl.readout_loo", function()
   it("refuses bad grids, too few samples and bad ridge options", function()
     local U, Y = linear_problem(10, 1, 2)
     local t, X0 = readout_theta(1, 0, 3), idl.zeros(0, 10)
-    assert.are.equal("readout_loo: grid must be a table of ridges, got number",
+    assert.are.equal("idl.readout_loo: grid must be a table of ridges, got number",
       err_of(idl.readout_loo, t, X0, U, Y, 1e-3))
-    assert.are.equal("readout_loo: grid must hold 1 to 100000 ridges, got 0",
+    assert.are.equal("idl.readout_loo: grid must hold 1 to 100000 ridges, got 0",
       err_of(idl.readout_loo, t, X0, U, Y, {}))
-    assert.are.equal("readout_loo: grid[2] must be a positive finite number",
+    assert.are.equal("idl.readout_loo: grid[2] must be a positive finite number",
       err_of(idl.readout_loo, t, X0, U, Y, {1, 0}))
-    assert.are.equal("readout_loo: leave-one-out needs at least 2 samples, got 1",
+    assert.are.equal("idl.readout_loo: leave-one-out needs at least 2 samples, got 1",
       err_of(idl.readout_loo, t, idl.zeros(0, 1), U:sub(1, 3, 1, 1), Y:sub(1, 1, 1, 1), {1}))
-    assert.are.equal("readout_loo: Y is 1x9, expected 1x10",
+    assert.are.equal("idl.readout_loo: Y is 1x9, expected 1x10",
       err_of(idl.readout_loo, t, X0, U, Y:sub(1, 1, 1, 9), {1}))
     assert.are.equal(
       "idl.initializers.least_squares_abc: ridge_rel = \"loo\" needs at least 2 samples, got 1",

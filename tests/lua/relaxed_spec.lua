@@ -245,42 +245,42 @@ describe("bad input", function()
   end
 
   it("names the offending theta field and its expected shape", function()
-    assert.are.equal("gradients: theta.D is 3x4, expected 3x3",
+    assert.are.equal("idl.gradients: theta.D is 3x4, expected 3x3",
       err_of(idl.gradients, with("D", idl.zeros(3, 4)), x, u, y, lambda))
-    assert.are.equal("gradients: theta.E is missing",
+    assert.are.equal("idl.gradients: theta.E is missing",
       err_of(idl.gradients, with("E", nil), x, u, y, lambda))
-    assert.are.equal("objective: theta.A is 1x3, expected 2x3",
+    assert.are.equal("idl.objective: theta.A is 1x3, expected 2x3",
       err_of(idl.objective, with("A", idl.zeros(1, 3)), x, u, y, lambda))
-    assert.are.equal("objective: theta.c must be a matrix, got string",
+    assert.are.equal("idl.objective: theta.c must be a matrix, got string",
       err_of(idl.objective, with("c", "c"), x, u, y, lambda))
-    assert.are.equal("gradients: theta must be a table, got nil",
+    assert.are.equal("idl.gradients: theta must be a table, got nil",
       err_of(idl.gradients, nil, x, u, y, lambda))
-    assert.are.equal("lipschitz: theta.A is 2x4, expected 2x3",
+    assert.are.equal("idl.lipschitz: theta.A is 2x4, expected 2x3",
       err_of(idl.lipschitz, with("A", idl.zeros(2, 4)), x, u, lambda))
-    assert.are.equal("lipschitz: theta.D is missing",
+    assert.are.equal("idl.lipschitz: theta.D is missing",
       err_of(idl.lipschitz, with("D", nil), x, u, lambda))
   end)
 
   it("checks the data against X", function()
-    assert.are.equal("objective: U is 2x5, expected 2x6",
+    assert.are.equal("idl.objective: U is 2x5, expected 2x6",
       err_of(idl.objective, th, x, idl.zeros(2, 5), y, lambda))
-    assert.are.equal("gradients: Y is 2x7, expected 2x6",
+    assert.are.equal("idl.gradients: Y is 2x7, expected 2x6",
       err_of(idl.gradients, th, x, u, idl.zeros(2, 7), lambda))
-    assert.are.equal("gradients: lambda is 3x2, expected 3x1",
+    assert.are.equal("idl.gradients: lambda is 3x2, expected 3x1",
       err_of(idl.gradients, th, x, u, y, idl.zeros(3, 2)))
-    assert.are.equal("objective: X has no columns (m = 0)",
+    assert.are.equal("idl.objective: X has no columns (m = 0)",
       err_of(idl.objective, th, idl.zeros(3, 0), idl.zeros(2, 0), idl.zeros(2, 0), lambda))
-    assert.are.equal("fenchel: Z is 3x5, expected 3x6", err_of(idl.fenchel, x, idl.zeros(3, 5)))
-    assert.are.equal("lipschitz: U must be a matrix, got no value", err_of(idl.lipschitz, th, x))
+    assert.are.equal("idl.fenchel: Z is 3x5, expected 3x6", err_of(idl.fenchel, x, idl.zeros(3, 5)))
+    assert.are.equal("idl.lipschitz: U must be a matrix, got no value", err_of(idl.lipschitz, th, x))
   end)
 
   it("dual_update checks shapes and alpha", function()
     local l2 = idl.ones(2, 1)
-    assert.are.equal("dual_update: F is 3x1, expected 2x1",
+    assert.are.equal("idl.dual_update: F is 3x1, expected 2x1",
       err_of(idl.dual_update, l2, idl.ones(3, 1), 0.1, 0.1))
-    assert.are.equal("dual_update: alpha must be non-negative, got -1",
+    assert.are.equal("idl.dual_update: alpha must be non-negative, got -1",
       err_of(idl.dual_update, l2, idl.ones(2, 1), -1, 0.1))
-    assert.are.equal("dual_update: eps must be a number, got no value",
+    assert.are.equal("idl.dual_update: eps must be a number, got no value",
       err_of(idl.dual_update, l2, idl.ones(2, 1), 0.1))
   end)
 end)
@@ -306,9 +306,9 @@ describe("the workspace kernels (the trainers' tier)", function()
     idl.relaxed_grads(ws, x, lambda, grad, gx) -- the value left the forward pass intact
     for k, v in pairs(grad) do assert.is_true(idl.equal(want[k], v, 0), k) end
     assert.is_true(idl.equal(want.X, gx, 0))
-    assert.are.equal("relaxed_grads: ws holds no forward pass of this X (call relaxed_forward first)",
+    assert.are.equal("idl.relaxed_grads: ws holds no forward pass of this X (call relaxed_forward first)",
       err_of(idl.relaxed_grads, ws, x, lambda, nil, gx))
-    assert.are.equal("relaxed_value: ws holds no forward pass of this X (call relaxed_forward first)",
+    assert.are.equal("idl.relaxed_value: ws holds no forward pass of this X (call relaxed_forward first)",
       err_of(idl.relaxed_value, ws, x:copy(), lambda, F2))
   end)
 
@@ -322,15 +322,15 @@ describe("the workspace kernels (the trainers' tier)", function()
 
   it("checks the workspace and the shapes", function()
     local ws = idl.relaxed_workspace(4, 3, 2, 8)
-    assert.are.equal("relaxed_forward: ws must be a workspace (idl.relaxed_workspace), got table",
+    assert.are.equal("idl.relaxed_forward: ws must be a workspace (idl.relaxed_workspace), got table",
       err_of(idl.relaxed_forward, {}, th, x, u, y))
-    assert.are.equal("relaxed_forward: X is 4x7, expected 4x8",
+    assert.are.equal("idl.relaxed_forward: X is 4x7, expected 4x8",
       err_of(idl.relaxed_forward, ws, th, idl.zeros(4, 7), u, y))
-    assert.are.equal("relaxed_forward: theta.E is 4x2, expected 4x3",
+    assert.are.equal("idl.relaxed_forward: theta.E is 4x2, expected 4x3",
       err_of(idl.relaxed_forward, ws, {A = th.A, B = th.B, c = th.c, D = th.D, E = idl.zeros(4, 2), f = th.f},
         x, u, y))
-    assert.are.equal("relaxed_workspace: m must be at least 1", err_of(idl.relaxed_workspace, 4, 3, 2, 0))
-    assert.are.equal("lipschitz_x: lambda is 3x1, expected 4x1",
+    assert.are.equal("idl.relaxed_workspace: m must be at least 1", err_of(idl.relaxed_workspace, 4, 3, 2, 0))
+    assert.are.equal("idl.lipschitz_x: lambda is 3x1, expected 4x1",
       err_of(idl.lipschitz_x, ws, th, idl.ones(3, 1)))
   end)
 
@@ -362,7 +362,8 @@ describe("the workspace kernels (the trainers' tier)", function()
       assert.is_true(idl.equal(g[k], want, 1e-10 * want:norm("max")), k)
     end
     assert.is_true(g.c:norm("max") <= 1e-12 * y:norm("max"), "c is not penalized")
-    assert.are.equal("readout: ridge_rel must be positive, got 0", err_of(idl.readout, t, x, u, y, 0))
-    assert.are.equal("readout: Y is 2x7, expected 2x8", err_of(idl.readout, t, x, u, idl.zeros(2, 7), 1e-8))
+    assert.are.equal("idl.readout: ridge_rel must be positive, got 0", err_of(idl.readout, t, x, u, y, 0))
+    assert.are.equal("idl.readout: Y is 2x7, expected 2x8",
+      err_of(idl.readout, t, x, u, idl.zeros(2, 7), 1e-8))
   end)
 end)
