@@ -13,6 +13,13 @@
 --   refit     today, then the readout (A, B, c) refitted on all the training
 --             part (hold-out included) at the trained units' equilibria,
 --             its ridge by leave-one-out (idl.readout_loo)
+--   lin0      today; when early stopping kept round 0 (the linear start,
+--             fitted on the part trained on), linear regression again on
+--             all the training part (ridge by leave-one-out)
+--   lin0_refit  lin0, and refit when a trained round won
+--   full_refit  today; when a trained round r > 0 won, fitted again on all
+--             the training part for r epochs (no hold-out); else as lin0
+--   ens3_lin0  the mean of 3 lin0 fits
 --   ens3, ens3_refit  the mean prediction of 3 of today's fits (seeds s,
 --             s + 1000, s + 2000: other starts and hold-outs), without and
 --             with the refit
@@ -179,16 +186,71 @@ local function refit_readout(est, Xtr, ytr)
   idl.initializers.least_squares_abc(theta, X, U, ytr:t(), "loo")
 end
 
+-- When early stopping kept round 0 (the linear start, fitted on the part
+-- trained on), the linear model again on all of (Xtr, ytr): the hold-out
+-- only chose it. Else, with full, the trained readout refitted (refit_readout).
+local function linear_again(est, Xtr, ytr, full)
+  if est.best_round ~= 0 then
+    if full then refit_readout(est, Xtr, ytr) end
+    return
+  end
+  local theta = est.model.theta
+  local readout = {A = idl.zeros(theta.A:rows(), 0), B = theta.B, c = theta.c}
+  idl.initializers.least_squares_abc(readout, idl.zeros(0, Xtr:rows()), Xtr:t(), ytr:t(), "loo")
+  idl.fill(theta.A, 0)
+end
+
+-- Today; then, when a trained round won, again on all of (Xtr, ytr) for
+-- that many epochs without hold-out (same seed); when round 0 won, the
+-- linear model on all of it.
+local function full_refit(kind, Xtr, ytr, _, seed)
+  if kind == "classification" then return nil end
+  local _, est = compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
+  local r = est.best_round
+  if r == 0 then
+    linear_again(est, Xtr, ytr, false)
+    return function(X) return est:predict(X) end
+  end
+  return (compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, early_stopping = false},
+    fit = {rounds_number = r}}))
+end
+
 -- fit(kind, Xtr, ytr, seed) -> predict, est, then (refit) the readout
 -- refitted, averaged over k seeds (seed, seed + 1000, ...: each its own
 -- initialization and hold-out). Regression only when refit or k > 1.
+-- The mean of k classifiers' probabilities (k of today's fits, seeds s,
+-- s + 1000, ...), the labels of their largest.
+local function classifier_ensemble(Xtr, ytr, seed, k)
+  local ests = {}
+  for r = 1, k do
+    local params = {random_state = seed + 1000 * (r - 1)}
+    ests[r] = select(2, compare.idl_fit("classification", Xtr, ytr, {params = params}))
+  end
+  return function(X)
+    local P = ests[1]:predict_proba(X)
+    for r = 2, k do P = P + ests[r]:predict_proba(X) end
+    local labels = {}
+    for i = 1, P:rows() do
+      local best = 1
+      for j = 2, P:cols() do if P:get(i, j) > P:get(i, best) then best = j end end
+      labels[i] = ests[1].classes[best]
+    end
+    return labels
+  end
+end
+
 local function variant(fit, refit, k)
   return function(kind, Xtr, ytr, _, seed)
+    if kind == "classification" and not refit and k > 1 then return classifier_ensemble(Xtr, ytr, seed, k) end
     if kind == "classification" and (refit or k > 1) then return nil end
     local predicts = {}
     for r = 1, k do
       local predict, est = fit(kind, Xtr, ytr, seed + 1000 * (r - 1))
-      if refit then refit_readout(est, Xtr, ytr) end
+      if refit == "lin0" or refit == "lin0_refit" then
+        linear_again(est, Xtr, ytr, refit == "lin0_refit")
+      elseif refit then
+        refit_readout(est, Xtr, ytr)
+      end
       predicts[r] = predict
     end
     return function(X)
@@ -201,6 +263,10 @@ end
 
 local CONFIGS = {
   refit = variant(today_with(), true, 1),
+  lin0 = variant(today_with(), "lin0", 1),
+  lin0_refit = variant(today_with(), "lin0_refit", 1),
+  ens3_lin0 = variant(today_with(), "lin0", 3),
+  full_refit = full_refit,
   ens3 = variant(today_with(), false, 3),
   ens3_refit = variant(today_with(), true, 3),
   linloo = variant(today_with{initialization_options = {ridge = "loo", standardize = true}}, false, 1),
