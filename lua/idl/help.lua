@@ -10,6 +10,7 @@
 -- Nothing is loaded or read until help is called.
 -- @module idl.help
 
+local api = require "idl._api"
 local comments = require "idl.help.comments"
 local naming = require "idl.help.naming"
 
@@ -317,14 +318,14 @@ Tab completes names: idl.IDL<Tab>. The HTML reference: cmake --build build --tar
 
 --- idl.help([x]) prints the documentation of x (see help.doc) to stdout, or how to use help when
 -- x is absent. Raises an error when there is nothing to show, so a typo does not pass silently.
-function help.help(...)
+help.help = api.public("idl.help", function(...)
   if select("#", ...) == 0 then
     io.stdout:write(USAGE, "\n")
     return
   end
   local text, err = help.doc((...))
-  if not text then error("help: " .. err, 2) end
+  if not text then api.fail(err) end
   io.stdout:write(text, "\n")
-end
+end)
 
 return help

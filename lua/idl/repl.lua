@@ -11,6 +11,8 @@
 -- through their own __tostring.
 -- @module idl.repl
 
+local api = require "idl._api"
+
 local repl = {}
 
 --- True while the REPL shows each command's wall time (set by idl.timing).
@@ -18,15 +20,10 @@ repl.timing_enabled = false
 
 --- idl.timing([on]) -> whether the REPL shows each command's wall time after its result
 -- ("(0.53 s)"), like trepl's timing; `on` (a boolean) switches it, nothing reads it.
-function repl.timing(on)
-  if on ~= nil then
-    if type(on) ~= "boolean" then
-      error("idl.timing: on must be a boolean, got " .. type(on), 2)
-    end
-    repl.timing_enabled = on
-  end
+repl.timing = api.public("idl.timing", function(on)
+  if on ~= nil then repl.timing_enabled = api.check(on, "boolean", "on") end
   return repl.timing_enabled
-end
+end)
 
 local MAX_DEPTH = 4     -- deeper tables print as {...}
 local MAX_ITEMS = 30    -- entries shown per table, then "... (k more)"

@@ -160,6 +160,12 @@ local cases = {
   {"trainers.new_state", "idl.trainers.new_state: model must be an idl.model, got 3", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.trainers.new_state{model = 3, U = X:t(), Y = y:t()}
   end},
+  {"idl.help", "idl.help: no such name: idl.no_such_thing", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.help("idl.no_such_thing")
+  end},
+  {"idl.timing", "idl.timing: on must be a boolean, got 1", function(at)
+    at.line = debug.getinfo(1, "l").currentline; idl.timing(1)
+  end},
   -- a C function of the engine
   {"idl.zeros (C)", "idl.zeros: rows must be a non-negative integer", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.zeros(-1, 2)
