@@ -410,6 +410,35 @@ static int l_readout_loo(lua_State *L)
     return 3;
 }
 
+/* readout_normal(theta, K, R, zmean, ymean, ridge_rel): idl_readout_normal on
+ * copies of K ((h+n) x (h+n)) and R ((h+n) x p); zmean (h+n) x 1, ymean p x 1. */
+static int l_readout_normal(lua_State *L)
+{
+    const char *fn = "readout_normal";
+    check_table(L, 1, fn);
+    idl_mat *k = lidl_checkmat(L, 2, fn, "K"), *r = lidl_checkmat(L, 3, fn, "R");
+    idl_mat *zmean = lidl_checkmat(L, 4, fn, "zmean"), *ymean = lidl_checkmat(L, 5, fn, "ymean");
+    double ridge_rel = lidl_checkfinite(L, 6, fn, "ridge_rel");
+    if (!(ridge_rel > 0.0))
+        lidl_error(L, fn, "ridge_rel must be positive, got %g", ridge_rel);
+    idl_mat *a = theta_field(L, 1, "A", fn), *b = theta_field(L, 1, "B", fn);
+    idl_mat *c = theta_field(L, 1, "c", fn);
+    int p = a->rows, q = a->cols + b->cols;
+    expect_shape(L, b, p, b->cols, fn, "theta.B");
+    expect_shape(L, c, p, 1, fn, "theta.c");
+    expect_shape(L, k, q, q, fn, "K");
+    expect_shape(L, r, q, p, fn, "R");
+    expect_shape(L, zmean, q, 1, fn, "zmean");
+    expect_shape(L, ymean, p, 1, fn, "ymean");
+    if (!idl_all_finite(k) || !idl_all_finite(r) || !idl_all_finite(zmean) || !idl_all_finite(ymean))
+        lidl_error(L, fn, "K, R, zmean and ymean must be finite");
+    idl_mat *kw = lidl_newmat(L, q, q, fn), *rw = lidl_newmat(L, q, p, fn);
+    lidl_check(L, idl_copy(k, kw), fn);
+    lidl_check(L, idl_copy(r, rw), fn);
+    lidl_check(L, idl_readout_normal(kw, rw, zmean->data, ymean->data, ridge_rel, a, b, c), fn);
+    return 0;
+}
+
 static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},
                                  {"objective", l_objective},
                                  {"gradients", l_gradients},
@@ -423,6 +452,7 @@ static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},
                                  {"lipschitz_x", l_lipschitz_x},
                                  {"readout", l_readout},
                                  {"readout_loo", l_readout_loo},
+                                 {"readout_normal", l_readout_normal},
                                  {NULL, NULL}};
 
 void lidl_open_relaxed(lua_State *L)

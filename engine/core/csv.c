@@ -352,19 +352,31 @@ static void write_name(idl_writer *w, const char *name)
     idl_writer_write(w, "\"", 1);
 }
 
-/* The header line and the rows of m, through the writer. */
-static void write_rows(idl_writer *w, const idl_mat *m, const char *const *names, char delimiter)
+idl_status idl_csv_write_names(idl_writer *w, const char *const *names, int cols, char delimiter)
 {
-    if (names)
-        for (int c = 0; c < m->cols; c++) {
-            write_name(w, names[c]);
-            idl_writer_write(w, c + 1 < m->cols ? &delimiter : "\n", 1);
-        }
+    for (int c = 0; c < cols; c++) {
+        write_name(w, names[c]);
+        idl_writer_write(w, c + 1 < cols ? &delimiter : "\n", 1);
+    }
+    return w->error ? IDL_EIO : IDL_OK;
+}
+
+idl_status idl_csv_write_matrix(idl_writer *w, const idl_mat *m, char delimiter)
+{
     for (int r = 0; r < m->rows; r++)
         for (int c = 0; c < m->cols; c++)
             if (idl_writer_printf(w, "%.17g%c", IDL_AT(m, r, c), c + 1 < m->cols ? delimiter : '\n') !=
                 IDL_OK)
-                return;
+                return IDL_EIO;
+    return IDL_OK;
+}
+
+/* The header line and the rows of m, through the writer. */
+static void write_rows(idl_writer *w, const idl_mat *m, const char *const *names, char delimiter)
+{
+    if (names && idl_csv_write_names(w, names, m->cols, delimiter) != IDL_OK)
+        return;
+    idl_csv_write_matrix(w, m, delimiter);
 }
 
 idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,

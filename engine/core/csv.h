@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "file.h"
 #include "mat.h"
 
 typedef enum idl_csv_header { IDL_CSV_NO_HEADER, IDL_CSV_HEADER, IDL_CSV_AUTO } idl_csv_header;
@@ -53,6 +54,13 @@ int idl_csv_bad_name(const char *const *names, int cols, char delimiter);
  * err->message the system's reason (err may be NULL). */
 idl_status idl_csv_write(const char *path, const idl_mat *m, const char *const *names,
                          char delimiter, idl_csv_error *err);
+
+/* The two halves of idl_csv_write, for a file written a part at a time
+ * through an open writer (file.h; the caller commits or aborts it): a header
+ * line of cols names (checked by the caller with idl_csv_bad_name), and the
+ * rows of m. IDL_EIO once the writer has failed (w->error). */
+idl_status idl_csv_write_names(idl_writer *w, const char *const *names, int cols, char delimiter);
+idl_status idl_csv_write_matrix(idl_writer *w, const idl_mat *m, char delimiter);
 
 /* The pieces of idl_csv_read that the streaming reader (csvstream.h) shares,
  * so that both read a file alike. Lines are NUL-terminated, without their

@@ -597,13 +597,24 @@ idl_status idl_readout(const idl_mat *x, const idl_mat *u, const idl_mat *y, dou
     double *zmean = next + (size_t)(q + p) * m, *ymean = zmean + q;
     centred_gram(x, u, y, &zc, &yc, zmean, ymean, &k);
     idl_gemm(false, true, 1.0, &zc, &yc, 0.0, &rhs);
-    add_column_ridge(&k, ridge_rel);
+    return idl_readout_normal(&k, &rhs, zmean, ymean, ridge_rel, a, b, c);
+}
+
+idl_status idl_readout_normal(idl_mat *k, idl_mat *rhs, const double *zmean, const double *ymean,
+                              double ridge_rel, idl_mat *a, idl_mat *b, idl_mat *c)
+{
+    int h = a->cols, n = b->cols, p = a->rows, q = h + n;
+    if (!has_shape(k, q, q) || !has_shape(rhs, q, p) || !has_shape(b, p, n) || !has_shape(c, p, 1))
+        return IDL_EDIM;
+    if (!(ridge_rel > 0.0) || !isfinite(ridge_rel))
+        return IDL_EINVAL;
+    add_column_ridge(k, ridge_rel);
     if (q > 0) {
-        lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', q, p, k.data, k.ld, rhs.data, rhs.ld);
+        lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', q, p, k->data, k->ld, rhs->data, rhs->ld);
         if (info != 0)
             return IDL_ELAPACK;
     }
-    write_readout(&rhs, zmean, ymean, a, b, c);
+    write_readout(rhs, zmean, ymean, a, b, c);
     return IDL_OK;
 }
 

@@ -153,6 +153,15 @@ idl_status idl_readout_loo(const idl_mat *x, const idl_mat *u, const idl_mat *y,
                            int ngrid, double *work, idl_mat *a, idl_mat *b, idl_mat *c,
                            double *loo, int *best);
 
+/* The readout's solve from the normal equations of the centred data, for
+ * data seen a part at a time (a streamed file): k (q x q, q = h + n, upper
+ * triangle read) the centred sums of cross products of the features [X; U],
+ * rhs (q x p) those of the features with Y, zmean (q) and ymean (p) their
+ * means. The same ridge, solve and intercept as idl_readout, which calls it;
+ * k and rhs (finite) are overwritten. IDL_EDIM, IDL_EINVAL (ridge_rel), IDL_ELAPACK. */
+idl_status idl_readout_normal(idl_mat *k, idl_mat *rhs, const double *zmean, const double *ymean,
+                              double ridge_rel, idl_mat *a, idl_mat *b, idl_mat *c);
+
 /* lambda += alpha F .* 1{F >= eps} (report 4.1), lambda and F h x 1. */
 idl_status idl_dual_update(idl_mat *lambda, const idl_mat *f, double alpha, double eps);
 

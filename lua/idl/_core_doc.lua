@@ -132,6 +132,17 @@
 -- @function _csv_stream
 -- @local
 
+--- idl._csv_writer(path [, names [, delimiter]]) -> a writer handle, or nil,
+-- message: a CSV file written a block of rows at a time through one atomic
+-- writer (a temporary beside path): w:write(M) -> true (M's rows, %.17g; every
+-- block as wide as the names or the first block), w:commit() -> true (the file
+-- appears whole at path), w:abort() (the temporary is removed, path keeps its
+-- old contents; also done by the collector for a handle dropped uncommitted).
+-- A failed write or commit returns nil, "cannot write '<path>': <reason>" and
+-- aborts. Behind idl.IDLModel:predict's output option.
+-- @function _csv_writer
+-- @local
+
 --- idl.hash(m) -> 16 hex digits: an exact, order-sensitive 64-bit hash of m's
 -- shape and the bytes of its entries (hash.h); two matrices that differ in
 -- one bit, or in the order of their entries, have different hashes.
@@ -291,6 +302,12 @@
 -- (summed over outputs), best the index of the least. theta.A, theta.B,
 -- theta.c are overwritten with the fit at ridge_rel. Needs m >= 2 samples.
 -- @function readout_loo
+
+--- idl.readout_normal(theta, K, R, zmean, ymean, ridge_rel): the same readout
+-- from the centred normal equations (idl_readout_normal) of data seen a part
+-- at a time: K the (h+n) x (h+n) centred cross products of [X; U], R those
+-- of [X; U] with Y ((h+n) x p), zmean and ymean the means. K and R are read only.
+-- @function readout_normal
 
 --- Equilibrium and implicit differentiation.
 -- @section equilibrium

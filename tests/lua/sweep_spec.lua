@@ -271,6 +271,7 @@ local OBJECTS = {
   {"Standardizer", function() return idl.data.Standardizer() end},
   {"CSVSource", function() return idl.data.stream_csv(CSV, {target = "b"}) end},
   {"csvstream", function() return idl._csv_stream(CSV, ",", "auto", 0, 1) end},
+  {"csvwriter", function() return idl._csv_writer(TMP .. "/writer.csv", {"a", "b"}) end},
   {"LinearRegression", function() return idl.LinearRegression{} end},
   {"Bar", function() return idl.progress.new{enabled = false} end},
   {"Schema", function() return require("idl.params").training end},
@@ -457,13 +458,19 @@ local COVERED = {
   ["CSVSource:columns"] = {self = function() return idl.data.stream_csv(CSV, {target = "b"}) end, args = {}},
   ["CSVSource:close"] = {self = function() return idl.data.stream_csv(CSV, {target = "b"}) end, args = {}},
   ["CSVSource:stats"] = {self = function() return idl.data.stream_csv(CSV, {target = "b"}) end,
-    args = {F(function() return {distributed = false} end)}},
+    args = {F(function() return {distributed = false, comoments = true, sample = 2, seed = 1} end)}},
   ["csvstream:cols"] = {self = function() return idl._csv_stream(CSV, ",", "auto", 0, 1) end, args = {}},
   ["csvstream:names"] = {self = function() return idl._csv_stream(CSV, ",", "auto", 0, 1) end, args = {}},
   ["csvstream:next"] = {self = function() return idl._csv_stream(CSV, ",", "auto", 0, 1) end,
     args = {K(2), K(2)}},
   ["csvstream:rewind"] = {self = function() return idl._csv_stream(CSV, ",", "auto", 0, 1) end, args = {}},
   ["csvstream:close"] = {self = function() return idl._csv_stream(CSV, ",", "auto", 0, 1) end, args = {}},
+  ["csvwriter:write"] = {self = function() return idl._csv_writer(TMP .. "/writer.csv", {"a", "b"}) end,
+    args = {M(2, 2)}, nocompare = true},
+  ["csvwriter:commit"] = {self = function() return idl._csv_writer(TMP .. "/writer.csv", {"a", "b"}) end,
+    args = {}, nocompare = true},
+  ["csvwriter:abort"] = {self = function() return idl._csv_writer(TMP .. "/writer.csv", {"a", "b"}) end,
+    args = {}, nocompare = true},
   ["Standardizer:fit"] = {self = function() return idl.data.Standardizer() end, args = {M(4, 2)}},
   ["Standardizer:transform"] = {self = function() return idl.data.Standardizer():fit(randm(4, 2)) end,
     args = {M(3, 2)}},
@@ -522,6 +529,9 @@ local COVERED = {
     return {target = "b", batch_size = 2, shard = {0, 1}, delimiter = ",", header = "auto"} end)},
     nocompare = true},
   ["idl._csv_stream"] = {args = {K(CSV), K(","), K("auto"), K(0), K(1)}, nocompare = true},
+  ["idl._csv_writer"] = {args = {K(TMP .. "/writer.csv"), F(function() return {"a", "b"} end), K(",")},
+    nocompare = true},
+  ["idl.stream.is_source"] = {args = {V(function() return idl.data.stream_csv(CSV) end)}},
   ["idl._time_dgemm"] = {args = {M(2, 4), M(2, 3), M(3, 4), K(2)}, nocompare = true},
   ["idl._interrupt_begin"] = {args = {}, after = function() idl._interrupt_end() end},
   ["idl._interrupt_end"] = {args = {}},
@@ -565,6 +575,10 @@ local COVERED = {
   ["idl.readout"] = {args = {THETA, M("h", "m", "pos"), M("n", "m"), M("p", "m"), K(1e-8)}},
   ["idl.readout_loo"] = {args = {THETA, M("h", "m", "pos"), M("n", "m"), M("p", "m"),
     F(function() return {1e-6, 1e-2, 1} end)}},
+  ["idl.readout_normal"] = {args = {THETA, V(function()
+    local Z = randm(H + N, MS)
+    return Z * Z:t() + idl.eye(H + N)
+  end), M(H + N, P), M(H + N, 1), M(P, 1), K(1e-8)}},
   ["idl.project_inf"] = {args = {M(3, 3), NUM}},
   ["idl.project_inf_"] = {args = {M(3, 3), NUM}},
   ["idl.project_spectral"] = {args = {M(3, 3), NUM}},
@@ -654,6 +668,7 @@ local COVERED = {
   ["idl.standardize.from_standardized"] = {args = {THETA, F(function() return {u_mean = randm(N, 1),
     u_scale = idl.ones(N, 1), y_mean = randm(P, 1), y_scale = idl.ones(P, 1)} end), THETA}},
   ["idl.standardize.input_layer"] = {args = {THETA, M("n", "m")}},
+  ["idl.standardize.input_layer_from"] = {args = {THETA, M("n", 1), M("n", 1, "pos")}},
   ["idl.standardize.new"] = {args = {}, nocompare = true},
   ["idl.implicit.save_state"] = {args = {V(function() local s = state(); idl.implicit.round(s, config())
     return s end)}, nocompare = true},
@@ -676,6 +691,11 @@ local COVERED = {
     K(1e-8)}},
   ["idl.initializers.names"] = {args = {}},
   ["idl.initializers.linear"] = {args = {F(problem), RNG, F(function() return {ridge = 1e-4} end)}},
+  ["idl.initializers.linear_from_moments"] = {args = {F(function()
+    local Z = randm(MS, N + P)
+    local C = Z - idl.ones(MS, 1) * (Z:sum(1) / MS)
+    return {x_mean = randm(1, N), x_scale = idl.ones(1, N), y_mean = randm(1, P), comoments = C:t() * C}
+  end), K(H), RNG, F(function() return {ridge = 1e-4} end)}},
   ["idl.initializers.picard_ls"] = {args = {F(problem),
     RNG, F(function() return {kappa = 0.5} end)}},
   ["idl.initializers.random"] = {args = {F(problem),
