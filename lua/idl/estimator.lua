@@ -62,6 +62,8 @@ local metrics = require "idl.metrics"
 local progress = require "idl.progress"
 local mpi = require "idl.mpi"
 local distributed = require "idl.distributed"
+local stream = require "idl.stream"
+local stream_fit = require "idl.estimator.stream_fit"
 
 local estimator = {}
 
@@ -142,9 +144,15 @@ local function initial_theta(p, U, Y)
 end
 
 -- The trainer state a fit starts from: the initialization's model.
--- Data-parallel, every rank starts from rank 0's initialization.
-local function initial_state(p, U, Y, eval, parallel)
-  local theta, X0, lambda = initial_theta(p, U, Y)
+-- Data-parallel, every rank starts from rank 0's initialization. A theta
+-- given (a streamed fit's linear start) is used as it is.
+local function initial_state(p, U, Y, eval, parallel, theta)
+  local X0, lambda
+  if theta then
+    lambda = inputs.starting_lambda(p, p.hidden_variables) -- X0 nil: new_state solves for it
+  else
+    theta, X0, lambda = initial_theta(p, U, Y)
+  end
   if parallel then
     local blocks = {}
     for i, k in ipairs(model_mod.THETA_NAMES) do blocks[i] = theta[k] end
@@ -162,6 +170,43 @@ end
 local function initialization_on_all(s, p, U_all, Y_all)
   local theta = initial_theta(p, U_all, Y_all)
   for _, k in ipairs(model_mod.THETA_NAMES) do s.model.theta[k] = theta[k] end
+end
+
+-- The trainer state of a fit on matrices X, y (rows are samples), the run's
+-- config fields (distributed; refit = {U_all, Y_all} when a hold-out was
+-- drawn: initialization_on_all), the number of features and of outputs.
+local function memory_state(p, o, X, y)
+  local Xm = inputs.x(X, "X")
+  if p.hidden_variables == "auto" then p.hidden_variables = schema.auto_hidden(Xm:rows()) end
+  local ym = inputs.y(y, Xm:rows(), "y", "X")
+  local eval = o.eval_set ~= nil and inputs.eval_set(o.eval_set, Xm, ym) or nil
+  local registered = trainers.registry[o.type_of_training]
+  if registered.relaxed and not losses.get(p.loss).relaxed then
+    api.fail(string.format("type_of_training '%s' trains the relaxed problem, which needs the "
+      .. "squared loss; the model's loss is '%s'", o.type_of_training, p.loss))
+  end
+
+  inputs.check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
+  local U, Y = Xm:t(), ym:t()
+  local parallel = o.distributed and o.ranks > 1
+  if parallel then evaluated_everywhere(eval, o.ranks, "an eval_set") end
+  local U_all, Y_all, held_out = U, Y, false
+  if eval == nil and p.early_stopping and o.fit_defaults.holdout then
+    -- data-parallel: each rank holds out the same fraction of its shard, the
+    -- fraction of the total sample count
+    local m = parallel and distributed.sum{U:cols()}[1] or U:cols()
+    U, Y, eval = inputs.hold_out(U, Y, inputs.holdout_fraction(o.fit_defaults.holdout, m), p.random_state)
+    if parallel then evaluated_everywhere(eval, o.ranks, "a hold-out (a shard too small?)") end
+    held_out = true
+  end
+  local s
+  if o.checkpoint then
+    s = resume.state(p, o, {U = U, Y = Y, eval = eval, distributed = parallel or nil})
+  else
+    s = initial_state(p, U, Y, eval, parallel)
+  end
+  local run = {distributed = parallel or nil, refit = held_out and not parallel and {U_all, Y_all} or nil}
+  return s, run, Xm:cols(), ym:cols()
 end
 
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
@@ -210,44 +255,28 @@ end
 -- returns normally with est.stop_reason = "interrupted" (the best model with
 -- early stopping, else the last), after writing a checkpoint when
 -- checkpoint_path is set. A second Ctrl-C aborts as usual.
+--
+-- Data larger than memory: est:fit(source [, nil, opts]) with a data source
+-- (idl.data.stream_csv with a target) trains the implicit trainer on the file
+-- a batch at a time (idl.estimator.stream_fit: one pass for the statistics,
+-- the linear start and a sampled hold-out of at most 10,000 rows; then an
+-- epoch per pass; idl.train.implicit_stream). Not with checkpoint_path,
+-- resume or distributed (yet).
 IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   local fname = "idl.IDLModel:fit"
   local o = fit_options.check(self.params, opts)
   -- the values this fit uses: the parameters set, else the trainer's declared
   -- defaults (fit_defaults), else the schema's
   local p = SCHEMA:resolve(self.params, o.fit_defaults)
-  local Xm = inputs.x(X, "X")
-  if p.hidden_variables == "auto" then p.hidden_variables = schema.auto_hidden(Xm:rows()) end
-  local ym = inputs.y(y, Xm:rows(), "y", "X")
-  local eval = o.eval_set ~= nil and inputs.eval_set(o.eval_set, Xm, ym) or nil
-  local registered = trainers.registry[o.type_of_training]
-  if registered.relaxed and not losses.get(p.loss).relaxed then
-    api.fail(string.format("type_of_training '%s' trains the relaxed problem, which needs the "
-      .. "squared loss; the model's loss is '%s'", o.type_of_training, p.loss))
-  end
-
-  inputs.check_size(p.hidden_variables, Xm:cols(), Xm:rows() + (eval and eval.U:cols() or 0))
-  local U, Y = Xm:t(), ym:t()
-  local parallel = o.distributed and o.ranks > 1
-  if parallel then evaluated_everywhere(eval, o.ranks, "an eval_set") end
-  local U_all, Y_all, held_out = U, Y, false
-  if eval == nil and p.early_stopping and o.fit_defaults.holdout then
-    -- data-parallel: each rank holds out the same fraction of its shard, the
-    -- fraction of the total sample count
-    local m = parallel and distributed.sum{U:cols()}[1] or U:cols()
-    U, Y, eval = inputs.hold_out(U, Y, inputs.holdout_fraction(o.fit_defaults.holdout, m), p.random_state)
-    if parallel then evaluated_everywhere(eval, o.ranks, "a hold-out (a shard too small?)") end
-    held_out = true
-  end
-  local s
-  if o.checkpoint then
-    s = resume.state(p, o, {U = U, Y = Y, eval = eval, distributed = parallel or nil})
+  local s, run, n_features, n_outputs
+  if stream.is_source(X) then
+    s, run, n_features, n_outputs = stream_fit.state(p, o, X, y, initial_state)
   else
-    s = initial_state(p, U, Y, eval, parallel)
+    s, run, n_features, n_outputs = memory_state(p, o, X, y)
   end
   local bar = progress.new{total = o.rounds_number, label = o.type_of_training, enabled = o.verbose,
     fields = {"G", "relaxed_l2", "train_l2", "eval_l2", "residual"}}
-  trainers.run(o.type_of_training, s, {
+  trainers.run(run.type_of_training or o.type_of_training, s, {
     rounds_number = math.max(o.rounds_number - s.round, 0), dual_learning_rate = p.dual_learning_rate,
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
     early_stopping = p.early_stopping, patience = p.patience, monitor_tol = p.monitor_tol,
@@ -256,24 +285,22 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     callbacks = o.callbacks, on_step = o.on_step, progress = bar, trainer_options = o.trainer_options,
     checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
     checkpoint_meta = o.checkpoint_path and resume.checkpoint_meta(p, o), caller = fname,
-    distributed = parallel or nil,
+    distributed = run.distributed, stream = run.stream,
   })
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
     s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
   if s.stop_reason == "interrupted" or (o.verbose and s.stop_reason == "rounds_number_still_improving") then
     io.stderr:write(fname, ": ", s.stop_message, "\n")
   end
-  if held_out and not parallel and s.restored_round == 0 then
-    initialization_on_all(s, p, U_all, Y_all)
-  end
+  if run.refit and s.restored_round == 0 then initialization_on_all(s, p, run.refit[1], run.refit[2]) end
   self.model = s.model
   self.history = s.history
   self.best_round = s.best and s.best.round
   self.stop_reason = s.stop_reason
   self.stop_message = s.stop_message
   self.timing = s.timing
-  self.n_features = Xm:cols()
-  self.n_outputs = ym:cols()
+  self.n_features = n_features
+  self.n_outputs = n_outputs
   -- the trainer state stays available (s.X, s.x_eq, ...) without its h x m
   -- workspaces, which the relaxed steps rebuild on demand
   s.ws, s.x_eq_prev, s.x_eq_eval_prev = {}, nil, nil
@@ -291,18 +318,33 @@ local PREDICT_OPTIONS = {k_iterations = true, tol = true, method = true}
 -- -> y_hat (m x p): the equilibrium of each sample (at most k_iterations
 -- iterations), then A x + B u + c. est.predict_info holds the solver's record
 -- (a prediction whose equilibrium did not converge says so there).
+--
+-- est:predict(source, {output = path, ...}) -> path, rows: for a data
+-- source (idl.data.stream_csv; its target column, if any, is not read), the
+-- predictions are written to the CSV file at path a batch at a time
+-- (idl.estimator.stream_fit.predict: header "prediction", atomically: a
+-- malformed line of the source raises with its line number and path keeps
+-- its old contents); est.predict_info sums the iterations, keeps the worst
+-- residual and whether every solve converged.
 IDLModel.predict = method("idl.IDLModel:predict", function(self, X, opts)
   if not self.model then api.fail("the model is not fitted: call fit(X, y) first") end
-  opts = api.options(opts, PREDICT_OPTIONS, "options")
+  local source = stream.is_source(X)
+  opts = api.options(opts, source and stream_fit.PREDICT_OPTIONS or PREDICT_OPTIONS, "options")
   local k = opts.k_iterations == nil and 10000 or
     api.check(opts.k_iterations, {"number", integer = true, min = 0}, "k_iterations")
   local tol = opts.tol == nil and self.params.tol or api.check(opts.tol, {"number", min = 0}, "tol")
+  local solver = {max_iter = k, tol = tol, method = opts.method}
+  if source then
+    local path, rows, info = stream_fit.predict(self.model, X, opts, solver)
+    self.predict_info = info
+    return path, rows
+  end
   local Xm = inputs.x(X, "X")
   if Xm:cols() ~= self.model.n then
     api.fail(string.format("X has %d columns (features), the model was fitted on %d",
       Xm:cols(), self.model.n))
   end
-  local Yhat, info = self.model:predict_u(Xm:t(), {max_iter = k, tol = tol, method = opts.method})
+  local Yhat, info = self.model:predict_u(Xm:t(), solver)
   info.x = nil
   self.predict_info = info
   return Yhat:t()

@@ -229,6 +229,18 @@ end)
 
 local LINEAR_OPTIONS = {ridge = true, standardize = true, scale_e = true}
 
+-- The linear start's theta before its readout: A = 0, D = 0, E ~ N(0,
+-- scale_e^2 / n) (for standardized inputs with std), f = 0; opts checked.
+local function linear_theta(n, h, p, rng, opts)
+  opts = api.options(opts, LINEAR_OPTIONS, "options")
+  local ridge = ridge_option(opts)
+  local std = opts.standardize == nil or api.check(opts.standardize, "boolean", "opts.standardize")
+  local scale_e = opts.scale_e == nil and 1 or api.check(opts.scale_e, {"number", min = 0}, "opts.scale_e")
+  local theta = {A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1), D = core.zeros(h, h),
+    E = core.randn(h, n, rng, 0, scale_e / math.sqrt(n)), f = core.zeros(h, 1)}
+  return theta, std, ridge
+end
+
 --- linear(problem, rng [, {ridge = 1e-8 | "loo", standardize = true, scale_e = 1}]):
 -- the linear model as an IDL model: A = 0, D = 0, (B, c) by least squares
 -- (initializers.least_squares_abc with ridge, on no hidden unit), E ~ N(0,
@@ -239,22 +251,50 @@ local LINEAR_OPTIONS = {ridge = true, standardize = true, scale_e = true}
 -- @function linear
 init.register("linear", function(problem, rng, opts)
   local P = check_problem(problem, rng, true)
-  opts = api.options(opts, LINEAR_OPTIONS, "options")
-  local ridge = ridge_option(opts)
-  local std = opts.standardize == nil or api.check(opts.standardize, "boolean", "opts.standardize")
-  local scale_e = opts.scale_e == nil and 1 or api.check(opts.scale_e, {"number", min = 0}, "opts.scale_e")
-  local n, h, p = P.n, P.h, P.p
-  local theta = {A = core.zeros(p, h), B = core.zeros(p, n), c = core.zeros(p, 1), D = core.zeros(h, h),
-    E = core.randn(h, n, rng, 0, scale_e / math.sqrt(n)), f = core.zeros(h, 1)}
+  local theta, std, ridge = linear_theta(P.n, P.h, P.p, rng, opts)
   if std then
     standardize.input_layer(theta, P.U)
   else
     core.gemm(theta.f, theta.E, P.U:sum(2) / P.m, -1, 0)
   end
   -- the readout of U alone: A stays 0, (B, c) is the least-squares fit
-  local readout = {A = core.zeros(p, 0), B = theta.B, c = theta.c}
+  local readout = {A = core.zeros(P.p, 0), B = theta.B, c = theta.c}
   init.least_squares_abc(readout, core.zeros(0, P.m), P.U, P.Y, ridge)
   return theta, equilibrium(theta, P.U)
+end)
+
+--- initializers.linear_from_moments(moments, h, rng [, opts]) -> theta: the
+-- "linear" start (same options, the same draws from rng) from the moments of
+-- data that are not in memory (idl.data.CSVSource:stats{comoments = true}):
+-- moments = {rows, x_mean (1 x n), x_scale (1 x n), y_mean (1 x p),
+-- comoments ((n + p) x (n + p), the centred sums of cross products of the
+-- rows [x, y])}. The readout solves the same normal equations
+-- (idl.readout_normal), so it agrees with "linear" on the same rows to
+-- rounding. The equilibrium is not computed (D = 0: X = (E u + f)_+).
+init.linear_from_moments = api.public("idl.initializers.linear_from_moments", function(mom, h, rng, opts)
+  api.check(mom, "table", "moments")
+  local xm = api.check(mom.x_mean, {"matrix", rows = 1}, "moments.x_mean")
+  local n = xm:cols()
+  api.check(mom.x_scale, {"matrix", rows = 1, cols = n}, "moments.x_scale")
+  local p = api.check(mom.y_mean, {"matrix", rows = 1}, "moments.y_mean"):cols()
+  api.check(mom.comoments, {"matrix", rows = n + p, cols = n + p}, "moments.comoments")
+  api.check(h, {"dim", min = 1}, "h")
+  api.check(rng, "rng", "rng")
+  local theta, std, ridge = linear_theta(n, h, p, rng, opts)
+  if std then
+    standardize.input_layer_from(theta, xm:t(), mom.x_scale:t())
+  else
+    core.gemm(theta.f, theta.E, xm:t(), -1, 0)
+  end
+  if ridge == "loo" then
+    api.fail("opts.ridge = \"loo\" needs the samples in memory (leave-one-out); give a number")
+  end
+  -- the readout of U alone, as "linear": A stays 0
+  local readout = {A = core.zeros(p, 0), B = theta.B, c = theta.c}
+  local C = mom.comoments
+  api.engine(core.readout_normal, readout, C:sub(1, n, 1, n), C:sub(1, n, n + 1, n + p), xm:t(),
+    mom.y_mean:t(), ridge or steps.READOUT_RIDGE)
+  return theta
 end)
 
 local SUB_OPTIONS = {kappa = true, abc_iterations = true, def_iterations = true, tol = true}

@@ -112,7 +112,18 @@ standardize.input_layer = api.public("idl.standardize.input_layer", function(the
   local E = api.check(theta.E, "matrix", "theta.E")
   api.check(theta.f, {"matrix", rows = E:rows(), cols = 1}, "theta.f")
   api.check(U, {"matrix", rows = E:cols()}, "U")
-  local mean, scale = rows(U)
+  return standardize.input_layer_from(theta, rows(U))
+end)
+
+--- standardize.input_layer_from(theta, mean, scale): input_layer with the
+-- inputs' per-feature mean and scale given (n x 1 matrices; from a streamed
+-- pass, idl.data.CSVSource:stats, when the data are not in memory).
+standardize.input_layer_from = api.public("idl.standardize.input_layer_from", function(theta, mean, scale)
+  api.check(theta, "table", "theta")
+  local E = api.check(theta.E, "matrix", "theta.E")
+  api.check(theta.f, {"matrix", rows = E:rows(), cols = 1}, "theta.f")
+  api.check(mean, {"matrix", rows = E:cols(), cols = 1}, "mean")
+  api.check(scale, {"matrix", rows = E:cols(), cols = 1, finite = true}, "scale")
   core.scale_cols(theta.E, reciprocal(scale))
   core.gemm(theta.f, theta.E, mean, -1, 1)
   return theta

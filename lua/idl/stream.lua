@@ -108,9 +108,13 @@ stream.stream_csv = api.public("idl.data.stream_csv", function(path, opts)
   local target = resolve_target(opts.target, handle)
   return setmetatable({_handle = handle, _open = {path, delimiter, header, rank, size}, _cols = handle:cols(),
     _names = handle:names(),
-    path = path,
+    path = path, n_features = handle:cols() - (target > 0 and 1 or 0),
     batch_size = batch, target = target > 0 and target or nil, shard = {rank, size}}, CSVSource)
 end)
+
+--- stream.is_source(v) -> whether v is a data source of this module (what
+-- idl.IDLModel:fit and predict accept in place of a matrix).
+stream.is_source = api.public("idl.stream.is_source", function(v) return getmetatable(v) == CSVSource end)
 
 --- src:next() -> X (rows x features), y (rows x 1, nil without a target): the
 -- next batch of batch_size rows (fewer at the end), or nil when the pass is over.
@@ -157,17 +161,21 @@ CSVSource.close = api.method(CSVSource, "idl.data.CSVSource:close", function(sel
 end)
 
 
--- Moments of the rows of M (b x k): column means and sums of squared
--- deviations, two passes within the batch.
-local function batch_moments(M)
+-- Moments of the rows of M (b x k): column means and centred sums of
+-- squares (full: the k x k centred sums of cross products), two passes
+-- within the batch.
+local function batch_moments(M, full)
   local b = M:rows()
   local mean = M:sum(1) / b
   local C = M - core.ones(b, 1) * mean
+  if full then return mean, C:t() * C end
   return mean, C:hadamard(C):sum(1)
 end
 
 -- Adds a batch's moments to acc {n, mean, m2} (Chan, Golub and LeVeque's
--- pairwise update: stable where a running sum of squares is not).
+-- pairwise update: stable where a running sum of squares is not; with full
+-- moments the outer product of the means' difference, the diagonal of which
+-- is the per-column update).
 local function merge(acc, n, mean, m2)
   if acc.n == 0 then
     acc.n, acc.mean, acc.m2 = n, mean, m2
@@ -176,53 +184,141 @@ local function merge(acc, n, mean, m2)
   local total = acc.n + n
   local delta = mean - acc.mean
   acc.mean = acc.mean + delta * (n / total)
-  acc.m2 = acc.m2 + m2 + delta:hadamard(delta) * (acc.n * n / total)
+  local spread = acc.full and delta:t() * delta or delta:hadamard(delta)
+  acc.m2 = acc.m2 + m2 + spread * (acc.n * n / total)
   acc.n = total
 end
 
-local function scales(acc)
-  local scale = core.zeros(1, acc.m2:cols())
+-- The diagonal of a k x k matrix as a 1 x k matrix.
+local function diagonal(M)
+  local d = core.zeros(1, M:cols())
+  for j = 1, M:cols() do d:set(1, j, M:get(j, j)) end
+  return d
+end
+
+local function scales(n, m2)
+  local scale = core.zeros(1, m2:cols())
   for j = 1, scale:cols() do
-    local sd = math.sqrt(acc.m2:get(1, j) / acc.n)
+    local sd = math.sqrt(m2:get(1, j) / n)
     scale:set(1, j, sd > 0 and sd or 1)
   end
   return scale
 end
 
---- src:stats([{distributed = false}]) -> {rows, x_mean, x_scale, y_mean, y_scale}:
+-- A uniform sample of k rows of a stream (Li's reservoir algorithm L: the
+-- draws count in the rows kept, not in the rows read), in rows (k x cols)
+-- with their 0-based row indices in index.
+local Reservoir = {}
+Reservoir.__index = Reservoir
+
+local function reservoir(k, cols, seed)
+  return setmetatable({k = k, rows = core.zeros(k, cols), index = {}, seen = 0, rng = core.rng(seed)},
+    Reservoir)
+end
+
+function Reservoir:draw() return 1 - self.rng:uniform() end -- in (0, 1]: its log is finite
+
+function Reservoir:skip()
+  self.w = self.w * math.exp(math.log(self:draw()) / self.k)
+  self.next = self.next + 1 + math.floor(math.log(self:draw()) / math.log(1 - self.w))
+end
+
+function Reservoir:keep(M, r, slot)
+  core.copy(self.rows:sub(slot, slot, 1, self.rows:cols()), M:sub(r, r, 1, M:cols()))
+  self.index[slot] = self.seen + r - 1
+end
+
+-- Offers the rows of M (the next rows of the stream).
+function Reservoir:offer(M)
+  local b = M:rows()
+  for r = 1, b do
+    local i = self.seen + r - 1
+    if i < self.k then
+      self:keep(M, r, i + 1)
+      if i + 1 == self.k then
+        self.w, self.next = 1, self.k - 1
+        self:skip()
+      end
+    elseif i == self.next then
+      self:keep(M, r, self.rng:integer(self.k))
+      self:skip()
+    end
+  end
+  self.seen = self.seen + b
+end
+
+-- The sample in row order: {X = rows x features, y = rows x 1 or nil, rows = {0-based indices}}.
+function Reservoir:result(nx, target)
+  local k = math.min(self.k, self.seen)
+  local order = {}
+  for i = 1, k do order[i] = i end
+  table.sort(order, function(a, b) return self.index[a] < self.index[b] end)
+  local S = self.rows:t():select_cols(order):t()
+  local index = {}
+  for i, j in ipairs(order) do index[i] = self.index[j] end
+  local out = {X = S:sub(1, k, 1, nx):copy(), rows = index}
+  if target then out.y = S:sub(1, k, nx + 1, nx + 1):copy() end
+  return out
+end
+
+local STATS_OPTIONS = {distributed = true, comoments = true, sample = true, seed = true}
+
+-- Reads every row of the source once into acc (moments) and res (a reservoir or nil).
+local function scan(self, acc, res)
+  local handle, err = core._csv_stream(table.unpack(self._open, 1, 5))
+  if not handle then api.fail(err) end
+  while true do
+    local X, y = handle:next(self.batch_size, self.target or 0)
+    if X == nil and y ~= nil then api.fail(y) end
+    if X == nil then break end
+    local M = y and X:hcat(y) or X
+    merge(acc, M:rows(), batch_moments(M, acc.full))
+    if res then res:offer(M) end
+  end
+  handle:close()
+end
+
+--- src:stats([{distributed = false, comoments = false, sample = 0, seed = 0}])
+-- -> {rows, x_mean, x_scale, y_mean, y_scale [, comoments] [, sample]}:
 -- one streaming pass over this source's rows (the position of next() is
 -- kept), giving per column the mean and the population standard deviation
 -- (1 for a constant column), as 1 x k matrices like data.Standardizer's mean
 -- and scale (y_mean and y_scale only with a target). With distributed = true
 -- every rank of the MPI job passes its own shard and all get the statistics
 -- of the union (rows counts them all).
+-- comoments = true adds st.comoments, the k x k centred sums of cross
+-- products sum_i (z_i - mean)^T (z_i - mean) of the rows z = [features,
+-- target] (the normal equations of a least-squares fit, merged batch by batch
+-- as the variances are; not with distributed). sample = k adds st.sample, a
+-- uniform random sample of min(k, rows) rows drawn in the same pass (seeded by
+-- seed): {X = k x features, y = k x 1 (with a target), rows = their 0-based
+-- row indices in this source, ascending}, in memory.
 CSVSource.stats = api.method(CSVSource, "idl.data.CSVSource:stats", function(self, opts)
-  opts = api.options(opts, {distributed = true}, "options")
+  opts = api.options(opts, STATS_OPTIONS, "options")
   local distributed = opts.distributed ~= nil and api.check(opts.distributed, "boolean", "distributed")
-  local handle, err = core._csv_stream(table.unpack(self._open, 1, 5))
-  if not handle then api.fail(err) end
-  local acc = {n = 0}
-  while true do
-    local X, y = handle:next(self.batch_size, self.target or 0)
-    if X == nil and y ~= nil then api.fail(y) end
-    if X == nil then break end
-    local M = y and X:hcat(y) or X
-    merge(acc, M:rows(), batch_moments(M))
-  end
-  handle:close()
+  local full = opts.comoments ~= nil and api.check(opts.comoments, "boolean", "comoments")
+  local k_sample = opts.sample == nil and 0 or api.check(opts.sample, {"count", max = 1 << 24}, "sample")
+  local seed = opts.seed == nil and 0
+    or api.check(opts.seed, {"number", integer = true, min = 0, max = 0xffffffff}, "seed")
+  if full and distributed then api.fail("comoments cannot be combined with distributed (yet)") end
   local k = self._cols
+  local acc = {n = 0, full = full}
+  local res = k_sample > 0 and reservoir(k_sample, k, seed) or nil
+  scan(self, acc, res)
   if distributed then
     local zeros = core.zeros(1, k)
     local n, mean, m2 = require("idl.distributed").moments(acc.n, acc.mean or zeros, acc.m2 or zeros)
     acc = {n = n, mean = mean, m2 = m2}
   end
   if acc.n == 0 then api.fail("the source has no rows" .. (distributed and " on any rank" or "")) end
-  local scale, nx = scales(acc), k - (self.target and 1 or 0)
-  local st = {rows = acc.n, x_mean = acc.mean:sub(1, 1, 1, nx), x_scale = scale:sub(1, 1, 1, nx)}
+  local scale, nx = scales(acc.n, full and diagonal(acc.m2) or acc.m2), k - (self.target and 1 or 0)
+  local st = {rows = acc.n, x_mean = acc.mean:sub(1, 1, 1, nx):copy(),
+    x_scale = scale:sub(1, 1, 1, nx):copy()}
   if self.target then
     st.y_mean, st.y_scale = acc.mean:sub(1, 1, k, k):copy(), scale:sub(1, 1, k, k):copy()
   end
-  st.x_mean, st.x_scale = st.x_mean:copy(), st.x_scale:copy()
+  if full then st.comoments = acc.m2 end
+  if res then st.sample = res:result(nx, self.target) end
   return st
 end)
 

@@ -141,6 +141,8 @@ end
 local Fault = {__tostring = function(f) return "implicit: " .. f.what end}
 
 local function fault(what) error(setmetatable({what = what}, Fault), 0) end
+implicit.fault = fault
+function implicit.is_fault(err) return getmetatable(err) == Fault end
 
 -- The forward of the MLP phase (D held at 0): X = (E U + f)_+ exactly.
 local EXPLICIT_INFO = {iterations = 0, converged = true}
@@ -225,11 +227,13 @@ local function stepped_grads(st, opts)
   end
   return st.grads_but_D
 end
+implicit.stepped_grads = stepped_grads
 
 local function optimizer_config(st, opts, theta)
   return {learning_rate = st.lr, momentum = opts.momentum, weight_decay = opts.weight_decay,
     scales = scales_of(opts, theta)}
 end
+implicit.stepper, implicit.optimizer_config = stepper, optimizer_config
 
 local function check_loss(loss)
   if loss ~= loss or math.abs(loss) == math.huge then
@@ -363,6 +367,7 @@ local function round_options(s, opts, config)
   o.constraint, o.kappa = c.kind, c.kappa
   return o
 end
+implicit.round_options = round_options
 
 -- Data-parallel: the six gradient blocks and [loss * b, b, fault] as views
 -- into one flat column (st.flat), reduced by one allreduce per step.
@@ -449,13 +454,23 @@ function implicit.round(s, config, opts)
     s.trainer_state = ctx
   end
   ctx.opts = opts
+  local epoch = opts.distributed and run_epoch_distributed or run_epoch
+  return implicit.run_round(s, ctx, opts, function(c, o) return epoch(c.theta, c.U, c.Y, c.st, o) end)
+end
+
+--- implicit.run_round(s, ctx, opts, epoch) -> result: one round on the
+-- context ctx {model, sc, theta, st}: epoch(ctx, opts) -> mean loss, solver
+-- iterations per batch [, fault description] runs the steps (opts.explicit
+-- set for the MLP phase, st.iters counting); then the warm-up count or the
+-- learning-rate schedule, and the model written back in raw units (also the
+-- streamed trainer's, idl.train.implicit_stream).
+function implicit.run_round(s, ctx, opts, epoch)
   local st = ctx.st
   if opts.distributed and not st.flat then fuse_grads(st, ctx.theta) end -- resumed (restore_state)
   st.eq_failures, st.iters = 0, {forward = 0, backward = 0}
   st.lr = st.schedule.lr or opts.learning_rate
   opts.explicit = st.warmup.left > 0
-  local epoch = opts.distributed and run_epoch_distributed or run_epoch
-  local ok, loss, iterations, what = pcall(epoch, ctx.theta, ctx.U, ctx.Y, st, opts)
+  local ok, loss, iterations, what = pcall(epoch, ctx, opts)
   local bad = first_nonfinite(ctx.theta)
   if not ok then
     if not bad then error(loss, 0) end
