@@ -17,7 +17,7 @@ local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/suppo
 local SOURCE = os.getenv("IDL_SOURCE_DIR") or "."
 local EXE = os.getenv("IDL_EXE") or "build/bin/idl"
 local CHILD = SOURCE .. "/tests/lua/fixtures/mpi_parallel_child.lua"
-local TIMEOUT = 60 -- seconds: a hang fails the test instead of stalling the suite
+local TIMEOUT = 120 -- seconds a launch: a hang fails the test instead of stalling the suite
 
 -- "<rank> <key> <values...>" lines -> results[rank][key] = the values (numbers where they read as one)
 local function parse(stdout)

@@ -15,7 +15,7 @@ local SOURCE = os.getenv("IDL_SOURCE_DIR") or "."
 local EXE = os.getenv("IDL_EXE") or "build/bin/idl"
 local MPIEXEC = os.getenv("IDL_MPIEXEC") or "mpirun"
 local CHILD = SOURCE .. "/tests/lua/fixtures/mpi_child.lua"
-local TIMEOUT = 60 -- seconds: a hang fails the test instead of stalling the suite
+local TIMEOUT = 120 -- seconds a launch: a hang fails the test instead of stalling the suite
 
 local function err_of(f, ...)
   local ok, msg = pcall(f, ...)
