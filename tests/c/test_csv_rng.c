@@ -9,7 +9,7 @@
 static const char *write_file(const char *name, const char *text)
 {
     static char path[256];
-    snprintf(path, sizeof path, "/tmp/idl_test_%s", name);
+    tu_temp_path(path, sizeof path, name);
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
@@ -41,8 +41,10 @@ static void test_csv(void)
     double v[6] = {0.1, 1.0 / 3.0, -2.5e-300, 1e300, 123456789.123456789, -0.0};
     idl_mat m = idl_mat_wrap(v, 3, 2);
     const char *names[] = {"p", "q"};
-    CHECK(idl_csv_write("/tmp/idl_test_rt.csv", &m, names, ',', NULL) == IDL_OK);
-    CHECK(idl_csv_read("/tmp/idl_test_rt.csv", ',', IDL_CSV_HEADER, &t, &e) == IDL_OK);
+    char rt[256];
+    tu_temp_path(rt, sizeof rt, "rt.csv");
+    CHECK(idl_csv_write(rt, &m, names, ',', NULL) == IDL_OK);
+    CHECK(idl_csv_read(rt, ',', IDL_CSV_HEADER, &t, &e) == IDL_OK);
     int bad = 0;
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 2; c++)
@@ -90,9 +92,19 @@ static void test_rng(void)
     idl_rng_free(a), idl_rng_free(b), idl_rng_free(c);
 }
 
+/* The files test_csv wrote. */
+static void remove_files(void)
+{
+    static const char *names[] = {"a.csv", "b.csv", "c.csv", "d.csv", "e.csv", "rt.csv"};
+    char path[256];
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        remove(tu_temp_path(path, sizeof path, names[k]));
+}
+
 int main(void)
 {
     test_csv();
     test_rng();
+    remove_files();
     return tu_finish("test_csv_rng");
 }

@@ -76,7 +76,8 @@ static idl_status stream_and_compare(const char *path, const idl_csv_table *t, i
 
 static void test_against_read_csv(void)
 {
-    const char *path = "/tmp/idl_test_csvstream.csv";
+    char buf[256];
+    const char *path = tu_temp_path(buf, sizeof buf, "csvstream.csv");
     static const int batches[] = {1, 2, 1000};
     for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++) {
         write_file(path, CASES[k]);
@@ -106,7 +107,8 @@ static void test_against_read_csv(void)
 /* The target column goes to y, the others in order to x. */
 static void test_target_and_lines_past_the_buffer(void)
 {
-    const char *path = "/tmp/idl_test_csvstream_wide.csv";
+    char buf[256];
+    const char *path = tu_temp_path(buf, sizeof buf, "csvstream_wide.csv");
     FILE *f = fopen(path, "wb");
     int cols = 400000; /* two lines of ~1.2 MB: past the first 1 MiB buffer */
     for (int r = 0; r < 2 && f; r++)

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "mat.h"
 
@@ -46,6 +47,14 @@ static inline idl_mat tu_alloc(int rows, int cols, int pad)
         exit(2);
     }
     return m;
+}
+
+/* "/tmp/idl_test_<pid>_<name>" in buf: this process's own file, so that test
+ * suites running at the same time (other build trees) do not collide. */
+static inline const char *tu_temp_path(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "/tmp/idl_test_%ld_%s", (long)getpid(), name);
+    return buf;
 }
 
 /* Deterministic pseudo-random fill in [-1, 1) (an LCG, independent of GSL). */
