@@ -102,7 +102,7 @@ describe("implicit training", function()
     local before = implicit.evaluate(theta, U, Y)
     local history = implicit.train(theta, U, Y, {epochs = 400, batch_size = 20, learning_rate = 1e-2,
       scales = {},
-      patience = 400, seed = 1})
+      patience = 400, lr_patience = 8, seed = 1})
     local after = implicit.evaluate(theta, U, Y)
     local var = 0
     local mean = Y:sum() / 200
@@ -152,12 +152,12 @@ describe("implicit training's defaults", function()
     assert.are.same({kind = d.constraint, kappa = d.kappa}, est.constraint)
     assert.are.equal(est.loss, d.loss)
     for _, name in ipairs(spec.options.names) do
-      if name ~= "backward_steps" and name ~= "forward_tol" then
+      if name ~= "backward_steps" and name ~= "forward_steps" and name ~= "forward_tol" then
         assert.are.equal(spec.options:info(name).default, d[name], name)
       end
     end
-    assert.are.equal(0, d.backward_steps)
-    assert.are.equal(3, spec.options:info("backward_steps").default)
+    assert.are.same({0, 0}, {d.backward_steps, d.forward_steps})
+    assert.are.same({1, 2}, {spec.options:info("backward_steps").default, spec.options:info("forward_steps").default})
   end)
 end)
 
@@ -167,7 +167,10 @@ describe("implicit training's solver tolerances", function()
   local X, y = idl.data.implicit(200, idl.rng(4), {n = 3, h = 6, p = 1, density = 0.5, kappa = 0.8})
   local function run(trainer_options, phantom)
     -- the tolerances concern the exact backward solve unless phantom
-    if not phantom then trainer_options.backward_steps = trainer_options.backward_steps or 0 end
+    if not phantom then
+      trainer_options.backward_steps = trainer_options.backward_steps or 0
+      trainer_options.forward_steps = trainer_options.forward_steps or 0
+    end
     trainer_options.warmup_epochs = 0 -- the solves of the MLP phase are no solves
     local est = idl.IDLModel{hidden_variables = 8, random_state = 1, verbosity = false,
       early_stopping = false}
@@ -188,12 +191,12 @@ describe("implicit training's solver tolerances", function()
     assert.is_false(idl.equal(lf.model.theta.D, lb.model.theta.D, 0)) -- not the same solve loosened
   end)
 
-  it("the estimator trains with the 3-step phantom gradient unless backward_steps = 0 asks for the exact one",
+  it("the estimator trains with the 1-step phantom gradient unless backward_steps = 0 asks for the exact one",
     function()
     local _, default = run({}, true)
-    local _, three = run({backward_steps = 3}, true)
+    local _, one = run({backward_steps = 1}, true)
     local _, exact = run({backward_steps = 0}, true)
-    assert.is_true(idl.equal(default.model.theta.D, three.model.theta.D, 0))
+    assert.is_true(idl.equal(default.model.theta.D, one.model.theta.D, 0))
     assert.is_false(idl.equal(default.model.theta.D, exact.model.theta.D, 1e-8))
   end)
 end)
