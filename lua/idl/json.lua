@@ -74,6 +74,11 @@ end
 
 local encode_value
 
+-- What JSON cannot hold is an expected failure of the value: raised as a
+-- tagged table that encode turns into nil and the message (as the parser's
+-- syntax errors), so that try_encode reports it and encode raises it.
+local function unencodable(fmt, ...) error({json_problem = string.format(fmt, ...)}, 0) end
+
 -- Raises for a table that is neither an array (keys 1..n) nor an object (string keys),
 -- naming the offending key deterministically.
 local function bad_key(t, path)
@@ -85,11 +90,11 @@ local function bad_key(t, path)
   if #bad == 0 then
     local hole = 1
     while t[hole] ~= nil do hole = hole + 1 end
-    api.failf("%s is a sparse array (index %d of %d keys is nil): JSON arrays need keys 1..n", where(path),
+    unencodable("%s is a sparse array (index %d of %d keys is nil): JSON arrays need keys 1..n", where(path),
       hole, count)
   end
   table.sort(bad)
-  api.failf("%s has the key %s: JSON objects need string keys", where(path), bad[1])
+  unencodable("%s has the key %s: JSON objects need string keys", where(path), bad[1])
 end
 
 local function encode_array(t, n, ctx, path, depth)
@@ -136,9 +141,9 @@ encode_value = function(v, ctx, path, depth)
   elseif is_matrix(v) then
     return encode_value(v:totable(), ctx, path, depth)
   elseif kind ~= "table" then
-    api.failf("%s is a %s, which JSON cannot hold", where(path), kind)
+    unencodable("%s is a %s, which JSON cannot hold", where(path), kind)
   end
-  if ctx.seen[v] then api.failf("%s refers back to an enclosing table (a cycle)", where(path)) end
+  if ctx.seen[v] then unencodable("%s refers back to an enclosing table (a cycle)", where(path)) end
   ctx.seen[v] = true
   local n = array_length(v)
   local s = n and encode_array(v, n, ctx, path, depth) or encode_object(v, ctx, path, depth)
@@ -146,12 +151,9 @@ encode_value = function(v, ctx, path, depth)
   return s
 end
 
---- Encodes a Lua value as JSON text.
--- @param value a table, string, number, boolean, idl matrix or `json.null`
--- @tparam[opt] table opts `indent` (true for two spaces, or a string),
---   `allow_nan` (write NaN/Infinity instead of null)
--- @treturn string the JSON text (with `indent`, arrays of scalars stay on one line)
-json.encode = api.public("idl.json.encode", function(value, opts)
+-- The JSON text of value, or nil and what JSON cannot hold in it; opts
+-- checked (misuse raises).
+local function encode(value, opts)
   opts = api.options(opts, ENCODE_OPTIONS, "opts")
   local indent = opts.indent
   if indent == true then indent = "  " end
@@ -159,8 +161,33 @@ json.encode = api.public("idl.json.encode", function(value, opts)
     api.fail("opts.indent must be true, false or a string")
   end
   local ctx = {indent = indent or nil, allow_nan = opts.allow_nan, seen = {}}
-  local result = encode_value(value, ctx, "", 0)
-  return result
+  local ok, text = pcall(encode_value, value, ctx, "", 0)
+  if ok then return text end
+  if type(text) == "table" and text.json_problem then return nil, text.json_problem end
+  error(text, 0) -- not a value JSON cannot hold: raised as it is
+end
+
+--- Encodes a Lua value as JSON text; raises on a value JSON cannot hold
+-- (naming its place: "$.a[2] is a function, which JSON cannot hold").
+-- @param value a table, string, number, boolean, idl matrix or `json.null`
+-- @tparam[opt] table opts `indent` (true for two spaces, or a string),
+--   `allow_nan` (write NaN/Infinity instead of null)
+-- @treturn string the JSON text (with `indent`, arrays of scalars stay on one line)
+json.encode = api.public("idl.json.encode", function(value, opts)
+  local text, problem = encode(value, opts)
+  if not text then api.fail(problem) end
+  return text
+end)
+
+--- Encodes a Lua value as JSON text when JSON can hold it, as encode does;
+-- otherwise returns nil and what it cannot hold (for callers that record
+-- a value only when it can be written, or add their own context).
+-- @param value as for `encode`
+-- @tparam[opt] table opts as for `encode`
+-- @return the JSON text, or nil and a message
+json.try_encode = api.public("idl.json.try_encode", function(value, opts)
+  local text, problem = encode(value, opts)
+  return text, problem
 end)
 
 -- Decoding ------------------------------------------------------------------

@@ -188,8 +188,8 @@ local function run_jobs(script, jobs, indices, opts, workers)
   -- the temporary directory goes whatever happens: a failure is raised after
   local ok, result = pcall(function()
     for _, i in ipairs(indices) do
-      local encoded, text = pcall(json.encode, jobs[i], {allow_nan = true})
-      if not encoded then error(string.format("job %d: %s", i, api.strip(text)), 0) end
+      local text, problem = json.try_encode(jobs[i], {allow_nan = true})
+      if not text then error(string.format("job %d: %s", i, problem), 0) end
       write_file(dir .. "/" .. i .. ".in.json", text)
     end
     write_file(dir .. "/jobs.txt", table.concat(indices, "\n") .. "\n")

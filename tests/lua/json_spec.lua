@@ -105,6 +105,17 @@ describe("json.encode", function()
     assert.matches("opts.indent must be", err_of(json.encode, {}, {indent = 2}))
   end)
 
+  it("try_encode: the text, or nil and what encode raises, without its name", function()
+    assert.equal('{"a":[1,2]}', json.try_encode{a = {1, 2}})
+    local text, problem = json.try_encode({f = {1, print}})
+    assert.is_nil(text)
+    assert.equal("$.f[2] is a function, which JSON cannot hold", problem)
+    local t = {}
+    t.self = t
+    assert.equal("$.self refers back to an enclosing table (a cycle)", select(2, json.try_encode(t)))
+    assert.matches("idl.json.try_encode: opts.indent must be", err_of(json.try_encode, {}, {indent = 2}))
+  end)
+
   it("accepts the same table twice when it is not a cycle", function()
     local shared = {1, 2}
     assert.equal('{"a":[1,2],"b":[1,2]}', json.encode{a = shared, b = shared})

@@ -709,6 +709,8 @@ local COVERED = {
   ["idl.json.decode"] = {args = {K('{"a": [1, 2.5, null]}'), F(function() return {null = 0} end)}},
   ["idl.json.encode"] = {args = {V(function() return {a = {1, 2.5}, b = "x"} end), F(function()
     return {indent = true, allow_nan = true} end)}},
+  ["idl.json.try_encode"] = {args = {V(function() return {a = {1, 2.5}, b = "x"} end), F(function()
+    return {indent = true, allow_nan = true} end)}},
   ["idl.json.read"] = {args = {K(JSON_FILE), F(function() return {null = 0} end)}},
   ["idl.json.write"] = {args = {OUT("out.json"), V(function() return {a = 1} end),
     F(function() return {indent = true} end)}},

@@ -44,7 +44,7 @@ function resume.checkpoint_meta(p, o)
   local meta, record_params = resume.param_meta(p)
   local record = {type_of_training = o.type_of_training, rounds_number = o.rounds_number,
     params = record_params}
-  if o.trainer_options ~= nil and pcall(json.encode, o.trainer_options) then
+  if o.trainer_options ~= nil and json.try_encode(o.trainer_options) then
     record.trainer_options = o.trainer_options
   end
   meta["checkpoint.fit"] = json.encode(record)

@@ -176,8 +176,8 @@ end
 
 -- JSON of a packed tree.
 local function encode(packed)
-  local ok, text = pcall(json.encode, packed, {allow_nan = true})
-  if not ok then api.fail("the state cannot be written: " .. api.strip(text)) end
+  local text, problem = json.try_encode(packed, {allow_nan = true})
+  if not text then api.fail("the state cannot be written: " .. problem) end
   return text
 end
 
