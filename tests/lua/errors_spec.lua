@@ -166,6 +166,15 @@ local cases = {
   {"idl.timing", "idl.timing: on must be a boolean, got 1", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.timing(1)
   end},
+  -- a trainer state JSON cannot hold, found while encoding the checkpoint
+  {"trainers.checkpoint (a state JSON cannot hold)", "idl.trainers.checkpoint: the state cannot be written: "
+    .. "$.unsaveable.f is a function, which JSON cannot hold", function(at)
+    idl.trainers.register{name = "unsaveable", round = function() return {loss = 1} end,
+      save_state = function() return {f = print} end, restore_state = function() end}
+    local s = idl.trainers.new_state{model = fitted.model:copy(), U = X:t(), Y = y:t()}
+    idl.trainers.run("unsaveable", s, {rounds_number = 1})
+    at.line = debug.getinfo(1, "l").currentline; idl.trainers.checkpoint(s, NOWHERE)
+  end},
   -- a C function of the engine
   {"idl.zeros (C)", "idl.zeros: rows must be a non-negative integer", function(at)
     at.line = debug.getinfo(1, "l").currentline; idl.zeros(-1, 2)
