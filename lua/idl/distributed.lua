@@ -4,6 +4,7 @@
 --
 --     distributed.row_scaler(U)        -- standardize.row_scaler of the union of every rank's U
 --     distributed.moments(n, mean, m2) -- count, means and squared deviations of the union
+--     distributed.comoments(Z)         -- count, mean and centred cross products of the union
 --     distributed.sum{a, b, ...}       -- Lua numbers summed over the ranks, one allreduce
 --     distributed.max{a, b, ...}       -- their maxima (e.g. the number of batches of an epoch)
 --     distributed.union(values)        -- the sorted distinct values of every rank's array
@@ -139,6 +140,34 @@ distributed.moments = api.public("idl.distributed.moments", function(n, mean, m2
   local spread = m2 + d:hadamard(d) * n
   mpi.allreduce(spread)
   return math.tointeger(total) or total, global, spread
+end)
+
+--- distributed.comoments(Z) -> n, mean, C: for the columns (samples) of
+-- every rank's Z (k x m_r, the same k everywhere; m_r may be 0 on some ranks,
+-- not on all) together: their count, mean (k x 1) and centred sums of cross
+-- products C = sum_i (z_i - mean)(z_i - mean)^T (k x k), equal bit for bit on
+-- every rank: the normal equations of a least-squares fit on the union. Two
+-- allreduces, the second of C_r + m_r (mean_r - mean)(mean_r - mean)^T (the
+-- parallel form of Chan et al.'s update, as moments).
+distributed.comoments = api.public("idl.distributed.comoments", function(Z)
+  api.check(Z, {"matrix", finite = true}, "Z")
+  local k, m = Z:rows(), Z:cols()
+  local mean, C = core.zeros(k, 1), core.zeros(k, k)
+  if m > 0 then
+    mean = Z:sum(2) / m
+    local centred = Z:copy()
+    core.add_col(centred, -1, mean)
+    core.gemm(C, centred, centred, 1, 0, false, true)
+  end
+  local sums = {core.full(1, 1, m), mean * m}
+  mpi.allreduce(sums)
+  local total = sums[1]:get(1, 1)
+  if total == 0 then api.fail("Z has no columns (samples) on any rank") end
+  local global = sums[2] / total
+  local d = mean - global
+  core.gemm(C, d, d, m, 1, false, true)
+  mpi.allreduce(C)
+  return math.tointeger(total) or total, global, C
 end)
 
 --- distributed.row_scaler(M) -> mean, scale: what idl.standardize.row_scaler

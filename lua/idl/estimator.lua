@@ -143,8 +143,27 @@ local function initial_theta(p, U, Y)
   return theta, X0, lambda
 end
 
+-- Data-parallel, the "linear" start of the union of the shards: its readout
+-- solved on their normal equations (idl.distributed.comoments), so that every
+-- rank starts where one process holding all the data would (to rounding),
+-- not from rank 0's shard. nil for the other initializations (rank 0's).
+local function union_linear_start(p, U, Y)
+  if p.initialization ~= "linear" or p.initialization_theta then return nil end
+  local n, p_out = U:rows(), Y:rows()
+  local rows, mean, C = distributed.comoments(U:vcat(Y))
+  local scale = core.zeros(1, n)
+  for i = 1, n do
+    local sd = math.sqrt(C:get(i, i) / rows)
+    scale:set(1, i, sd > 0 and sd or 1)
+  end
+  local moments = {x_mean = mean:sub(1, n, 1, 1):t(), x_scale = scale,
+    y_mean = mean:sub(n + 1, n + p_out, 1, 1):t(), comoments = C}
+  return initializers.linear_from_moments(moments, p.hidden_variables, core.rng(p.random_state),
+    p.initialization_options)
+end
+
 -- The trainer state a fit starts from: the initialization's model.
--- Data-parallel, every rank starts from rank 0's initialization. A theta
+-- Data-parallel, every rank starts from rank 0's theta (broadcast). A theta
 -- given (a streamed fit's linear start) is used as it is.
 local function initial_state(p, U, Y, eval, parallel, theta)
   local X0, lambda
@@ -203,7 +222,7 @@ local function memory_state(p, o, X, y)
   if o.checkpoint then
     s = resume.state(p, o, {U = U, Y = Y, eval = eval, distributed = parallel or nil})
   else
-    s = initial_state(p, U, Y, eval, parallel)
+    s = initial_state(p, U, Y, eval, parallel, parallel and union_linear_start(p, U, Y) or nil)
   end
   local run = {distributed = parallel or nil, refit = held_out and not parallel and {U_all, Y_all} or nil}
   return s, run, Xm:cols(), ym:cols()
@@ -245,7 +264,8 @@ end
 -- its own shard (the implicit trainer): the standardization statistics, every
 -- step's gradients (one fused allreduce) and the losses behind early stopping
 -- and the learning-rate schedule are reduced over the ranks, which start from
--- rank 0's initialization and so hold bit-identical parameters throughout;
+-- one initialization (the "linear" start solved on the union of the shards,
+-- another one rank 0's, broadcast) and so hold bit-identical parameters throughout;
 -- each rank holds out its own share for early stopping; rank 0 alone prints
 -- progress and writes checkpoints, with every rank's own state (warm starts,
 -- shuffling generator: idl.train.checkpoint), and resume continues on as many

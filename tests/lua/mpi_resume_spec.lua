@@ -4,8 +4,10 @@
 -- (checkpoints every 3 rounds) and resumes it from its checkpoint. Checked:
 -- the resumed parameters equal the uninterrupted ones bit for bit (idl.hash
 -- of every block) on every rank, and every rank holds the same; one file was
--- written (by rank 0), holding the shared state once and each rank's own; and
--- a job of another size (here: this process alone) is refused with a message.
+-- written (by rank 0), holding the shared state once and each rank's own; a
+-- job of another size (here: this process alone) is refused with a message;
+-- and the "linear" start is the one of all the rows in one process (its
+-- training loss to 1e-12; rank 0's shard alone would give one 5% higher).
 
 local idl = require "idl"
 local json = require "idl.json"
@@ -97,6 +99,22 @@ describe("a data-parallel fit under mpirun -np 2, interrupted and resumed", func
       assert.are.equal(12, got.whole_rounds)
       assert.are.equal(12, got.resumed_rounds)
       assert.are.equal(got.whole_best, got.resumed_best)
+    end
+  end)
+
+  it("starts from the \"linear\" start of the union of the shards, not from rank 0's", function()
+    assert.are.equal(0, code, stderr)
+    -- one process holding all the rows, the same parameters and generator
+    local X, y = support.sine_problem(300, 21)
+    local alone = idl.IDLModel{hidden_variables = 8, random_state = 4, verbosity = false,
+      early_stopping = false}
+    alone:fit(X, y, {rounds_number = 1})
+    local want = alone.history[1].train_l2
+    local results = parse(stdout)
+    for r = 0, 1 do
+      local got = results[r].start_l2
+      assert.is_true(math.abs(got - want) <= 1e-12 * want,
+        string.format("rank %d: %.17g, alone %.17g", r, got, want))
     end
   end)
 

@@ -547,6 +547,7 @@ local COVERED = {
   ["idl.distributed.max"] = {args = {K({1, 2.5})}},
   ["idl.distributed.moments"] = {args = {K(3), M(2, 1), M(2, 1)}},
   ["idl.distributed.row_scaler"] = {args = {M(2, 5)}},
+  ["idl.distributed.comoments"] = {args = {M(2, 5)}},
   ["idl.mpi.bcast"] = {args = {M(2, 3), K(0)}, without_mpi = true},
   ["idl.mpi.gather"] = {args = {M(2, 3), K(0)}, without_mpi = true},
   ["idl.distributed.union"] = {args = {K({3, 1, 3})}, without_mpi = true},
