@@ -157,7 +157,8 @@ describe("implicit training's defaults", function()
       end
     end
     assert.are.same({0, 0}, {d.backward_steps, d.forward_steps})
-    assert.are.same({1, 2}, {spec.options:info("backward_steps").default, spec.options:info("forward_steps").default})
+    local info = spec.options
+    assert.are.same({1, 2}, {info:info("backward_steps").default, info:info("forward_steps").default})
   end)
 end)
 
