@@ -15,7 +15,9 @@
 --             its ridge by leave-one-out (idl.readout_loo)
 --   lin0      today; when early stopping kept round 0 (the linear start,
 --             fitted on the part trained on), linear regression again on
---             all the training part (ridge by leave-one-out)
+--             all the training part (ridge by leave-one-out). The estimator
+--             does this itself since it was measured (lin0 = today but for
+--             the leave-one-out ridge)
 --   lin0_refit  lin0, and refit when a trained round won
 --   full_refit  today; when a trained round r > 0 won, fitted again on all
 --             the training part for r epochs (no hold-out); else as lin0
@@ -38,6 +40,7 @@
 --   lr1e-2, lr2e-3          base with that learning rate
 --   wd1e-4, wd1e-3          base with that weight decay
 --   long      base with rounds_number = 200, patience = 20
+--   pat50     today with patience 50 and at most 400 epochs
 --   hold10    base, early stopping on an explicit 10% hold-out (eval_set)
 --   mlp       base with D = 0 (constraint kappa 0: a one-hidden-layer MLP)
 --   linit     base started from the linear model (A = 0, B and c from least
@@ -295,6 +298,10 @@ local CONFIGS = {
   ["wd1e-4"] = implicit(nil, nil, {weight_decay = 1e-4}),
   ["wd1e-3"] = implicit(nil, nil, {weight_decay = 1e-3}),
   long = implicit(nil, {patience = 20}, nil, {rounds_number = 200}),
+  pat50 = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, patience = 50},
+      fit = {rounds_number = 400}})
+  end,
   hold10 = hold10,
   mlp = implicit(nil, {constraint = {kind = "inf", kappa = 0}}),
   linear = function(kind, Xtr, ytr) return compare.linear_fit(kind, Xtr, ytr) end,
