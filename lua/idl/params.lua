@@ -324,6 +324,9 @@ params.training = params.schema{
     resume = true},
   {"patience", 10, {"count", min = 1}, "rounds without improvement of the eval loss before stopping",
     resume = true, per_trainer = true},
+  {"min_improvement", 0, {"number", min = 0, max = 0.99}, "a relative fall of the eval loss below "
+    .. "min_improvement does not restart patience (the best model is still kept)", resume = true,
+    per_trainer = true},
   {"monitor_tol", 1e-6, {"number", gt = 0}, "equilibrium tolerance of the per-round true losses",
     resume = true},
   {"monitor_train_every", 1, "count", "true train loss every k rounds (0: never; eval: every round)",

@@ -268,8 +268,8 @@ describe("idl.IDLModel parameter schema", function()
     assert.truthy(errmsg(function() idl.IDLModel{}:fit(Xtr, ytr, {on_stepp = print}) end)
       :find("unknown option 'on_stepp' in options (did you mean 'on_step'?)", 1, true))
     assert.are.same({"hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "random_state",
-      "early_stopping", "inner_max_iter", "patience", "loss", "monitor_tol", "monitor_train_every",
-      "centre_inputs"}, est.SCHEMA:flagged("resume"))
+      "early_stopping", "inner_max_iter", "patience", "min_improvement", "loss", "monitor_tol",
+      "monitor_train_every", "centre_inputs"}, est.SCHEMA:flagged("resume"))
   end)
 end)
 

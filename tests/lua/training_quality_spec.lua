@@ -208,6 +208,17 @@ describe("early stopping with a planned best round", function()
     assert.are.equal(7, #est.history) -- rounds 0..6 of #PLAN = 8
   end)
 
+  it("min_improvement: a smaller fall gives a new best model but does not restart patience", function()
+    -- min_improvement 0.6: rounds 1 and 2 fall by 75% and 64%, round 3 by
+    -- 56% only: patience runs from round 2 and ends after round 5
+    local est = idl.IDLModel{hidden_variables = 3, random_state = 0, verbosity = false, patience = 3,
+      min_improvement = 0.6, initialization_theta = planned_fit().params.initialization_theta}
+    est:fit(U, zeros, {type_of_training = "test_scripted_plan", rounds_number = #PLAN, eval_set = {U, zeros}})
+    assert.are.equal("early_stopping", est.stop_reason)
+    assert.are.equal(6, #est.history)
+    assert.are.equal(3, est.best_round)
+  end)
+
   it("keeps the first of equal rounds, and a round within 0.1% of the best does not replace it", function()
     local est = planned_fit()
     assert.are.equal(3, est.best_round)

@@ -83,6 +83,7 @@ local SCHEMA = params_mod.schema{
     per_trainer = true},
   training:entry("inner_max_iter"),
   training:entry("patience"),
+  training:entry("min_improvement"),
   {"loss", model_mod.DEFAULT_LOSS, {"choice", choices = losses.names}, "idl.losses name", resume = true},
   {"tol", 1e-10, {"number", gt = 0}, "equilibrium tolerance of predict"},
   training:entry("monitor_tol"),

@@ -121,7 +121,7 @@ local function restore_trainer_state(s, tree)
   s.trainer = tree.trainer or (spec and spec.name)
 end
 
-local STATE_KEYS = {"round", "since_best", "history", "timing", "eq_iterations", "X",
+local STATE_KEYS = {"round", "since_best", "patience_score", "history", "timing", "eq_iterations", "X",
   "x_eq", "x_eq_prev", "x_eq_eval", "x_eq_eval_prev", "sigma", "lipschitz_slack", "last_constants"}
 
 -- The entries of the state (STATE_KEYS and the checkpoint tree) that belong to

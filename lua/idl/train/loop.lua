@@ -208,7 +208,10 @@ function loop.run(round, s, config)
     local failed = e.eq_failed
     e.eq_failed = nil
     s.history[#s.history + 1] = e
-    if monitor.track_best(s, e) then s.since_best = 0 else s.since_best = s.since_best + 1 end
+    -- before track_best, which may make e's score the best one
+    if monitor.restarts_patience(s, e, config.min_improvement) then s.since_best = 0
+    else s.since_best = s.since_best + 1 end
+    monitor.track_best(s, e)
     faults.save_good(s, config)
     if config.raise_on_nonconvergence and failed then
       api.fail(string.format("round %d: %s (raise_on_nonconvergence is set)", s.round,

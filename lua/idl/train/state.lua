@@ -43,6 +43,7 @@ local CONFIG_CHECKS = {
   inner_tol = check_threshold, inner_max_iter = check_loops, monitor_tol = check_rate,
   monitor_train_every = check_loops, monitor_max_iter = check_loops, monitor_method = check_method,
   patience = check_loops,
+  min_improvement = function(v, what) api.check(v, {"number", min = 0, max = 0.99}, what) end,
   centre_inputs = function(v, what)
     if type(v) ~= "boolean" then api.fail(what .. " must be a boolean, got " .. api.describe(v)) end
   end,
@@ -53,7 +54,7 @@ state.INNER_KEYS = {"dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max
 state.MEASURE_KEYS = {"monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method"}
 state.RUN_KEYS = {"rounds_number", "dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max_iter",
   "monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method", "patience",
-  "centre_inputs"}
+  "min_improvement", "centre_inputs"}
 
 -- Checks that config is a table whose fields `keys` (names of CONFIG_CHECKS)
 -- are present and valid.
