@@ -103,6 +103,9 @@ local function method(name, f) return api.method(IDLClassifier, name, f) end
 -- and clf.classes agree on every rank, even when a shard lacks a class.
 IDLClassifier.fit = method("idl.IDLClassifier:fit", function(self, X, labels, opts)
   if opts ~= nil then api.check(opts, "table", "options") end
+  if require("idl.stream").is_source(X) then
+    api.fail("X is a data source: the classifier does not stream yet (idl.IDLModel:fit does)")
+  end
   labels = label_list(labels, "labels")
   local classes = label_set.classes(labels)
   -- (without MPI the estimator's fit says that distributed = true needs it)

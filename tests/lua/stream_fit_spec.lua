@@ -159,6 +159,14 @@ describe("est:fit(source)", function()
       err_of(est.fit, est, src, nil, {trainer_options = {batch_size = 10}}), 1, true)
     assert.matches("warm_start_memory",
       err_of(est.fit, est, src, nil, {trainer_options = {warm_start_memory = -1}}), 1, true)
+    if require("idl.mpi").available() then -- (without MPI, distributed = true says it needs MPI)
+      assert.matches("distributed cannot be combined with a data source",
+        err_of(est.fit, est, src, nil, {distributed = true}), 1, true)
+    end
+    assert.matches("idl.IDLModel:score: X is a data source",
+      err_of(est.score, est, src, idl.zeros(50, 1)), 1, true)
+    local clf = idl.IDLClassifier{verbosity = false}
+    assert.matches("idl.IDLClassifier:fit: X is a data source", err_of(clf.fit, clf, src, {1, 2}), 1, true)
   end)
 end)
 

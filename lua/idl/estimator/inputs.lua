@@ -12,6 +12,9 @@ local inputs = {}
 --- inputs.x(X, what) -> X (m x n, rows are samples) as a matrix, checked; `what` names it.
 function inputs.x(X, what)
   if X == nil then api.fail(what .. " is missing") end
+  if require("idl.stream").is_source(X) then
+    api.fail(what .. " is a data source: fit and predict take one, not this function (yet)")
+  end
   local M = api.check(X, "matrix_like", what)
   if M:rows() == 0 or M:cols() == 0 then
     api.fail(string.format("%s is empty (%dx%d)", what, M:rows(), M:cols()))

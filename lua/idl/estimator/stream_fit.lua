@@ -39,7 +39,7 @@ local function check_options(o, y, src)
     api.fail("a data source trains with type_of_training 'implicit' only, not '" .. o.type_of_training .. "'")
   end
   for _, k in ipairs{"checkpoint_path", "resume", "distributed"} do
-    if o[k] ~= nil then api.fail(k .. " cannot be combined with a data source (yet)") end
+    if o[k] ~= nil and o[k] ~= false then api.fail(k .. " cannot be combined with a data source (yet)") end
   end
   if type(o.trainer_options) == "table" and o.trainer_options.batch_size ~= nil then
     api.fail("trainer_options.batch_size: a streamed fit takes one step per batch of the source "
