@@ -130,11 +130,15 @@ idl_status idl_project_inf(idl_mat *d, double kappa, double *work)
                 theta[i0 + t] = theta[i0 + t] > 0.0 ? HUGE_VAL : 0.0;
         }
     }
-    /* Branch-free shrink; theta = 0 rewrites an entry with its own bits. */
+    /* Branch-free shrink; theta = 0 rewrites an entry with its own bits. A
+     * select, not fmax, which without -ffinite-math-only is a libm call per
+     * entry (the entries are finite: checked above). */
     for (int j = 0; j < c; j++) {
         double *col = &IDL_AT(d, 0, j);
-        for (int i = 0; i < r; i++)
-            col[i] = copysign(fmax(fabs(col[i]) - theta[i], 0.0), col[i]);
+        for (int i = 0; i < r; i++) {
+            double a = fabs(col[i]) - theta[i];
+            col[i] = copysign(a > 0.0 ? a : 0.0, col[i]);
+        }
     }
     return IDL_OK;
 }
