@@ -14,7 +14,9 @@
 -- equilibrium is warm-started from its previous state. The learning rate
 -- follows idl.optim's plateau schedule on the training loss. The model (raw
 -- units) is written after each round, so the loop measures, keeps the best
--- model and stops early as for every trainer.
+-- model and stops early as for every trainer. One batch's forward, loss and
+-- gradients are idl.train.implicit_batch; this file has the options, the
+-- epochs (in memory and data-parallel), the MLP phase and the state.
 -- @module idl.train.implicit
 
 local core = require "idl.core"
@@ -22,7 +24,6 @@ local api = require "idl._api"
 local distributed = require "idl.distributed"
 local mpi = require "idl.mpi"
 local util = require "idl._util"
-local losses = require "idl.losses"
 local model_mod = require "idl.model"
 local optim = require "idl.optim"
 local params = require "idl.params"
@@ -30,6 +31,7 @@ local standardize = require "idl.standardize"
 local state = require "idl.train.state"
 local steps = require "idl.train.relaxed"
 local registry = require "idl.train.registry"
+local batch = require "idl.train.implicit_batch"
 
 local implicit = {name = "implicit", relaxed = false}
 
@@ -106,15 +108,6 @@ implicit.fit_defaults = {
   initialization_options = {ridge = 1e-4, standardize = true},
 }
 
--- fn(Yhat, Y, dY) -> loss, writing dL/dYhat into dY, for a registered loss.
-function implicit.loss_function(name)
-  local spec = losses.get(name)
-  return function(yhat, y, dy)
-    spec.gradient(yhat, y, dy)
-    return spec.value(yhat, y)
-  end
-end
-
 --- implicit.project(theta, constraint, kappa): D onto {kind = constraint,
 -- kappa = kappa} in place (the "lmi" set uses lambda = 1, for which (2.4)
 -- alone already guarantees well-posedness).
@@ -122,88 +115,13 @@ function implicit.project(theta, constraint, kappa)
   model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
 end
 
--- Buffers for a batch of b columns, reused across steps.
-function implicit.workspace(cache, theta, b)
-  local ws = cache[b]
-  if ws then return ws end
-  local h, n, p = theta.D:rows(), theta.E:cols(), theta.A:rows()
-  ws = {
-    U = core.zeros(n, b), Y = core.zeros(p, b), X0 = core.zeros(h, b),
-    B0 = core.zeros(h, b), Yhat = core.zeros(p, b), X = core.zeros(h, b), V = core.zeros(h, b),
-    dY = core.zeros(p, b), G = core.zeros(h, b), ones = core.ones(b, 1),
-  }
-  cache[b] = ws
-  return ws
-end
-
-function implicit.new_grads(theta)
-  local g = {}
-  for _, k in ipairs(model_mod.THETA_NAMES) do g[k] = core.zeros(theta[k]:rows(), theta[k]:cols()) end
-  return g
-end
-
--- A numerical fault inside an epoch (a loss or an intermediate that overflowed
--- although the parameters are still finite): raised as a Fault, which
--- run_epoch catches to end the epoch with a non-finite loss and a description.
-local Fault = {__tostring = function(f) return "implicit: " .. f.what end}
-
-local function fault(what) error(setmetatable({what = what}, Fault), 0) end
-implicit.fault = fault
-function implicit.is_fault(err) return getmetatable(err) == Fault end
-
--- The forward of the MLP phase (D held at 0): X = (E U + f)_+ exactly.
-local EXPLICIT_INFO = {iterations = 0, converged = true}
-
---- implicit.forward(theta, U, ws, x0, opts, guarded) -> X, info: fills
--- ws.B0 and ws.Yhat (opts.forward_tol, else opts.tol). guarded: a
--- non-finite E U + f raises a Fault. opts.explicit (D is 0): X = (B0)_+ in
--- ws.X, no solve.
-function implicit.forward(theta, U, ws, x0, opts, guarded)
-  core.gemm(ws.B0, theta.E, U)
-  core.add_col(ws.B0, 1, theta.f)
-  if guarded and not ws.B0:all_finite() then fault("E U + f 1^T overflowed") end
-  local X, info
-  if opts.explicit then
-    X, info = core.relu(ws.X, ws.B0), EXPLICIT_INFO
-  else
-    local k = opts.forward_steps or 0
-    X, info = core.equilibrium(theta.D, ws.B0, {x0 = x0, tol = opts.forward_tol or opts.tol,
-      max_iter = math.max(opts.max_iter, k), method = opts.method, steps = k})
-  end
-  core.gemm(ws.Yhat, theta.A, X)
-  core.gemm(ws.Yhat, theta.B, U, 1, 1)
-  core.add_col(ws.Yhat, 1, theta.c)
-  return X, info
-end
-
---- implicit.backward(theta, U, X, ws, grads, opts, guarded) -> info: the
--- gradients of the loss (dY already in ws.dY) for all six blocks, X the
--- forward's equilibrium (opts.backward_tol, else opts.tol; opts.backward_steps
--- = k > 0: at most k steps from V = 0, the phantom gradient). Phi = 1[Z > 0]
--- is read from X (1[X > 0]): the solver's X is (Z')_+ of one of its products
--- Z' = D X' + B0, within its tolerance of the equilibrium, so the patterns
--- differ at most at entries that close to 0, and the product D X that
--- computing Z again would cost (h x h x batch) is saved. opts.explicit (D
--- held at 0): V = Phi G exactly, and grads.D is left alone.
-function implicit.backward(theta, U, X, ws, grads, opts, guarded)
-  core.gemm(grads.A, ws.dY, X, 1, 0, false, true)
-  core.gemm(grads.B, ws.dY, U, 1, 0, false, true)
-  core.gemm(grads.c, ws.dY, ws.ones)
-  core.gemm(ws.G, theta.A, ws.dY, 1, 0, true, false)
-  if guarded and not ws.G:all_finite() then fault("the gradient A^T dL/dYhat overflowed") end
-  local V, info
-  if opts.explicit then
-    V, info = core.relu_grad(ws.V, ws.G, X), EXPLICIT_INFO
-  else
-    local k = opts.backward_steps or 0
-    V, info = core.implicit_backward(theta.D, X, ws.G,
-      {tol = opts.backward_tol or opts.tol, max_iter = math.max(opts.max_iter, k), steps = k})
-    core.gemm(grads.D, V, X, 1, 0, false, true)
-  end
-  core.gemm(grads.E, V, U, 1, 0, false, true)
-  core.gemm(grads.f, V, ws.ones)
-  return info
-end
+-- One mini-batch's loss and gradients (idl.train.implicit_batch), also the
+-- streamed trainer's (idl.train.implicit_stream).
+implicit.loss_function, implicit.workspace, implicit.new_grads = batch.loss_function, batch.workspace,
+  batch.new_grads
+implicit.forward, implicit.backward = batch.forward, batch.backward
+implicit.fault, implicit.is_fault = batch.fault, batch.is_fault
+local batch_gradients, check_loss, fault = batch.gradients, batch.check_loss, batch.fault
 
 local function batch_size(opts, m)
   local bs = opts.batch_size
@@ -242,32 +160,6 @@ local function optimizer_config(st, opts, theta)
 end
 implicit.stepper, implicit.optimizer_config = stepper, optimizer_config
 
-local function check_loss(loss)
-  if loss ~= loss or math.abs(loss) == math.huge then
-    fault("the training loss is " .. (loss ~= loss and "NaN" or (loss > 0 and "Inf" or "-Inf")))
-  end
-end
-
--- The loss of the columns idx of U, Y and its gradients (into st.grads),
--- their warm starts updated and the solvers' iterations counted in st.iters.
--- A numerical fault raises a Fault.
-local function batch_gradients(theta, U, Y, idx, st, opts, lossfn)
-  local ws = implicit.workspace(st.ws, theta, #idx)
-  core.gather_cols(ws.U, U, idx)
-  core.gather_cols(ws.Y, Y, idx)
-  core.gather_cols(ws.X0, st.xcache, idx)
-  local X, finfo = implicit.forward(theta, ws.U, ws, ws.X0, opts, true)
-  -- forward_steps: stopping at the budget is the request, not a failure
-  if not finfo.converged and finfo.stop ~= "steps" then st.eq_failures = st.eq_failures + 1 end
-  local loss = lossfn(ws.Yhat, ws.Y, ws.dY)
-  check_loss(loss)
-  local binfo = implicit.backward(theta, ws.U, X, ws, st.grads, opts, true)
-  core.scatter_cols(st.xcache, idx, X)
-  st.iters.forward = st.iters.forward + finfo.iterations
-  st.iters.backward = st.iters.backward + binfo.iterations
-  return loss
-end
-
 -- The mean forward + backward iterations of the epoch's n steps.
 local function iterations_per_step(st, n)
   return (st.iters.forward + st.iters.backward) / math.max(n, 1)
@@ -293,7 +185,7 @@ local function run_epoch(theta, U, Y, st, opts)
     end
     local ok, err = pcall(step, feval, theta, config, st.optim)
     if not ok then
-      if getmetatable(err) ~= Fault then error(err, 0) end
+      if not batch.is_fault(err) then error(err, 0) end
       return 0 / 0, iterations_per_step(st, batches), err.what
     end
     batches = batches + 1
@@ -338,7 +230,7 @@ local function run_epoch_distributed(theta, U, Y, st, opts)
     local feval = function()
       local ok, err = true, 0
       if b > 0 then ok, err = pcall(batch_gradients, theta, U, Y, idx, st, opts, lossfn) end
-      if not ok and getmetatable(err) ~= Fault then error(err, 0) end
+      if not ok and not batch.is_fault(err) then error(err, 0) end
       local what = not ok and err.what or nil
       if what or b == 0 then core.fill(st.flat, 0) else core.scale(st.flat, b) end
       extra:set(1, 1, what and 0 or err * b)
@@ -355,7 +247,7 @@ local function run_epoch_distributed(theta, U, Y, st, opts)
     end
     local ok, err = pcall(step, feval, theta, config, st.optim)
     if not ok then
-      if getmetatable(err) ~= Fault then error(err, 0) end
+      if not batch.is_fault(err) then error(err, 0) end
       return 0 / 0, iterations_per_step(st, k - 1), err.what
     end
   end
