@@ -32,25 +32,24 @@ typedef struct solve_opts {
     const idl_mat *x0; /* NULL: start from zero; kept alive by the opts table */
 } solve_opts;
 
-#define KNOWN_OPTS "method, tol, max_iter, steps, x0, memory, force"
+#define KNOWN_OPTS "method, tol, max_iter, steps, x0, memory, force, precision"
 
-static void read_method(lua_State *L, const char *fn, idl_eq_method *m)
+/* 0 or 1: which of the two names the string at -1 is, or an error naming both. */
+static int read_either(lua_State *L, const char *fn, const char *what, const char *a,
+                       const char *b)
 {
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-    if (strcmp(s, "picard") == 0)
-        *m = IDL_EQ_PICARD;
-    else if (strcmp(s, "anderson") == 0)
-        *m = IDL_EQ_ANDERSON;
-    else
-        lidl_error(L, fn, "opts.method must be \"picard\" or \"anderson\", got %s",
-                   describe(L, -1));
+    if (strcmp(s, a) != 0 && strcmp(s, b) != 0)
+        lidl_error(L, fn, "%s must be \"%s\" or \"%s\", got %s", what, a, b, describe(L, -1));
+    return strcmp(s, b) == 0;
 }
 
 /* One key-value pair of the options table (the value at -1, the key at -2). */
 static void read_opt(lua_State *L, const char *fn, const char *key, solve_opts *o)
 {
     if (strcmp(key, "method") == 0) {
-        read_method(L, fn, &o->eq.method);
+        o->eq.method = read_either(L, fn, "opts.method", "picard", "anderson") ? IDL_EQ_ANDERSON
+                                                                               : IDL_EQ_PICARD;
     } else if (strcmp(key, "tol") == 0) {
         double tol = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1.0;
         if (!(tol >= 0.0) || !isfinite(tol))
@@ -66,11 +65,28 @@ static void read_opt(lua_State *L, const char *fn, const char *key, solve_opts *
         if (!lua_isboolean(L, -1))
             lidl_error(L, fn, "opts.force must be a boolean, got %s", describe(L, -1));
         o->force = lua_toboolean(L, -1);
+    } else if (strcmp(key, "precision") == 0) {
+        o->eq.precision = read_either(L, fn, "opts.precision", "double", "single")
+                              ? IDL_EQ_SINGLE
+                              : IDL_EQ_DOUBLE;
     } else if (strcmp(key, "x0") == 0) {
         o->x0 = lidl_checkmat(L, -1, fn, "opts.x0");
     } else {
         lidl_error(L, fn, "unknown option '%s' (known: " KNOWN_OPTS ")", key);
     }
+}
+
+/* The combinations single precision refuses (equilibrium.h says why). */
+static void check_single(lua_State *L, const char *fn, const idl_eq_opts *eq)
+{
+    if (eq->method != IDL_EQ_PICARD)
+        lidl_error(L, fn,
+                   "opts.precision = \"single\" needs method = \"picard\", got \"anderson\"");
+    if (eq->tol > 0.0 && eq->tol < IDL_EQ_SINGLE_MIN_TOL)
+        lidl_error(L, fn,
+                   "opts.tol = %g is below what precision = \"single\" can reach: pass tol >= %g "
+                   "(or tol = 0 to run max_iter steps)",
+                   eq->tol, IDL_EQ_SINGLE_MIN_TOL);
 }
 
 /* The options table at idx (absent or nil: the defaults). */
@@ -93,6 +109,8 @@ static void read_opts(lua_State *L, int idx, const char *fn, solve_opts *o)
     if (o->eq.steps > 0 && o->eq.method != IDL_EQ_PICARD)
         lidl_error(L, fn, "opts.steps = %d needs method = \"picard\", got \"anderson\"",
                    o->eq.steps);
+    if (o->eq.precision == IDL_EQ_SINGLE)
+        check_single(L, fn, &o->eq);
 }
 
 /* ---- checks ----------------------------------------------------------- */
@@ -141,9 +159,9 @@ static const char *method_name(idl_eq_method m)
     return m == IDL_EQ_ANDERSON ? "anderson" : "picard";
 }
 
-static void push_info(lua_State *L, const idl_eq_info *info, idl_eq_method m)
+static void push_info(lua_State *L, const idl_eq_info *info, const idl_eq_opts *o)
 {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushinteger(L, info->iterations);
     lua_setfield(L, -2, "iterations");
     lua_pushnumber(L, info->residual);
@@ -154,8 +172,10 @@ static void push_info(lua_State *L, const idl_eq_info *info, idl_eq_method m)
     lua_setfield(L, -2, "converged");
     lua_pushstring(L, idl_eq_stop_name(info->stop));
     lua_setfield(L, -2, "stop");
-    lua_pushstring(L, method_name(m));
+    lua_pushstring(L, method_name(o->method));
     lua_setfield(L, -2, "method");
+    lua_pushstring(L, o->precision == IDL_EQ_SINGLE ? "single" : "double");
+    lua_setfield(L, -2, "precision");
 }
 
 /* Pushes the starting point: a copy of opts.x0 (checked against rows x cols),
@@ -192,7 +212,7 @@ static void run_solver(lua_State *L, solve_kind kind, const idl_mat *d, const id
                         : idl_implicit_backward(d, z, b, x, &o->eq, work, &info);
     free(work);
     lidl_check(L, st, fn);
-    push_info(L, &info, o->eq.method);
+    push_info(L, &info, &o->eq);
 }
 
 /* theta.name as a matrix, or an error naming the field. */

@@ -4,6 +4,8 @@
 #include <cblas.h>
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -50,28 +52,68 @@ static int l_peak_rss(lua_State *L)
     return 1;
 }
 
-static int l_time_dgemm(lua_State *L)
+static double now_seconds(void)
 {
-    idl_mat *c = lidl_checkmat(L, 1, "_time_dgemm", "C");
-    idl_mat *a = lidl_checkmat(L, 2, "_time_dgemm", "A");
-    idl_mat *b = lidl_checkmat(L, 3, "_time_dgemm", "B");
-    int reps = (int)lidl_checkrange(L, 4, 1, 100000, "_time_dgemm", "reps");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* m as floats, column by column into ld = rows (malloc'd; NULL when out of memory). */
+static float *floats_of(const idl_mat *m)
+{
+    float *f = malloc((size_t)m->rows * (size_t)m->cols * sizeof(float) + 1);
+    for (int j = 0; f && j < m->cols; j++)
+        for (int i = 0; i < m->rows; i++)
+            f[(size_t)i + (size_t)j * (size_t)m->rows] = (float)IDL_AT(m, i, j);
+    return f;
+}
+
+/* Best seconds of one C = A B over reps calls of cblas_dgemm, or of
+ * cblas_sgemm on float copies of A and B made before the clock starts (the
+ * float product is put back into C, so it can be checked). */
+static int time_gemm(lua_State *L, const char *fn, bool single)
+{
+    idl_mat *c = lidl_checkmat(L, 1, fn, "C");
+    idl_mat *a = lidl_checkmat(L, 2, fn, "A");
+    idl_mat *b = lidl_checkmat(L, 3, fn, "B");
+    int reps = (int)lidl_checkrange(L, 4, 1, 100000, fn, "reps");
     if (a->cols != b->rows || c->rows != a->rows || c->cols != b->cols)
-        lidl_error(L, "_time_dgemm", "C is %dx%d, A is %dx%d, B is %dx%d", c->rows, c->cols,
-                   a->rows, a->cols, b->rows, b->cols);
+        lidl_error(L, fn, "C is %dx%d, A is %dx%d, B is %dx%d", c->rows, c->cols, a->rows,
+                   a->cols, b->rows, b->cols);
+    float *af = single ? floats_of(a) : NULL, *bf = single ? floats_of(b) : NULL;
+    float *cf = single ? floats_of(c) : NULL;
+    if (single && !(af && bf && cf)) {
+        free(af), free(bf), free(cf);
+        lidl_error(L, fn, "out of memory");
+    }
     double best = HUGE_VAL;
     for (int r = 0; r < reps; r++) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, a->rows, b->cols, a->cols, 1.0,
-                    a->data, a->ld, b->data, b->ld, 0.0, c->data, c->ld);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        if (dt < best)
-            best = dt;
+        double t0 = now_seconds();
+        if (single)
+            cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, a->rows, b->cols, a->cols,
+                        1.0f, af, a->rows, bf, b->rows, 0.0f, cf, c->rows);
+        else
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, a->rows, b->cols, a->cols,
+                        1.0, a->data, a->ld, b->data, b->ld, 0.0, c->data, c->ld);
+        best = fmin(best, now_seconds() - t0);
     }
+    for (int j = 0; single && j < c->cols; j++)
+        for (int i = 0; i < c->rows; i++)
+            IDL_AT(c, i, j) = cf[(size_t)i + (size_t)j * (size_t)c->rows];
+    free(af), free(bf), free(cf);
     lua_pushnumber(L, best);
     return 1;
+}
+
+static int l_time_dgemm(lua_State *L)
+{
+    return time_gemm(L, "_time_dgemm", false);
+}
+
+static int l_time_sgemm(lua_State *L)
+{
+    return time_gemm(L, "_time_sgemm", true);
 }
 
 /* ---- Ctrl-C during training --------------------------------------------
@@ -145,7 +187,8 @@ void lidl_open_sys(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"set_threads", l_set_threads}, {"get_threads", l_get_threads}, {"clock", l_clock},
-        {"_time_dgemm", l_time_dgemm}, {"executable", l_executable},
+        {"_time_dgemm", l_time_dgemm}, {"_time_sgemm", l_time_sgemm},
+        {"executable", l_executable},
         {"peak_rss", l_peak_rss},
         {"_interrupt_begin", l_interrupt_begin}, {"_interrupted", l_interrupted},
         {"_interrupt_end", l_interrupt_end}, {NULL, NULL}};

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -147,46 +148,212 @@ static void report(idl_eq_info *info, int k, double r, double scale, double tol,
 #define PICARD_PANEL 512
 #endif
 
-/* Ping-pong between x and the workspace: the fused pass writes g(cur) next to
- * cur, so cur (whose residual it just measured) can be returned as it is, or,
- * when the steps budget is spent, g(cur) unmeasured. */
-static void picard_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double rhs,
-                       double *work, idl_eq_info *info)
+/* max(a, b) that keeps a NaN from either side, so a diverging column never
+ * looks converged. */
+static double max_nan(double a, double b)
 {
-    int h = x->rows, m = x->cols;
-    idl_mat buf = idl_mat_wrap(work, h, m);
-    idl_mat *cur = x, *nxt = &buf;
+    return isnan(a) || a > b ? a : b;
+}
+
+/* One precision's Picard iteration: slot[cur] holds the iterate, and panel()
+ * writes g(slot[cur]) into slot[1 - cur] for the columns j0..j0+w-1, raises
+ * *xmax to max|slot[cur]| over them and returns max|slot[cur] - g(slot[cur])|
+ * there (NaN if any is NaN), both in the units of X; finish() puts slot[s]
+ * into X. */
+typedef struct picard_iter picard_iter;
+typedef struct single_work single_work;
+struct picard_iter {
+    const fp_map *map;
+    double (*panel)(const picard_iter *it, int cur, int j0, int w, double *xmax);
+    void (*finish)(const picard_iter *it, int s, idl_mat *x);
+    idl_mat *slot[2];         /* double: X and the workspace */
+    const single_work *single; /* single: its float copies */
+};
+
+/* Ping-pong between the two slots: the fused pass writes g(cur) next to cur,
+ * so cur (whose residual it just measured) can be returned as it is, or, when
+ * the steps budget is spent, g(cur) unmeasured. The GEMM runs panel by panel
+ * and the fused pass follows each panel while its op(D) X is still in cache:
+ * one stream less from memory. */
+static void picard_run(const picard_iter *it, idl_mat *x, const idl_eq_opts *o, double rhs,
+                       idl_eq_info *info)
+{
+    int m = x->cols, cur = 0;
     for (int k = 0;; k++) {
-        double xmax = 0.0, dmax = 0.0, unused = 0.0;
-        bool bad = false;
-        /* The GEMM runs panel by panel and the fused pass follows each panel
-         * while its op(D) X is still in cache: one stream less from memory. */
+        double xmax = 0.0, dmax = 0.0;
         for (int j0 = 0; j0 < m; j0 += PICARD_PANEL) {
             int w = m - j0 < PICARD_PANEL ? m - j0 : PICARD_PANEL;
-            idl_mat cin = idl_mat_block(cur, 0, j0, h, w), cout = idl_mat_block(nxt, 0, j0, h, w);
-            apply_d(map, &cin, &cout);
-            for (int j = j0; j < j0 + w; j++) {
-                double c = apply_column(&IDL_AT(map->b, 0, j), column_or_null(map->mask, j),
-                                        &IDL_AT(cur, 0, j), &IDL_AT(nxt, 0, j), h, &xmax, &unused);
-                bad = bad || isnan(c);
-                dmax = fmax(dmax, c);
-            }
+            dmax = max_nan(dmax, it->panel(it, cur, j0, w, &xmax));
         }
-        double scale = scale_of(rhs, xmax), r = bad ? (double)NAN : dmax / scale;
+        double scale = scale_of(rhs, xmax), r = dmax / scale;
         bool done = r < o->tol || k >= o->max_iter || !isfinite(r);
         bool stepped = !done && o->steps > 0 && k + 1 >= o->steps;
         if (done || stepped) {
             report(info, stepped ? k + 1 : k, r, scale, o->tol, stepped);
-            if (stepped)
-                cur = nxt;
-            break;
+            it->finish(it, stepped ? 1 - cur : cur, x);
+            return;
         }
-        idl_mat *t = cur;
-        cur = nxt;
-        nxt = t;
+        cur = 1 - cur;
     }
-    if (cur != x)
-        idl_copy(cur, x);
+}
+
+static double panel_double(const picard_iter *it, int cur, int j0, int w, double *xmax)
+{
+    const fp_map *map = it->map;
+    idl_mat *x = it->slot[cur], *z = it->slot[1 - cur];
+    int h = x->rows;
+    idl_mat cin = idl_mat_block(x, 0, j0, h, w), cout = idl_mat_block(z, 0, j0, h, w);
+    apply_d(map, &cin, &cout);
+    double dmax = 0.0, unused = 0.0;
+    for (int j = j0; j < j0 + w; j++)
+        dmax = max_nan(dmax, apply_column(&IDL_AT(map->b, 0, j), column_or_null(map->mask, j),
+                                          &IDL_AT(x, 0, j), &IDL_AT(z, 0, j), h, xmax, &unused));
+    return dmax;
+}
+
+static void finish_double(const picard_iter *it, int s, idl_mat *x)
+{
+    if (it->slot[s] != x)
+        idl_copy(it->slot[s], x);
+}
+
+static void picard_double(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double rhs,
+                          double *work, idl_eq_info *info)
+{
+    idl_mat buf = idl_mat_wrap(work, x->rows, x->cols);
+    picard_iter it = {map, panel_double, finish_double, {x, &buf}, NULL};
+    picard_run(&it, x, o, rhs, info);
+}
+
+/* ---- Picard in single precision --------------------------------------- */
+
+/* The float copies, carved from the caller's workspace, contiguous (ld = h):
+ * D, the right-hand side and the two iterate slots in units of `unit` (the
+ * float iterate is X / unit), and the mask as 1 or 0 (a positive Z too small
+ * for a float keeps its 1). */
+struct single_work {
+    int h;
+    double unit;
+    float *d, *b, *mask, *slot[2];
+};
+
+/* Carves the workspace (base may be NULL to only count); returns its size in
+ * doubles. */
+static size_t single_layout(int h, int m, double *base, single_work *f)
+{
+    size_t hh = (size_t)h * (size_t)h, hm = (size_t)h * (size_t)m;
+    if (base) {
+        float *p = (float *)base;
+        f->h = h;
+        f->d = p;
+        f->b = p + hh;
+        f->mask = f->b + hm;
+        f->slot[0] = f->mask + hm;
+        f->slot[1] = f->slot[0] + hm;
+    }
+    return (hh + 4 * hm + 1) / 2;
+}
+
+/* out <- a * factor as floats, column by column into ld = rows. */
+static void to_single(const idl_mat *a, double factor, float *out)
+{
+    for (int j = 0; j < a->cols; j++)
+        for (int i = 0; i < a->rows; i++)
+            out[(size_t)i + (size_t)j * (size_t)a->rows] = (float)(IDL_AT(a, i, j) * factor);
+}
+
+/* out <- 1[z > 0] as floats, into ld = rows. */
+static void mask_to_single(const idl_mat *z, float *out)
+{
+    for (int j = 0; j < z->cols; j++)
+        for (int i = 0; i < z->rows; i++)
+            out[(size_t)i + (size_t)j * (size_t)z->rows] = IDL_AT(z, i, j) > 0.0 ? 1.0f : 0.0f;
+}
+
+static float float_of_bits(uint32_t u)
+{
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* apply_column in float without the sum of squares: z <- post(z + b), raises
+ * *dmax to max|z - x| and *xmax to max|x|, both as bit patterns. For floats
+ * >= 0 the bits, read as unsigned integers, sort as the numbers do and every
+ * NaN sorts above infinity, so an integer max propagates NaN without a branch,
+ * and GCC vectorizes this loop at -O3 as it is (a float max would drop NaN). */
+static void apply_column_single(const float *b, const float *mask, const float *x, float *z,
+                                int n, uint32_t *dmax, uint32_t *xmax)
+{
+    uint32_t dm = *dmax, am = *xmax;
+    for (int i = 0; i < n; i++) {
+        float s = z[i] + b[i];
+        float g = mask ? (mask[i] > 0.0f ? s : 0.0f) : (s < 0.0f ? 0.0f : s), e = g - x[i];
+        uint32_t de, ax;
+        memcpy(&de, &e, sizeof de);
+        memcpy(&ax, &x[i], sizeof ax);
+        de &= 0x7fffffffu;
+        ax &= 0x7fffffffu;
+        dm = de > dm ? de : dm;
+        am = ax > am ? ax : am;
+        z[i] = g;
+    }
+    *dmax = dm;
+    *xmax = am;
+}
+
+static double panel_single(const picard_iter *it, int cur, int j0, int w, double *xmax)
+{
+    const single_work *f = it->single;
+    int h = f->h;
+    size_t off = (size_t)j0 * (size_t)h;
+    const float *x = f->slot[cur] + off;
+    float *z = f->slot[1 - cur] + off;
+    cblas_sgemm(CblasColMajor, it->map->trans ? CblasTrans : CblasNoTrans, CblasNoTrans, h, w, h,
+                1.0f, f->d, h, x, h, 0.0f, z, h);
+    uint32_t dbits = 0, xbits = 0;
+    for (int j = 0; j < w; j++) {
+        size_t c = (size_t)j * (size_t)h;
+        apply_column_single(f->b + off + c, it->map->mask ? f->mask + off + c : NULL, x + c,
+                            z + c, h, &dbits, &xbits);
+    }
+    *xmax = fmax(*xmax, (double)float_of_bits(xbits) * f->unit);
+    return (double)float_of_bits(dbits) * f->unit;
+}
+
+static void finish_single(const picard_iter *it, int s, idl_mat *x)
+{
+    const single_work *f = it->single;
+    for (int j = 0; j < x->cols; j++)
+        for (int i = 0; i < x->rows; i++)
+            IDL_AT(x, i, j) = (double)f->slot[s][(size_t)i + (size_t)j * (size_t)f->h] * f->unit;
+}
+
+/* The unit of the float copies: the power of two c with s_0 / c in [1/2, 1),
+ * s_0 the scale of the starting point. Dividing by it is exact. */
+static double single_unit(const idl_mat *x, double rhs)
+{
+    double xmax = 0.0;
+    for (int j = 0; j < x->cols; j++)
+        xmax = fmax(xmax, max_abs(&IDL_AT(x, 0, j), x->rows));
+    int e;
+    frexp(scale_of(rhs, xmax), &e);
+    return ldexp(1.0, e);
+}
+
+static void picard_single(const fp_map *map, idl_mat *x, const idl_eq_opts *o, double rhs,
+                          double *work, idl_eq_info *info)
+{
+    single_work f = {0};
+    single_layout(x->rows, x->cols, work, &f);
+    f.unit = single_unit(x, rhs);
+    to_single(map->d, 1.0, f.d);
+    to_single(map->b, 1.0 / f.unit, f.b);
+    to_single(x, 1.0 / f.unit, f.slot[0]);
+    if (map->mask)
+        mask_to_single(map->mask, f.mask);
+    picard_iter it = {map, panel_single, finish_single, {NULL, NULL}, &f};
+    picard_run(&it, x, o, rhs, info);
 }
 
 /* ---- Anderson --------------------------------------------------------- */
@@ -446,7 +613,7 @@ static void anderson_run(const fp_map *map, idl_mat *x, const idl_eq_opts *o, do
 
 idl_eq_opts idl_eq_defaults(void)
 {
-    idl_eq_opts o = {IDL_EQ_PICARD, 1e-10, 1000, 5, 0};
+    idl_eq_opts o = {IDL_EQ_PICARD, 1e-10, 1000, 5, 0, IDL_EQ_DOUBLE};
     return o;
 }
 
@@ -469,7 +636,11 @@ const char *idl_eq_stop_name(idl_eq_stop stop)
 
 static bool opts_valid(const idl_eq_opts *o)
 {
+    bool single = o->precision == IDL_EQ_SINGLE;
     return o->tol >= 0.0 && o->max_iter >= 0 && o->steps >= 0 &&
+           (o->precision == IDL_EQ_DOUBLE ||
+            (single && o->method == IDL_EQ_PICARD &&
+             (o->tol == 0.0 || o->tol >= IDL_EQ_SINGLE_MIN_TOL))) &&
            ((o->method == IDL_EQ_PICARD) ||
             (o->method == IDL_EQ_ANDERSON && o->steps == 0 && o->memory >= 1 &&
              o->memory <= IDL_EQ_MAX_MEMORY));
@@ -479,6 +650,8 @@ size_t idl_eq_work_size(const idl_eq_opts *opts, int h, int m)
 {
     if (!opts_valid(opts) || h < 0 || m < 0)
         return 0;
+    if (opts->precision == IDL_EQ_SINGLE)
+        return single_layout(h, m, NULL, NULL);
     if (opts->method == IDL_EQ_PICARD)
         return (size_t)h * (size_t)m;
     return aa_layout(h, m, opts->memory, NULL, NULL);
@@ -500,8 +673,10 @@ static idl_status run(const fp_map *map, idl_mat *x, const idl_eq_opts *o,
         return IDL_OK;
     }
     double rhs = rhs_scale(map);
-    if (method == IDL_EQ_PICARD)
-        picard_run(map, x, &eff, rhs, work, info);
+    if (method == IDL_EQ_PICARD && eff.precision == IDL_EQ_SINGLE)
+        picard_single(map, x, &eff, rhs, work, info);
+    else if (method == IDL_EQ_PICARD)
+        picard_double(map, x, &eff, rhs, work, info);
     else
         anderson_run(map, x, &eff, rhs, work, info);
     return IDL_OK;

@@ -37,6 +37,22 @@
  * as k grows. Not converging is reported in info (converged = false, the
  * reason in info->stop) with status IDL_OK; a residual that turns NaN or
  * infinite stops the run early.
+ *
+ * Single precision (opts->precision = IDL_EQ_SINGLE, Picard only): D, the
+ * right-hand side (B0, or G and the mask 1[Z > 0]) and the starting point are
+ * converted to float once per call, into the workspace, the right-hand side
+ * and the start divided by the power of two c with s_0 / c in [1/2, 1) (exact: it changes no
+ * rounding, but keeps a tiny or huge right-hand side clear of float's
+ * underflow and overflow, so the rule stays scale-free); the iterations run in
+ * float (SGEMM and a float fused pass), and the float iterate times c is
+ * written back into X exactly. The stopping rule and info are those above,
+ * with g evaluated in float: r_k is the float map's residual at the X
+ * returned, in the caller's units, and s_k takes max|g(0)| from the double
+ * right-hand side. One evaluation of the float map is off by at most about
+ * u ((h + 2) kappa s_k + 2 max|B0|) (u = 2^-24; typically sqrt(h), not h),
+ * which puts a floor near u under r_k and moves the answer by up to that over
+ * 1 - kappa; so tol must be 0 (run max_iter steps) or at least
+ * IDL_EQ_SINGLE_MIN_TOL. For loose training solves, not for predictions.
  */
 #ifndef IDL_EQUILIBRIUM_H
 #define IDL_EQUILIBRIUM_H
@@ -52,12 +68,22 @@ typedef enum idl_eq_method {
     IDL_EQ_ANDERSON    /* type-II Anderson mixing per column, one GEMM per iteration */
 } idl_eq_method;
 
+typedef enum idl_eq_precision {
+    IDL_EQ_DOUBLE = 0, /* every step in double */
+    IDL_EQ_SINGLE      /* Picard steps in float (see above) */
+} idl_eq_precision;
+
+/* The least nonzero tol a single-precision solve accepts: about 8 float
+ * epsilons, above the floor its residual stalls at. */
+#define IDL_EQ_SINGLE_MIN_TOL 1e-6
+
 typedef struct idl_eq_opts {
     idl_eq_method method;
     double tol;   /* on r_k above; >= 0 (0 runs exactly max_iter steps) */
     int max_iter; /* >= 0 */
     int memory;   /* Anderson history length, 1..IDL_EQ_MAX_MEMORY */
     int steps;    /* 0: solve to tol; k > 0: at most k Picard steps (see above) */
+    idl_eq_precision precision; /* single: Picard, tol 0 or >= IDL_EQ_SINGLE_MIN_TOL */
 } idl_eq_opts;
 
 #define IDL_EQ_MAX_MEMORY 50
@@ -82,11 +108,13 @@ typedef struct idl_eq_info {
 /* The name of a stop reason: "tol", "absolute", "max_iter", "steps", "nonfinite". */
 const char *idl_eq_stop_name(idl_eq_stop stop);
 
-/* tol 1e-10, max_iter 1000, memory 5, steps 0, Picard. */
+/* tol 1e-10, max_iter 1000, memory 5, steps 0, Picard, double. */
 idl_eq_opts idl_eq_defaults(void);
 
 /* Doubles of workspace that a solve of h x m columns with these options needs
- * (0 when opts are invalid). */
+ * (0 when opts are invalid). Single precision keeps floats in it (h^2 + 4 h m
+ * of them, two to a double): give it allocated storage (malloc), not an
+ * array declared as double. */
 size_t idl_eq_work_size(const idl_eq_opts *opts, int h, int m);
 
 /* Solves X = (D X + B0)_+ by the method in opts. D is h x h, B0 and X are

@@ -322,12 +322,16 @@
 -- steps = 0 (k > 0: stop after k Picard steps at the latest and return the
 -- k-th iterate), x0 = h x m start (copied, never changed), memory = 5
 -- (Anderson history), force = false (solve even when idl.wellposed(D) gives
--- no guarantee).
+-- no guarantee), precision = "double" | "single" (Picard only: D, B0 and the
+-- start converted to float once, the iterations in float (SGEMM), X converted
+-- back; the residual is the float map's, and tol must be 0 or >= 1e-6, the
+-- floor float rounding leaves; about as accurate as float eps / (1 - kappa):
+-- for loose training solves, not predictions).
 -- info = {iterations (steps taken: 0 for a start at the solution), residual (that
 -- ratio for the X returned; after a steps stop, for the iterate before it),
 -- scale (its denominator), converged, stop ("tol", "absolute", "max_iter",
--- "steps" or "nonfinite": what ended the run), method}; not converging within
--- max_iter is reported there, not raised.
+-- "steps" or "nonfinite": what ended the run), method, precision}; not
+-- converging within max_iter is reported there, not raised.
 -- @function equilibrium
 
 --- idl.implicit_backward(D, Z, G [, opts]) -> V, info: solves
@@ -335,7 +339,8 @@
 -- point V = Phi .* (D^T V + G) (one GEMM per iteration). With X the
 -- equilibrium, Z = D X + E U + f 1^T and G = dL/dX: dL/dD = V X^T,
 -- dL/dE = V U^T, dL/df = V 1. Options and info as for idl.equilibrium
--- (x0 is the starting V); the residual is relative to max|Phi G| (or max|V|
+-- (x0 is the starting V; precision = "single" converts G and the mask
+-- 1[Z > 0] to float); the residual is relative to max|Phi G| (or max|V|
 -- when larger), so a tiny G is solved as accurately as a large one. With
 -- steps = k and no x0: the k-step phantom gradient
 -- sum_{i<k} (Phi D^T)^i Phi G (k = 1: Phi G, Jacobian-free), which tends
@@ -373,6 +378,12 @@
 -- C = A B over reps calls, with no Lua in the loop: the reference that
 -- benchmarks divide by.
 -- @function _time_dgemm
+-- @local
+
+--- idl._time_sgemm(C, A, B, reps) -> the same for cblas_sgemm on float copies
+-- of A and B (made before the clock starts; C receives the float product):
+-- the reference for single-precision solves.
+-- @function _time_sgemm
 -- @local
 
 --- idl._interrupt_begin() -> true: from now on a SIGINT (Ctrl-C, kill -INT)

@@ -399,10 +399,11 @@ static void test_errors_and_divergence(void)
     idl_mat x3 = tu_alloc(3, 4, 0);
     o.memory = 0;
     CHECK(idl_anderson(&d, &b, &x3, &o, w, &info) == IDL_EINVAL);
-    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 0, 0}, 3, 4) == 0);
+    const idl_eq_precision dbl = IDL_EQ_DOUBLE;
+    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 0, 0, dbl}, 3, 4) == 0);
     /* steps is a Picard option */
-    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 5, 2}, 3, 4) == 0);
-    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_PICARD, 1e-10, 10, 5, -1}, 3, 4) == 0);
+    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_ANDERSON, 1e-10, 10, 5, 2, dbl}, 3, 4) == 0);
+    CHECK(idl_eq_work_size(&(idl_eq_opts){IDL_EQ_PICARD, 1e-10, 10, 5, -1, dbl}, 3, 4) == 0);
     o = idl_eq_defaults();
     o.tol = -1.0;
     CHECK(idl_picard(&d, &b, &x3, &o, w, &info) == IDL_EINVAL);
@@ -419,6 +420,220 @@ static void test_errors_and_divergence(void)
     free(d.data), free(b.data), free(x.data), free(x3.data), free(w);
 }
 
+/* ---- single precision ------------------------------------------------ */
+
+/* float's unit roundoff */
+#define U_SINGLE 0x1p-24
+
+static idl_eq_opts single_opts(double tol, int max_iter, int steps)
+{
+    idl_eq_opts o = opts_for(IDL_EQ_PICARD, tol, max_iter);
+    o.steps = steps;
+    o.precision = IDL_EQ_SINGLE;
+    return o;
+}
+
+/* Runs the forward (z == NULL) or backward solve from x (in/out). */
+static idl_eq_info solve_either(const idl_mat *d, const idl_mat *z, const idl_mat *b, idl_mat *x,
+                                const idl_eq_opts *o)
+{
+    double *w = work_for(o, x->rows, x->cols);
+    idl_eq_info info = {-1, NAN, NAN, false, IDL_EQ_STOP_NONFINITE};
+    idl_status st = z ? idl_implicit_backward(d, z, b, x, o, w, &info)
+                      : idl_equilibrium(d, b, x, o, w, &info);
+    CHECK(st == IDL_OK);
+    free(w);
+    return info;
+}
+
+static bool all_floats(const idl_mat *x)
+{
+    for (int j = 0; j < x->cols; j++)
+        for (int i = 0; i < x->rows; i++)
+            if ((double)(float)IDL_AT(x, i, j) != IDL_AT(x, i, j))
+                return false;
+    return true;
+}
+
+/* A problem float computes exactly: D = 1/2 on a cyclic shift, B integer,
+ * Z in {0, 1}, so the k-th iterate has k bits after the point and |x| < 8:
+ * with fewer than 20 steps no operation rounds, in float or double, and
+ * single precision must return the same X and the same info, bit for bit,
+ * whatever ended the run. Column 0 has B < 0 and Z = 0 (the ReLU and the mask
+ * at work), the others no zero, so their chains do not end and the solve
+ * takes many steps. */
+static void test_single_exact(void)
+{
+    int h = 9, m = 4;
+    idl_mat d = tu_alloc(h, h, 0), b = tu_alloc(h, m, 1), z = tu_alloc(h, m, 0);
+    for (int i = 0; i < h; i++)
+        IDL_AT(&d, i, (i + 1) % h) = 0.5;
+    for (int j = 0; j < m; j++)
+        for (int i = 0; i < h; i++) {
+            bool hole = j == 0 && i % 3 == 0;
+            IDL_AT(&b, i, j) = hole ? -2.0 : (double)(1 + (5 * i + 3 * j) % 3);
+            IDL_AT(&z, i, j) = hole ? 0.0 : 1.0;
+        }
+    /* converged at tol, stopped by steps, by max_iter */
+    const idl_eq_opts cases[] = {single_opts(1e-4, 100, 0), single_opts(1e-4, 100, 5),
+                                 single_opts(0.0, 7, 0)};
+    const idl_eq_stop stops[] = {IDL_EQ_STOP_TOL, IDL_EQ_STOP_STEPS, IDL_EQ_STOP_MAX_ITER};
+    for (int c = 0; c < 3; c++)
+        for (int back = 0; back <= 1; back++) {
+            idl_eq_opts od = cases[c];
+            od.precision = IDL_EQ_DOUBLE;
+            idl_mat xs = tu_alloc(h, m, 2), xd = tu_alloc(h, m, 0);
+            idl_eq_info is = solve_either(&d, back ? &z : NULL, &b, &xs, &cases[c]);
+            idl_eq_info id = solve_either(&d, back ? &z : NULL, &b, &xd, &od);
+            double diff;
+            idl_max_abs_diff(&xs, &xd, &diff);
+            CHECK(diff == 0.0);
+            CHECK(is.iterations == id.iterations && is.stop == id.stop && is.stop == stops[c]);
+            CHECK(is.residual == id.residual && is.scale == id.scale);
+            CHECK(is.converged == id.converged);
+            CHECK(id.iterations > 2 && id.iterations < 20); /* exact: fewer than 20 steps */
+            free(xs.data), free(xd.data);
+        }
+    /* B < 0: X = 0 is the solution, accepted at once by the absolute floor */
+    idl_fill(&b, -1.0);
+    idl_mat x = tu_alloc(h, m, 0);
+    idl_eq_opts o = single_opts(1e-4, 100, 0);
+    idl_eq_info info = solve_either(&d, NULL, &b, &x, &o);
+    CHECK(info.stop == IDL_EQ_STOP_ABSOLUTE && info.iterations == 0 && info.residual == 0.0);
+    free(d.data), free(b.data), free(z.data), free(x.data);
+}
+
+/* What float rounding adds to one evaluation of the map at an iterate of
+ * scale s, for ||D||_inf = kappa and max|B| = bmax: D and B rounded to float
+ * (u kappa s, u bmax), the h-term products (gamma_h kappa s, any summation
+ * order), the sum with B (u (kappa s + bmax)); the ReLU and the mask do not
+ * enlarge a difference. Second-order terms are covered by the 1.01. */
+static double single_map_error(int h, double kappa, double s, double bmax)
+{
+    double gamma = h * U_SINGLE / (1.0 - h * U_SINGLE);
+    return 1.01 * ((2.0 * U_SINGLE + gamma) * kappa * s + 2.0 * U_SINGLE * bmax);
+}
+
+/* Single against double on random families: the returned X is float-exact,
+ * info->scale is its s exactly, info->residual is the float map's residual
+ * (within one map error of the double map's), and the distance to the double
+ * solution is within (r s + map error) / (1 - kappa), the contraction bound
+ * applied to the double map at the float iterate. */
+static void test_single_accuracy(void)
+{
+    unsigned s = 41;
+    int h = 40, m = 30;
+    const double kappas[] = {0.5, 0.9};
+    for (int nonneg = 0; nonneg <= 1; nonneg++)
+        for (int k = 0; k < 2; k++)
+            for (int t = 0; t < 2; t++) { /* to float's floor; to tol 1e-6 */
+                double kappa = kappas[k], bmax, bplus = 0.0, xmax, diff;
+                idl_mat d = random_d(h, kappa, nonneg, &s), b = tu_alloc(h, m, 0);
+                idl_mat xd = tu_alloc(h, m, 0), xs = tu_alloc(h, m, 1);
+                tu_fill(&b, &s);
+                idl_norm(&b, IDL_NORM_MAX, &bmax);
+                for (int j = 0; j < m; j++)
+                    for (int i = 0; i < h; i++)
+                        bplus = fmax(bplus, IDL_AT(&b, i, j));
+                idl_eq_opts od = opts_for(IDL_EQ_PICARD, 1e-14, 100000);
+                idl_eq_opts os = t ? single_opts(1e-6, 100000, 0) : single_opts(0.0, 2000, 0);
+                idl_eq_info id = solve(&d, &b, &xd, &od), is = solve(&d, &b, &xs, &os);
+                CHECK(id.converged && (t ? is.converged : is.stop == IDL_EQ_STOP_MAX_ITER));
+                CHECK(all_floats(&xs));
+                idl_norm(&xs, IDL_NORM_MAX, &xmax);
+                CHECK(is.scale == fmax(bplus, xmax));
+                double err = single_map_error(h, kappa, is.scale, bmax);
+                CHECK(fabs(naive_residual(&d, &b, &xs) - is.residual) * is.scale <= err);
+                idl_max_abs_diff(&xs, &xd, &diff);
+                double bound = (is.residual * is.scale + err) / (1.0 - kappa) +
+                               id.residual * id.scale / (1.0 - kappa);
+                CHECK(diff <= bound);
+                free(d.data), free(b.data), free(xd.data), free(xs.data);
+            }
+}
+
+/* The backward solve in single against dgesv: each column's l1 error is at
+ * most h (r s + map error) / (1 - kappa) (the backward map contracts in l1). */
+static void test_single_backward(void)
+{
+    unsigned s = 43;
+    int h = 30, m = 7;
+    double kappa = 0.9;
+    for (int nonneg = 0; nonneg <= 1; nonneg++) {
+        idl_mat d = random_d(h, kappa, nonneg, &s), z = tu_alloc(h, m, 0), g = tu_alloc(h, m, 0);
+        idl_mat ref = tu_alloc(h, m, 0), v = tu_alloc(h, m, 0);
+        tu_fill(&z, &s);
+        tu_fill(&g, &s);
+        dense_backward(&d, &z, &g, &ref);
+        double gmax;
+        idl_norm(&g, IDL_NORM_MAX, &gmax);
+        idl_eq_opts o = single_opts(1e-6, 100000, 0);
+        idl_eq_info info = backward_from_zero(&d, &z, &g, &v, &o);
+        CHECK(info.converged && info.residual < 1e-6 && all_floats(&v));
+        double bound = h * (info.residual * info.scale +
+                            single_map_error(h, kappa, info.scale, gmax)) / (1.0 - kappa);
+        for (int c = 0; c < m; c++) {
+            double err = 0.0;
+            for (int i = 0; i < h; i++)
+                err += fabs(IDL_AT(&v, i, c) - IDL_AT(&ref, i, c));
+            CHECK(err <= bound);
+        }
+        free(d.data), free(z.data), free(g.data), free(ref.data), free(v.data);
+    }
+}
+
+/* G times 2^-150 lies below float's smallest number, yet single precision
+ * solves it as G itself: the copies are scaled by a power of two (exact), so
+ * V comes out as V(G) 2^-150 bit for bit, with the same steps and residual. */
+static void test_single_scale_free(void)
+{
+    unsigned s = 47;
+    int h = 20, m = 5;
+    idl_mat d = random_d(h, 0.9, false, &s), z = tu_alloc(h, m, 0), g = tu_alloc(h, m, 0);
+    idl_mat tiny = tu_alloc(h, m, 0), v = tu_alloc(h, m, 0), vt = tu_alloc(h, m, 0);
+    tu_fill(&z, &s);
+    tu_fill(&g, &s);
+    idl_copy(&g, &tiny);
+    idl_scale(0x1p-150, &tiny);
+    idl_eq_opts o = single_opts(1e-5, 1000, 0);
+    idl_eq_info info = backward_from_zero(&d, &z, &g, &v, &o);
+    idl_eq_info info_t = backward_from_zero(&d, &z, &tiny, &vt, &o);
+    CHECK(info.converged && info.iterations > 0);
+    CHECK(info_t.iterations == info.iterations && info_t.residual == info.residual);
+    CHECK(info_t.scale == info.scale * 0x1p-150);
+    idl_scale(0x1p150, &vt);
+    double diff;
+    idl_max_abs_diff(&v, &vt, &diff);
+    CHECK(diff == 0.0);
+    free(d.data), free(z.data), free(g.data), free(tiny.data), free(v.data), free(vt.data);
+}
+
+/* Options single precision refuses, and a diverging run in float. */
+static void test_single_errors(void)
+{
+    idl_mat d = tu_alloc(3, 3, 0), b = tu_alloc(3, 4, 0), x = tu_alloc(3, 4, 0);
+    idl_eq_opts o = single_opts(1e-6, 10, 0);
+    double *w = work_for(&o, 3, 4);
+    idl_eq_info info;
+    CHECK(idl_eq_work_size(&o, 3, 4) == (9 + 4 * 12 + 1) / 2);
+    o.method = IDL_EQ_ANDERSON;
+    CHECK(idl_eq_work_size(&o, 3, 4) == 0);
+    CHECK(idl_equilibrium(&d, &b, &x, &o, w, &info) == IDL_EINVAL);
+    o = single_opts(0.5 * IDL_EQ_SINGLE_MIN_TOL, 10, 0);
+    CHECK(idl_eq_work_size(&o, 3, 4) == 0);
+    CHECK(idl_picard(&d, &b, &x, &o, w, &info) == IDL_EINVAL);
+    o.precision = (idl_eq_precision)7;
+    CHECK(idl_picard(&d, &b, &x, &o, w, &info) == IDL_EINVAL);
+    /* D = 2 I, b = 1: float overflows near 2^128, and the run says so */
+    for (int i = 0; i < 3; i++)
+        IDL_AT(&d, i, i) = 2.0;
+    idl_fill(&b, 1.0);
+    o = single_opts(1e-6, 5000, 0);
+    CHECK(idl_picard(&d, &b, &x, &o, w, &info) == IDL_OK);
+    CHECK(info.stop == IDL_EQ_STOP_NONFINITE && !info.converged && info.iterations < 200);
+    free(d.data), free(b.data), free(x.data), free(w);
+}
+
 int main(void)
 {
     test_picard_vs_naive();
@@ -431,5 +646,10 @@ int main(void)
     test_zero_rhs();
     test_wellposed();
     test_errors_and_divergence();
+    test_single_exact();
+    test_single_accuracy();
+    test_single_backward();
+    test_single_scale_free();
+    test_single_errors();
     return tu_finish("test_equilibrium");
 }

@@ -155,7 +155,8 @@ describe("idl.equilibrium", function()
     local d, b0 = idl.eye(2) * 0.5, idl.ones(2, 3)
     local cases = {
       {{foo = 1},
-       "equilibrium: unknown option 'foo' (known: method, tol, max_iter, steps, x0, memory, force)"},
+       "equilibrium: unknown option 'foo' (known: method, tol, max_iter, steps, x0, memory, force, "
+         .. "precision)"},
       {{steps = -1}, "equilibrium: opts.steps must be in [0,"},
       {{steps = 2, method = "anderson"},
        'equilibrium: opts.steps = 2 needs method = "picard", got "anderson"'},
@@ -302,5 +303,98 @@ describe("idl.implicit_backward", function()
       :find("implicit_backward: unknown option 'bad'", 1, true))
     assert.truthy(err_of(idl.implicit_backward, d * 3, idl.ones(3, 4), idl.ones(3, 4))
       :find("implicit_backward: D is not well-posed", 1, true))
+  end)
+end)
+
+describe('precision = "single"', function()
+  local u = 2 ^ -24 -- float's unit roundoff
+
+  -- What float rounding adds to one map evaluation at scale s (equilibrium.h; derived in
+  -- tests/c/test_equilibrium.c's single_map_error): D and B rounded, the h-term products
+  -- (gamma_h), the sum with B.
+  local function map_error(h, kappa, s, bmax)
+    local gamma = h * u / (1 - h * u)
+    return 1.01 * ((2 * u + gamma) * kappa * s + 2 * u * bmax)
+  end
+
+  -- true when every entry of x is a float (the single path's iterate, converted back exactly)
+  local function all_floats(x)
+    for i = 1, x:rows() do
+      for j = 1, x:cols() do
+        local v = x:get(i, j)
+        if string.unpack("f", string.pack("f", v)) ~= v then return false end
+      end
+    end
+    return true
+  end
+
+  it("agrees with double within (r s + map error) / (1 - kappa), forward and backward", function()
+    local rng = idl.rng(21)
+    local h, m, kappa = 30, 12, 0.9
+    local d, b0 = random_d(h, kappa, true, rng), idl.randn(h, m, rng)
+    local xd = idl.equilibrium(d, b0, {tol = 1e-14, max_iter = 100000})
+    local xs, info = idl.equilibrium(d, b0, {tol = 1e-6, max_iter = 100000, precision = "single"})
+    assert.is_true(info.converged and info.residual < 1e-6)
+    assert.equal("single", info.precision)
+    assert.is_true(all_floats(xs))
+    local bound = (info.residual * info.scale + map_error(h, kappa, info.scale, b0:norm("max")))
+      / (1 - kappa)
+    assert.is_true((xs - xd):norm("max") <= bound + 1e-12)
+    -- backward: l1 contraction per column, so h times the max-norm bound
+    local z, g = d * xd + b0, idl.randn(h, m, rng)
+    local vd = idl.implicit_backward(d, z, g, {tol = 1e-14, max_iter = 100000})
+    local vs, vinfo = idl.implicit_backward(d, z, g, {tol = 1e-6, precision = "single"})
+    assert.is_true(vinfo.converged and all_floats(vs))
+    local vbound = h * (vinfo.residual * vinfo.scale + map_error(h, kappa, vinfo.scale, g:norm("max")))
+      / (1 - kappa)
+    assert.is_true((vs - vd):norm("1") <= vbound + 1e-12)
+  end)
+
+  it("stops where double stops when float computes exactly (steps, tol, max_iter)", function()
+    -- D = 1/2 on a cyclic shift, B positive integers: k steps give k bits after the point,
+    -- so nothing rounds in 20 steps and the two precisions must match bit for bit
+    local h, m = 9, 3
+    local d, b0 = idl.zeros(h, h), idl.zeros(h, m)
+    for i = 1, h do
+      d:set(i, i % h + 1, 0.5)
+      for j = 1, m do b0:set(i, j, 1 + (5 * i + 3 * j) % 3) end
+    end
+    local z = idl.ones(h, m)
+    for _, opts in ipairs({{tol = 1e-4}, {tol = 1e-4, steps = 4}, {tol = 0, max_iter = 6}}) do
+      for _, solve in ipairs({function(o) return idl.equilibrium(d, b0, o) end,
+                              function(o) return idl.implicit_backward(d, z, b0, o) end}) do
+        local xd, id = solve(opts)
+        local single = {precision = "single"}
+        for k, v in pairs(opts) do single[k] = v end
+        local xs, is = solve(single)
+        assert.equal(0, (xs - xd):norm("max"))
+        assert.equal(id.iterations, is.iterations)
+        assert.is_true(id.iterations > 3)
+        assert.equal(id.stop, is.stop)
+        assert.equal(id.residual, is.residual)
+        assert.equal("double", id.precision)
+      end
+    end
+  end)
+
+  it("rejects what it cannot do, naming the function", function()
+    local d, b0 = idl.eye(2) * 0.5, idl.ones(2, 3)
+    local cases = {
+      {{precision = "half"}, 'opts.precision must be "double" or "single", got half'},
+      {{precision = 32}, 'opts.precision must be "double" or "single", got 32'},
+      {{precision = "single", method = "anderson", tol = 1e-3},
+       'opts.precision = "single" needs method = "picard", got "anderson"'},
+      {{precision = "single"}, -- the default tol, 1e-10
+       'opts.tol = 1e-10 is below what precision = "single" can reach: pass tol >= 1e-06 (or tol = 0'},
+      {{precision = "single", tol = 5e-7}, "opts.tol = 5e-07 is below"},
+    }
+    for _, c in ipairs(cases) do
+      assert.truthy(err_of(idl.equilibrium, d, b0, c[1]):find("equilibrium: " .. c[2], 1, true))
+      assert.truthy(err_of(idl.implicit_backward, d, b0, b0, c[1])
+        :find("implicit_backward: " .. c[2], 1, true))
+    end
+    local _, info = idl.equilibrium(d, b0, {precision = "single", tol = 0, max_iter = 3})
+    assert.equal(3, info.iterations)
+    assert.equal("max_iter", info.stop)
   end)
 end)

@@ -228,7 +228,7 @@ describe("REPL completion (_idl_complete)", function()
       .. "table.concat(_idl_complete('idl._time'), ' ')\n")
     assert.equal("", err)
     assert.equal("idl.IDLClassifier idl.IDLModel\nidl.data.train_test_split\ntrue\t0\n"
-      .. "idl._time_dgemm\n", out)
+      .. "idl._time_dgemm idl._time_sgemm\n", out)
   end)
 end)
 
