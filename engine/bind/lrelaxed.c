@@ -3,9 +3,9 @@
  * idl.dual_update (convenient: each allocates its result), and the trainers'
  * destination-first tier over one reusable workspace: relaxed_workspace,
  * relaxed_forward, relaxed_value, relaxed_grads, lipschitz_theta,
- * lipschitz_x, readout, readout_loo. Shape checks with messages that name the offending
- * piece, then one call into relaxed.c. Workspaces are userdata, so the
- * collector sees them.
+ * lipschitz_x, lipschitz_x_carried, relaxed_x_update, readout, readout_loo.
+ * Shape checks with messages that name the offending piece, then one call
+ * into relaxed.c. Workspaces are userdata, so the collector sees them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -314,16 +314,22 @@ static int l_lipschitz_theta(lua_State *L)
     return 2;
 }
 
+/* theta.A and theta.D at idx, checked against the workspace. */
+static void get_x_block(lua_State *L, int idx, const lidl_rws *w, const char *fn, idl_theta *th)
+{
+    check_table(L, idx, fn);
+    th->A = *theta_field(L, idx, "A", fn);
+    expect_shape(L, &th->A, w->p, w->h, fn, "theta.A");
+    th->D = *theta_field(L, idx, "D", fn);
+    expect_shape(L, &th->D, w->h, w->h, fn, "theta.D");
+}
+
 static int l_lipschitz_x(lua_State *L)
 {
     const char *fn = "lipschitz_x";
     lidl_rws *w = check_rws(L, 1, fn);
-    check_table(L, 2, fn);
     idl_theta th;
-    th.A = *theta_field(L, 2, "A", fn);
-    expect_shape(L, &th.A, w->p, w->h, fn, "theta.A");
-    th.D = *theta_field(L, 2, "D", fn);
-    expect_shape(L, &th.D, w->h, w->h, fn, "theta.D");
+    get_x_block(L, 2, w, fn, &th);
     idl_mat *lambda = lidl_checkmat(L, 3, fn, "lambda");
     expect_shape(L, lambda, w->h, 1, fn, "lambda");
     idl_lipschitz_consts c;
@@ -350,6 +356,52 @@ static void readout_args(lua_State *L, const char *fn, idl_mat **x, idl_mat **u,
     expect_shape(L, *a, p, h, fn, "theta.A");
     expect_shape(L, *b, p, n, fn, "theta.B");
     expect_shape(L, *c, p, 1, fn, "theta.c");
+}
+
+static int l_lipschitz_x_carried(lua_State *L)
+{
+    const char *fn = "lipschitz_x_carried";
+    lidl_rws *w = check_rws(L, 1, fn);
+    idl_theta th;
+    get_x_block(L, 2, w, fn, &th);
+    idl_mat *lambda = lidl_checkmat(L, 3, fn, "lambda");
+    expect_shape(L, lambda, w->h, 1, fn, "lambda");
+    idl_lipschitz_x_ref ref = {*lidl_checkmat(L, 4, fn, "M_ref"), *lidl_checkmat(L, 5, fn, "D_ref"),
+                               -1.0, 0.0};
+    expect_shape(L, &ref.m, w->h, w->h, fn, "M_ref");
+    expect_shape(L, &ref.d, w->h, w->h, fn, "D_ref");
+    if (!lua_isnoneornil(L, 6)) {
+        ref.mu = lidl_checkfinite(L, 6, fn, "mu");
+        ref.delta = lidl_checkfinite(L, 7, fn, "delta");
+        if (ref.mu < 0.0 || ref.delta < 0.0)
+            lidl_error(L, fn, "mu and delta are norms (>= 0), got %g and %g", ref.mu, ref.delta);
+    }
+    double slack = lidl_checkfinite(L, 8, fn, "slack");
+    if (slack < 1.0)
+        lidl_error(L, fn, "slack must be at least 1, got %g", slack);
+    idl_lipschitz_consts c;
+    bool exact;
+    lidl_check(L, idl_lipschitz_x_carried(&th, lambda, w->n, w->m, slack, w->lip, &ref, &c, &exact),
+               fn);
+    lua_pushnumber(L, c.x);
+    lua_pushboolean(L, exact);
+    lua_pushnumber(L, ref.mu);
+    lua_pushnumber(L, ref.delta);
+    return 4;
+}
+
+static int l_relaxed_x_update(lua_State *L)
+{
+    const char *fn = "relaxed_x_update";
+    idl_mat *x = lidl_checkmat(L, 1, fn, "X"), *gx = lidl_checkmat(L, 2, fn, "gX");
+    double step = lidl_checkfinite(L, 3, fn, "step");
+    expect_shape(L, gx, x->rows, x->cols, fn, "gX");
+    if (x->data == gx->data)
+        lidl_error(L, fn, "X and gX must not share their elements");
+    double norm;
+    lidl_check(L, idl_relaxed_x_update(x, gx, step, &norm), fn);
+    lua_pushnumber(L, norm);
+    return 1;
 }
 
 static int l_readout(lua_State *L)
@@ -450,6 +502,8 @@ static const luaL_Reg funcs[] = {{"fenchel", l_fenchel},
                                  {"relaxed_grads", l_relaxed_grads},
                                  {"lipschitz_theta", l_lipschitz_theta},
                                  {"lipschitz_x", l_lipschitz_x},
+                                 {"lipschitz_x_carried", l_lipschitz_x_carried},
+                                 {"relaxed_x_update", l_relaxed_x_update},
                                  {"readout", l_readout},
                                  {"readout_loo", l_readout_loo},
                                  {"readout_normal", l_readout_normal},

@@ -434,45 +434,167 @@ idl_status idl_lipschitz_theta(const idl_mat *x, const idl_mat *u, const idl_mat
     return IDL_OK;
 }
 
-/* ||M||_2 and ||D||_2^2 by two symmetric eigenvalue problems of order h. */
-static idl_status x_norms(const idl_theta *th, const idl_mat *lambda, int n, double *work,
-                          double *m_norm, double *d_norm2)
+/* The X block's part of the Lipschitz work: M (h x h) and the eigenvalue
+ * workspace. */
+static idl_status x_layout(int h, int n, double *work, idl_mat *mm, eig_ws *e)
 {
-    int h = th->D.rows;
     double *kd = NULL, *md = NULL;
-    eig_ws e = {0};
     size_t total;
-    idl_status st = lipschitz_layout(h, n, work, &kd, &md, &e, &total);
-    if (st != IDL_OK)
-        return st;
-    idl_mat mm = idl_mat_wrap(md, h, h);
-    x_hessian_bound(&th->A, &th->D, lambda, &mm);
-    if ((st = sym_eigvals(mm.data, h, &e)) != IDL_OK)
+    idl_status st = lipschitz_layout(h, n, work, &kd, &md, e, &total);
+    if (st == IDL_OK)
+        *mm = idl_mat_wrap(md, h, h);
+    return st;
+}
+
+/* ||M||_2 (M's upper triangle in mm, destroyed) and ||D||_2^2 (in mm after
+ * it) by two symmetric eigenvalue problems of order h. */
+static idl_status x_norms(const idl_mat *d, idl_mat *mm, eig_ws e, double *m_norm, double *d_norm2)
+{
+    int h = d->rows;
+    idl_status st;
+    if ((st = sym_eigvals(mm->data, h, &e)) != IDL_OK)
         return st;
     *m_norm = fmax(fabs(e.w[0]), fabs(e.w[h - 1]));
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, h, h, 1.0, th->D.data, th->D.ld, 0.0,
-                mm.data, mm.ld);
-    if ((st = sym_eigvals(mm.data, h, &e)) != IDL_OK)
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, h, h, 1.0, d->data, d->ld, 0.0, mm->data,
+                mm->ld);
+    if ((st = sym_eigvals(mm->data, h, &e)) != IDL_OK)
         return st;
     *d_norm2 = fmax(e.w[h - 1], 0.0);
     return IDL_OK;
 }
 
-idl_status idl_lipschitz_x(const idl_theta *th, const idl_mat *lambda, int n, int m, double *work,
-                           idl_lipschitz_consts *out)
+static idl_status check_x_block(const idl_theta *th, const idl_mat *lambda, int n, int m)
 {
     int h = th->D.rows;
     if (th->D.cols != h || th->A.cols != h || !has_shape(lambda, h, 1) || n < 0)
         return IDL_EDIM;
-    if (m <= 0)
-        return IDL_EINVAL;
+    return m > 0 ? IDL_OK : IDL_EINVAL;
+}
+
+idl_status idl_lipschitz_x(const idl_theta *th, const idl_mat *lambda, int n, int m, double *work,
+                           idl_lipschitz_consts *out)
+{
+    idl_status st = check_x_block(th, lambda, n, m);
+    if (st != IDL_OK)
+        return st;
+    int h = th->D.rows;
     double m_norm = 0.0, d_norm2 = 0.0;
     if (h > 0) {
-        idl_status st = x_norms(th, lambda, n, work, &m_norm, &d_norm2);
-        if (st != IDL_OK)
+        idl_mat mm;
+        eig_ws e = {0};
+        if ((st = x_layout(h, n, work, &mm, &e)) != IDL_OK)
+            return st;
+        x_hessian_bound(&th->A, &th->D, lambda, &mm);
+        if ((st = x_norms(&th->D, &mm, e, &m_norm, &d_norm2)) != IDL_OK)
             return st;
     }
     out->x = (m_norm + max_abs(lambda) * d_norm2) / m;
+    return IDL_OK;
+}
+
+/* ||A - B||_F of symmetric matrices given by their upper triangles. */
+static double sym_diff_fro(const idl_mat *a, const idl_mat *b)
+{
+    double s = 0.0;
+    for (int j = 0; j < a->cols; j++) {
+        for (int i = 0; i < j; i++) {
+            double d = IDL_AT(a, i, j) - IDL_AT(b, i, j);
+            s += 2.0 * d * d;
+        }
+        double d = IDL_AT(a, j, j) - IDL_AT(b, j, j);
+        s += d * d;
+    }
+    return sqrt(s);
+}
+
+static double diff_fro(const idl_mat *a, const idl_mat *b)
+{
+    double s = 0.0;
+    for (int j = 0; j < a->cols; j++)
+        for (int i = 0; i < a->rows; i++) {
+            double d = IDL_AT(a, i, j) - IDL_AT(b, i, j);
+            s += d * d;
+        }
+    return sqrt(s);
+}
+
+/* The bound of relaxed.h from the reference, when it is within slack of the
+ * matching lower bound (else false: an exact computation is due). */
+static bool carried_bound(const idl_mat *mm, const idl_mat *d, double lmax, double slack,
+                          const idl_lipschitz_x_ref *ref, double *bound)
+{
+    if (!(ref->mu >= 0.0))
+        return false;
+    double em = sym_diff_fro(mm, &ref->m), ed = diff_fro(d, &ref->d);
+    double d_hi = ref->delta + ed, d_lo = fmax(ref->delta - ed, 0.0);
+    double hi = ref->mu + em + lmax * d_hi * d_hi;
+    double lo = fmax(ref->mu - em, 0.0) + lmax * d_lo * d_lo;
+    *bound = hi;
+    return hi <= slack * lo;
+}
+
+/* dst's upper triangle = src's (the lower one is left alone). */
+static void copy_upper(const idl_mat *src, idl_mat *dst)
+{
+    for (int j = 0; j < src->cols; j++)
+        for (int i = 0; i <= j; i++)
+            IDL_AT(dst, i, j) = IDL_AT(src, i, j);
+}
+
+idl_status idl_lipschitz_x_carried(const idl_theta *th, const idl_mat *lambda, int n, int m,
+                                   double slack, double *work, idl_lipschitz_x_ref *ref,
+                                   idl_lipschitz_consts *out, bool *exact)
+{
+    idl_status st = check_x_block(th, lambda, n, m);
+    if (st != IDL_OK)
+        return st;
+    int h = th->D.rows;
+    if (!has_shape(&ref->m, h, h) || !has_shape(&ref->d, h, h))
+        return IDL_EDIM;
+    if (!(slack >= 1.0) || !isfinite(slack))
+        return IDL_EINVAL;
+    *exact = false;
+    out->x = 0.0;
+    if (h == 0)
+        return IDL_OK;
+    idl_mat mm;
+    eig_ws e = {0};
+    if ((st = x_layout(h, n, work, &mm, &e)) != IDL_OK)
+        return st;
+    double lmax = max_abs(lambda), bound, m_norm, d_norm2;
+    x_hessian_bound(&th->A, &th->D, lambda, &mm);
+    if (carried_bound(&mm, &th->D, lmax, slack, ref, &bound)) {
+        out->x = bound / m;
+        return IDL_OK;
+    }
+    copy_upper(&mm, &ref->m);
+    idl_copy(&th->D, &ref->d);
+    ref->mu = -1.0; /* no reference until its norms are known */
+    if ((st = x_norms(&th->D, &mm, e, &m_norm, &d_norm2)) != IDL_OK)
+        return st;
+    ref->mu = m_norm;
+    ref->delta = sqrt(d_norm2);
+    out->x = (m_norm + lmax * d_norm2) / m;
+    *exact = true;
+    return IDL_OK;
+}
+
+idl_status idl_relaxed_x_update(idl_mat *x, const idl_mat *gx, double step, double *gx_norm)
+{
+    if (!has_shape(gx, x->rows, x->cols))
+        return IDL_EDIM;
+    if (!isfinite(step))
+        return IDL_EINVAL;
+    double s = 0.0;
+    for (int j = 0; j < x->cols; j++) {
+        double *xc = &IDL_AT(x, 0, j);
+        const double *gc = &IDL_AT(gx, 0, j);
+        for (int i = 0; i < x->rows; i++) {
+            s += gc[i] * gc[i];
+            xc[i] = pos(xc[i] - step * gc[i]);
+        }
+    }
+    *gx_norm = sqrt(s);
     return IDL_OK;
 }
 

@@ -118,6 +118,35 @@ idl_status idl_lipschitz_theta(const idl_mat *x, const idl_mat *u, const idl_mat
 idl_status idl_lipschitz_x(const idl_theta *th, const idl_mat *lambda, int n, int m, double *work,
                            idl_lipschitz_consts *out);
 
+/* The X-block constant carried between exact computations. With
+ * M = A^T A + Lambda - Lambda D - D^T Lambda, Weyl's inequality bounds the
+ * norms at any theta by those at a reference (M_r, D_r) computed exactly:
+ *   ||M||_2 <= mu + eM,  ||D||_2 <= delta + eD,  eM = ||M - M_r||_F,  eD = ||D - D_r||_F,
+ * with mu = ||M_r||_2, delta = ||D_r||_2, and from below by mu - eM and
+ * delta - eD. out->x = (mu + eM + lmax (delta + eD)^2) / m is then a valid
+ * constant; when it exceeds slack (>= 1) times the same expression with the
+ * lower bounds, or there is no reference yet (ref->mu < 0), the constant is
+ * computed exactly as idl_lipschitz_x (same value) and becomes the new
+ * reference (*exact = true). So every step is at most slack times shorter
+ * than with the exact constant, and between exact computations a call costs
+ * the h x h passes building M (a dsyrk with A's p rows) and the two
+ * differences: no eigenvalue problem. ref->m holds M_r's upper triangle,
+ * ref->d D_r (both h x h, caller-owned, written only with a new reference).
+ * work as idl_lipschitz_x. */
+typedef struct idl_lipschitz_x_ref {
+    idl_mat m, d;
+    double mu, delta;
+} idl_lipschitz_x_ref;
+
+idl_status idl_lipschitz_x_carried(const idl_theta *th, const idl_mat *lambda, int n, int m,
+                                   double slack, double *work, idl_lipschitz_x_ref *ref,
+                                   idl_lipschitz_consts *out, bool *exact);
+
+/* The projected X step in one pass: X <- (X - step gX)_+ (X and gX h x m,
+ * not aliased), *gx_norm = ||gX||_F (the distance bound of the step that
+ * carries the theta constants). */
+idl_status idl_relaxed_x_update(idl_mat *x, const idl_mat *gx, double step, double *gx_norm);
+
 /* The readout: (A, B, c) = argmin ||A X + B U + c 1^T - Y||_F^2 / 2
  *   + ridge_rel/2 sum_k (||z_k - mean(z_k)||^2 + floor) ||[A B]_{:,k}||^2
  * over the features z_k (the rows of [X; U]; ridge_rel > 0; floor = 1e-12 of

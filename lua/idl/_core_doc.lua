@@ -288,6 +288,22 @@
 -- X block (theta.A and theta.D are read), in ws's work, for ws's m.
 -- @function lipschitz_x
 
+--- idl.lipschitz_x_carried(ws, theta, lambda, M_ref, D_ref, mu, delta, slack)
+-- -> x, exact, mu, delta: a valid constant of the X block that skips the
+-- eigenvalue problems of lipschitz_x while a reference bounds it well enough
+-- (relaxed.h's idl_lipschitz_x_carried). The reference: M_ref (h x h, the
+-- upper triangle of A^T A + Lambda - Lambda D - D^T Lambda) and D_ref at its
+-- last exact computation, mu and delta their 2-norms (nil: no reference yet).
+-- x = (mu + eM + lmax (delta + eD)^2) / m with eM, eD the Frobenius distances
+-- to the reference, unless that exceeds slack (>= 1) times the lower bound of
+-- the same form; then x is lipschitz_x's value, exact is true, M_ref and D_ref
+-- are overwritten and the new mu, delta returned (else the given ones).
+-- @function lipschitz_x_carried
+
+--- idl.relaxed_x_update(X, gX, step) -> ||gX||_F: the projected X step
+-- X <- (X - step gX)_+ in one pass (X is overwritten, gX only read).
+-- @function relaxed_x_update
+
 --- idl.readout(theta, X, U, Y, ridge_rel): theta.A, theta.B, theta.c
 -- overwritten with the ridge least-squares readout of relaxed.h's
 -- idl_readout (centred data, unpenalized c, each feature's ridge ridge_rel

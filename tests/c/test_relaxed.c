@@ -256,6 +256,101 @@ static void test_lipschitz(void)
     }
 }
 
+/* Entry (i, j) of A and D scaled by 1 + eps (1, 0, -1 as (i + j) mod 3),
+ * lambda by 1 + eps: a move of A, D and lambda of relative size eps. */
+static void move_x_block(problem *pb, double eps)
+{
+    idl_mat *blk[] = {&pb->th.A, &pb->th.D};
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < blk[k]->cols; j++)
+            for (int i = 0; i < blk[k]->rows; i++)
+                IDL_AT(blk[k], i, j) *= 1.0 + eps * (1 - (i + j) % 3);
+    for (int i = 0; i < pb->h; i++)
+        pb->lambda.data[i] *= 1.0 + eps;
+}
+
+/* The carried X-block constant: without a reference exact (idl_lipschitz_x's
+ * value); at the same theta the bound equals it; after a small move of A, D
+ * and lambda it bounds the new exact constant within the slack, without an
+ * eigenvalue problem; after a large move it is exact again. */
+static void test_lipschitz_carried(void)
+{
+    unsigned s = 29;
+    problem pb = make_problem(5, 2, 2, 7, &s);
+    int h = pb.h, n = pb.n, m = pb.m;
+    size_t nw;
+    CHECK(idl_lipschitz_worksize(h, n, &nw) == IDL_OK);
+    double *work = malloc(nw * sizeof(double));
+    idl_lipschitz_x_ref ref = {tu_alloc(h, h, 1), tu_alloc(h, h, 0), -1.0, 0.0};
+    idl_lipschitz_consts exact, c;
+    bool is_exact = false;
+    CHECK(idl_lipschitz_x(&pb.th, &pb.lambda, n, m, work, &exact) == IDL_OK);
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, 1.1, work, &ref, &c, &is_exact) ==
+          IDL_OK);
+    CHECK(is_exact && c.x == exact.x && ref.mu > 0.0 && ref.delta > 0.0);
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, 1.1, work, &ref, &c, &is_exact) ==
+          IDL_OK);
+    CHECK(!is_exact);
+    CHECK_NEAR(c.x, exact.x, 1e-12 * exact.x);
+    /* A alone grows (D and lambda stay): only ||M - M_ref|| covers the growth */
+    double before = exact.x;
+    idl_scale(1.0 + 1e-3, &pb.th.A);
+    CHECK(idl_lipschitz_x(&pb.th, &pb.lambda, n, m, work, &exact) == IDL_OK);
+    CHECK(exact.x > before * (1 + 1e-4));
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, 1.1, work, &ref, &c, &is_exact) ==
+          IDL_OK);
+    CHECK(!is_exact && c.x >= exact.x * (1 - 1e-12) && c.x <= 1.1 * exact.x);
+    /* then D and lambda too: only ||D - D_ref|| and the current lambda cover them */
+    move_x_block(&pb, 1e-3);
+    CHECK(idl_lipschitz_x(&pb.th, &pb.lambda, n, m, work, &exact) == IDL_OK);
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, 1.1, work, &ref, &c, &is_exact) ==
+          IDL_OK);
+    CHECK(!is_exact && c.x >= exact.x * (1 - 1e-12) && c.x <= 1.1 * exact.x);
+    CHECK(c.x > exact.x * (1 + 1e-6)); /* a bound, not the exact value */
+    move_x_block(&pb, 0.5);
+    CHECK(idl_lipschitz_x(&pb.th, &pb.lambda, n, m, work, &exact) == IDL_OK);
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, 1.1, work, &ref, &c, &is_exact) ==
+          IDL_OK);
+    CHECK(is_exact && c.x == exact.x);
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, 0.9, work, &ref, &c, &is_exact) ==
+          IDL_EINVAL);
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, NAN, work, &ref, &c, &is_exact) ==
+          IDL_EINVAL);
+    ref.d.cols = h - 1;
+    CHECK(idl_lipschitz_x_carried(&pb.th, &pb.lambda, n, m, 1.1, work, &ref, &c, &is_exact) ==
+          IDL_EDIM);
+    free(work), free(ref.m.data), free(ref.d.data);
+    free_problem(&pb);
+}
+
+/* The projected X step against the textbook max(x - step g, 0) and the
+ * norm of g summed entry by entry. */
+static void test_x_update(void)
+{
+    unsigned s = 31;
+    int h = 4, m = 6;
+    idl_mat x = tu_alloc(h, m, 2), g = tu_alloc(h, m, 1), x0 = tu_alloc(h, m, 0);
+    tu_fill(&x, &s);
+    tu_fill(&g, &s);
+    idl_copy(&x, &x0);
+    double norm = -1.0, want = 0.0, step = 0.7;
+    CHECK(idl_relaxed_x_update(&x, &g, step, &norm) == IDL_OK);
+    int zeros = 0;
+    for (int j = 0; j < m; j++)
+        for (int i = 0; i < h; i++) {
+            double z = IDL_AT(&x0, i, j) - step * IDL_AT(&g, i, j);
+            CHECK(IDL_AT(&x, i, j) == fmax(z, 0.0));
+            zeros += z < 0.0;
+            want += IDL_AT(&g, i, j) * IDL_AT(&g, i, j);
+        }
+    CHECK(zeros > 0 && zeros < h * m); /* both sides of the projection were exercised */
+    CHECK_NEAR(norm, sqrt(want), 1e-14 * sqrt(want));
+    CHECK(idl_relaxed_x_update(&x, &g, NAN, &norm) == IDL_EINVAL);
+    g.cols = m - 1;
+    CHECK(idl_relaxed_x_update(&x, &g, step, &norm) == IDL_EDIM);
+    free(x.data), free(g.data), free(x0.data);
+}
+
 static void test_dual_update(void)
 {
     double l[] = {1.0, 2.0, 3.0, 4.0}, f[] = {0.5, 0.05, 0.1, 2.0};
@@ -508,6 +603,8 @@ int main(void)
     test_fenchel();
     test_gradients();
     test_lipschitz();
+    test_lipschitz_carried();
+    test_x_update();
     test_split();
     test_readout();
     test_readout_loo();

@@ -320,6 +320,43 @@ describe("the workspace kernels (the trainers' tier)", function()
     assert.are.equal(lip.x, idl.lipschitz_x(ws, th, lambda))
   end)
 
+  it("lipschitz_x_carried: exact without a reference, a valid bound within the slack after a move", function()
+    local ws = idl.relaxed_workspace(4, 3, 2, 8)
+    local Mr, Dr = idl.zeros(4, 4), idl.zeros(4, 4)
+    local x0, exact, mu, delta = idl.lipschitz_x_carried(ws, th, lambda, Mr, Dr, nil, nil, 1.1)
+    assert.are.equal(idl.lipschitz_x(ws, th, lambda), x0)
+    assert.is_true(exact)
+    assert.is_true(idl.equal(Dr, th.D, 0)) -- the reference taken
+    local lam2 = lambda * 1.001 -- a dual step's move
+    local want = idl.lipschitz_x(ws, th, lam2)
+    local x1, exact1, mu1, delta1 = idl.lipschitz_x_carried(ws, th, lam2, Mr, Dr, mu, delta, 1.1)
+    assert.is_false(exact1)
+    assert.are.equal(mu, mu1); assert.are.equal(delta, delta1)
+    assert.is_true(x1 >= want * (1 - 1e-12) and x1 <= 1.1 * want)
+    -- the same move with slack 1: the bound cannot be within it, so exact again
+    local x2, exact2 = idl.lipschitz_x_carried(ws, th, lam2, Mr, Dr, mu, delta, 1)
+    assert.is_true(exact2)
+    assert.are.equal(want, x2)
+    assert.are.equal("lipschitz_x_carried: slack must be at least 1, got 0.5",
+      err_of(idl.lipschitz_x_carried, ws, th, lambda, Mr, Dr, mu, delta, 0.5))
+    assert.are.equal("lipschitz_x_carried: mu and delta are norms (>= 0), got -1 and 1",
+      err_of(idl.lipschitz_x_carried, ws, th, lambda, Mr, Dr, -1, 1, 1.1))
+    assert.are.equal("lipschitz_x_carried: D_ref is 4x3, expected 4x4",
+      err_of(idl.lipschitz_x_carried, ws, th, lambda, Mr, idl.zeros(4, 3), mu, delta, 1.1))
+  end)
+
+  it("relaxed_x_update is the projected step (X - step gX)_+ and returns ||gX||_F", function()
+    local X0, g = x - 0.5, idl.randn(4, 8, idl.rng(3))
+    local X = X0:copy()
+    local norm = idl.relaxed_x_update(X, g, 0.25)
+    assert.is_true(idl.equal(X, (X0 - g * 0.25):relu(), 0))
+    assert.is_near(g:norm("fro"), norm, 1e-14 * norm)
+    assert.are.equal("relaxed_x_update: gX is 4x7, expected 4x8",
+      err_of(idl.relaxed_x_update, X, idl.zeros(4, 7), 1))
+    assert.are.equal("relaxed_x_update: X and gX must not share their elements",
+      err_of(idl.relaxed_x_update, X, X, 1))
+  end)
+
   it("checks the workspace and the shapes", function()
     local ws = idl.relaxed_workspace(4, 3, 2, 8)
     assert.are.equal("idl.relaxed_forward: ws must be a workspace (idl.relaxed_workspace), got table",

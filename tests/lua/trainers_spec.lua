@@ -88,6 +88,7 @@ describe("idl.trainers steps", function()
 
   it("uses constants that bound the exact ones at every step", function()
     local s = state(12)
+    local carried = 0
     for k = 1, 12 do
       local th, lam = s.model.theta, s.model.lambda
       local exact = idl.lipschitz(th, s.X, s.U, lam)
@@ -98,9 +99,13 @@ describe("idl.trainers steps", function()
         assert.is_true(s.last_constants.theta1 <= 1.1 ^ 2 * 1.5 * exact.theta1)
       else
         trainers.x_step(s)
-        assert.is_near(exact.x, s.last_constants.x, 1e-12 * exact.x) -- exact at every X step
+        -- valid, and at most lipschitz_slack (1.1) above the exact constant
+        local lx = s.last_constants.x
+        assert.is_true(lx >= exact.x * (1 - 1e-12) and lx <= 1.1 * exact.x * (1 + 1e-12))
+        if math.abs(lx - exact.x) > 1e-12 * exact.x then carried = carried + 1 end
       end
     end
+    assert.is_true(carried > 0) -- some X steps took the bound carried from an exact one
   end)
 
   for _, c in ipairs{{kind = "inf", kappa = 0.4}, {kind = "spectral", kappa = 0.4}, {kind = "lmi"}} do

@@ -122,7 +122,8 @@ local function restore_trainer_state(s, tree)
 end
 
 local STATE_KEYS = {"round", "since_best", "patience_score", "history", "timing", "eq_iterations", "X",
-  "x_eq", "x_eq_prev", "x_eq_eval", "x_eq_eval_prev", "sigma", "lipschitz_slack", "last_constants"}
+  "x_eq", "x_eq_prev", "x_eq_eval", "x_eq_eval_prev", "sigma", "lipschitz_x", "lipschitz_slack",
+  "last_constants"}
 
 -- The entries of the state (STATE_KEYS and the checkpoint tree) that belong to
 -- a rank's shard in a data-parallel run: its data's fingerprints, its warm

@@ -19,9 +19,13 @@
 -- the theta step, the forward pass and grad X of the X step (the objective
 -- after them reads the next forward pass, which the next theta step reuses).
 --
--- Step sizes are 1/L with valid Lipschitz constants (README: what the 2019 report gets wrong): the X
--- block's exact at every step (two eigenvalue problems of order h, no pass over
--- the data); the theta blocks' theta1 = sigma^2 / m, theta2 = lambda_max
+-- Step sizes are 1/L with valid Lipschitz constants (README: what the 2019
+-- report gets wrong), each computed exactly now and then and carried as a
+-- valid bound in between. The X block's: exact (two eigenvalue problems of
+-- order h) at a reference theta, then bounded by Weyl's inequality from how
+-- far A, D and lambda moved since (idl.lipschitz_x_carried: h x h passes);
+-- recomputed when the bound's range exceeds s.lipschitz_slack. The theta
+-- blocks' theta1 = sigma^2 / m, theta2 = lambda_max
 -- theta1 with sigma >= ||[X; U; 1^T]||_2 computed exactly, then carried along:
 -- an X step moves X by at most ||grad X||_F / L_x in Frobenius norm (the
 -- projection onto X >= 0 is nonexpansive and fixes the old X), so sigma plus
@@ -164,21 +168,44 @@ function relaxed.x_step_of(s, config)
   return s
 end
 
---- relaxed.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with L_x the exact
--- X-block constant at the current theta (idl.lipschitz_x).
+-- The reference of the X-block constant (idl.lipschitz_x_carried): M and D
+-- at its last exact computation and their norms (mu = nil: none yet). A
+-- plain table in the state, so that checkpoints keep it.
+local function x_reference(s)
+  local r = s.lipschitz_x
+  if r == nil then
+    local h = s.X:rows()
+    r = {M = core.zeros(h, h), D = core.zeros(h, h)}
+    s.lipschitz_x = r
+  end
+  return r
+end
+
+-- L_x at the current theta: valid, within s.lipschitz_slack of the exact one.
+local function x_constant(s, w)
+  local r = x_reference(s)
+  local lx, _, mu, delta = core.lipschitz_x_carried(w.rws, s.model.theta, s.model.lambda, r.M, r.D,
+    r.mu, r.delta, slack_of(s))
+  r.mu, r.delta = mu, delta
+  return lx
+end
+
+--- relaxed.x_step(s) -> s: X <- (X - grad_X G / L_x)_+ with L_x a valid
+-- X-block constant at the current theta, at most s.lipschitz_slack (1.1)
+-- times the exact one (idl.lipschitz_x_carried: exact when the bound carried
+-- from the last exact computation would exceed that).
 function relaxed.x_step(s)
   check_state(s)
-  local th, lam, X = s.model.theta, s.model.lambda, s.X
+  local lam, X = s.model.lambda, s.X
   local w = forward(s)
-  local lx = core.lipschitz_x(w.rws, th, lam)
+  local lx = x_constant(s, w)
   s.last_constants = s.last_constants or {}
   s.last_constants.x = lx
   core.relaxed_grads(w.rws, X, lam, nil, w.gX)
   w.fresh = false
   if lx <= 0 then return s end -- G is constant in X (A = 0, lambda = 0)
-  if s.sigma then s.sigma.bound = s.sigma.bound + w.gX:norm("fro") / lx end
-  core.axpy(X, -1 / lx, w.gX)
-  core.project_nonneg_(X)
+  local moved = core.relaxed_x_update(X, w.gX, 1 / lx) / lx -- ||grad X||_F / L_x
+  if s.sigma then s.sigma.bound = s.sigma.bound + moved end
   return s
 end
 
@@ -260,6 +287,7 @@ function relaxed.centred(s, config)
   end
   local v = ctx.view
   v.X, v.round, v.sigma, v.lipschitz_slack = s.X, s.round, s.sigma, s.lipschitz_slack
+  v.lipschitz_x = s.lipschitz_x
   v.ws.fresh = false -- X or theta may have changed since the last round
   return v
 end
@@ -270,7 +298,7 @@ function relaxed.uncentre(s, v)
   if v == s then return s end
   local ctx = s.trainer_state
   standardize.from_standardized(v.model.theta, ctx.sc, s.model.theta)
-  s.sigma, s.last_constants = v.sigma, v.last_constants
+  s.sigma, s.last_constants, s.lipschitz_x = v.sigma, v.last_constants, v.lipschitz_x
   s.ws.fresh = false
   return s
 end
