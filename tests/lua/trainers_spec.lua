@@ -151,6 +151,23 @@ describe("idl.trainers rounds", function()
     end)
   end
 
+  it("two_loops runs two forward passes a step: a round's last one serves the next round", function()
+    -- a step: theta step, X step, G after them; the theta step reads the forward
+    -- pass of G before it (the last round's), so 2 a round after the first pass
+    -- of the run (round 0's G), plus one for the centred twin's first round
+    local core = require "idl.core"
+    local raw = core.relaxed_forward
+    for _, centre in ipairs{true, false} do
+      local s, calls = state(9), 0
+      core.relaxed_forward = function(...) calls = calls + 1; return raw(...) end
+      local ok, err = pcall(trainers.run, "two_loops", s, {rounds_number = 3, inner_max_iter = 1,
+        centre_inputs = centre, monitor_train_every = 0})
+      core.relaxed_forward = raw
+      assert(ok, err)
+      assert.are.equal(1 + 2 * 3 + (centre and 1 or 0), calls, "centre_inputs = " .. tostring(centre))
+    end
+  end)
+
   it("records what each history field says", function()
     local s = state(8)
     local Ue, Ye = idl.randn(3, 15, idl.rng(80)), idl.randn(2, 15, idl.rng(81))

@@ -286,9 +286,12 @@ function relaxed.centred(s, config)
     s.trainer_state = ctx
   end
   local v = ctx.view
+  -- the forward pass of the last round's final point serves this round's
+  -- first step (one GEMM-sized pass a round), unless X is another matrix now;
+  -- edits in place go through relaxed.invalidate, which drops the twin
+  if v.X ~= s.X then v.ws.fresh = false end
   v.X, v.round, v.sigma, v.lipschitz_slack = s.X, s.round, s.sigma, s.lipschitz_slack
   v.lipschitz_x = s.lipschitz_x
-  v.ws.fresh = false -- X or theta may have changed since the last round
   return v
 end
 
