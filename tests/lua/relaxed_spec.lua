@@ -337,11 +337,11 @@ describe("the workspace kernels (the trainers' tier)", function()
     local x2, exact2 = idl.lipschitz_x_carried(ws, th, lam2, Mr, Dr, mu, delta, 1)
     assert.is_true(exact2)
     assert.are.equal(want, x2)
-    assert.are.equal("lipschitz_x_carried: slack must be at least 1, got 0.5",
+    assert.are.equal("idl.lipschitz_x_carried: slack must be at least 1, got 0.5",
       err_of(idl.lipschitz_x_carried, ws, th, lambda, Mr, Dr, mu, delta, 0.5))
-    assert.are.equal("lipschitz_x_carried: mu and delta are norms (>= 0), got -1 and 1",
+    assert.are.equal("idl.lipschitz_x_carried: mu and delta are norms (>= 0), got -1 and 1",
       err_of(idl.lipschitz_x_carried, ws, th, lambda, Mr, Dr, -1, 1, 1.1))
-    assert.are.equal("lipschitz_x_carried: D_ref is 4x3, expected 4x4",
+    assert.are.equal("idl.lipschitz_x_carried: D_ref is 4x3, expected 4x4",
       err_of(idl.lipschitz_x_carried, ws, th, lambda, Mr, idl.zeros(4, 3), mu, delta, 1.1))
   end)
 
@@ -351,9 +351,9 @@ describe("the workspace kernels (the trainers' tier)", function()
     local norm = idl.relaxed_x_update(X, g, 0.25)
     assert.is_true(idl.equal(X, (X0 - g * 0.25):relu(), 0))
     assert.is_near(g:norm("fro"), norm, 1e-14 * norm)
-    assert.are.equal("relaxed_x_update: gX is 4x7, expected 4x8",
+    assert.are.equal("idl.relaxed_x_update: gX is 4x7, expected 4x8",
       err_of(idl.relaxed_x_update, X, idl.zeros(4, 7), 1))
-    assert.are.equal("relaxed_x_update: X and gX must not share their elements",
+    assert.are.equal("idl.relaxed_x_update: X and gX must not share their elements",
       err_of(idl.relaxed_x_update, X, X, 1))
   end)
 
