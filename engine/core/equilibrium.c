@@ -104,17 +104,38 @@ static double max_abs(const double *x, int n)
 
 /* max|g(0)|, the size of the right-hand side: max (B0)_+ for the ReLU map,
  * max |G| over the entries with Z > 0 for the masked one. */
+/* max(r, max_i v_i) over a column, v_i = b_i (m NULL) or |b_i| where m_i > 0
+ * (else 0); a NaN v_i is skipped. By hand for the reason apply_column is: the
+ * mask is a coin flip per entry, which a branch mispredicts (a fifth of a
+ * 1-step backward solve went here). */
+static double column_max(const double *b, const double *m, int n, double r)
+{
+    int i = 0;
+#if defined(__SSE2__)
+    __m128d zero = _mm_setzero_pd(), sign = _mm_set1_pd(-0.0), vr = _mm_set1_pd(r);
+    for (; i + 2 <= n; i += 2) {
+        __m128d v = _mm_loadu_pd(b + i);
+        if (m)
+            v = _mm_and_pd(_mm_andnot_pd(sign, v), _mm_cmpgt_pd(_mm_loadu_pd(m + i), zero));
+        vr = _mm_max_pd(v, vr); /* the second operand when v is NaN */
+    }
+    double lanes[2];
+    _mm_storeu_pd(lanes, vr);
+    r = lanes[0] > lanes[1] ? lanes[0] : lanes[1];
+#endif
+    for (; i < n; i++) {
+        double v = m ? (m[i] > 0.0 ? fabs(b[i]) : 0.0) : b[i];
+        r = v > r ? v : r;
+    }
+    return r;
+}
+
 static double rhs_scale(const fp_map *map)
 {
     const idl_mat *b = map->b, *mask = map->mask;
     double r = 0.0;
-    for (int j = 0; j < b->cols; j++) {
-        const double *bj = &IDL_AT(b, 0, j), *mj = column_or_null(mask, j);
-        for (int i = 0; i < b->rows; i++) {
-            double v = mj ? (mj[i] > 0.0 ? fabs(bj[i]) : 0.0) : bj[i];
-            r = v > r ? v : r;
-        }
-    }
+    for (int j = 0; j < b->cols; j++)
+        r = column_max(&IDL_AT(b, 0, j), column_or_null(mask, j), b->rows, r);
     return r;
 }
 

@@ -34,10 +34,11 @@ local core_is_matrix, core_ones, core_copy = core.is_matrix, core.ones, core.cop
 -- patience 20) and the model's (loss "squared"; constraint "inf", "spectral"
 -- or "lmi" (lmi uses lambda = 1) with ||D|| <= kappa 0.9), as an estimator's
 -- fit with type_of_training = "implicit" has them; verbose = false (no
--- progress bar). On purpose, not as in a fit: backward_steps = 0 and
--- forward_steps = 0 (the exact gradient through solves to tolerance, what
--- loss_and_grad gives and the gradient checks compare; a fit's trainer takes
--- 2 forward steps and the 1-step phantom gradient), forward_tol = nil
+-- progress bar). On purpose, not as in a fit: backward_steps = 0,
+-- forward_steps = 0 and precision "double" (the exact gradient through
+-- solves to tolerance, what loss_and_grad gives and the gradient checks
+-- compare; a fit's trainer takes 2 forward steps and the 1-step phantom
+-- gradient in single precision), forward_tol = nil
 -- (loss_and_grad, evaluate and predict solve at tol; train leaves the loose
 -- training tolerance to the trainer), no hold-out (early stopping needs
 -- opts.val) and the true train loss measured every epoch (train's history
@@ -52,6 +53,7 @@ end
 implicit.defaults.forward_tol = nil
 implicit.defaults.backward_steps = 0
 implicit.defaults.forward_steps = 0
+implicit.defaults.precision = "double"
 
 -- The options with defaults filled in: a new table, the caller's is not touched.
 local function with_defaults(opts)

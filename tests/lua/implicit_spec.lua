@@ -152,11 +152,12 @@ describe("implicit training's defaults", function()
     assert.are.same({kind = d.constraint, kappa = d.kappa}, est.constraint)
     assert.are.equal(est.loss, d.loss)
     for _, name in ipairs(spec.options.names) do
-      if name ~= "backward_steps" and name ~= "forward_steps" and name ~= "forward_tol" then
+      local exact = {backward_steps = true, forward_steps = true, forward_tol = true, precision = true}
+      if not exact[name] then
         assert.are.equal(spec.options:info(name).default, d[name], name)
       end
     end
-    assert.are.same({0, 0}, {d.backward_steps, d.forward_steps})
+    assert.are.same({0, 0, "double"}, {d.backward_steps, d.forward_steps, d.precision})
     local info = spec.options
     assert.are.same({1, 2}, {info:info("backward_steps").default, info:info("forward_steps").default})
   end)
@@ -220,9 +221,10 @@ describe("implicit training's MLP phase (warmup_epochs)", function()
     -- of E, f, A, B, c whichever way they are computed (up to rounding: the
     -- solver's first warm start is the raw model's X, equal to (E u + f)_+ in
     -- standardized units to ~1e-16, which its tolerance accepts)
-    local warm = fit({}, {warmup_epochs = 3, backward_steps = 0, forward_tol = 1e-12}, 3)
+    local warm = fit({}, {warmup_epochs = 3, backward_steps = 0, forward_tol = 1e-12, precision = "double"},
+      3)
     local projected = fit({constraint = {kind = "inf", kappa = 0}},
-      {warmup_epochs = 0, backward_steps = 0, forward_tol = 1e-12}, 3)
+      {warmup_epochs = 0, backward_steps = 0, forward_tol = 1e-12, precision = "double"}, 3)
     for _, k in ipairs{"A", "B", "c", "E", "f"} do
       assert.is_true(idl.equal(warm.model.theta[k], projected.model.theta[k], 1e-12), "theta." .. k)
     end
@@ -249,5 +251,34 @@ describe("implicit training's MLP phase (warmup_epochs)", function()
   it("does not run from a nonzero D (the picard_ls start)", function()
     local est = fit({initialization = "picard_ls"}, {warmup_epochs = 5}, 1)
     assert.is_true(est.history[2].inner_iterations > 0)
+  end)
+end)
+
+describe("implicit training in single precision (precision = \"single\")", function()
+  local X, y = idl.data.implicit(200, idl.rng(4), {n = 3, h = 6, p = 1, density = 0.5, kappa = 0.8})
+  local function fit(trainer_options)
+    local est = idl.IDLModel{hidden_variables = 6, random_state = 1, verbosity = false,
+      early_stopping = false}
+    trainer_options.warmup_epochs = 0
+    est:fit(X, y, {rounds_number = 2, type_of_training = "implicit", trainer_options = trainer_options})
+    return est
+  end
+
+  it("trains what double precision trains, to float rounding", function()
+    -- the solves differ by ~1e-7 relative; two epochs of Adam steps carry
+    -- that into the parameters without amplifying it much
+    local single, double = fit{precision = "single"}, fit{precision = "double"}
+    local D1, D2 = single.model.theta.D, double.model.theta.D
+    assert.is_true((D1 - D2):norm("max") <= 1e-4 * D2:norm("max"))
+    assert.is_false(idl.equal(D1, D2, 0)) -- the single solves did run
+  end)
+
+  it("raises a tolerance below what float reaches, and refuses anderson", function()
+    local est = fit{precision = "single", tol = 1e-12, backward_steps = 0, forward_steps = 0}
+    assert.are.equal(3, #est.history)
+    local ok, err = pcall(fit, {precision = "single", method = "anderson", forward_steps = 0})
+    assert.is_false(ok)
+    assert.matches("implicit_spec.lua:%d+: idl.IDLModel:fit: trainer_options.precision = \"single\" needs "
+      .. "method = \"picard\"", err)
   end)
 end)

@@ -76,6 +76,12 @@ implicit.OPTIONS = {
     .. "many epochs with D held at 0, where x = (E u + f)_+ needs no equilibrium solve and no D product; it "
     .. "ends earlier when the training loss stops improving (lr_patience epochs); 0: none"},
   {"max_iter", 300, {"count", min = 1}, "solver iterations per solve at most"},
+  -- float32 solves: sec71 seed 0, the same test RMSE at every 10th epoch to
+  -- 4 digits (0.002640 after 80), 16.8 instead of 20.3 CPU s (the solves
+  -- ~1.8x faster: experiments/bench_precision.lua)
+  {"precision", "single", {"choice", choices = {"double", "single"}}, "arithmetic of the training solves "
+    .. "(forward and backward Picard iterations; \"single\": float32, needs method \"picard\", tolerances "
+    .. "below 1e-6 raised to it); the monitored losses and predictions stay double"},
   {"method", "picard", {"choice", choices = {"picard", "anderson"}}, "equilibrium solver"},
   -- halving after 3 stalled epochs, not 8: on sec71 the test RMSE falls
   -- smoothly to 0.0027 by epoch 60 where 8 swung between 0.0029 and 0.0039
@@ -257,6 +263,10 @@ end
 -- The round's options: the trainer's (checked, defaults filled in), the
 -- model's loss and constraint.
 local function round_options(s, opts, config)
+  if opts.precision == "single" and opts.method == "anderson" then
+    api.fail("trainer_options.precision = \"single\" needs method = \"picard\" (single-precision solves "
+      .. "are Picard iterations), got method = \"anderson\"")
+  end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   -- a job of one rank trains exactly as without MPI

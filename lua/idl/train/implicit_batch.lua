@@ -12,6 +12,12 @@ local model_mod = require "idl.model"
 
 local batch = {}
 
+-- A training solve's tolerance: single precision reaches 1e-6 at best (the
+-- solvers refuse less), so a tighter one is raised to it.
+local function solve_tol(tol, opts)
+  return opts.precision == "single" and math.max(tol, 1e-6) or tol
+end
+
 -- fn(Yhat, Y, dY) -> loss, writing dL/dYhat into dY, for a registered loss.
 function batch.loss_function(name)
   local spec = losses.get(name)
@@ -66,8 +72,8 @@ function batch.forward(theta, U, ws, x0, opts, guarded)
     X, info = core.relu(ws.X, ws.B0), EXPLICIT_INFO
   else
     local k = opts.forward_steps or 0
-    X, info = core.equilibrium(theta.D, ws.B0, {x0 = x0, tol = opts.forward_tol or opts.tol,
-      max_iter = math.max(opts.max_iter, k), method = opts.method, steps = k})
+    X, info = core.equilibrium(theta.D, ws.B0, {x0 = x0, tol = solve_tol(opts.forward_tol or opts.tol, opts),
+      max_iter = math.max(opts.max_iter, k), method = opts.method, steps = k, precision = opts.precision})
   end
   core.gemm(ws.Yhat, theta.A, X)
   core.gemm(ws.Yhat, theta.B, U, 1, 1)
@@ -95,8 +101,8 @@ function batch.backward(theta, U, X, ws, grads, opts, guarded)
     V, info = core.relu_grad(ws.V, ws.G, X), EXPLICIT_INFO
   else
     local k = opts.backward_steps or 0
-    V, info = core.implicit_backward(theta.D, X, ws.G,
-      {tol = opts.backward_tol or opts.tol, max_iter = math.max(opts.max_iter, k), steps = k})
+    V, info = core.implicit_backward(theta.D, X, ws.G, {tol = solve_tol(opts.backward_tol or opts.tol, opts),
+      max_iter = math.max(opts.max_iter, k), steps = k, precision = opts.precision})
     core.gemm(grads.D, V, X, 1, 0, false, true)
   end
   core.gemm(grads.E, V, U, 1, 0, false, true)
