@@ -328,7 +328,7 @@ params.training = params.schema{
     .. "min_improvement does not restart patience (the best model is still kept)", resume = true,
     per_trainer = true},
   {"monitor_tol", 1e-6, {"number", gt = 0}, "equilibrium tolerance of the per-round true losses",
-    resume = true},
+    resume = true, per_trainer = true},
   {"monitor_train_every", 1, "count", "true train loss every k rounds (0: never; eval: every round)",
     resume = true, per_trainer = true},
   {"monitor_max_iter", 1000, {"count", min = 1}, "equilibrium iterations of the per-round losses at most"},
