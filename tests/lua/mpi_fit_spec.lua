@@ -37,17 +37,7 @@ local function run(np)
 end
 
 -- "<rank> <key> <value>" lines -> results[rank][key] = value (a number when it reads as one)
-local function parse(stdout)
-  local results = {}
-  for line in stdout:gmatch("[^\n]+") do
-    local rank, key, v = line:match("^(%d+) (%S+) (%S+)$")
-    assert(rank, "unexpected line: " .. line)
-    rank = tonumber(rank)
-    results[rank] = results[rank] or {}
-    results[rank][key] = tonumber(v) or v
-  end
-  return results
-end
+local function parse(stdout) return support.parse_ranks(stdout, true) end
 
 local function problem(m)
   local g = idl.rng(5)

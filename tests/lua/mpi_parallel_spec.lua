@@ -20,19 +20,7 @@ local CHILD = SOURCE .. "/tests/lua/fixtures/mpi_parallel_child.lua"
 local TIMEOUT = 120 -- seconds a launch: a hang fails the test instead of stalling the suite
 
 -- "<rank> <key> <values...>" lines -> results[rank][key] = the values (numbers where they read as one)
-local function parse(stdout)
-  local results = {}
-  for line in stdout:gmatch("[^\n]+") do
-    local rank, key, rest = line:match("^(%d+) (%S+) ?(.*)$")
-    assert(rank, "unexpected line: " .. line)
-    rank = tonumber(rank)
-    results[rank] = results[rank] or {}
-    local values = {}
-    for v in rest:gmatch("%S+") do values[#values + 1] = tonumber(v) or v end
-    results[rank][key] = values
-  end
-  return results
-end
+local parse = support.parse_ranks
 
 describe("parallel.map's mpi option", function()
   it("is checked", function()

@@ -20,17 +20,7 @@ local CHILD = SOURCE .. "/tests/lua/fixtures/mpi_resume_child.lua"
 local TIMEOUT = 150 -- seconds: a hang fails the test instead of stalling the suite
 
 -- "<rank> <key> <value>" lines -> results[rank][key] = value
-local function parse(stdout)
-  local results = {}
-  for line in stdout:gmatch("[^\n]+") do
-    local rank, key, v = line:match("^(%d+) (%S+) (%S+)$")
-    assert(rank, "unexpected line: " .. line)
-    rank = tonumber(rank)
-    results[rank] = results[rank] or {}
-    results[rank][key] = tonumber(v) or v
-  end
-  return results
-end
+local function parse(stdout) return support.parse_ranks(stdout, true) end
 
 local function files_in(dir)
   local p = io.popen("ls -A " .. support.sh_quote(dir))

@@ -37,19 +37,7 @@ local function run(np, mode)
 end
 
 -- "<rank> <key> v1 v2 ..." lines -> results[rank][key] = {v1, v2, ...}
-local function parse(stdout)
-  local results = {}
-  for line in stdout:gmatch("[^\n]+") do
-    local rank, key, rest = line:match("^(%d+) (%S+) ?(.*)$")
-    assert(rank, "unexpected line: " .. line)
-    rank = tonumber(rank)
-    results[rank] = results[rank] or {}
-    local values = {}
-    for v in rest:gmatch("%S+") do values[#values + 1] = tonumber(v) or v end
-    results[rank][key] = values
-  end
-  return results
-end
+local parse = support.parse_ranks
 
 -- rank r's input element (i, j), as mpi_child.lua builds it
 local function input(r, i, j)

@@ -22,6 +22,23 @@ function support.estimator(extra)
   return idl.IDLModel(p)
 end
 
+--- support.parse_ranks(stdout [, single]) -> results[rank][key]: the lines
+-- "<rank> <key> <values...>" an MPI test's child prints, the values numbers
+-- where they read as one: a list, or (single) the first value alone.
+function support.parse_ranks(stdout, single)
+  local results = {}
+  for line in stdout:gmatch("[^\n]+") do
+    local rank, key, rest = line:match("^(%d+) (%S+) ?(.*)$")
+    assert(rank, "unexpected line: " .. line)
+    rank = tonumber(rank)
+    results[rank] = results[rank] or {}
+    local values = {}
+    for v in rest:gmatch("%S+") do values[#values + 1] = tonumber(v) or v end
+    results[rank][key] = single and values[1] or values
+  end
+  return results
+end
+
 --- Runs f with io.stderr replaced; returns what was written there and f's results.
 function support.capture_stderr(f)
   local saved, buf = io.stderr, {}
