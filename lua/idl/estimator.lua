@@ -30,12 +30,14 @@
 -- initialization_theta, random_state = 0, early_stopping = true, verbosity =
 -- true; and the choices the report fixed internally: constraint,
 -- initialization, inner_max_iter, patience, loss, tol, monitor_*,
--- raise_on_nonconvergence, centre_inputs. patience, monitor_train_every and
--- initialization_options are per-trainer: left unset, fit uses the trainer's
--- declared default (idl.trainers.register's fit_defaults: 20 rounds of
--- patience for "implicit", 40 for "hybrid", 10 otherwise; the true train loss
--- every 10th round for "implicit", every round otherwise); a value given,
--- even 1, is used.
+-- raise_on_nonconvergence, centre_inputs. patience, min_improvement,
+-- monitor_tol, monitor_train_every and initialization_options are
+-- per-trainer: left unset, fit uses the trainer's declared default
+-- (idl.trainers.register's fit_defaults: 20 rounds of patience for
+-- "implicit", 40 for "hybrid", 10 otherwise; the true train loss every 10th
+-- round for "implicit" and "two_loops", every round otherwise; "implicit":
+-- min_improvement 0.01, monitor_tol 1e-4); a value given, even the generic
+-- default, is used.
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
