@@ -33,9 +33,9 @@
 --             defaults before they were chosen here (two_loops, h = 1)
 --   two_loops type_of_training = "two_loops", hidden_variables = h_rule
 --   hybrid    type_of_training = "hybrid", h_rule
---   base      type_of_training = "implicit", h_rule, the implicit trainer's
---             defaults (learning_rate 5e-3, weight_decay 0, 60 epochs, 20%
---             held out, patience 40)
+--   base      type_of_training = "implicit", hidden_variables = h_rule, the
+--             defaults otherwise (since the defaults became implicit with
+--             the same h rule, base is today)
 --   h30, h100 base with hidden_variables 30 / 100
 --   lr1e-2, lr2e-3          base with that learning rate
 --   wd1e-4, wd1e-3          base with that weight decay
