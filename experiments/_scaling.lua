@@ -127,4 +127,20 @@ function scaling.fit_link(bytes, seconds, p)
     latency = intercept > 0 and intercept / (2 * (p - 1)) or nil}
 end
 
+--- scaling.timed(f, reps) -> best, median seconds of reps calls of f, each
+-- after an MPI barrier (so that every rank enters together and the time is
+-- the collective's, not a wait for a late rank).
+function scaling.timed(f, reps)
+  local mpi, clock = require "idl.mpi", require("idl").clock
+  local t = {}
+  for r = 1, reps do
+    mpi.barrier()
+    local t0 = clock()
+    f()
+    t[r] = clock() - t0
+  end
+  table.sort(t)
+  return t[1], t[(reps + 1) // 2]
+end
+
 return scaling

@@ -170,18 +170,7 @@ local function problem(m, n, g)
   return X, y
 end
 
--- Best and median seconds of reps calls of f, each after a barrier.
-local function timed(f, reps)
-  local t = {}
-  for r = 1, reps do
-    mpi.barrier()
-    local t0 = idl.clock()
-    f()
-    t[r] = idl.clock() - t0
-  end
-  table.sort(t)
-  return t[1], t[(reps + 1) // 2]
-end
+local timed = scaling.timed
 
 -- The allreduce alone at several sizes (bytes, a multiple of 8) and the ring
 -- model fitted to the best times (the least disturbed by other jobs); nil
@@ -204,7 +193,7 @@ local function fixed_step_seconds(theta, constraint)
   local params, grads = {}, {}
   local g = idl.rng(3)
   for k, v in pairs(theta) do params[k], grads[k] = v:copy(), idl.randn(v:rows(), v:cols(), g, 0, 1e-3) end
-  local project = function(t) implicit.project(t, constraint.kind, constraint.kappa) end
+  local project = implicit.projector{constraint = constraint.kind, kappa = constraint.kappa}
   local step = optim.projected(optim.adam, project)
   local scale = 1 / math.sqrt(opts.hidden) -- the trainer's "auto" scales
   local config, state = {learning_rate = 1e-3, scales = {D = scale, A = scale}}, {}

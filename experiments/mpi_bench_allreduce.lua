@@ -14,8 +14,11 @@
 -- measured inputs of a scaling projection (communication per step against
 -- compute per step); on one machine MPI moves the bytes through shared memory.
 -- Alone (size 1) the collectives return at once: run it under mpirun.
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. package.path
 local idl = require "idl"
 local mpi = require "idl.mpi"
+local scaling = require "_scaling"
 
 local opts = require("idl.cli").parse(arg, {name = "mpi_bench_allreduce",
   description = "prints the figures described at the top of experiments/mpi_bench_allreduce.lua",
@@ -31,19 +34,7 @@ local function blocks(h, n, p, rng)
     idl.randn(h, h, rng), idl.randn(h, n, rng), idl.randn(h, 1, rng)}
 end
 
--- Best and median seconds of reps calls of f, each after a barrier (so that
--- every rank enters together and the time is the collective's, not a wait).
-local function timed(f, reps)
-  local t = {}
-  for r = 1, reps do
-    mpi.barrier()
-    local t0 = idl.clock()
-    f()
-    t[r] = idl.clock() - t0
-  end
-  table.sort(t)
-  return t[1], t[(reps + 1) // 2]
-end
+local timed = scaling.timed
 
 local function bytes_of(list)
   local total = 0

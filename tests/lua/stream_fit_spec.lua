@@ -11,12 +11,7 @@ local TMP = os.tmpname()
 os.remove(TMP)
 assert(os.execute("mkdir -p " .. TMP))
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = require("idl._util").read_file
 
 local function err_of(f, ...)
   local ok, msg = pcall(f, ...)

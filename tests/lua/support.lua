@@ -70,14 +70,8 @@ function support.sh_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
---- The whole file at path, or nil when it cannot be read.
-function support.slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+--- The whole file at path, or nil when it cannot be read (idl._util's).
+support.slurp = require("idl._util").read_file
 
 function support.exists(path)
   return support.slurp(path) ~= nil

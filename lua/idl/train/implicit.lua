@@ -122,11 +122,16 @@ implicit.fit_defaults = {
   initialization_options = {ridge = 1e-4, standardize = true},
 }
 
---- implicit.project(theta, constraint, kappa): D onto {kind = constraint,
--- kappa = kappa} in place (the "lmi" set uses lambda = 1, for which (2.4)
--- alone already guarantees well-posedness).
-function implicit.project(theta, constraint, kappa)
-  model_mod.project_(theta.D, {kind = constraint, kappa = kappa}, core.ones(theta.D:rows(), 1))
+-- The projection after every step of an epoch: D onto {kind =
+-- opts.constraint, kappa = opts.kappa} in place (the "lmi" set uses lambda =
+-- 1, for which (2.4) alone already guarantees well-posedness); the constraint
+-- table and lambda made once an epoch, not at each step.
+local function projector(opts)
+  local constraint, lambda = {kind = opts.constraint, kappa = opts.kappa}, nil
+  return function(t)
+    lambda = lambda or core.ones(t.D:rows(), 1)
+    model_mod.project_(t.D, constraint, lambda)
+  end
 end
 
 -- One mini-batch's loss and gradients (idl.train.implicit_batch), also the
@@ -154,8 +159,9 @@ end
 local function stepper(opts)
   local step = opts.optimizer == "sgd" and optim.sgd or optim.adam
   if opts.explicit then return step end
-  return optim.projected(step, function(t) implicit.project(t, opts.constraint, opts.kappa) end)
+  return optim.projected(step, projector(opts))
 end
+implicit.projector = projector
 
 -- The gradient blocks the step applies: all six, or all but D's in the MLP phase.
 local function stepped_grads(st, opts)
