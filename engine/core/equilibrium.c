@@ -176,19 +176,30 @@ static double max_nan(double a, double b)
     return isnan(a) || a > b ? a : b;
 }
 
+/* Whether every entry of x is +-0 (stops at the first that is not: a warm
+ * start costs a read of one entry). */
+static bool is_zero(const idl_mat *x)
+{
+    for (int j = 0; j < x->cols; j++)
+        for (int i = 0; i < x->rows; i++)
+            if (IDL_AT(x, i, j) != 0.0)
+                return false;
+    return true;
+}
+
 /* One precision's Picard iteration: slot[cur] holds the iterate, and panel()
  * writes g(slot[cur]) into slot[1 - cur] for the columns j0..j0+w-1, raises
  * *xmax to max|slot[cur]| over them and returns max|slot[cur] - g(slot[cur])|
- * there (NaN if any is NaN), both in the units of X; finish() puts slot[s]
- * into X. */
+ * there (NaN if any is NaN), both in the units of X; zero: slot[cur] is all
+ * zeros, so op(D) slot[cur] = 0 needs no GEMM; finish() puts slot[s] into X. */
 typedef struct picard_iter picard_iter;
 typedef struct single_work single_work;
 struct picard_iter {
     const fp_map *map;
-    double (*panel)(const picard_iter *it, int cur, int j0, int w, double *xmax);
+    double (*panel)(const picard_iter *it, int cur, int j0, int w, bool zero, double *xmax);
     void (*finish)(const picard_iter *it, int s, idl_mat *x);
     idl_mat *slot[2];         /* double: X and the workspace */
-    const single_work *single; /* single: its float copies */
+    single_work *single;       /* single: its float copies */
 };
 
 /* Ping-pong between the two slots: the fused pass writes g(cur) next to cur,
@@ -199,12 +210,16 @@ struct picard_iter {
 static void picard_run(const picard_iter *it, idl_mat *x, const idl_eq_opts *o, double rhs,
                        idl_eq_info *info)
 {
+    /* From a zero start (a cold solve, and every backward solve without x0)
+     * the first step is g(0) = post(B) without its GEMM: a 1-step backward
+     * (the phantom gradient) then costs no product with D at all. */
+    bool zero = is_zero(x);
     int m = x->cols, cur = 0;
     for (int k = 0;; k++) {
         double xmax = 0.0, dmax = 0.0;
         for (int j0 = 0; j0 < m; j0 += PICARD_PANEL) {
             int w = m - j0 < PICARD_PANEL ? m - j0 : PICARD_PANEL;
-            dmax = max_nan(dmax, it->panel(it, cur, j0, w, &xmax));
+            dmax = max_nan(dmax, it->panel(it, cur, j0, w, zero && k == 0, &xmax));
         }
         double scale = scale_of(rhs, xmax), r = dmax / scale;
         bool done = r < o->tol || k >= o->max_iter || !isfinite(r);
@@ -218,13 +233,17 @@ static void picard_run(const picard_iter *it, idl_mat *x, const idl_eq_opts *o, 
     }
 }
 
-static double panel_double(const picard_iter *it, int cur, int j0, int w, double *xmax)
+static double panel_double(const picard_iter *it, int cur, int j0, int w, bool zero,
+                           double *xmax)
 {
     const fp_map *map = it->map;
     idl_mat *x = it->slot[cur], *z = it->slot[1 - cur];
     int h = x->rows;
     idl_mat cin = idl_mat_block(x, 0, j0, h, w), cout = idl_mat_block(z, 0, j0, h, w);
-    apply_d(map, &cin, &cout);
+    if (zero)
+        idl_fill(&cout, 0.0);
+    else
+        apply_d(map, &cin, &cout);
     double dmax = 0.0, unused = 0.0;
     for (int j = j0; j < j0 + w; j++)
         dmax = max_nan(dmax, apply_column(&IDL_AT(map->b, 0, j), column_or_null(map->mask, j),
@@ -256,6 +275,7 @@ struct single_work {
     int h;
     double unit;
     float *d, *b, *mask, *slot[2];
+    const idl_mat *d_src; /* D, until its copy d is made (at its first GEMM) */
 };
 
 /* Carves the workspace (base may be NULL to only count); returns its size in
@@ -323,15 +343,23 @@ static void apply_column_single(const float *b, const float *mask, const float *
     *xmax = am;
 }
 
-static double panel_single(const picard_iter *it, int cur, int j0, int w, double *xmax)
+static double panel_single(const picard_iter *it, int cur, int j0, int w, bool zero,
+                           double *xmax)
 {
-    const single_work *f = it->single;
+    single_work *f = it->single;
     int h = f->h;
     size_t off = (size_t)j0 * (size_t)h;
     const float *x = f->slot[cur] + off;
     float *z = f->slot[1 - cur] + off;
-    cblas_sgemm(CblasColMajor, it->map->trans ? CblasTrans : CblasNoTrans, CblasNoTrans, h, w, h,
-                1.0f, f->d, h, x, h, 0.0f, z, h);
+    if (!zero && f->d_src) {
+        to_single(f->d_src, 1.0, f->d);
+        f->d_src = NULL;
+    }
+    if (zero)
+        memset(z, 0, (size_t)w * (size_t)h * sizeof *z);
+    else
+        cblas_sgemm(CblasColMajor, it->map->trans ? CblasTrans : CblasNoTrans, CblasNoTrans, h,
+                    w, h, 1.0f, f->d, h, x, h, 0.0f, z, h);
     uint32_t dbits = 0, xbits = 0;
     for (int j = 0; j < w; j++) {
         size_t c = (size_t)j * (size_t)h;
@@ -368,7 +396,7 @@ static void picard_single(const fp_map *map, idl_mat *x, const idl_eq_opts *o, d
     single_work f = {0};
     single_layout(x->rows, x->cols, work, &f);
     f.unit = single_unit(x, rhs);
-    to_single(map->d, 1.0, f.d);
+    f.d_src = map->d; /* converted at the first GEMM: a 1-step solve from 0 has none */
     to_single(map->b, 1.0 / f.unit, f.b);
     to_single(x, 1.0 / f.unit, f.slot[0]);
     if (map->mask)

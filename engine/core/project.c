@@ -5,6 +5,9 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Doubles needed to hold k lapack_ints (they share the double workspace). */
 static size_t ints_as_doubles(size_t k)
@@ -14,49 +17,62 @@ static size_t ints_as_doubles(size_t k)
 
 /* ---- rows onto l1 balls ------------------------------------------------ */
 
-/* The soft threshold theta with sum_k max(v_k - theta, 0) = kappa for the
- * absolute values v (n >= 1 entries, sum > kappa > 0; v is reordered), in
- * expected linear time without a sort (Duchi et al. 2008, fig. 2): a pivot
- * splits the undecided entries into those >= it and the rest; the pivot is
- * active iff sum_{v >= pivot} (v - pivot) < kappa, and then every entry >=
- * it is, otherwise every entry below it is not. Each pass is a partition of
- * what is undecided, whose expected size halves: ~3.3 n comparisons on a row
- * just outside the ball, as after an optimizer step. (Condat's algorithm,
- * tried first, drops only a few entries per pass on such rows: 2.4x faster
- * than the sort there, this 4x with the shrink below, at h = 300.) The
- * pivots come from a fixed LCG: the same row gives the same bits. */
-static double l1_threshold(double *v, int n, double kappa)
+/* Sum and count of the entries of v (n of them) above t, branch-free (by
+ * hand with SSE2: without -ffast-math GCC keeps a floating-point sum scalar). */
+static double sum_above(const double *v, int n, double t, int *count)
 {
-    double s = 0.0; /* sum of the entries known active */
-    int active = 0, lo = 0, hi = n; /* undecided: v[lo .. hi - 1] */
-    unsigned state = 2463534242u;
-    while (lo < hi) {
-        state = state * 1664525u + 1013904223u;
-        int p = lo + (int)((state >> 8) % (unsigned)(hi - lo));
-        double pivot = v[p], ds = pivot;
-        v[p] = v[lo];
-        v[lo] = pivot;
-        int m = lo + 1; /* v[lo .. m - 1] >= pivot */
-        /* Branch-free (always swap, advance m by the comparison): the
-         * comparisons are coin flips that a branch would mispredict. */
-        for (int k = lo + 1; k < hi; k++) {
-            double t = v[k];
-            int ge = t >= pivot;
-            v[k] = v[m];
-            v[m] = t;
-            ds += ge ? t : 0.0;
-            m += ge;
-        }
-        if ((s + ds) - (double)(active + m - lo) * pivot < kappa) {
-            s += ds;
-            active += m - lo;
-            lo = m;
-        } else {
-            lo++;
-            hi = m;
-        }
+    double s = 0.0;
+    int c = 0, k = 0;
+#if defined(__SSE2__)
+    /* two accumulators each: the adds' latency, not the loads, bounds it */
+    __m128d vt = _mm_set1_pd(t), one = _mm_set1_pd(1.0), vs = _mm_setzero_pd(), vc = vs, ws = vs,
+            wc = vs;
+    for (; k + 4 <= n; k += 4) {
+        __m128d x = _mm_loadu_pd(v + k), above = _mm_cmpgt_pd(x, vt);
+        __m128d y = _mm_loadu_pd(v + k + 2), yabove = _mm_cmpgt_pd(y, vt);
+        vs = _mm_add_pd(vs, _mm_and_pd(x, above));
+        vc = _mm_add_pd(vc, _mm_and_pd(one, above));
+        ws = _mm_add_pd(ws, _mm_and_pd(y, yabove));
+        wc = _mm_add_pd(wc, _mm_and_pd(one, yabove));
     }
-    return (s - kappa) / active;
+    vs = _mm_add_pd(vs, ws);
+    vc = _mm_add_pd(vc, wc);
+    double ls[2], lc[2];
+    _mm_storeu_pd(ls, vs);
+    _mm_storeu_pd(lc, vc);
+    s = ls[0] + ls[1];
+    c = (int)(lc[0] + lc[1]);
+#endif
+    for (; k < n; k++) {
+        s += v[k] > t ? v[k] : 0.0;
+        c += v[k] > t;
+    }
+    *count = c;
+    return s;
+}
+
+/* The soft threshold theta with sum_k max(v_k - theta, 0) = kappa for the
+ * absolute values v (n >= 1 entries, sum > kappa > 0), by Michelot's
+ * iteration (1986): theta = (sum of the entries above theta - kappa) / their
+ * count, from theta = (sum - kappa) / n (all entries above). theta rises to
+ * the solution and the set above it shrinks, so it ends, exactly, when a pass
+ * keeps the count: each pass is one vectorized sweep without a swap, and rows
+ * just outside the ball, as after an optimizer step, take a few passes.
+ * (A randomized-pivot partition, Duchi et al. 2008, before it: 1.26 ms for a
+ * 300 x 300 D after an Adam step, where this takes a fifth of that.) */
+static double l1_threshold(const double *v, int n, double kappa)
+{
+    int count = n, c;
+    double theta = (sum_above(v, n, -HUGE_VAL, &c) - kappa) / n;
+    for (;;) {
+        double t = (sum_above(v, n, theta, &c) - kappa) / c;
+        if (c == 0) /* kappa lost in the rounding of the largest entries */
+            return theta;
+        if (c == count)
+            return theta > t ? theta : t;
+        count = c;
+        theta = theta > t ? theta : t; /* rounding must not let it fall back */
+    }
 }
 
 /* Rows per block when gathering rows: IDL_PROJECT_INF_BLOCK rows of one

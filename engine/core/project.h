@@ -18,8 +18,9 @@
 
 /* Each row of D onto the l1 ball of radius kappa >= 0: the row sums are
  * checked first and rows already inside are untouched; for a row outside, the
- * soft threshold comes from a randomized-pivot search (expected linear time
- * in the row length, no sort), then the row is shrunk. work: the doubles that
+ * soft threshold comes from Michelot's iteration (vectorized passes over the
+ * row, no sort; each drops the entries below the current threshold, so at
+ * most n passes, a handful on a row near the ball), then the row is shrunk. work: the doubles that
  * idl_project_inf_work_size(rows, cols) gives (rows outside are gathered in
  * blocks of IDL_PROJECT_INF_BLOCK so that D is read in column order).
  * IDL_EINVAL for kappa < 0 or not finite, IDL_ENONFINITE for NaN/Inf in D

@@ -324,6 +324,26 @@ static void test_backward_steps(void)
         idl_copy(&next, &term);
     }
     CHECK(prev < 1e-8);
+    /* One step from V = 0 is Phi G with no product with D: a D of NaN does
+     * not reach V (bit for bit, in both precisions; G is made of floats). */
+    idl_mat nan_d = tu_alloc(h, h, 0), phig = tu_alloc(h, m, 0);
+    for (int j = 0; j < h; j++)
+        for (int i = 0; i < h; i++)
+            IDL_AT(&nan_d, i, j) = NAN;
+    for (int c = 0; c < m; c++)
+        for (int i = 0; i < h; i++) {
+            IDL_AT(&g, i, c) = (double)(float)IDL_AT(&g, i, c);
+            IDL_AT(&phig, i, c) = IDL_AT(&z, i, c) > 0.0 ? IDL_AT(&g, i, c) : 0.0;
+        }
+    for (int single = 0; single < 2; single++) {
+        idl_eq_opts o1 = opts_for(IDL_EQ_PICARD, single ? 1e-6 : 0.0, 1000);
+        o1.steps = 1;
+        o1.precision = single ? IDL_EQ_SINGLE : IDL_EQ_DOUBLE;
+        idl_eq_info i1 = backward_from_zero(&nan_d, &z, &g, &v, &o1);
+        CHECK(i1.iterations == 1 && i1.stop == IDL_EQ_STOP_STEPS);
+        CHECK(idl_mat_equal(&v, &phig));
+    }
+    free(nan_d.data), free(phig.data);
     /* With a tol the rule may stop the run sooner, as a converged solve. */
     idl_eq_opts o = opts_for(IDL_EQ_PICARD, 1e-6, 1000);
     o.steps = 500;

@@ -138,6 +138,58 @@ static void test_sum_and_norms(void)
     CHECK(isnan(r));
 }
 
+/* idl_all_finite finds one NaN, Inf or -Inf at every position of a strided
+ * matrix with an odd column length (vector body and scalar tail), and the INF
+ * norm of a matrix taller than its row blocks is the naive row loop's (with
+ * NaN anywhere, NaN). */
+static void test_finite_and_row_norm(void)
+{
+    unsigned s = 11;
+    const double bad[3] = {NAN, INFINITY, -INFINITY};
+    idl_mat m = tu_alloc(7, 4, 2);
+    tu_fill(&m, &s);
+    CHECK(idl_all_finite(&m));
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 7; i++)
+            for (int k = 0; k < 3; k++) {
+                double keep = IDL_AT(&m, i, j);
+                IDL_AT(&m, i, j) = bad[k];
+                CHECK(!idl_all_finite(&m));
+                IDL_AT(&m, i, j) = keep;
+            }
+    IDL_AT(&m, 7, 1) = NAN; /* in the padding below row 6: not an entry */
+    CHECK(idl_all_finite(&m));
+    free(m.data);
+    idl_mat t = tu_alloc(601, 5, 3);
+    tu_fill(&t, &s);
+    double want = 0.0, r;
+    for (int i = 0; i < 601; i++) {
+        double row = 0.0;
+        for (int j = 0; j < 5; j++)
+            row += fabs(IDL_AT(&t, i, j));
+        want = fmax(want, row);
+    }
+    idl_norm(&t, IDL_NORM_INF, &r);
+    CHECK(r == want);
+    IDL_AT(&t, 600, 4) = NAN;
+    idl_norm(&t, IDL_NORM_INF, &r);
+    CHECK(isnan(r));
+    free(t.data);
+}
+
+/* relu_grad keeps src where mask > 0 (NaN in the mask counts as not > 0),
+ * also in place (dst = src). */
+static void test_relu_grad(void)
+{
+    double src[5] = {1.0, -2.0, 3.0, -4.0, 5.0}, mask[5] = {0.5, 0.0, -1.0, NAN, 1e-300};
+    double out[5];
+    idl_mat a = idl_mat_wrap(src, 5, 1), k = idl_mat_wrap(mask, 5, 1), o = idl_mat_wrap(out, 5, 1);
+    CHECK(idl_relu_grad(&a, &k, &o) == IDL_OK);
+    CHECK(out[0] == 1.0 && out[1] == 0.0 && out[2] == 0.0 && out[3] == 0.0 && out[4] == 5.0);
+    CHECK(idl_relu_grad(&a, &k, &a) == IDL_OK);
+    CHECK(src[0] == 1.0 && src[1] == 0.0 && src[4] == 5.0);
+}
+
 static void test_views(void)
 {
     unsigned s = 3;
@@ -177,6 +229,8 @@ int main(void)
     test_gemm();
     test_elementwise();
     test_sum_and_norms();
+    test_finite_and_row_norm();
+    test_relu_grad();
     test_views();
     test_equal();
     return tu_finish("test_mat");
