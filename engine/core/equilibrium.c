@@ -190,8 +190,8 @@ static bool is_zero(const idl_mat *x)
 /* One precision's Picard iteration: slot[cur] holds the iterate, and panel()
  * writes g(slot[cur]) into slot[1 - cur] for the columns j0..j0+w-1, raises
  * *xmax to max|slot[cur]| over them and returns max|slot[cur] - g(slot[cur])|
- * there (NaN if any is NaN), both in the units of X; zero: slot[cur] is all
- * zeros, so op(D) slot[cur] = 0 needs no GEMM; finish() puts slot[s] into X. */
+ * there (NaN if any is NaN), both in the units of X; zero: slot[cur] or D is
+ * all zeros, so op(D) slot[cur] = 0 needs no GEMM; finish() puts slot[s] into X. */
 typedef struct picard_iter picard_iter;
 typedef struct single_work single_work;
 struct picard_iter {
@@ -212,14 +212,17 @@ static void picard_run(const picard_iter *it, idl_mat *x, const idl_eq_opts *o, 
 {
     /* From a zero start (a cold solve, and every backward solve without x0)
      * the first step is g(0) = post(B) without its GEMM: a 1-step backward
-     * (the phantom gradient) then costs no product with D at all. */
-    bool zero = is_zero(x);
+     * (the phantom gradient) then costs no product with D at all. With D = 0
+     * (an MLP, or the implicit trainer's MLP phase) no step needs one: g is
+     * the constant post(B), reached by the first step, confirmed by the
+     * second. */
+    bool zero = is_zero(x), d_zero = is_zero(it->map->d);
     int m = x->cols, cur = 0;
     for (int k = 0;; k++) {
         double xmax = 0.0, dmax = 0.0;
         for (int j0 = 0; j0 < m; j0 += PICARD_PANEL) {
             int w = m - j0 < PICARD_PANEL ? m - j0 : PICARD_PANEL;
-            dmax = max_nan(dmax, it->panel(it, cur, j0, w, zero && k == 0, &xmax));
+            dmax = max_nan(dmax, it->panel(it, cur, j0, w, d_zero || (zero && k == 0), &xmax));
         }
         double scale = scale_of(rhs, xmax), r = dmax / scale;
         bool done = r < o->tol || k >= o->max_iter || !isfinite(r);

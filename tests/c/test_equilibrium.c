@@ -654,6 +654,40 @@ static void test_single_errors(void)
     free(d.data), free(b.data), free(x.data), free(w);
 }
 
+/* D = 0 (an MLP): from any start, X = (B)_+ and V = Phi G exactly after one
+ * step, confirmed by the second (iterations 1, converged), in both precisions
+ * (B, G and the start made of floats). */
+static void test_zero_d(void)
+{
+    unsigned s = 37;
+    int h = 7, m = 5;
+    idl_mat d = tu_alloc(h, h, 0), b = tu_alloc(h, m, 0), x = tu_alloc(h, m, 1);
+    idl_mat want = tu_alloc(h, m, 0), z = tu_alloc(h, m, 0), start = tu_alloc(h, m, 0);
+    tu_fill(&b, &s);
+    tu_fill(&z, &s);
+    tu_fill(&start, &s);
+    for (int j = 0; j < m; j++)
+        for (int i = 0; i < h; i++) {
+            IDL_AT(&b, i, j) = (double)(float)IDL_AT(&b, i, j);
+            IDL_AT(&start, i, j) = (double)(float)IDL_AT(&start, i, j);
+        }
+    for (int backward = 0; backward < 2; backward++) {
+        for (int j = 0; j < m; j++)
+            for (int i = 0; i < h; i++) {
+                double v = IDL_AT(&b, i, j);
+                IDL_AT(&want, i, j) = (backward ? IDL_AT(&z, i, j) > 0.0 : v > 0.0) ? v : 0.0;
+            }
+        for (int single = 0; single < 2; single++) {
+            idl_eq_opts o = single ? single_opts(1e-6, 100, 0) : opts_for(IDL_EQ_PICARD, 1e-12, 100);
+            idl_copy(&start, &x);
+            idl_eq_info info = solve_either(&d, backward ? &z : NULL, &b, &x, &o);
+            CHECK(info.converged && info.iterations == 1);
+            CHECK(idl_mat_equal(&x, &want));
+        }
+    }
+    free(d.data), free(b.data), free(x.data), free(want.data), free(z.data), free(start.data);
+}
+
 int main(void)
 {
     test_picard_vs_naive();
@@ -663,6 +697,7 @@ int main(void)
     test_backward();
     test_backward_tiny_rhs();
     test_backward_steps();
+    test_zero_d();
     test_zero_rhs();
     test_wellposed();
     test_errors_and_divergence();
