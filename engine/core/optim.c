@@ -15,15 +15,20 @@ idl_status idl_adam_step(idl_mat *param, const idl_mat *grad, idl_mat *m, idl_ma
     if (o->t < 1)
         return IDL_EINVAL;
     double c1 = 1.0 - pow(o->beta1, (double)o->t), c2 = 1.0 - pow(o->beta2, (double)o->t);
-    double step = o->lr / c1, vscale = 1.0 / sqrt(c2);
-    for (int j = 0; j < param->cols; j++)
+    double step = o->lr / c1, vscale = 1.0 / sqrt(c2), b1 = o->beta1, b2 = o->beta2;
+    double eps = o->eps, decay = o->lr * o->weight_decay;
+    /* Column pointers and locals so that GCC vectorizes the column (with
+     * -fno-math-errno: sqrt of v >= 0 needs no errno path). */
+    for (int j = 0; j < param->cols; j++) {
+        const double *gj = &IDL_AT(grad, 0, j);
+        double *mj = &IDL_AT(m, 0, j), *vj = &IDL_AT(v, 0, j), *pj = &IDL_AT(param, 0, j);
         for (int i = 0; i < param->rows; i++) {
-            double g = IDL_AT(grad, i, j);
-            double *mi = &IDL_AT(m, i, j), *vi = &IDL_AT(v, i, j), *p = &IDL_AT(param, i, j);
-            *mi = o->beta1 * *mi + (1.0 - o->beta1) * g;
-            *vi = o->beta2 * *vi + (1.0 - o->beta2) * g * g;
-            *p -= step * *mi / (sqrt(*vi) * vscale + o->eps) + o->lr * o->weight_decay * *p;
+            double g = gj[i], mi = b1 * mj[i] + (1.0 - b1) * g, vi = b2 * vj[i] + (1.0 - b2) * g * g;
+            mj[i] = mi;
+            vj[i] = vi;
+            pj[i] -= step * mi / (sqrt(vi) * vscale + eps) + decay * pj[i];
         }
+    }
     return IDL_OK;
 }
 
