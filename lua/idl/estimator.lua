@@ -302,7 +302,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     rounds_number = math.max(o.rounds_number - s.round, 0), dual_learning_rate = p.dual_learning_rate,
     tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
     early_stopping = p.early_stopping, patience = p.patience, min_improvement = p.min_improvement,
-    monitor_tol = p.monitor_tol,
+    monitor_tol = p.monitor_tol, monitor_precision = p.monitor_precision,
     monitor_train_every = p.monitor_train_every, raise_on_nonconvergence = p.raise_on_nonconvergence,
     centre_inputs = p.centre_inputs,
     callbacks = o.callbacks, on_step = o.on_step, progress = bar, trainer_options = o.trainer_options,

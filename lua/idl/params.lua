@@ -334,6 +334,9 @@ params.training = params.schema{
   {"monitor_max_iter", 1000, {"count", min = 1}, "equilibrium iterations of the per-round losses at most"},
   {"monitor_method", "picard", {"choice", choices = {"picard", "anderson"}},
     "equilibrium solver of the per-round losses"},
+  {"monitor_precision", "double", {"choice", choices = {"double", "single"}}, "arithmetic of the "
+    .. "per-round losses' solves (\"single\": float32 Picard, monitor_tol below 1e-6 raised to it; the "
+    .. "losses are summed in double)", resume = true, per_trainer = true},
   {"centre_inputs", true, "boolean", "the relaxed trainers (two_loops, one_loop, bcd, hybrid's first "
     .. "rounds) train in centred input coordinates: a feature offset changes nothing (the model stays raw)",
     resume = true},

@@ -269,7 +269,7 @@ describe("idl.IDLModel parameter schema", function()
       :find("unknown option 'on_stepp' in options (did you mean 'on_step'?)", 1, true))
     assert.are.same({"hidden_variables", "dual_learning_rate", "tol_fenchel", "inner_tol", "random_state",
       "early_stopping", "inner_max_iter", "patience", "min_improvement", "loss", "monitor_tol",
-      "monitor_train_every", "centre_inputs"}, est.SCHEMA:flagged("resume"))
+      "monitor_precision", "monitor_train_every", "centre_inputs"}, est.SCHEMA:flagged("resume"))
   end)
 end)
 

@@ -202,6 +202,25 @@ describe("idl.trainers rounds", function()
     assert.is_true(e.seconds >= 0 and e.round_seconds >= 0)
   end)
 
+  it("solves the per-round losses in float32 with monitor_precision = \"single\"", function()
+    -- the same rounds (monitoring does not steer one_loop), losses within
+    -- float's rounding of the double ones; monitor_tol 1e-12 is raised to 1e-6
+    local runs = {}
+    for _, precision in ipairs{"double", "single"} do
+      local s = state(8)
+      s.eval = {U = idl.randn(3, 15, idl.rng(80)), Y = idl.randn(2, 15, idl.rng(81))}
+      trainers.run("one_loop", s, {rounds_number = 2, monitor_tol = 1e-12, monitor_precision = precision})
+      runs[precision] = s
+    end
+    local d, f = runs.double.history[3], runs.single.history[3]
+    assert.are.equal(d.G, f.G)
+    assert.is_near(d.train_l2, f.train_l2, 1e-5 * d.train_l2)
+    assert.are_not.equal(d.train_l2, f.train_l2)
+    assert.is_near(d.eval_l2, f.eval_l2, 1e-5 * d.eval_l2)
+    assert.has_error(function() trainers.run("one_loop", state(8), {rounds_number = 1,
+      monitor_precision = "half"}) end)
+  end)
+
   it("keeps a copy of the best model and restores it when the eval loss stalls", function()
     local s = state(9)
     s.eval = {U = s.U, Y = s.Y}

@@ -87,6 +87,7 @@ local SCHEMA = params_mod.schema{
   {"loss", model_mod.DEFAULT_LOSS, {"choice", choices = losses.names}, "idl.losses name", resume = true},
   {"tol", 1e-10, {"number", gt = 0}, "equilibrium tolerance of predict"},
   training:entry("monitor_tol"),
+  training:entry("monitor_precision"),
   training:entry("monitor_train_every"),
   training:entry("raise_on_nonconvergence"),
   training:entry("centre_inputs", {presets = {report = false}}),

@@ -137,6 +137,7 @@ local SOLVE_OPTIONS = {
   memory = {"number", integer = true, min = 1, max = 50, optional = true},
   force = {"boolean", optional = true},
   x0 = {"matrix", optional = true},
+  precision = {"choice", choices = {"double", "single"}, optional = true},
 }
 local SOLVE_NAMES = {}
 for k in pairs(SOLVE_OPTIONS) do SOLVE_NAMES[k] = true end
@@ -156,7 +157,7 @@ local function check_solve(self, U, opts)
 end
 
 --- m:hidden(U [, opts]) -> X (h x m), info: the equilibrium X = (D X + E U + f 1^T)_+
--- (idl.equilibrium; opts: tol, max_iter, method, memory, force as there, and
+-- (idl.equilibrium; opts: tol, max_iter, method, memory, force, precision as there, and
 -- x0 an h x m warm start, e.g. info.x of an earlier call).
 Model.hidden = api.method(Model, "idl.Model:hidden", function(self, U, opts)
   opts = check_solve(self, U, opts)

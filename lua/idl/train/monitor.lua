@@ -29,8 +29,10 @@ function monitor.true_loss(s, config, U, Y, key)
     core.axpy(guess, -1, prev)
     x0 = guess
   end
-  local Yhat, info = s.model:predict_u(U, {x0 = x0, tol = config.monitor_tol,
-    max_iter = config.monitor_max_iter, method = config.monitor_method})
+  local single = config.monitor_precision == "single"
+  local Yhat, info = s.model:predict_u(U, {x0 = x0, tol = single and math.max(config.monitor_tol, 1e-6)
+    or config.monitor_tol, max_iter = config.monitor_max_iter, method = config.monitor_method,
+    precision = config.monitor_precision})
   s[key .. "_prev"] = s[key]
   s[key] = info.x
   s.eq_iterations = (s.eq_iterations or 0) + info.iterations

@@ -42,6 +42,7 @@ local CONFIG_CHECKS = {
   rounds_number = check_loops, dual_learning_rate = check_rate, tol_fenchel = check_threshold,
   inner_tol = check_threshold, inner_max_iter = check_loops, monitor_tol = check_rate,
   monitor_train_every = check_loops, monitor_max_iter = check_loops, monitor_method = check_method,
+  monitor_precision = function(v, what) api.check(v, {"choice", choices = {"double", "single"}}, what) end,
   patience = check_loops,
   min_improvement = function(v, what) api.check(v, {"number", min = 0, max = 0.99}, what) end,
   centre_inputs = function(v, what)
@@ -51,9 +52,10 @@ local CONFIG_CHECKS = {
 
 state.DUAL_KEYS = {"dual_learning_rate", "tol_fenchel"}
 state.INNER_KEYS = {"dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max_iter"}
-state.MEASURE_KEYS = {"monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method"}
+state.MEASURE_KEYS = {"monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method",
+  "monitor_precision"}
 state.RUN_KEYS = {"rounds_number", "dual_learning_rate", "tol_fenchel", "inner_tol", "inner_max_iter",
-  "monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method", "patience",
+  "monitor_tol", "monitor_train_every", "monitor_max_iter", "monitor_method", "monitor_precision", "patience",
   "min_improvement", "centre_inputs"}
 
 -- Checks that config is a table whose fields `keys` (names of CONFIG_CHECKS)
@@ -72,7 +74,8 @@ end
 -- 100, dual_learning_rate 0.1, tol_fenchel 0.1, inner_tol 1e-3,
 -- inner_max_iter 500, early_stopping false, patience 10, monitor_tol 1e-6,
 -- monitor_train_every 1, monitor_max_iter 1000, monitor_method "picard",
--- raise_on_nonconvergence false, centre_inputs true), and the loop's own fields below.
+-- monitor_precision "double", raise_on_nonconvergence false, centre_inputs
+-- true), and the loop's own fields below.
 state.defaults = params.training:resolve({})
 for k, v in pairs{
   relaxed = true,          -- the round uses s.X (set from the trainer's spec)
