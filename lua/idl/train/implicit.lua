@@ -410,6 +410,9 @@ function implicit.run_round(s, ctx, opts, epoch)
   if result.fault or loss ~= loss or math.abs(loss) == math.huge then return result end
   if opts.explicit then
     warmup_epoch_done(st.warmup, loss, opts)
+    -- D is released: the model class grows, and the rounds without progress
+    -- so far say nothing about the next ones
+    result.restart_patience = st.warmup.left == 0
   else
     optim.schedule_lr(schedule_of(opts), st.schedule, math.max(s.round, 1), loss)
   end

@@ -97,7 +97,9 @@ end
 -- round, s.stop_reason = "non-finite", s.stop_message says what happened and
 -- run returns normally after a warning (config.warn, default a line on
 -- stderr). A round may also report a fault of its own state (a message) in
--- its result's fault, and its training loss in result.loss.
+-- its result's fault, its training loss in result.loss, and ask for the
+-- patience count to restart at its round (result.restart_patience: the
+-- implicit trainer when its MLP phase ends and D is released).
 -- An equilibrium that does not converge is recorded in the history entry
 -- (eq_converged = false, eq_failures); with config.raise_on_nonconvergence
 -- it raises instead.
@@ -209,7 +211,7 @@ function loop.run(round, s, config)
     e.eq_failed = nil
     s.history[#s.history + 1] = e
     -- before track_best, which may make e's score the best one
-    if monitor.restarts_patience(s, e, config.min_improvement) then s.since_best = 0
+    if monitor.restarts_patience(s, e, config.min_improvement, result.restart_patience) then s.since_best = 0
     else s.since_best = s.since_best + 1 end
     monitor.track_best(s, e)
     faults.save_good(s, config)

@@ -130,14 +130,19 @@ function monitor.track_best(s, e)
   return false
 end
 
---- monitor.restarts_patience(s, e, min_improvement) -> whether entry e's
--- score (as track_best's) is below the score that last restarted patience
+--- monitor.restarts_patience(s, e, min_improvement [, force]) -> whether entry
+-- e's score (as track_best's) is below the score that last restarted patience
 -- (s.patience_score) by more than the fraction min_improvement (0: any fall),
--- which then becomes e's. Early stopping counts the rounds since; a smaller
--- fall still gives a new best model (track_best).
-function monitor.restarts_patience(s, e, min_improvement)
+-- or force (the round asked for it), which then becomes e's. Early stopping
+-- counts the rounds since; a smaller fall still gives a new best model
+-- (track_best).
+function monitor.restarts_patience(s, e, min_improvement, force)
   local score = e.eval_l2 or e.train_l2
   if score == nil or score ~= score then return false end
+  if force then
+    s.patience_score = score
+    return true
+  end
   -- a checkpoint from before patience_score: the best score restarted it
   local last = s.patience_score or (s.best and s.best.score)
   if last ~= nil and score >= last * (1 - (min_improvement or 0)) then return false end
