@@ -50,6 +50,11 @@ lua_Integer lidl_checkrange(lua_State *L, int idx, lua_Integer lo, lua_Integer h
 /* A finite number argument. */
 double lidl_checkfinite(lua_State *L, int idx, const char *fname, const char *what);
 
+/* 0 or 1: which of the two names the string at idx is (nil: dflt), or an
+ * error naming both. */
+int lidl_checkeither(lua_State *L, int idx, const char *fname, const char *what, const char *a,
+                     const char *b, int dflt);
+
 /* The generator at idx, or an error naming fname. */
 idl_rng *lidl_checkrng(lua_State *L, int idx, const char *fname);
 

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lbind.h"
@@ -642,7 +643,20 @@ static int k_gemm(lua_State *L)
     double alpha = opt_number(L, 4, 1.0, fn, "alpha");
     double beta = opt_number(L, 5, 0.0, fn, "beta");
     bool ta = opt_bool(L, 6), tb = opt_bool(L, 7);
-    if (idl_gemm(ta, tb, alpha, a, b, beta, c) != IDL_OK)
+    bool single = lidl_checkeither(L, 8, fn, "precision", "double", "single", 0);
+    idl_status st;
+    if (single) {
+        size_t n = idl_gemm_single_work_size(ta, a, b, c);
+        double *work = malloc(n * sizeof(double) + 1);
+        if (!work)
+            lidl_error(L, fn, "out of memory (the float copies need %.0f MB)",
+                       (double)n * sizeof(double) / 1e6);
+        st = idl_gemm_single(ta, tb, alpha, a, b, beta, c, work);
+        free(work);
+    } else {
+        st = idl_gemm(ta, tb, alpha, a, b, beta, c);
+    }
+    if (st != IDL_OK)
         lidl_error(L, fn, "C is %dx%d, A%s is %dx%d, B%s is %dx%d", c->rows, c->cols,
                    ta ? "^T" : "", ta ? a->cols : a->rows, ta ? a->rows : a->cols,
                    tb ? "^T" : "", tb ? b->cols : b->rows, tb ? b->rows : b->cols);

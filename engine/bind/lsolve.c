@@ -34,14 +34,12 @@ typedef struct solve_opts {
 
 #define KNOWN_OPTS "method, tol, max_iter, steps, x0, memory, force, precision"
 
-/* 0 or 1: which of the two names the string at -1 is, or an error naming both. */
+/* 0 or 1: which of the two names the option value at -1 (never nil: a
+ * table's present key) is. */
 static int read_either(lua_State *L, const char *fn, const char *what, const char *a,
                        const char *b)
 {
-    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-    if (strcmp(s, a) != 0 && strcmp(s, b) != 0)
-        lidl_error(L, fn, "%s must be \"%s\" or \"%s\", got %s", what, a, b, describe(L, -1));
-    return strcmp(s, b) == 0;
+    return lidl_checkeither(L, -1, fn, what, a, b, 0);
 }
 
 /* One key-value pair of the options table (the value at -1, the key at -2). */

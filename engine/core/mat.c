@@ -57,6 +57,75 @@ idl_status idl_gemm(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
     return IDL_OK;
 }
 
+size_t idl_gemm_single_work_size(bool trans_a, const idl_mat *a, const idl_mat *b,
+                                 const idl_mat *c)
+{
+    (void)trans_a;
+    size_t floats = idl_mat_numel(a) + idl_mat_numel(b) + idl_mat_numel(c);
+    return (floats + 1) / 2;
+}
+
+/* The power of two near max|x| (1 when x is empty, all zero or not finite:
+ * then there is nothing to scale, or the NaN/Inf goes through as it is). */
+static double unit_of(const idl_mat *x)
+{
+    double r = 0.0;
+    FOR_COLUMNS(x, j)
+        for (int i = 0; i < x->rows; i++) {
+            double v = fabs(IDL_AT(x, i, j));
+            r = v > r ? v : r;
+        }
+    if (!(r > 0.0) || !isfinite(r))
+        return 1.0;
+    int e;
+    frexp(r, &e);
+    return ldexp(1.0, e);
+}
+
+/* out <- x / unit as floats, contiguous (ld = rows). */
+static void floats_of(const idl_mat *x, double unit, float *out)
+{
+    double inv = 1.0 / unit; /* exact: unit is a power of two */
+    FOR_COLUMNS(x, j)
+        for (int i = 0; i < x->rows; i++)
+            out[(size_t)i + (size_t)j * (size_t)x->rows] = (float)(IDL_AT(x, i, j) * inv);
+}
+
+idl_status idl_gemm_single(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
+                           const idl_mat *b, double beta, idl_mat *c, double *work)
+{
+    int m = trans_a ? a->cols : a->rows;
+    int k = trans_a ? a->rows : a->cols;
+    int kb = trans_b ? b->cols : b->rows;
+    int n = trans_b ? b->rows : b->cols;
+    if (k != kb || c->rows != m || c->cols != n)
+        return IDL_EDIM;
+    if (m == 0 || n == 0)
+        return IDL_OK;
+    if (k == 0 || alpha == 0.0) {
+        scale_or_zero(beta, c);
+        return IDL_OK;
+    }
+    float *fa = (float *)work, *fb = fa + idl_mat_numel(a), *fc = fb + idl_mat_numel(b);
+    double ua = unit_of(a), ub = unit_of(b), s = alpha * ua * ub;
+    floats_of(a, ua, fa);
+    floats_of(b, ub, fb);
+    cblas_sgemm(CblasColMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, fa, a->rows > 0 ? a->rows : 1,
+                fb, b->rows > 0 ? b->rows : 1, 0.0f, fc, m);
+    FOR_COLUMNS(c, j) {
+        double *cj = &IDL_AT(c, 0, j);
+        const float *pj = fc + (size_t)j * (size_t)m;
+        if (beta == 0.0)
+            for (int i = 0; i < m; i++)
+                cj[i] = s * (double)pj[i];
+        else
+            for (int i = 0; i < m; i++)
+                cj[i] = s * (double)pj[i] + beta * cj[i];
+    }
+    return IDL_OK;
+}
+
 idl_status idl_gemv(bool trans_a, double alpha, const idl_mat *a, const idl_mat *x,
                     double beta, idl_mat *y)
 {

@@ -58,6 +58,17 @@ static inline size_t idl_mat_numel(const idl_mat *m)
 idl_status idl_gemm(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
                     const idl_mat *b, double beta, idl_mat *c);
 
+/* idl_gemm with op(A) op(B) in float (one sgemm): A and B are scaled by
+ * powers of two that bring their largest entries near 1 (exact; no overflow
+ * to Inf for entries beyond float's range) and rounded to float, the product
+ * is accumulated in float and scaled back in double: each entry is within
+ * about k 2^-24 sum_l |a_il b_lj| of the exact product (k the inner size).
+ * work: idl_gemm_single_work_size(...) doubles (the float copies). */
+size_t idl_gemm_single_work_size(bool trans_a, const idl_mat *a, const idl_mat *b,
+                                 const idl_mat *c);
+idl_status idl_gemm_single(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
+                           const idl_mat *b, double beta, idl_mat *c, double *work);
+
 /* y = alpha op(A) x + beta y for column vectors x, y. */
 idl_status idl_gemv(bool trans_a, double alpha, const idl_mat *a, const idl_mat *x,
                     double beta, idl_mat *y);

@@ -51,6 +51,75 @@ static void test_gemm(void)
     free(a.data), free(b.data), free(c.data), free(wrong.data);
 }
 
+/* idl_gemm_single against the naive double product: every entry within the
+ * float bound (k + 2) 2^-23 alpha sum_l |a_il b_lj| (+ beta's rounding), for
+ * every transpose, strided operands and sizes; entries scaled by 2^700 (far
+ * beyond float's range) give the same relative error, not Inf; NaN in A
+ * reaches C; alpha = 0 and wrong shapes as idl_gemm. */
+static void check_single(bool ta, bool tb, const idl_mat *a, const idl_mat *b, double beta,
+                         const idl_mat *c0, double scale)
+{
+    int m = c0->rows, n = c0->cols, k = ta ? a->rows : a->cols;
+    idl_mat c = tu_alloc(m, n, 1), ref = tu_alloc(m, n, 0), absref = tu_alloc(m, n, 0);
+    idl_mat aa = tu_alloc(a->rows, a->cols, 0), ab = tu_alloc(b->rows, b->cols, 0);
+    for (int j = 0; j < a->cols; j++)
+        for (int i = 0; i < a->rows; i++)
+            IDL_AT(&aa, i, j) = fabs(IDL_AT(a, i, j));
+    for (int j = 0; j < b->cols; j++)
+        for (int i = 0; i < b->rows; i++)
+            IDL_AT(&ab, i, j) = fabs(IDL_AT(b, i, j));
+    idl_copy(c0, &c);
+    idl_copy(c0, &ref);
+    naive_gemm(ta, tb, 0.7, a, b, beta, &ref);
+    naive_gemm(ta, tb, 0.7, &aa, &ab, 0.0, &absref);
+    double *work = malloc(idl_gemm_single_work_size(ta, a, b, &c) * sizeof(double) + 1);
+    CHECK(idl_gemm_single(ta, tb, 0.7, a, b, beta, &c, work) == IDL_OK);
+    int bad = 0;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            double bound = (k + 2) * 0x1p-23 * IDL_AT(&absref, i, j) +
+                           0x1p-50 * fabs(beta * IDL_AT(c0, i, j)) + 1e-300 * scale;
+            bad += !(fabs(IDL_AT(&c, i, j) - IDL_AT(&ref, i, j)) <= bound);
+        }
+    CHECK(bad == 0);
+    free(c.data), free(ref.data), free(absref.data), free(aa.data), free(ab.data), free(work);
+}
+
+static void test_gemm_single(void)
+{
+    unsigned s = 5;
+    int shapes[][3] = {{3, 4, 5}, {1, 7, 1}, {17, 9, 33}, {40, 253, 30}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++)
+        for (int flags = 0; flags < 8; flags++) {
+            bool ta = flags & 1, tb = flags & 2, huge = flags & 4;
+            int m = shapes[t][0], k = shapes[t][1], n = shapes[t][2];
+            idl_mat a = ta ? tu_alloc(k, m, 2) : tu_alloc(m, k, 2);
+            idl_mat b = tb ? tu_alloc(n, k, 1) : tu_alloc(k, n, 1);
+            idl_mat c0 = tu_alloc(m, n, 0);
+            tu_fill(&a, &s);
+            tu_fill(&b, &s);
+            tu_fill(&c0, &s);
+            double scale = huge ? 0x1p700 : 1.0;
+            if (huge)
+                idl_scale(scale, &a);
+            check_single(ta, tb, &a, &b, 0.0, &c0, scale);
+            check_single(ta, tb, &a, &b, -0.3, &c0, scale);
+            free(a.data), free(b.data), free(c0.data);
+        }
+    idl_mat a = tu_alloc(2, 3, 0), b = tu_alloc(3, 2, 0), c = tu_alloc(2, 2, 0);
+    double work[16];
+    idl_fill(&a, 1.0);
+    idl_fill(&b, 2.0);
+    IDL_AT(&a, 1, 2) = NAN;
+    CHECK(idl_gemm_single(false, false, 1.0, &a, &b, 0.0, &c, work) == IDL_OK);
+    CHECK(IDL_AT(&c, 0, 0) == 6.0 && isnan(IDL_AT(&c, 1, 0)) && isnan(IDL_AT(&c, 1, 1)));
+    idl_fill(&c, 3.0);
+    CHECK(idl_gemm_single(false, false, 0.0, &a, &b, 0.5, &c, work) == IDL_OK);
+    CHECK(IDL_AT(&c, 1, 1) == 1.5);
+    CHECK(idl_gemm_single(false, true, 1.0, &a, &b, 0.0, &c, work) == IDL_EDIM);
+    free(a.data), free(b.data), free(c.data);
+}
+
 static void test_elementwise(void)
 {
     unsigned s = 7;
@@ -227,6 +296,7 @@ static void test_equal(void)
 int main(void)
 {
     test_gemm();
+    test_gemm_single();
     test_elementwise();
     test_sum_and_norms();
     test_finite_and_row_norm();

@@ -50,13 +50,16 @@ describe("est:fit(source)", function()
     -- X = (E u + f)_+. Rounding differences (1e-16) grow through 15 epochs of
     -- Adam to ~1e-10 (measured); 1e-7 of the parameters' size bounds them,
     -- while a different batch, start or standardization moves them by 1e-3 and more.
+    -- In double: single precision's dL/dD sums the reordered columns in float
+    -- (differences of 1e-7 to begin with).
     local path, X, y = problem("full.csv", 200, 3)
     local src = idl.data.stream_csv(path, {target = "y", batch_size = 1000})
     local a = idl.IDLModel{hidden_variables = 8, verbosity = false, early_stopping = false}
     -- 3 epochs of the MLP phase (D held at 0), then 12 with D trained
-    a:fit(src, nil, {rounds_number = 15, trainer_options = {warmup_epochs = 3}})
+    a:fit(src, nil, {rounds_number = 15, trainer_options = {warmup_epochs = 3, precision = "double"}})
     local b = idl.IDLModel{hidden_variables = 8, verbosity = false, early_stopping = false}
-    b:fit(X, y, {rounds_number = 15, trainer_options = {batch_size = 0, warmup_epochs = 3}})
+    b:fit(X, y, {rounds_number = 15,
+      trainer_options = {batch_size = 0, warmup_epochs = 3, precision = "double"}})
     for _, k in ipairs{"A", "B", "c", "D", "E", "f"} do
       local scale = math.max(b.model.theta[k]:norm("max"), 1e-3)
       assert.is_true(max_diff(a.model.theta[k], b.model.theta[k]) < 1e-7 * scale, k)

@@ -103,7 +103,9 @@ function batch.backward(theta, U, X, ws, grads, opts, guarded)
     local k = opts.backward_steps or 0
     V, info = core.implicit_backward(theta.D, X, ws.G, {tol = solve_tol(opts.backward_tol or opts.tol, opts),
       max_iter = math.max(opts.max_iter, k), steps = k, precision = opts.precision})
-    core.gemm(grads.D, V, X, 1, 0, false, true)
+    -- dL/dD = V X^T, the epoch's one h x h x batch product besides the
+    -- forward's: in float with the solves (precision "single")
+    core.gemm(grads.D, V, X, 1, 0, false, true, opts.precision)
   end
   core.gemm(grads.E, V, U, 1, 0, false, true)
   core.gemm(grads.f, V, ws.ones)
