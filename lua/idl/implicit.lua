@@ -31,7 +31,7 @@ local core_is_matrix, core_ones, core_copy = core.is_matrix, core.ones, core.cop
 --- Default options of implicit.train, none declared here: the trainer's
 -- options (idl.train.implicit's schema: learning_rate, optimizer,
 -- batch_size, tol, ...), its run (fit_defaults: epochs = rounds_number 200,
--- patience 20) and the model's (loss "squared"; constraint "inf", "spectral"
+-- patience 15) and the model's (loss "squared"; constraint "inf", "spectral"
 -- or "lmi" (lmi uses lambda = 1) with ||D|| <= kappa 0.9), as an estimator's
 -- fit with type_of_training = "implicit" has them; verbose = false (no
 -- progress bar). On purpose, not as in a fit: backward_steps = 0,

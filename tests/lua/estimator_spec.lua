@@ -259,7 +259,7 @@ describe("idl.IDLModel parameter schema", function()
       assert.truthy(doc:find("| `" .. name .. "` |", 1, true), name)
     end
     -- the implicit trainer's declared patience shows beside the default
-    assert.truthy(doc:match("\n| `patience` | `10;[^|]* implicit: 20[^|]*` |"))
+    assert.truthy(doc:match("\n| `patience` | `10;[^|]* implicit: 15[^|]*` |"))
     -- fit's options likewise: the schema is what fit accepts
     local fit_doc = est.fit_docs()
     for _, name in ipairs(est.FIT_SCHEMA.names) do
