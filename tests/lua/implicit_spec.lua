@@ -159,7 +159,7 @@ describe("implicit training's defaults", function()
     end
     assert.are.same({0, 0, "double"}, {d.backward_steps, d.forward_steps, d.precision})
     local info = spec.options
-    assert.are.same({1, 2}, {info:info("backward_steps").default, info:info("forward_steps").default})
+    assert.are.same({1, 1}, {info:info("backward_steps").default, info:info("forward_steps").default})
   end)
 end)
 

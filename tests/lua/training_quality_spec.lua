@@ -113,7 +113,12 @@ end)
 
 describe("training quality on off-centre, scaled data", function()
   it("implicit gets within 40% of the noise floor, far better than its start and than linear", function()
-    local est = fit({}, {type_of_training = "implicit", rounds_number = 300})
+    -- 2 Picard steps a batch: from the picard_ls start D is far from 0 at
+    -- once, where the default single step from each sample's warm start ends
+    -- at 0.697 (0.670 with 2; from the default linear start, whose D grows
+    -- from 0 after the MLP phase, both give 0.544)
+    local est = fit({}, {type_of_training = "implicit", rounds_number = 300,
+      trainer_options = {forward_steps = 2}})
     local r, r0 = eval_rmse(est), est.history[1].eval_rmse
     assert.is_true(r <= 1.4 * NOISE_FLOOR, string.format("eval RMSE %.4g, noise floor %.4g", r, NOISE_FLOOR))
     -- the start is a centred readout (eval RMSE 0.95; 1.29 while the readout
