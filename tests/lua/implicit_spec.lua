@@ -248,6 +248,15 @@ describe("implicit training's MLP phase (warmup_epochs)", function()
     assert.is_true(D_max[4] > 0 and D_max[5] > 0)
   end)
 
+  it("restarts early stopping's patience count when D is released", function()
+    -- min_improvement 0.99: no epoch restarts the count by itself (it would
+    -- take a 99% fall of the hold-out loss), so patience 4 ends the fit 4
+    -- epochs after the release at epoch 3, not at epoch 4
+    local est = fit({early_stopping = true, patience = 4, min_improvement = 0.99}, {warmup_epochs = 3}, 50)
+    assert.are.equal("early_stopping", est.stop_reason)
+    assert.are.equal(3 + 4, #est.history - 1)
+  end)
+
   it("does not run from a nonzero D (the picard_ls start)", function()
     local est = fit({initialization = "picard_ls"}, {warmup_epochs = 5}, 1)
     assert.is_true(est.history[2].inner_iterations > 0)
