@@ -58,6 +58,7 @@ function batch.is_fault(err) return getmetatable(err) == Fault end
 
 -- The forward of the MLP phase (D held at 0): X = (E U + f)_+ exactly.
 local EXPLICIT_INFO = {iterations = 0, converged = true}
+local ONE_STEP_INFO = {iterations = 1, converged = false, stop = "steps"}
 
 --- batch.forward(theta, U, ws, x0, opts, guarded) -> X, info: fills
 -- ws.B0 and ws.Yhat (opts.forward_tol, else opts.tol). guarded: a
@@ -97,12 +98,18 @@ function batch.backward(theta, U, X, ws, grads, opts, guarded)
   core.gemm(ws.G, theta.A, ws.dY, 1, 0, true, false)
   if guarded and not ws.G:all_finite() then fault("the gradient A^T dL/dYhat overflowed") end
   local V, info
+  local k = opts.backward_steps or 0
   if opts.explicit then
     V, info = core.relu_grad(ws.V, ws.G, X), EXPLICIT_INFO
+  elseif k == 1 then
+    -- the 1-step phantom gradient from V = 0 is Phi G itself (the solve's
+    -- one step, without its per-call conversions and checks: a tenth of a batch)
+    V, info = core.relu_grad(ws.V, ws.G, X), ONE_STEP_INFO
   else
-    local k = opts.backward_steps or 0
     V, info = core.implicit_backward(theta.D, X, ws.G, {tol = solve_tol(opts.backward_tol or opts.tol, opts),
       max_iter = math.max(opts.max_iter, k), steps = k, precision = opts.precision})
+  end
+  if not opts.explicit then
     -- dL/dD = V X^T, the epoch's one h x h x batch product besides the
     -- forward's: in float with the solves (precision "single")
     core.gemm(grads.D, V, X, 1, 0, false, true, opts.precision)
