@@ -35,8 +35,8 @@
 -- monitor_tol, monitor_train_every and initialization_options are
 -- per-trainer: left unset, fit uses the trainer's declared default
 -- (idl.trainers.register's fit_defaults: 15 rounds of patience for
--- "implicit", 40 for "hybrid", 10 otherwise; the true train loss every 10th
--- round for "implicit" and "two_loops", every round otherwise; "implicit":
+-- "implicit", 40 for "hybrid", 10 otherwise; the true train loss every 20th
+-- round for "implicit", every 10th for "two_loops", every round otherwise; "implicit":
 -- min_improvement 0.05, monitor_tol 1e-4, monitor_precision "single"); a
 -- value given, even the generic default, is used.
 --

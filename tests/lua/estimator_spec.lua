@@ -178,17 +178,17 @@ describe("idl.IDLModel parameter schema", function()
     assert.are.equal(40, (rounds_run(idl.IDLModel{verbosity = false}:get_params())))
   end)
 
-  it("monitor_train_every is per-trainer: implicit measures the train loss every 10th round", function()
+  it("monitor_train_every is per-trainer: implicit measures the train loss every 20th round", function()
     local function implicit_fit(params)
       local p = {hidden_variables = 4, random_state = 0, verbosity = false}
       for k, v in pairs(params) do p[k] = v end
-      return idl.IDLModel(p):fit(Xtr, ytr, {rounds_number = 12, type_of_training = "implicit"})
+      return idl.IDLModel(p):fit(Xtr, ytr, {rounds_number = 22, type_of_training = "implicit"})
     end
     local sparse, dense = implicit_fit{}, implicit_fit{monitor_train_every = 1}
     assert.is_nil(sparse:get_params().monitor_train_every)
-    assert.are.equal(13, #sparse.history) -- the initialization and 12 rounds
+    assert.are.equal(23, #sparse.history) -- the initialization and 22 rounds
     for i, e in ipairs(sparse.history) do
-      local measured = e.round % 10 == 0 or i == #sparse.history
+      local measured = e.round % 20 == 0 or i == #sparse.history
       assert.are.equal(measured, e.train_l2 ~= nil, "round " .. e.round)
       assert.is_not_nil(e.eval_l2) -- early stopping reads it every round
       assert.is_not_nil(dense.history[i].train_l2)
