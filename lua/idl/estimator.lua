@@ -57,6 +57,7 @@ local schema = require "idl.estimator.schema"
 local inputs = require "idl.estimator.inputs"
 local fit_options = require "idl.estimator.options"
 local resume = require "idl.estimator.resume"
+local select_model = require "idl.estimator.select"
 local model_mod = require "idl.model"
 local losses = require "idl.losses"
 local trainers = require "idl.trainers"
@@ -194,9 +195,20 @@ local function initialization_on_all(s, p, U_all, Y_all)
   for _, k in ipairs(model_mod.THETA_NAMES) do s.model.theta[k] = theta[k] end
 end
 
+-- Whether the fit keeps its start: early stopping restored it (round 0), or
+-- the trained round that won beat it on the hold-out by less than a standard
+-- error (idl.estimator.select; refit = {U_all, Y_all, U, Y}, U, Y the part
+-- trained on, from which the start is drawn again, as at round 0).
+local function keeps_start(s, p, refit)
+  if s.restored_round == 0 or not s.best or s.best.round == 0 then return true end
+  local theta, _, lambda = initial_theta(p, refit[3], refit[4])
+  local start = model_mod.new{theta = theta, lambda = lambda, constraint = p.constraint, loss = p.loss}
+  return not select_model.trained_wins(s.model, start, s.eval, p.tol, losses.get(p.loss))
+end
+
 -- The trainer state of a fit on matrices X, y (rows are samples), the run's
--- config fields (distributed; refit = {U_all, Y_all} when a hold-out was
--- drawn: initialization_on_all), the number of features and of outputs.
+-- config fields (distributed; refit = {U_all, Y_all, U, Y} when a hold-out
+-- was drawn: keeps_start), the number of features and of outputs.
 local function memory_state(p, o, X, y)
   local Xm = inputs.x(X, "X")
   if p.hidden_variables == "auto" then p.hidden_variables = schema.auto_hidden(Xm:rows()) end
@@ -227,7 +239,8 @@ local function memory_state(p, o, X, y)
   else
     s = initial_state(p, U, Y, eval, parallel, parallel and union_linear_start(p, U, Y) or nil)
   end
-  local run = {distributed = parallel or nil, refit = held_out and not parallel and {U_all, Y_all} or nil}
+  local run = {distributed = parallel or nil,
+    refit = held_out and not parallel and {U_all, Y_all, U, Y} or nil}
   return s, run, Xm:cols(), ym:cols()
 end
 
@@ -242,8 +255,11 @@ end
 -- "implicit" trainer runs up to 200 rounds (epochs) and, with early_stopping and
 -- no eval_set, holds out 20% of the training data (10% from 1,000 samples on;
 -- seeded by random_state) to stop on and to restore the best model from;
--- when the best is round 0 (the initialization), the initialization is
--- fitted again on all the training samples (not with a data-parallel fit).
+-- when the best is round 0 (the initialization), or a trained round beat it
+-- on the hold-out by less than one standard error of the per-sample
+-- difference (idl.estimator.select), the initialization is fitted again on
+-- all the training samples and kept (est.best_round 0; not with a
+-- data-parallel fit).
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with
 -- (state, history_entry); one returning true stops training.
@@ -316,10 +332,11 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   if s.stop_reason == "interrupted" or (o.verbose and s.stop_reason == "rounds_number_still_improving") then
     io.stderr:write(fname, ": ", s.stop_message, "\n")
   end
-  if run.refit and s.restored_round == 0 then initialization_on_all(s, p, run.refit[1], run.refit[2]) end
+  local kept_start = run.refit and keeps_start(s, p, run.refit)
+  if kept_start then initialization_on_all(s, p, run.refit[1], run.refit[2]) end
   self.model = s.model
   self.history = s.history
-  self.best_round = s.best and s.best.round
+  self.best_round = kept_start and 0 or (s.best and s.best.round)
   self.stop_reason = s.stop_reason
   self.stop_message = s.stop_message
   self.timing = s.timing

@@ -231,4 +231,7 @@ return {
   {id = "release_keeps_patience_count", file = "lua/idl/train/implicit.lua", test = "lua/implicit",
     what = "the implicit trainer does not restart the patience count when D is released",
     from = "result.restart_patience = st.warmup.left == 0", to = "result.restart_patience = false"},
+  {id = "start_rule_without_error", file = "lua/idl/estimator/select.lua", test = "lua/keep_start",
+    what = "the trained model is kept whenever its mean hold-out loss is lower, by however little",
+    from = "return mean < -se, mean, se", to = "return mean < 0, mean, se"},
 }
