@@ -45,7 +45,9 @@
 -- initialization), est.best_round, est.stop_reason (and est.stop_message after a
 -- fault or an interrupt, or when the round cap stopped a fit that was still
 -- improving: stop_reason "rounds_number_still_improving"), est.timing, est.state
--- (the trainer state, without its workspaces).
+-- (the trainer state, without its workspaces), est.refit_rounds (set when the
+-- model was trained again on all the samples for that many rounds: the
+-- trainer's refit_below, see fit).
 -- Another trainer is available to fit once registered in idl.trainers
 -- (trainers.register(name, fn)): type_of_training = name.
 -- @module idl.estimator
@@ -206,6 +208,42 @@ local function keeps_start(s, p, refit)
   return not select_model.trained_wins(s.model, start, s.eval, p.tol, losses.get(p.loss))
 end
 
+-- Runs the trainer on s with the parameters p and fit options o; extra: the
+-- run's own config fields (rounds_number, early_stopping, callbacks, ...).
+local function train(s, p, o, run, extra)
+  local config = {dual_learning_rate = p.dual_learning_rate, tol_fenchel = p.tol_fenchel,
+    inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter, patience = p.patience,
+    min_improvement = p.min_improvement, monitor_tol = p.monitor_tol, monitor_precision = p.monitor_precision,
+    monitor_train_every = p.monitor_train_every, raise_on_nonconvergence = p.raise_on_nonconvergence,
+    centre_inputs = p.centre_inputs, trainer_options = o.trainer_options, distributed = run.distributed,
+    stream = run.stream}
+  for k, v in pairs(extra) do config[k] = v end
+  trainers.run(run.type_of_training or o.type_of_training, s, config)
+end
+
+-- Whether a fit on m_all samples whose hold-out chose a trained round trains
+-- again on all of them: below the trainer's refit_below (fit_defaults), where
+-- the hold-out took a fifth of the samples, after a run that ended by itself
+-- (not a fault or an interrupt) and without checkpoints (a resume would not
+-- know of the second run).
+local function retrains(s, o, m_all)
+  local below = o.fit_defaults.refit_below
+  return below ~= nil and m_all < below and s.best ~= nil and s.best.round > 0
+    and (s.stop_reason == "early_stopping" or s.stop_reason:match("^rounds_number") ~= nil)
+    and o.checkpoint_path == nil and o.checkpoint == nil
+end
+
+-- The model trained again on all the training samples (run.refit's U_all,
+-- Y_all), from the start drawn on them, for as many rounds as the hold-out
+-- chose and with the same settings, without early stopping: the fifth of
+-- the data the hold-out took back in the model (cv_defaults full_refit).
+local function retrained(s, p, o, run)
+  local U_all, Y_all = run.refit[1], run.refit[2]
+  local again = initial_state(p, U_all, Y_all, nil, false, nil)
+  train(again, p, o, run, {rounds_number = s.best.round, early_stopping = false})
+  return again.model
+end
+
 -- The trainer state of a fit on matrices X, y (rows are samples), the run's
 -- config fields (distributed; refit = {U_all, Y_all, U, Y} when a hold-out
 -- was drawn: keeps_start), the number of features and of outputs.
@@ -259,7 +297,11 @@ end
 -- on the hold-out by less than one standard error of the per-sample
 -- difference (idl.estimator.select), the initialization is fitted again on
 -- all the training samples and kept (est.best_round 0; not with a
--- data-parallel fit).
+-- data-parallel fit). A trained round that won is kept; below the trainer's
+-- refit_below samples ("implicit": 1,000, where the hold-out took a fifth of
+-- them) the model is then trained again on all the training samples for as
+-- many rounds, from the same seed (est.refit_rounds; the history stays the
+-- hold-out run's; not with checkpoint_path or resume).
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with
 -- (state, history_entry); one returning true stops training.
@@ -315,18 +357,10 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   end
   local bar = progress.new{total = o.rounds_number, label = o.type_of_training, enabled = o.verbose,
     fields = {"G", "relaxed_l2", "train_l2", "eval_l2", "residual"}}
-  trainers.run(run.type_of_training or o.type_of_training, s, {
-    rounds_number = math.max(o.rounds_number - s.round, 0), dual_learning_rate = p.dual_learning_rate,
-    tol_fenchel = p.tol_fenchel, inner_tol = p.inner_tol, inner_max_iter = p.inner_max_iter,
-    early_stopping = p.early_stopping, patience = p.patience, min_improvement = p.min_improvement,
-    monitor_tol = p.monitor_tol, monitor_precision = p.monitor_precision,
-    monitor_train_every = p.monitor_train_every, raise_on_nonconvergence = p.raise_on_nonconvergence,
-    centre_inputs = p.centre_inputs,
-    callbacks = o.callbacks, on_step = o.on_step, progress = bar, trainer_options = o.trainer_options,
+  train(s, p, o, run, {rounds_number = math.max(o.rounds_number - s.round, 0),
+    early_stopping = p.early_stopping, callbacks = o.callbacks, on_step = o.on_step, progress = bar,
     checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
-    checkpoint_meta = o.checkpoint_path and resume.checkpoint_meta(p, o), caller = fname,
-    distributed = run.distributed, stream = run.stream,
-  })
+    checkpoint_meta = o.checkpoint_path and resume.checkpoint_meta(p, o), caller = fname})
   bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
     s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
   if s.stop_reason == "interrupted" or (o.verbose and s.stop_reason == "rounds_number_still_improving") then
@@ -334,6 +368,11 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   end
   local kept_start = run.refit and keeps_start(s, p, run.refit)
   if kept_start then initialization_on_all(s, p, run.refit[1], run.refit[2]) end
+  self.refit_rounds = nil
+  if run.refit and not kept_start and retrains(s, o, run.refit[1]:cols()) then
+    s.model = retrained(s, p, o, run)
+    self.refit_rounds = s.best.round
+  end
   self.model = s.model
   self.history = s.history
   self.best_round = kept_start and 0 or (s.best and s.best.round)

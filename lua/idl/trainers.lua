@@ -90,7 +90,9 @@ for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name]
 -- them out: rounds_number, patience, holdout (the fraction held out for early
 -- stopping when there is no eval_set, or steps {{m1, fraction1}, {m2,
 -- fraction2}, ...}: the fraction of the last step with mi <= the number of
--- training samples) and initialization_options.
+-- training samples), refit_below (with fewer training samples, a fit whose
+-- hold-out chose a trained round trains again on all of them for as many
+-- rounds: est.refit_rounds) and initialization_options.
 trainers.register = public("register", function(spec, fn, opts)
   if type(spec) == "table" then return registry.register(spec) end
   if type(spec) ~= "string" or not spec:match("^[%w_]+$") then

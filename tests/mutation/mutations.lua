@@ -234,4 +234,7 @@ return {
   {id = "start_rule_without_error", file = "lua/idl/estimator/select.lua", test = "lua/keep_start",
     what = "the trained model is kept whenever its mean hold-out loss is lower, by however little",
     from = "return mean < -se, mean, se", to = "return mean < 0, mean, se"},
+  {id = "refit_at_the_threshold", file = "lua/idl/estimator.lua", test = "lua/keep_start",
+    what = "a fit of exactly refit_below samples is trained again on all of them",
+    from = "m_all < below", to = "m_all <= below"},
 }
