@@ -52,7 +52,6 @@
 -- (trainers.register(name, fn)): type_of_training = name.
 -- @module idl.estimator
 
-local core = require "idl.core"
 local util = require "idl._util"
 local api = require "idl._api"
 local schema = require "idl.estimator.schema"
@@ -60,13 +59,12 @@ local inputs = require "idl.estimator.inputs"
 local fit_options = require "idl.estimator.options"
 local resume = require "idl.estimator.resume"
 local select_model = require "idl.estimator.select"
+local start = require "idl.estimator.start"
 local model_mod = require "idl.model"
 local losses = require "idl.losses"
 local trainers = require "idl.trainers"
-local initializers = require "idl.initializers"
 local metrics = require "idl.metrics"
 local progress = require "idl.progress"
-local mpi = require "idl.mpi"
 local distributed = require "idl.distributed"
 local stream = require "idl.stream"
 local stream_fit = require "idl.estimator.stream_fit"
@@ -132,80 +130,15 @@ local function evaluated_everywhere(eval, ranks, what)
   end
 end
 
--- The initialization's theta, X0 and lambda0 = starting_lambda for (U, Y)
--- (params.initialization, or params.initialization_theta), from the
--- generator of random_state.
-local function initial_theta(p, U, Y)
-  local h = p.hidden_variables
-  local lambda = inputs.starting_lambda(p, h)
-  local rng = core.rng(p.random_state)
-  local problem = {U = U, Y = Y, h = h, constraint = p.constraint, lambda = lambda}
-  local theta, X0
-  if p.initialization_theta then
-    theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
-  else
-    theta, X0 = initializers.registry[p.initialization](problem, rng, p.initialization_options)
-  end
-  return theta, X0, lambda
-end
-
--- Data-parallel, the "linear" start of the union of the shards: its readout
--- solved on their normal equations (idl.distributed.comoments), so that every
--- rank starts where one process holding all the data would (to rounding),
--- not from rank 0's shard. nil for the other initializations (rank 0's).
-local function union_linear_start(p, U, Y)
-  if p.initialization ~= "linear" or p.initialization_theta then return nil end
-  local n, p_out = U:rows(), Y:rows()
-  local rows, mean, C = distributed.comoments(U:vcat(Y))
-  local scale = core.zeros(1, n)
-  for i = 1, n do
-    local sd = math.sqrt(C:get(i, i) / rows)
-    scale:set(1, i, sd > 0 and sd or 1)
-  end
-  local moments = {x_mean = mean:sub(1, n, 1, 1):t(), x_scale = scale,
-    y_mean = mean:sub(n + 1, n + p_out, 1, 1):t(), comoments = C}
-  return initializers.linear_from_moments(moments, p.hidden_variables, core.rng(p.random_state),
-    p.initialization_options)
-end
-
--- The trainer state a fit starts from: the initialization's model.
--- Data-parallel, every rank starts from rank 0's theta (broadcast). A theta
--- given (a streamed fit's linear start) is used as it is.
-local function initial_state(p, U, Y, eval, parallel, theta)
-  local X0, lambda
-  if theta then
-    lambda = inputs.starting_lambda(p, p.hidden_variables) -- X0 nil: new_state solves for it
-  else
-    theta, X0, lambda = initial_theta(p, U, Y)
-  end
-  if parallel then
-    local blocks = {}
-    for i, k in ipairs(model_mod.THETA_NAMES) do blocks[i] = theta[k] end
-    mpi.bcast(blocks, 0)
-  end
-  local m = model_mod.new{theta = theta, lambda = lambda, constraint = p.constraint, loss = p.loss}
-  return trainers.new_state{model = m, U = U, Y = Y, X = X0, eval = eval}
-end
-
--- Early stopping kept the initialization (round 0) over every trained round:
--- the hold-out that fit drew has only chosen it, so it is fitted again on all the
--- training samples (the same seed draws the same hidden units). On noisy
--- near-linear tables this is linear regression on all the data instead of
--- on 80% of it (cv_defaults lin0).
-local function initialization_on_all(s, p, U_all, Y_all)
-  local theta = initial_theta(p, U_all, Y_all)
-  for _, k in ipairs(model_mod.THETA_NAMES) do s.model.theta[k] = theta[k] end
-end
-
 -- Whether the fit keeps its start: early stopping restored it (round 0), or
 -- the trained round that won beat it on the hold-out by less than a standard
 -- error (idl.estimator.select; refit = {U_all, Y_all, U, Y}, U, Y the part
 -- trained on, from which the start is drawn again, as at round 0).
 local function keeps_start(s, p, refit)
   if s.restored_round == 0 or not s.best or s.best.round == 0 then return true end
-  local theta, _, lambda = initial_theta(p, refit[3], refit[4])
-  local start = model_mod.new{theta = theta, lambda = lambda, constraint = p.constraint, loss = p.loss}
-  return not select_model.trained_wins(s.model, start, s.eval, p.tol, losses.get(p.loss))
+  local theta, _, lambda = start.theta(p, refit[3], refit[4])
+  local first = model_mod.new{theta = theta, lambda = lambda, constraint = p.constraint, loss = p.loss}
+  return not select_model.trained_wins(s.model, first, s.eval, p.tol, losses.get(p.loss))
 end
 
 -- Runs the trainer on s with the parameters p and fit options o; extra: the
@@ -239,7 +172,7 @@ end
 -- the data the hold-out took back in the model (cv_defaults full_refit).
 local function retrained(s, p, o, run)
   local U_all, Y_all = run.refit[1], run.refit[2]
-  local again = initial_state(p, U_all, Y_all, nil, false, nil)
+  local again = start.state(p, U_all, Y_all, nil, false, nil)
   train(again, p, o, run, {rounds_number = s.best.round, early_stopping = false})
   return again.model
 end
@@ -275,7 +208,7 @@ local function memory_state(p, o, X, y)
   if o.checkpoint then
     s = resume.state(p, o, {U = U, Y = Y, eval = eval, distributed = parallel or nil})
   else
-    s = initial_state(p, U, Y, eval, parallel, parallel and union_linear_start(p, U, Y) or nil)
+    s = start.state(p, U, Y, eval, parallel, parallel and start.union_linear(p, U, Y) or nil)
   end
   local run = {distributed = parallel or nil,
     refit = held_out and not parallel and {U_all, Y_all, U, Y} or nil}
@@ -351,7 +284,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   local p = SCHEMA:resolve(self.params, o.fit_defaults)
   local s, run, n_features, n_outputs
   if stream.is_source(X) then
-    s, run, n_features, n_outputs = stream_fit.state(p, o, X, y, initial_state)
+    s, run, n_features, n_outputs = stream_fit.state(p, o, X, y)
   else
     s, run, n_features, n_outputs = memory_state(p, o, X, y)
   end
@@ -367,7 +300,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     io.stderr:write(fname, ": ", s.stop_message, "\n")
   end
   local kept_start = run.refit and keeps_start(s, p, run.refit)
-  if kept_start then initialization_on_all(s, p, run.refit[1], run.refit[2]) end
+  if kept_start then start.on_all(s, p, run.refit[1], run.refit[2]) end
   self.refit_rounds = nil
   if run.refit and not kept_start and retrains(s, o, run.refit[1]:cols()) then
     s.model = retrained(s, p, o, run)

@@ -21,6 +21,7 @@ local core = require "idl.core"
 local api = require "idl._api"
 local inputs = require "idl.estimator.inputs"
 local schema = require "idl.estimator.schema"
+local start = require "idl.estimator.start"
 local registry = require "idl.train.registry"
 local initializers = require "idl.initializers"
 local implicit_stream = require "idl.train.implicit_stream"
@@ -105,11 +106,10 @@ local function split_sample(sample, k, seed)
   return out
 end
 
---- stream_fit.state(p, o, src, y, initial_state) -> s, config: the trainer
+--- stream_fit.state(p, o, src, y) -> s, config: the trainer
 -- state and the run's config fields (trainer, stream plan) of est:fit on the
 -- source src, for the resolved parameters p and checked fit options o.
--- initial_state(p, U, Y, eval, parallel [, theta]) is the estimator's.
-function stream_fit.state(p, o, src, y, initial_state)
+function stream_fit.state(p, o, src, y)
   check_options(o, y, src)
   local topts = registry.options_of(registry.get("implicit_stream"), o.trainer_options)
   local early = o.eval_set == nil and p.early_stopping and o.fit_defaults.holdout
@@ -136,7 +136,7 @@ function stream_fit.state(p, o, src, y, initial_state)
       x_scale = scalers(train, n, false).u_scale:t(), y_mean = train.mean:sub(1, 1, n + 1, n + 1),
       comoments = train.m2}, h, core.rng(p.random_state), p.initialization_options)
   end
-  local s = initial_state(p, parts.U, parts.Y, eval, false, theta)
+  local s = start.state(p, parts.U, parts.Y, eval, false, theta)
   local std_targets = p.loss == "squared" and topts.standardize_targets
   local plan = {source = src, sc = scalers(train, n, std_targets), held = parts.held, warm_rows = warm,
     rows = st.rows}
