@@ -37,7 +37,7 @@
 -- (idl.trainers.register's fit_defaults: 15 rounds of patience for
 -- "implicit", 40 for "hybrid", 10 otherwise; the true train loss every 20th
 -- round for "implicit", every 10th for "two_loops", every round otherwise; "implicit":
--- min_improvement 0.05, monitor_tol 1e-4, monitor_precision "single"); a
+-- min_improvement 0.05, monitor_tol 1e-3, monitor_precision "single"); a
 -- value given, even the generic default, is used.
 --
 -- After fit: est.model (an idl.model, columns-as-samples API), est.history

@@ -127,11 +127,12 @@ implicit.fit_defaults = {
   -- 20th epoch (and at the end), the fitted model is the same; every 10th
   -- was still 12% of a sec71 fit once the epochs got cheaper
   monitor_train_every = 20,
-  -- monitor_tol 1e-4: the hold-out solves from warm starts (early stopping
-  -- compares losses that differ by more); 5-fold CV, seeds 0, 1 on noisy5,
-  -- noisy10, nonlinear5, friedman1, friedman3: the same RMSE to 3 digits, 8%
-  -- less time than at 1e-6
-  monitor_tol = 1e-4,
+  -- monitor_tol 1e-3: the hold-out and train solves from warm starts
+  -- (early stopping asks for 5% falls); 5-fold CV, seeds 0, 1 on
+  -- noisy5/10/20, nonlinear5, friedman1/2/3 and digits: the same scores as at
+  -- 1e-4 but nonlinear5's 0.1797 vs 0.1791; sec71 the same epochs and model,
+  -- 18% less CPU (1e-4 had cost 8% less time than 1e-6, the same scores)
+  monitor_tol = 1e-3,
   -- the hold-out and train losses solved in float32: 24% of a sec71 fit was
   -- monitoring in double (bench_vs_mlp, after the engine's per-batch costs
   -- fell); float's 6e-8 relative error is far below monitor_tol
