@@ -7,15 +7,23 @@
 -- "one standard error" rule of model selection).
 -- @module idl.estimator.select
 
+local core = require "idl.core"
+
 local select_model = {}
 
 -- The loss of each column of U, Y under model m (predictions solved to tol),
--- as an array.
+-- as an array: the columns copied into two reused p x 1 buffers (no view or
+-- matrix per sample: a hold-out of thousands made as many garbage userdata).
 local function per_sample_losses(m, U, Y, tol, spec)
   local Yhat = m:predict_u(U, {tol = tol})
   local p, out = Y:rows(), {}
+  local yhat_j, y_j = core.zeros(p, 1), core.zeros(p, 1)
   for j = 1, Y:cols() do
-    out[j] = spec.value(Yhat:sub(1, p, j, j), Y:sub(1, p, j, j))
+    for i = 1, p do
+      yhat_j:set(i, 1, Yhat:get(i, j))
+      y_j:set(i, 1, Y:get(i, j))
+    end
+    out[j] = spec.value(yhat_j, y_j)
   end
   return out
 end
