@@ -28,13 +28,17 @@ static void scale_or_zero(double beta, idl_mat *c)
         idl_scale(beta, c);
 }
 
-idl_status idl_gemm(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
-                    const idl_mat *b, double beta, idl_mat *c)
+/* A GEMM's shape check and trivial cases: IDL_EDIM when op(A) op(B) does not
+ * fit C; else *done when nothing is left to multiply (C empty, or k = 0 or
+ * alpha = 0, where C = beta C is done here). */
+static idl_status gemm_prelude(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
+                               const idl_mat *b, double beta, idl_mat *c, bool *done)
 {
     int m = trans_a ? a->cols : a->rows;
     int k = trans_a ? a->rows : a->cols;
     int kb = trans_b ? b->cols : b->rows;
     int n = trans_b ? b->rows : b->cols;
+    *done = true;
     if (k != kb || c->rows != m || c->cols != n)
         return IDL_EDIM;
     if (m == 0 || n == 0)
@@ -43,6 +47,18 @@ idl_status idl_gemm(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
         scale_or_zero(beta, c);
         return IDL_OK;
     }
+    *done = false;
+    return IDL_OK;
+}
+
+idl_status idl_gemm(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
+                    const idl_mat *b, double beta, idl_mat *c)
+{
+    bool done;
+    idl_status st = gemm_prelude(trans_a, trans_b, alpha, a, b, beta, c, &done);
+    if (st != IDL_OK || done)
+        return st;
+    int m = c->rows, n = c->cols, k = trans_a ? a->rows : a->cols;
     if (n == 1 && !trans_b) {
         /* A matrix-vector product: dgemv is faster than a one-column dgemm. */
         if (beta == 0.0)
@@ -94,18 +110,11 @@ static void floats_of(const idl_mat *x, double unit, float *out)
 idl_status idl_gemm_single(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
                            const idl_mat *b, double beta, idl_mat *c, double *work)
 {
-    int m = trans_a ? a->cols : a->rows;
-    int k = trans_a ? a->rows : a->cols;
-    int kb = trans_b ? b->cols : b->rows;
-    int n = trans_b ? b->rows : b->cols;
-    if (k != kb || c->rows != m || c->cols != n)
-        return IDL_EDIM;
-    if (m == 0 || n == 0)
-        return IDL_OK;
-    if (k == 0 || alpha == 0.0) {
-        scale_or_zero(beta, c);
-        return IDL_OK;
-    }
+    bool done;
+    idl_status st = gemm_prelude(trans_a, trans_b, alpha, a, b, beta, c, &done);
+    if (st != IDL_OK || done)
+        return st;
+    int m = c->rows, n = c->cols, k = trans_a ? a->rows : a->cols;
     float *fa = (float *)work, *fb = fa + idl_mat_numel(a), *fc = fb + idl_mat_numel(b);
     double ua = unit_of(a), ub = unit_of(b), s = alpha * ua * ub;
     floats_of(a, ua, fa);
