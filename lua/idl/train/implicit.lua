@@ -84,7 +84,8 @@ implicit.OPTIONS = {
   -- ~1.8x faster: experiments/bench_precision.lua)
   {"precision", "single", {"choice", choices = {"double", "single"}}, "arithmetic of the training solves "
     .. "(forward and backward Picard iterations; \"single\": float32, needs method \"picard\", tolerances "
-    .. "below 1e-6 raised to it); the monitored losses and predictions stay double"},
+    .. "below 1e-6 raised to it), and dL/dD's product; predictions stay double (the monitored losses: "
+    .. "monitor_precision)"},
   {"method", "picard", {"choice", choices = {"picard", "anderson"}}, "equilibrium solver"},
   -- halving after 3 stalled epochs, not 8: on sec71 the test RMSE falls
   -- smoothly to 0.0027 by epoch 60 where 8 swung between 0.0029 and 0.0039
