@@ -98,6 +98,24 @@ end
 
 --- The UCI digits (experiments/data/digits.csv, 1797 images, 10 classes):
 -- the first m rows of a seeded permutation; labels a Lua array.
+-- A generated classification table: 3 classes by the radius of (x1, x2)
+-- against a wavy boundary, 2 irrelevant features, 5% of the labels flipped
+-- at random (so no model reaches 100%).
+local function rings(seed, m)
+  local rng = idl.rng(seed)
+  local X = uniform(m, 4, rng, -1, 1)
+  local u, flip = uniform(m, 2, rng), {}
+  local labels = {}
+  for i = 1, m do
+    local x1, x2 = X:get(i, 1), X:get(i, 2)
+    local r = math.sqrt(x1 * x1 + x2 * x2)
+    local class = r < 0.45 and 0 or (r < 0.8 + 0.15 * math.sin(3 * math.atan(x2, x1)) and 1 or 2)
+    flip[i] = u:get(i, 1) < 0.05
+    labels[i] = flip[i] and math.floor(u:get(i, 2) * 3) or class
+  end
+  return X, labels
+end
+
 local function digits(here)
   return function(seed, m)
     local D = idl.read_csv(here .. "/data/digits.csv", {header = false})
@@ -124,6 +142,8 @@ function compare.problems(here)
     noisy20 = {make = noisy_linear(20), m = 2000, kind = "regression", doc = "noisy near-linear (n 20)"},
     nonlinear5 = {make = nonlinear5, m = 500, kind = "regression", doc = "5-feature nonlinear CSV"},
     digits = {make = digits(here), m = 1797, kind = "classification", doc = "UCI digits (n 64, 10 classes)"},
+    rings = {make = rings, m = 1000, kind = "classification",
+      doc = "3 wavy radial classes (n 4, 5% flipped)"},
   }
 end
 

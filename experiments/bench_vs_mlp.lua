@@ -24,8 +24,8 @@
 -- over idl's error is not printed, the accuracies are) and fit time.
 -- Problems (experiments/_compare.lua): sec71 = report 7.1 (10 features,
 -- 9,000 training samples, the last 1,000 as test set), friedman1/2/3,
--- noisy5/10/20, nonlinear5, digits; the others split 80/20 by a seeded
--- permutation.
+-- noisy5/10/20, nonlinear5, digits, rings (3 generated classes); the others
+-- split 80/20 by a seeded permutation.
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. package.path
 local idl = require "idl"
