@@ -257,6 +257,18 @@ describe("implicit training's MLP phase (warmup_epochs)", function()
     assert.are.equal(3 + 4, #est.history - 1)
   end)
 
+  it("measures the train loss from the epoch's warm starts, to monitor_tol", function()
+    -- every 2nd epoch, the solve starting at the trainer's per-sample X; the
+    -- loss against a tight solve of the same model (standardization does not
+    -- change the hidden state)
+    local est = fit({monitor_train_every = 2}, {warmup_epochs = 1}, 4)
+    local s, e = est.state, est.history[5]
+    assert.are.equal(4, e.round)
+    local Yhat = est.model:predict_u(s.U, {tol = 1e-12, max_iter = 10000})
+    local want = (Yhat - s.Y):norm("fro") ^ 2 / (2 * s.U:cols())
+    assert.is_near(want, e.train_l2, 1e-3 * want)
+  end)
+
   it("does not run from a nonzero D (the picard_ls start)", function()
     local est = fit({initialization = "picard_ls"}, {warmup_epochs = 5}, 1)
     assert.is_true(est.history[2].inner_iterations > 0)
