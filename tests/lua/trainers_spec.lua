@@ -221,6 +221,17 @@ describe("idl.trainers rounds", function()
       monitor_precision = "half"}) end)
   end)
 
+  it("keeps the best round's X only for trainers that train X", function()
+    -- implicit (relaxed = false) does not move s.X: its best has no copy of it
+    for _, t in ipairs{{"one_loop", true}, {"implicit", false}} do
+      local s = state(8)
+      s.eval = {U = idl.randn(3, 15, idl.rng(80)), Y = idl.randn(2, 15, idl.rng(81))}
+      trainers.run(t[1], s, {rounds_number = 2})
+      assert.are.equal(t[2], s.best.X ~= nil, t[1])
+      trainers.restore_best(s)
+    end
+  end)
+
   it("keeps a copy of the best model and restores it when the eval loss stalls", function()
     local s = state(9)
     s.eval = {U = s.U, Y = s.Y}

@@ -184,7 +184,7 @@ function loop.run(round, s, config)
   if #s.history == 0 then
     local e = monitor.measure(s, config)
     s.history[1] = e
-    monitor.track_best(s, e)
+    monitor.track_best(s, e, config.relaxed)
   end
   s.since_best = s.since_best or 0
   s.stop_reason, s.stop_message, s.fault = "rounds_number", nil, nil
@@ -213,7 +213,7 @@ function loop.run(round, s, config)
     -- before track_best, which may make e's score the best one
     if monitor.restarts_patience(s, e, config.min_improvement, result.restart_patience) then s.since_best = 0
     else s.since_best = s.since_best + 1 end
-    monitor.track_best(s, e)
+    monitor.track_best(s, e, config.relaxed)
     faults.save_good(s, config)
     if config.raise_on_nonconvergence and failed then
       api.fail(string.format("round %d: %s (raise_on_nonconvergence is set)", s.round,

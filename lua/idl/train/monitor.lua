@@ -104,26 +104,31 @@ function monitor.measure(s, config, result)
   return e
 end
 
--- Whether the best model b can take s's parameters and X in place.
-local function reusable(b, s)
-  return b ~= nil and b.X ~= nil and b.X:rows() == s.X:rows() and b.X:cols() == s.X:cols()
+-- Whether the best model b can take s's parameters (and X, when kept) in place.
+local function reusable(b, s, keep_x)
+  if b == nil then return false end
+  if not keep_x then return b.X == nil end
+  return b.X ~= nil and b.X:rows() == s.X:rows() and b.X:cols() == s.X:cols()
 end
 
 -- Keeps a copy of the model when its score (eval loss, else true train loss)
 -- is the best so far: into the previous best's matrices when it has them (a
 -- new h x m X at every improving round cost ~0.7 dgemm-times a round on the
--- 7.1 problem, allocation and collection; a copy into place ~0.1).
-function monitor.track_best(s, e)
+-- 7.1 problem, allocation and collection; a copy into place ~0.1). keep_x
+-- false (a trainer that does not train s.X, relaxed = false): the best has
+-- no X (its copy, h x m, was 2% of an implicit fit on the 7.1 problem).
+function monitor.track_best(s, e, keep_x)
+  keep_x = keep_x ~= false
   local score = e.eval_l2 or e.train_l2
   if score ~= nil and score == score and (s.best == nil or score < s.best.score) then
     local b = s.best
-    if reusable(b, s) then
+    if reusable(b, s, keep_x) then
       for _, k in ipairs(model_mod.THETA_NAMES) do core.copy(b.model.theta[k], s.model.theta[k]) end
       core.copy(b.model.lambda, s.model.lambda)
-      core.copy(b.X, s.X)
+      if keep_x then core.copy(b.X, s.X) end
       b.score, b.round = score, e.round
     else
-      s.best = {score = score, round = e.round, model = s.model:copy(), X = s.X:copy()}
+      s.best = {score = score, round = e.round, model = s.model:copy(), X = keep_x and s.X:copy() or nil}
     end
     return true
   end
@@ -158,7 +163,7 @@ function monitor.restore_best(s)
   if type(b) ~= "table" then api.fail("s has no best model (s.best) yet") end
   for _, k in ipairs(model_mod.THETA_NAMES) do core.copy(s.model.theta[k], b.model.theta[k]) end
   core.copy(s.model.lambda, b.model.lambda)
-  core.copy(s.X, b.X)
+  if b.X then core.copy(s.X, b.X) end
   steps.invalidate(s)
   s.restored_round = b.round
   return s
