@@ -30,9 +30,11 @@ typedef struct solve_opts {
     idl_eq_opts eq;
     bool force;
     const idl_mat *x0; /* NULL: start from zero; kept alive by the opts table */
+    idl_mat *out;      /* NULL: a new matrix for X; else X goes here (opts.out) */
+    int idx;           /* the opts table's stack index (0: none) */
 } solve_opts;
 
-#define KNOWN_OPTS "method, tol, max_iter, steps, x0, memory, force, precision"
+#define KNOWN_OPTS "method, tol, max_iter, steps, x0, out, memory, force, precision"
 
 /* 0 or 1: which of the two names the option value at -1 (never nil: a
  * table's present key) is. */
@@ -69,6 +71,8 @@ static void read_opt(lua_State *L, const char *fn, const char *key, solve_opts *
                               : IDL_EQ_DOUBLE;
     } else if (strcmp(key, "x0") == 0) {
         o->x0 = lidl_checkmat(L, -1, fn, "opts.x0");
+    } else if (strcmp(key, "out") == 0) {
+        o->out = lidl_checkmat(L, -1, fn, "opts.out");
     } else {
         lidl_error(L, fn, "unknown option '%s' (known: " KNOWN_OPTS ")", key);
     }
@@ -93,8 +97,11 @@ static void read_opts(lua_State *L, int idx, const char *fn, solve_opts *o)
     o->eq = idl_eq_defaults();
     o->force = false;
     o->x0 = NULL;
+    o->out = NULL;
+    o->idx = 0;
     if (lua_isnoneornil(L, idx))
         return;
+    o->idx = lua_absindex(L, idx);
     if (!lua_istable(L, idx))
         lidl_error(L, fn, "opts must be a table, got %s", luaL_typename(L, idx));
     lua_pushnil(L);
@@ -182,18 +189,44 @@ static void push_info(lua_State *L, const idl_eq_info *info, const idl_eq_opts *
     lua_setfield(L, -2, "precision");
 }
 
-/* Pushes the starting point: a copy of opts.x0 (checked against rows x cols),
- * or zeros. */
-static idl_mat *push_start(lua_State *L, const solve_opts *o, int rows, int cols, const char *fn)
+/* Whether the memory of a and b (column-major with their ld) overlaps. */
+static bool overlaps(const idl_mat *a, const idl_mat *b)
+{
+    if (idl_mat_numel(a) == 0 || idl_mat_numel(b) == 0)
+        return false;
+    const double *a_end = a->data + (size_t)a->ld * (size_t)(a->cols - 1) + (size_t)a->rows;
+    const double *b_end = b->data + (size_t)b->ld * (size_t)(b->cols - 1) + (size_t)b->rows;
+    return a->data < b_end && b->data < a_end;
+}
+
+/* Pushes the starting point, where the solver writes X: opts.out (checked
+ * against rows x cols and against sharing memory with the operands `in`,
+ * NULL-terminated) or a new matrix; holding a copy of opts.x0 (unless x0 is
+ * out itself), or zeros. out saves the allocation of an h x m result per
+ * solve (a training batch's forward). */
+static idl_mat *push_start(lua_State *L, const solve_opts *o, int rows, int cols, const char *fn,
+                           const idl_mat *const *in)
 {
     if (o->x0) {
         check_shape(L, o->x0, rows, cols, fn, "opts.x0");
         check_finite(L, o->x0, fn, "opts.x0");
     }
-    idl_mat *x = lidl_newmat(L, rows, cols, fn);
-    if (o->x0)
+    idl_mat *x;
+    if (o->out) {
+        check_shape(L, o->out, rows, cols, fn, "opts.out");
+        for (int i = 0; in[i]; i++)
+            if (overlaps(o->out, in[i]))
+                lidl_error(L, fn, "opts.out shares memory with an operand of the solve");
+        lua_getfield(L, o->idx, "out");
+        x = o->out;
+    } else {
+        x = lidl_newmat(L, rows, cols, fn);
+    }
+    if (o->x0 && o->x0 != x && overlaps(o->x0, x))
+        lidl_error(L, fn, "opts.x0 and opts.out overlap without being the same matrix");
+    if (o->x0 && o->x0 != x)
         idl_copy(o->x0, x);
-    else
+    else if (!o->x0)
         idl_fill(x, 0.0);
     return x;
 }
@@ -271,7 +304,8 @@ static int l_equilibrium(lua_State *L)
     read_opts(L, 3, fn, &o);
     if (!o.force)
         check_wellposed(L, d, fn);
-    idl_mat *x = push_start(L, &o, b0->rows, b0->cols, fn);
+    const idl_mat *in[] = {d, b0, NULL};
+    idl_mat *x = push_start(L, &o, b0->rows, b0->cols, fn, in);
     run_solver(L, SOLVE_FORWARD, d, b0, NULL, x, &o, fn);
     return 2;
 }
@@ -295,7 +329,8 @@ static int l_implicit_backward(lua_State *L)
     read_opts(L, 4, fn, &o);
     if (!o.force)
         check_wellposed(L, d, fn);
-    idl_mat *v = push_start(L, &o, z->rows, z->cols, fn);
+    const idl_mat *in[] = {d, z, g, NULL};
+    idl_mat *v = push_start(L, &o, z->rows, z->cols, fn, in);
     run_solver(L, SOLVE_BACKWARD, d, g, z, v, &o, fn);
     return 2;
 }

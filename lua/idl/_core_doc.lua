@@ -339,7 +339,9 @@
 -- residual max|X - (D X + B0)_+| / max(max (B0)_+, max|X|) (an absolute floor
 -- DBL_MIN where both vanish: X = 0 is then accepted at once), max_iter = 1000,
 -- steps = 0 (k > 0: stop after k Picard steps at the latest and return the
--- k-th iterate), x0 = h x m start (copied, never changed), memory = 5
+-- k-th iterate), x0 = h x m start (copied, never changed), out = an h x m
+-- matrix that receives X and is returned (no new matrix per solve; it may be
+-- x0 itself, for a solve in place; never memory of D or B0), memory = 5
 -- (Anderson history), force = false (solve even when idl.wellposed(D) gives
 -- no guarantee), precision = "double" | "single" (Picard only: D, B0 and the
 -- start converted to float once, the iterations in float (SGEMM), X converted

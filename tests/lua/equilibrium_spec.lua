@@ -155,7 +155,7 @@ describe("idl.equilibrium", function()
     local d, b0 = idl.eye(2) * 0.5, idl.ones(2, 3)
     local cases = {
       {{foo = 1},
-       "equilibrium: unknown option 'foo' (known: method, tol, max_iter, steps, x0, memory, force, "
+       "equilibrium: unknown option 'foo' (known: method, tol, max_iter, steps, x0, out, memory, force, "
          .. "precision)"},
       {{steps = -1}, "equilibrium: opts.steps must be in [0,"},
       {{steps = 2, method = "anderson"},
@@ -170,11 +170,44 @@ describe("idl.equilibrium", function()
       {{force = 1}, "equilibrium: opts.force must be a boolean, got 1"},
       {{x0 = 3}, "equilibrium: opts.x0 must be a matrix, got number"},
       {{x0 = idl.zeros(3, 2)}, "equilibrium: opts.x0 is 3x2, expected 2x3"},
+      {{out = "X"}, "equilibrium: opts.out must be a matrix, got string"},
+      {{out = idl.zeros(2, 2)}, "equilibrium: opts.out is 2x2, expected 2x3"},
+      {{out = b0}, "equilibrium: opts.out shares memory with an operand of the solve"},
     }
     for _, c in ipairs(cases) do
       assert.truthy(err_of(idl.equilibrium, d, b0, c[1]):find(c[2], 1, true))
     end
     assert.truthy(err_of(idl.equilibrium, d, b0, 5):find("opts must be a table, got number", 1, true))
+  end)
+
+  it("writes X into opts.out, in place from x0 when out is x0, without changing x0 otherwise", function()
+    local g = idl.rng(12)
+    local D = idl.project_inf(idl.randn(6, 6, g), 0.8)
+    local B0, x0 = idl.randn(6, 5, g), idl.rand(6, 5, g)
+    local want = idl.equilibrium(D, B0, {x0 = x0, tol = 1e-12})
+    local out = idl.full(6, 5, 7)
+    local x0_before = x0:copy()
+    local X = idl.equilibrium(D, B0, {x0 = x0, out = out, tol = 1e-12})
+    assert.are.equal(out, X)
+    assert.is_true(idl.equal(want, out, 0))
+    assert.is_true(idl.equal(x0_before, x0, 0))
+    local same = idl.equilibrium(D, B0, {x0 = x0, out = x0, tol = 1e-12}) -- in place
+    assert.are.equal(x0, same)
+    assert.is_true(idl.equal(want, x0, 0))
+    -- without x0 out starts at zero, as a new matrix would
+    local cold = idl.equilibrium(D, B0, {tol = 1e-12})
+    assert.is_true(idl.equal(cold, idl.equilibrium(D, B0, {out = idl.full(6, 5, 9), tol = 1e-12}), 0))
+    -- a view of a larger matrix, and an overlap refused
+    local big = idl.zeros(8, 9)
+    local view = big:sub(2, 7, 3, 7)
+    idl.equilibrium(D, B0, {x0 = x0_before, out = view, tol = 1e-12})
+    assert.is_true(idl.equal(want, view, 0))
+    assert.are.equal(0, big:get(1, 3))
+    assert.truthy(err_of(idl.equilibrium, D, B0, {x0 = big:sub(1, 6, 1, 5), out = big:sub(2, 7, 1, 5)})
+      :find("opts.x0 and opts.out overlap", 1, true))
+    local V = idl.implicit_backward(D, x0, B0, {out = out, tol = 1e-12})
+    assert.are.equal(out, V)
+    assert.is_true(idl.equal(V, idl.implicit_backward(D, x0, B0, {tol = 1e-12}), 0))
   end)
 
   it("names the argument and the shapes in shape and value errors", function()

@@ -73,8 +73,10 @@ function batch.forward(theta, U, ws, x0, opts, guarded)
     X, info = core.relu(ws.X, ws.B0), EXPLICIT_INFO
   else
     local k = opts.forward_steps or 0
-    X, info = core.equilibrium(theta.D, ws.B0, {x0 = x0, tol = solve_tol(opts.forward_tol or opts.tol, opts),
-      max_iter = math.max(opts.max_iter, k), method = opts.method, steps = k, precision = opts.precision})
+    -- into the batch's workspace (out): no new h x batch matrix per step
+    X, info = core.equilibrium(theta.D, ws.B0, {x0 = x0, out = ws.X,
+      tol = solve_tol(opts.forward_tol or opts.tol, opts), max_iter = math.max(opts.max_iter, k),
+      method = opts.method, steps = k, precision = opts.precision})
   end
   core.gemm(ws.Yhat, theta.A, X)
   core.gemm(ws.Yhat, theta.B, U, 1, 1)
