@@ -224,10 +224,10 @@ static idl_mat *push_start(lua_State *L, const solve_opts *o, int rows, int cols
     }
     if (o->x0 && o->x0 != x && overlaps(o->x0, x))
         lidl_error(L, fn, "opts.x0 and opts.out overlap without being the same matrix");
-    if (o->x0 && o->x0 != x)
-        idl_copy(o->x0, x);
-    else if (!o->x0)
+    if (!o->x0)
         idl_fill(x, 0.0);
+    else if (o->x0 != x)
+        idl_copy(o->x0, x);
     return x;
 }
 
