@@ -11,8 +11,10 @@
 -- one pass of src:stats(), and reads the small file with idl.read_csv, and
 -- prints rows per second and the peak resident memory (getrusage ru_maxrss,
 -- idl.peak_rss) after each. Both files are deleted at the end unless --keep.
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. package.path
 local idl = require "idl"
-local util = require "idl._util"
+local csvgen = require "_csvgen"
 
 local opts = require("idl.cli").parse(arg, {name = "bench_stream",
   description = "prints the figures described at the top of experiments/bench_stream.lua",
@@ -24,43 +26,15 @@ local opts = require("idl.cli").parse(arg, {name = "bench_stream",
              {"keep", "flag", false, "keep the files"},
              {"generate", "string", "", "(internal) write a file of --rows rows to this path"}}})
 
-local BLOCK = 250000 -- rows written per write_csv call by the generator
-
--- The generator (run in a child process): blocks of normal draws, a header
--- from the first, appended one after the other.
-local function generate(path, rows, features)
-  local names = {}
-  for j = 1, features do names[j] = "x" .. j end
-  names[features + 1] = "y"
-  local out = assert(io.open(path, "wb"))
-  local block_path = path .. ".block"
-  local g = idl.rng(2026)
-  for first = 1, rows, BLOCK do
-    local m = math.min(BLOCK, rows - first + 1)
-    idl.write_csv(block_path, idl.randn(m, features + 1, g), first == 1 and names or nil)
-    assert(out:write(assert(util.read_file(block_path))))
-  end
-  assert(out:close())
-  os.remove(block_path)
-end
-
+-- The generator mode (run in a child process): normal draws, x1 .. xF and y.
 if opts.generate ~= "" then
-  generate(opts.generate, opts.rows, opts.features)
+  csvgen.write(opts.generate, opts.rows, opts.features,
+    function(m, g) return idl.randn(m, opts.features + 1, g) end)
   os.exit(0)
 end
 
-local function file_size(path)
-  local f = assert(io.open(path, "rb"))
-  local size = f:seek("end")
-  f:close()
-  return size
-end
-
-local function run_generator(path, rows)
-  local cmd = string.format("%s %s --generate %s --rows %d --features %d", util.sh_quote(idl.executable()),
-    util.sh_quote(arg[0]), util.sh_quote(path), rows, opts.features)
-  assert(os.execute(cmd), "generator failed: " .. cmd)
-end
+local file_size = csvgen.file_size
+local function run_generator(path, rows) csvgen.spawn(arg[0], path, rows, opts.features) end
 
 local MB = 1024 * 1024
 local big = string.format("%s/idl_bench_stream_%d.csv", opts.dir, math.floor(idl.clock() * 1000) % 1000000)

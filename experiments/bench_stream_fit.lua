@@ -19,8 +19,10 @@
 -- into memory and fits them the same way (same h, batch, one epoch), and
 -- prints the same figures, and both models' RMSE on 100,000 fresh rows of the
 -- same distribution. The file is deleted at the end unless --keep.
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. package.path
 local idl = require "idl"
-local util = require "idl._util"
+local csvgen = require "_csvgen"
 
 local opts = require("idl.cli").parse(arg, {name = "bench_stream_fit",
   description = "prints the figures described at the top of experiments/bench_stream_fit.lua",
@@ -35,8 +37,6 @@ local opts = require("idl.cli").parse(arg, {name = "bench_stream_fit",
              {"generate", "string", "", "(internal) write a file of --rows rows to this path"}}})
 assert(opts.features >= 4, "--features must be at least 4")
 
-local BLOCK = 250000 -- rows written per write_csv call by the generator
-
 -- m rows of the problem: X (m x features) and y (m x 1), from generator g.
 local function draw(m, g)
   local X = idl.randn(m, opts.features, g)
@@ -48,42 +48,22 @@ local function draw(m, g)
   return X, y
 end
 
--- The generator (run in a child process): blocks appended one after the other.
-local function generate(path)
-  local names = {}
-  for j = 1, opts.features do names[j] = "x" .. j end
-  names[opts.features + 1] = "y"
-  local out = assert(io.open(path, "wb"))
-  local block_path = path .. ".block"
-  local g = idl.rng(2026)
-  for first = 1, opts.rows, BLOCK do
-    local X, y = draw(math.min(BLOCK, opts.rows - first + 1), g)
-    idl.write_csv(block_path, X:hcat(y), first == 1 and names or nil)
-    assert(out:write(assert(util.read_file(block_path))))
-  end
-  assert(out:close())
-  os.remove(block_path)
-end
-
+-- The generator mode (run in a child process).
 if opts.generate ~= "" then
-  generate(opts.generate)
+  csvgen.write(opts.generate, opts.rows, opts.features, function(m, g)
+    local X, y = draw(m, g)
+    return X:hcat(y)
+  end)
   os.exit(0)
 end
 
-local function file_size(path)
-  local f = assert(io.open(path, "rb"))
-  local size = f:seek("end")
-  f:close()
-  return size
-end
+local file_size = csvgen.file_size
 
 local MB = 1024 * 1024
 local stamp = math.floor(idl.clock() * 1000) % 1000000
 local path = string.format("%s/idl_bench_stream_fit_%d.csv", opts.dir, stamp)
 local t0 = idl.clock()
-local cmd = string.format("%s %s --generate %s --rows %d --features %d", util.sh_quote(idl.executable()),
-  util.sh_quote(arg[0]), util.sh_quote(path), opts.rows, opts.features)
-assert(os.execute(cmd), "generator failed: " .. cmd)
+csvgen.spawn(arg[0], path, opts.rows, opts.features)
 print(string.format("generated %s: %d rows x %d columns, %.2f GB (%.0f s)", path, opts.rows,
   opts.features + 1, file_size(path) / 1e9, idl.clock() - t0))
 
