@@ -120,19 +120,17 @@ end
 -- and calls monitor.measure through its module, so these wrappers see every call.
 local spec = require("idl.train.registry").get("two_loops")
 local monitor = require "idl.train.monitor"
-local raw_round, raw_measure = spec.round, monitor.measure
-spec.round = function(...)
-  local t = os.clock()
-  local r = raw_round(...)
-  acct.round_cpu = acct.round_cpu + (os.clock() - t)
-  return r
+-- fn, adding its processor seconds to acct[key] (fn returns one value)
+local function cpu_timed(fn, key)
+  return function(...)
+    local t = os.clock()
+    local r = fn(...)
+    acct[key] = acct[key] + (os.clock() - t)
+    return r
+  end
 end
-monitor.measure = function(...)
-  local t = os.clock()
-  local e = raw_measure(...)
-  acct.monitor_cpu = acct.monitor_cpu + (os.clock() - t)
-  return e
-end
+spec.round = cpu_timed(spec.round, "round_cpu")
+monitor.measure = cpu_timed(monitor.measure, "monitor_cpu")
 
 local function reset()
   acct.gemm_time, acct.gemm_flops, acct.eq_time, acct.lip_time = 0, 0, 0, 0
