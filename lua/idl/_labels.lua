@@ -66,6 +66,54 @@ function labels.classes(v)
   return classes, index
 end
 
+--- labels.one_hot(v, classes, what) -> the m x k matrix of the labels v
+-- over the classes (rows are samples: entry (i, j) is 1 when v[i] is
+-- classes[j]); a label not among the classes raises "<what>[i] = ... is not a
+-- class seen in fit".
+function labels.one_hot(v, classes, what)
+  local index = {}
+  for i, c in ipairs(classes) do index[c] = i end
+  local Y = core.zeros(#v, #classes)
+  for j, l in ipairs(v) do
+    local k = index[l]
+    if not k then
+      api.fail(string.format("%s[%d] = %s is not a class seen in fit", what, j, tostring(l)))
+    end
+    Y:set(j, k, 1)
+  end
+  return Y
+end
+
+--- labels.most_probable(S, classes) -> a Lua array: for each row of the
+-- m x k scores S (probabilities or logits), the class of its largest entry
+-- (the first of ties).
+function labels.most_probable(S, classes)
+  local out = {}
+  for i = 1, S:rows() do
+    local best, arg = -math.huge, 1
+    for k = 1, S:cols() do
+      local v = S:get(i, k)
+      if v > best then best, arg = v, k end
+    end
+    out[i] = classes[arg]
+  end
+  return out
+end
+
+--- labels.accuracy(predicted, v) -> the fraction of v's labels that the
+-- array predicted matches; their lengths must agree ("labels has .. entries,
+-- X has .. rows").
+function labels.accuracy(predicted, v)
+  if #predicted ~= #v then
+    api.fail(string.format("labels has %d entries, X has %d rows", #v, #predicted))
+  end
+  local right = 0
+  for i, l in ipairs(v) do
+    if predicted[i] == l then right = right + 1 end
+  end
+  return right / #v
+end
+
 --- labels.select(v, idx) -> {v[idx[1]], v[idx[2]], ...}, a new array.
 function labels.select(v, idx)
   local out = {}

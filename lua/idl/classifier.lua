@@ -24,52 +24,6 @@ local classifier = {}
 local IDLClassifier = setmetatable({}, {__index = estimator.IDLModel.class})
 IDLClassifier.__index = IDLClassifier
 
--- The labels as a Lua array: from a Lua array, or an m x 1 / 1 x m matrix.
-local function label_list(labels, what)
-  if core.is_matrix(labels) then
-    if labels:cols() ~= 1 and labels:rows() ~= 1 then
-      api.fail(string.format("%s must be a vector of labels, got a %dx%d matrix", what,
-        labels:rows(), labels:cols()))
-    end
-    local t = {}
-    local n = math.max(labels:rows(), labels:cols())
-    for i = 1, n do t[i] = labels:get(i) end
-    labels = t
-  end
-  if type(labels) ~= "table" then
-    api.fail(what .. " must be a table or a vector of labels, got " .. api.describe(labels))
-  end
-  local n = #labels
-  if n == 0 then api.fail(what .. " is empty") end
-  local kind = type(labels[1])
-  for i = 1, n do
-    local l = labels[i]
-    if type(l) ~= kind or (kind ~= "number" and kind ~= "string") then
-      api.fail(string.format("%s[%d] is %s: labels must all be numbers or all strings", what, i,
-        api.describe(l)))
-    end
-    if kind == "number" and (l ~= l or l == math.huge or l == -math.huge) then
-      api.fail(string.format("%s[%d] is not finite", what, i))
-    end
-  end
-  return labels
-end
-
--- One-hot m x k matrix of the labels over the classes (rows are samples).
-local function one_hot(labels, classes, what)
-  local index = {}
-  for i, c in ipairs(classes) do index[c] = i end
-  local Y = core.zeros(#labels, #classes)
-  for j, l in ipairs(labels) do
-    local k = index[l]
-    if not k then
-      api.fail(string.format("%s[%d] = %s is not a class seen in fit", what, j, tostring(l)))
-    end
-    Y:set(j, k, 1)
-  end
-  return Y
-end
-
 --- idl.IDLClassifier{...} -> an unfitted classifier (the options of idl.IDLModel;
 -- loss is always "softmax_xent"; initialization defaults to "picard_ls").
 local construct = api.public("idl.IDLClassifier", function(_, params)
@@ -106,7 +60,7 @@ IDLClassifier.fit = method("idl.IDLClassifier:fit", function(self, X, labels, op
   if require("idl.stream").is_source(X) then
     api.fail("X is a data source: the classifier does not stream yet (idl.IDLModel:fit does)")
   end
-  labels = label_list(labels, "labels")
+  labels = label_set.check(labels, "labels")
   local classes = label_set.classes(labels)
   -- (without MPI the estimator's fit says that distributed = true needs it)
   if opts and opts.distributed == true and mpi.available() then
@@ -120,10 +74,10 @@ IDLClassifier.fit = method("idl.IDLClassifier:fit", function(self, X, labels, op
     if type(o.eval_set) ~= "table" or #o.eval_set ~= 2 then
       api.fail("eval_set must be a table {X_eval, labels_eval}, got " .. api.describe(o.eval_set))
     end
-    local le = label_list(o.eval_set[2], "eval_set[2]")
-    o.eval_set = {o.eval_set[1], one_hot(le, classes, "eval_set[2]")}
+    local le = label_set.check(o.eval_set[2], "eval_set[2]")
+    o.eval_set = {o.eval_set[1], label_set.one_hot(le, classes, "eval_set[2]")}
   end
-  estimator.IDLModel.class.fit(self, X, one_hot(labels, classes, "labels"), o)
+  estimator.IDLModel.class.fit(self, X, label_set.one_hot(labels, classes, "labels"), o)
   self.classes = classes
   return self
 end)
@@ -143,39 +97,20 @@ end)
 --- clf:predict(X) -> a Lua array of the most probable class of each sample.
 IDLClassifier.predict = method("idl.IDLClassifier:predict", function(self, X, opts)
   check_fitted(self)
-  local logits = estimator.IDLModel.class.predict(self, X, opts)
-  local out = {}
-  for i = 1, logits:rows() do
-    local best, arg = -math.huge, 1
-    for k = 1, logits:cols() do
-      local v = logits:get(i, k)
-      if v > best then best, arg = v, k end
-    end
-    out[i] = self.classes[arg]
-  end
-  return out
+  return label_set.most_probable(estimator.IDLModel.class.predict(self, X, opts), self.classes)
 end)
 
 --- clf:score(X, labels) -> the accuracy of the predictions (fraction correct).
 IDLClassifier.score = method("idl.IDLClassifier:score", function(self, X, labels)
   check_fitted(self)
-  labels = label_list(labels, "labels")
-  local predicted = IDLClassifier.predict(self, X)
-  if #predicted ~= #labels then
-    api.fail(string.format("labels has %d entries, X has %d rows", #labels, #predicted))
-  end
-  local right = 0
-  for i, l in ipairs(labels) do
-    if predicted[i] == l then right = right + 1 end
-  end
-  return right / #labels
+  return label_set.accuracy(IDLClassifier.predict(self, X), label_set.check(labels, "labels"))
 end)
 
 --- clf:confusion(X, labels) -> a k x k matrix: entry (i, j) counts the samples
 -- of class i predicted as class j.
 IDLClassifier.confusion = method("idl.IDLClassifier:confusion", function(self, X, labels)
   check_fitted(self)
-  labels = label_list(labels, "labels")
+  labels = label_set.check(labels, "labels")
   local predicted = IDLClassifier.predict(self, X)
   if #predicted ~= #labels then
     api.fail(string.format("labels has %d entries, X has %d rows", #labels, #predicted))

@@ -31,6 +31,7 @@ local OBJECTS = {
   IDLClassifier = function() return idl.IDLClassifier{} end,
   Standardizer = function() return idl.data.Standardizer() end,
   LinearRegression = function() return idl.LinearRegression{} end,
+  LogisticRegression = function() return idl.LogisticRegression{} end,
   Bar = function() return idl.progress.new{enabled = false} end,
 }
 

@@ -273,6 +273,7 @@ local OBJECTS = {
   {"csvstream", function() return idl._csv_stream(CSV, ",", "auto", 0, 1) end},
   {"csvwriter", function() return idl._csv_writer(TMP .. "/writer.csv", {"a", "b"}) end},
   {"LinearRegression", function() return idl.LinearRegression{} end},
+  {"LogisticRegression", function() return idl.LogisticRegression{} end},
   {"Bar", function() return idl.progress.new{enabled = false} end},
   {"Schema", function() return require("idl.params").training end},
   {"KFold", function() return idl.model_selection.KFold{} end},
@@ -349,6 +350,7 @@ end
 
 local Mo = function() return new_model() end
 local function fitted_linear() return idl.LinearRegression{}:fit(randm(5, 2), randm(5, 1)) end
+local function fitted_logistic() return idl.LogisticRegression{}:fit(randm(6, 2), LABELS6) end
 local function problem() return {U = randm(N, MS), Y = randm(P, MS), h = H} end
 local function cli_spec() return {name = "s", options = {{"seed", "integer", 0, "seed"}}} end
 
@@ -483,6 +485,11 @@ local COVERED = {
     args = {M(3, 2)}},
   ["LinearRegression:score"] = {self = fitted_linear,
     args = {M(3, 2), M(3, 1)}},
+  ["LogisticRegression:fit"] = {self = function() return idl.LogisticRegression{} end,
+    args = {M(6, 2), K(LABELS6)}},
+  ["LogisticRegression:predict_proba"] = {self = fitted_logistic, args = {M(4, 2)}},
+  ["LogisticRegression:predict"] = {self = fitted_logistic, args = {M(4, 2)}},
+  ["LogisticRegression:score"] = {self = fitted_logistic, args = {M(4, 2), K({1, 2, 2, 1})}},
   ["Bar:text"] = {self = function() return idl.progress.new{total = 10, enabled = false} end,
     args = {INT, F(function() return {G = 1.5} end)}, nocompare = true},
   ["Bar:update"] = {self = function() return idl.progress.new{total = 10, force = true,
@@ -604,6 +611,8 @@ local COVERED = {
   ["idl.IDLClassifier"] = {args = {F(function() return {hidden_variables = 2} end)}, nocompare = true},
   ["idl.IDLClassifier.load"] = {args = {K(CLASSIFIER_FILE)}, nocompare = true},
   ["idl.LinearRegression"] = {args = {F(function() return {ridge = 0.1} end)}, nocompare = true},
+  ["idl.LogisticRegression"] = {args = {F(function() return {ridge = 0.1} end)}, nocompare = true},
+  ["idl.logistic.readout"] = {args = {M(3, 2), M(3, 1), M(2, 6), M(3, 6, "onehot"), NUM}},
   ["idl.load"] = {args = {K(MODEL_FILE)}, nocompare = true},
 
   ["idl.help"] = {args = {V(function() return idl.randn end)}, quiet = true, nocompare = true},
@@ -729,6 +738,7 @@ local COVERED = {
   ["StratifiedKFold:split"] = {self = function() return idl.model_selection.StratifiedKFold{n_splits = 2} end,
     args = {M(4, 2), K({1, 2, 1, 2})}},
   ["LinearRegression:get_params"] = {self = fitted_linear, args = {}},
+  ["LogisticRegression:get_params"] = {self = fitted_logistic, args = {}},
   ["idl.model_selection.KFold"] = {args = {F(function() return {n_splits = 3, shuffle = true, seed = 1} end)},
     nocompare = true},
   ["idl.model_selection.StratifiedKFold"] = {args = {F(function() return {n_splits = 3, shuffle = true,
