@@ -28,6 +28,8 @@
 -- @module idl.initializers
 
 local core = require "idl.core"
+local logistic = require "idl.logistic"
+local losses = require "idl.losses"
 local standardize = require "idl.standardize"
 local util = require "idl._util"
 local api = require "idl._api"
@@ -58,7 +60,7 @@ init.names = api.public("idl.initializers.names", function()
 end)
 
 -- Checks a strategy's problem (and its rng when need_rng); returns
--- {U, Y, n, h, p, m, constraint, lambda} with the defaults filled in.
+-- {U, Y, n, h, p, m, constraint, lambda, loss} with the defaults filled in.
 local function check_problem(problem, rng, need_rng)
   api.check(problem, "table", "problem")
   local U = api.check(problem.U, "matrix", "problem.U")
@@ -72,7 +74,10 @@ local function check_problem(problem, rng, need_rng)
   if need_rng then api.check(rng, "rng", "rng") end
   local constraint, problem_c = model_mod.constraint_value(problem.constraint)
   if problem_c then api.fail("problem." .. problem_c) end
-  return {U = U, Y = Y, n = U:rows(), h = h, p = Y:rows(), m = m, lambda = lambda, constraint = constraint}
+  local loss = problem.loss == nil and model_mod.DEFAULT_LOSS
+    or api.check(problem.loss, {"choice", choices = losses.names}, "problem.loss")
+  return {U = U, Y = Y, n = U:rows(), h = h, p = Y:rows(), m = m, lambda = lambda, constraint = constraint,
+    loss = loss}
 end
 
 -- opts.kappa, the initialization radius (default 0.5).
@@ -243,11 +248,13 @@ end
 
 --- linear(problem, rng [, {ridge = 1e-8 | "loo", standardize = true, scale_e = 1}]):
 -- the linear model as an IDL model: A = 0, D = 0, (B, c) by least squares
--- (initializers.least_squares_abc with ridge, on no hidden unit), E ~ N(0,
+-- (initializers.least_squares_abc with ridge, on no hidden unit) or, for the
+-- loss "softmax_xent" (problem.loss), by multinomial logistic regression
+-- (idl.logistic, its ridge 1 / m; the option ridge is least squares'), E ~ N(0,
 -- scale_e^2 / n) for standardized inputs (raw ones without standardize), f
 -- centring the units on the data (f = -E mean(u)), X = (E U + f 1^T)_+ (the
--- equilibrium, D being 0). Its predictions are linear regression's; training
--- then grows the hidden units from there.
+-- equilibrium, D being 0). Its predictions are linear regression's (logistic
+-- regression's); training then grows the hidden units from there.
 -- @function linear
 init.register("linear", function(problem, rng, opts)
   local P = check_problem(problem, rng, true)
@@ -258,8 +265,12 @@ init.register("linear", function(problem, rng, opts)
     core.gemm(theta.f, theta.E, P.U:sum(2) / P.m, -1, 0)
   end
   -- the readout of U alone: A stays 0, (B, c) is the least-squares fit
-  local readout = {A = core.zeros(P.p, 0), B = theta.B, c = theta.c}
-  init.least_squares_abc(readout, core.zeros(0, P.m), P.U, P.Y, ridge)
+  if P.loss == "softmax_xent" then
+    logistic.readout(theta.B, theta.c, P.U, P.Y)
+  else
+    local readout = {A = core.zeros(P.p, 0), B = theta.B, c = theta.c}
+    init.least_squares_abc(readout, core.zeros(0, P.m), P.U, P.Y, ridge)
+  end
   return theta, equilibrium(theta, P.U)
 end)
 

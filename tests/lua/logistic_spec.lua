@@ -141,3 +141,17 @@ describe("idl.LogisticRegression", function()
       err(logistic.readout, idl.zeros(2, 2), idl.zeros(3, 1), X:t(), idl.zeros(3, 400)))
   end)
 end)
+
+describe("the classifier's linear start", function()
+  it("is the logistic regression of the training samples (A = 0, D = 0)", function()
+    local X, labels = problem(300, 9)
+    local clf = idl.IDLClassifier{verbosity = false, early_stopping = false}
+    clf:fit(X, labels, {rounds_number = 0})
+    local theta = clf.model.theta
+    assert.are.equal(0, theta.A:norm("max"))
+    assert.are.equal(0, theta.D:norm("max"))
+    local lr = idl.LogisticRegression():fit(X, labels)
+    assert.is_true((theta.B - lr.coef:t()):norm("max") < 1e-9)
+    assert.is_true((theta.c - lr.intercept:t()):norm("max") < 1e-9)
+  end)
+end)

@@ -133,6 +133,18 @@ describe("idl.IDLClassifier:fit(X, labels, {distributed = true})", function()
       end
       assert.is_true(math.abs(results[0].accuracy - single.accuracy) <= ACCURACY_TOLERANCE,
         string.format("accuracy %.4f on 2 ranks, %.4f alone", results[0].accuracy, single.accuracy))
+      -- the linear start (a logistic regression) is the union's, as alone
+      local want = {}
+      for v in single.start:gmatch("[^,]+") do want[#want + 1] = tonumber(v) end
+      for r = 0, 1 do
+        local k = 0
+        for v in results[r].start:gmatch("[^,]+") do
+          k = k + 1
+          assert.is_true(math.abs(tonumber(v) - want[k]) <= 1e-9 * (1 + math.abs(want[k])),
+            string.format("rank %d: start entry %d is %s, alone %.17g", r, k, v, want[k]))
+        end
+        assert.are.equal(#want, k)
+      end
     end)
 
   -- one job for both: the failed fits, then the fit that rank 1 stops

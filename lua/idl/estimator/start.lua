@@ -8,6 +8,7 @@ local core = require "idl.core"
 local distributed = require "idl.distributed"
 local initializers = require "idl.initializers"
 local inputs = require "idl.estimator.inputs"
+local logistic = require "idl.logistic"
 local model_mod = require "idl.model"
 local mpi = require "idl.mpi"
 local trainers = require "idl.trainers"
@@ -21,7 +22,7 @@ function start.theta(p, U, Y)
   local h = p.hidden_variables
   local lambda = inputs.starting_lambda(p, h)
   local rng = core.rng(p.random_state)
-  local problem = {U = U, Y = Y, h = h, constraint = p.constraint, lambda = lambda}
+  local problem = {U = U, Y = Y, h = h, constraint = p.constraint, lambda = lambda, loss = p.loss}
   local theta, X0
   if p.initialization_theta then
     theta, X0 = initializers.user(problem, rng, {theta = p.initialization_theta})
@@ -34,7 +35,9 @@ end
 -- Data-parallel, the "linear" start of the union of the shards: its readout
 -- solved on their normal equations (idl.distributed.comoments), so that every
 -- rank starts where one process holding all the data would (to rounding),
--- not from rank 0's shard. nil for the other initializations (rank 0's).
+-- not from rank 0's shard (for the softmax loss, the logistic regression of
+-- the union: idl.logistic with the gradients summed over the ranks). nil for
+-- the other initializations (rank 0's).
 function start.union_linear(p, U, Y)
   if p.initialization ~= "linear" or p.initialization_theta then return nil end
   local n, p_out = U:rows(), Y:rows()
@@ -46,8 +49,13 @@ function start.union_linear(p, U, Y)
   end
   local moments = {x_mean = mean:sub(1, n, 1, 1):t(), x_scale = scale,
     y_mean = mean:sub(n + 1, n + p_out, 1, 1):t(), comoments = C}
-  return initializers.linear_from_moments(moments, p.hidden_variables, core.rng(p.random_state),
+  local theta = initializers.linear_from_moments(moments, p.hidden_variables, core.rng(p.random_state),
     p.initialization_options)
+  if p.loss == "softmax_xent" then
+    logistic.readout(theta.B, theta.c, U, Y, nil, moments.x_mean:t(), scale:t(),
+      function(M) return mpi.allreduce(M, "sum") end)
+  end
+  return theta
 end
 
 -- The trainer state a fit starts from: the initialization's model.
