@@ -96,8 +96,6 @@ local function nonlinear5(seed, m)
   end)
 end
 
---- The UCI digits (experiments/data/digits.csv, 1797 images, 10 classes):
--- the first m rows of a seeded permutation; labels a Lua array.
 -- A generated classification table: 3 classes by the radius of (x1, x2)
 -- against a wavy boundary, 2 irrelevant features, 5% of the labels flipped
 -- at random (so no model reaches 100%).
@@ -112,6 +110,38 @@ local function rings(seed, m)
     local class = r < 0.45 and 0 or (r < 0.8 + 0.15 * math.sin(3 * math.atan(x2, x1)) and 1 or 2)
     flip[i] = u:get(i, 1) < 0.05
     labels[i] = flip[i] and math.floor(u:get(i, 2) * 3) or class
+  end
+  return X, labels
+end
+
+--- The UCI digits (experiments/data/digits.csv, 1797 images, 10 classes):
+-- the first m rows of a seeded permutation; labels a Lua array.
+--- A near-linear classification table: 4 classes, 10 features N(0, 1)
+-- around class means drawn N(0, 1) in the first 4 features (the other 6
+-- irrelevant); equal covariances, so linear boundaries are the best there is
+-- (a logistic regression's table, where a network must not do worse).
+local function blobs(seed, m)
+  local rng = idl.rng(seed)
+  local means = idl.randn(4, 4, rng)
+  local X, u = idl.randn(m, 10, rng), uniform(m, 1, rng)
+  local labels = {}
+  for i = 1, m do
+    local class = math.floor(u:get(i, 1) * 4)
+    for j = 1, 4 do X:set(i, j, X:get(i, j) + means:get(class + 1, j)) end
+    labels[i] = class
+  end
+  return X, labels
+end
+
+--- An interaction classification table: 2 classes by the sign of x1 x2
+-- (XOR), 6 features U(-1, 1) (4 irrelevant), 3% of the labels flipped.
+local function xor(seed, m)
+  local rng = idl.rng(seed)
+  local X, u = uniform(m, 6, rng, -1, 1), uniform(m, 1, rng)
+  local labels = {}
+  for i = 1, m do
+    local class = X:get(i, 1) * X:get(i, 2) > 0 and 1 or 0
+    labels[i] = u:get(i, 1) < 0.03 and 1 - class or class
   end
   return X, labels
 end
@@ -144,6 +174,8 @@ function compare.problems(here)
     digits = {make = digits(here), m = 1797, kind = "classification", doc = "UCI digits (n 64, 10 classes)"},
     rings = {make = rings, m = 1000, kind = "classification",
       doc = "3 wavy radial classes (n 4, 5% flipped)"},
+    blobs = {make = blobs, m = 400, kind = "classification", doc = "4 Gaussian classes (n 10, linear)"},
+    xor = {make = xor, m = 600, kind = "classification", doc = "sign of x1 x2 (n 6, 3% flipped)"},
   }
 end
 
@@ -205,10 +237,13 @@ local PY = [[
 import sys, time, numpy as np
 from sklearn.preprocessing import StandardScaler
 from sklearn.neural_network import MLPRegressor, MLPClassifier
+from sklearn.linear_model import LogisticRegression
 kind, h, seed, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 scale = sys.argv[5] == "scaled"
-# early_stopping: sklearn's own hold-out (10%, patience n_iter_no_change = 10)
-early = sys.argv[6] == "early"
+# early: sklearn's own hold-out (10%, patience n_iter_no_change = 10);
+# logistic: a LogisticRegression (classification: the linear model)
+variant = sys.argv[6]
+early = variant == "early"
 Xtr = np.loadtxt(d + "/Xtr.csv", delimiter=",", ndmin=2)
 ytr = np.loadtxt(d + "/ytr.csv", delimiter=",", ndmin=1)
 Xte = np.loadtxt(d + "/Xte.csv", delimiter=",", ndmin=2)
@@ -223,11 +258,14 @@ if kind == "regression":
     pred = est.predict(sx.transform(Xte)) * sy + my
     score = float(np.sqrt(np.mean((pred - yte) ** 2)))
 else:
-    est = MLPClassifier((h,), tol=1e-6, max_iter=5000, random_state=seed, early_stopping=early)
+    if variant == "logistic":
+        est = LogisticRegression(max_iter=5000)
+    else:
+        est = MLPClassifier((h,), tol=1e-6, max_iter=5000, random_state=seed, early_stopping=early)
     est.fit(sx.transform(Xtr), ytr.astype(int))
     secs = time.perf_counter() - t0
     score = float(np.mean(est.predict(sx.transform(Xte)) == yte.astype(int)))
-print("%.17g %.6f %d" % (score, secs, est.n_iter_))
+print("%.17g %.6f %d" % (score, secs, np.max(est.n_iter_)))
 ]]
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
@@ -254,12 +292,13 @@ local function as_column(y)
   return m
 end
 
---- compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed [, raw [, early]]) ->
+--- compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed [, raw [, variant]]) ->
 -- score, fit seconds, iterations (scikit-learn's MLP with one hidden layer of
 -- h units, tol 1e-6, to convergence; inputs and targets standardized unless
--- raw; with early, sklearn's early_stopping = True: 10% held out, patience
--- 10), or nil and why.
-function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed, raw, early)
+-- raw), or nil and why. variant "early": sklearn's early_stopping = True (10%
+-- held out, patience 10); "logistic" (classification): LogisticRegression
+-- with its defaults instead of the MLP.
+function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed, raw, variant)
   local py = compare.python()
   if not py then return nil, "no python3 with sklearn (apt-get install python3-sklearn)" end
   local dir = os.tmpname()
@@ -276,7 +315,7 @@ function compare.sklearn(kind, Xtr, ytr, Xte, yte, h, seed, raw, early)
   local p = assert(io.popen(string.format(
     "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 %s %s %s %d %d %s %s %s 2>&1", shell_quote(py),
     shell_quote(script), kind, h, seed, shell_quote(dir), raw and "raw" or "scaled",
-    early and "early" or "converge")))
+    variant or "converge")))
   local out = p:read("a")
   p:close()
   os.execute("rm -rf " .. shell_quote(dir))

@@ -53,10 +53,14 @@
 --             convergence, in a child python3 (when installed)
 --   sklearn_es  the same with early_stopping = True (sklearn's 10% hold-out,
 --             patience 10), as a scikit-learn user would on a small table
+--   logistic  idl.LogisticRegression (classification only): the linear
+--             model a classifier must not lose to
+--   sklearn_logistic  scikit-learn's LogisticRegression, the same model
 -- Printed: per problem and configuration the mean test RMSE over folds x seeds
--- (accuracy for digits) with its standard error, then per configuration the
--- geometric mean over problems of score / best score (error / best error for
--- digits: 1.00 is the best on every problem) and the mean fit seconds.
+-- (accuracy for the classification tables) with its standard error, then per
+-- configuration the geometric mean over problems of score / best score (error /
+-- best error for classification: 1.00 is the best on every problem) and the
+-- mean fit seconds.
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. package.path
 local idl = require "idl"
@@ -68,7 +72,8 @@ local opts = cli.parse(arg, {
   name = "cv_defaults",
   description = "k-fold CV of training settings over generated tables and digits, to choose defaults.",
   options = {
-    {"problems", "string", "noisy5,noisy10,noisy20,nonlinear5,friedman1,friedman2,friedman3,digits",
+    {"problems", "string", "noisy5,noisy10,noisy20,nonlinear5,friedman1,friedman2,friedman3,digits,rings,"
+      .. "blobs,xor",
       "comma-separated problem names"},
     {"seeds", "string", "0,1", "comma-separated seeds (data and model)"},
     {"folds", "integer", 5, "folds of the cross-validation"},
@@ -278,6 +283,10 @@ local CONFIGS = {
   today = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
   end,
+  -- the classifier started from picard_ls (its default until 2026-12)
+  today_picard = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, initialization = "picard_ls"}})
+  end,
   ["ftol1e-3"] = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
       fit = {trainer_options = {forward_tol = 1e-3}}})
@@ -312,7 +321,15 @@ local CONFIGS = {
   end,
   sklearn = "sklearn",
   sklearn_es = "sklearn_es",
+  sklearn_logistic = "sklearn_logistic",
+  logistic = function(kind, Xtr, ytr)
+    if kind ~= "classification" then return nil end
+    local lr = idl.LogisticRegression():fit(Xtr, ytr)
+    return function(X) return lr:predict(X) end
+  end,
 }
+-- the configurations scikit-learn fits, and the variant compare.sklearn is given
+local SKLEARN_VARIANTS = {sklearn = "converge", sklearn_es = "early", sklearn_logistic = "logistic"}
 
 local configs = list(opts.configs)
 for _, c in ipairs(configs) do
@@ -334,8 +351,10 @@ local function record(p, c, score, secs)
 end
 
 local function fold_fit(pb, c, Xtr, ytr, Xte, yte, hr, seed)
-  if CONFIGS[c] == "sklearn" or CONFIGS[c] == "sklearn_es" then
-    local s, secs = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, hr, seed, false, c == "sklearn_es")
+  if SKLEARN_VARIANTS[CONFIGS[c]] then
+    if CONFIGS[c] == "sklearn_logistic" and pb.kind ~= "classification" then return nil end
+    local sk_variant = SKLEARN_VARIANTS[CONFIGS[c]]
+    local s, secs = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, hr, seed, false, sk_variant)
     return s, s and secs
   end
   local t0 = idl.clock()
@@ -385,7 +404,7 @@ local function loss_of(p, score) return problems[p].kind == "classification" and
 local header = {string.format("%-10s", "config")}
 for _, p in ipairs(names) do header[#header + 1] = string.format("%17s", p) end
 header[#header + 1] = "  geo/best  seconds"
-print(string.format("%d-fold CV x seeds {%s}; test RMSE (digits: accuracy) mean +- standard error",
+print(string.format("%d-fold CV x seeds {%s}; test RMSE (classification: accuracy) mean +- standard error",
   opts.folds, opts.seeds))
 print(table.concat(header, " "))
 local best = {}
