@@ -237,4 +237,13 @@ return {
   {id = "refit_at_the_threshold", file = "lua/idl/estimator.lua", test = "lua/keep_start",
     what = "a fit of exactly refit_below samples is trained again on all of them",
     from = "m_all < below", to = "m_all <= below"},
+  {id = "classifier_start_least_squares", file = "lua/idl/initializers.lua", test = "lua/logistic",
+    what = "the classifier's linear start is the least-squares readout, not the logistic regression",
+    from = "if P.loss == \"softmax_xent\" then", to = "if false then"},
+  {id = "logistic_gradient_halved", file = "lua/idl/logistic.lua", test = "lua/logistic",
+    what = "the data term of the logistic gradient is half the objective's: L-BFGS ends elsewhere",
+    from = "core.scale(G, 1 / total)", to = "core.scale(G, 1 / total / 2)"},
+  {id = "logistic_start_per_rank", file = "lua/idl/estimator/start.lua", test = "lua/mpi_fit",
+    what = "data-parallel, each rank fits the logistic start on its own shard",
+    from = "function(M) return mpi.allreduce(M, \"sum\") end)", to = "nil)"},
 }
