@@ -33,8 +33,7 @@ function batch.workspace(cache, theta, b)
   if ws then return ws end
   local h, n, p = theta.D:rows(), theta.E:cols(), theta.A:rows()
   ws = {
-    U = core.zeros(n, b), Y = core.zeros(p, b), X0 = core.zeros(h, b),
-    B0 = core.zeros(h, b), Yhat = core.zeros(p, b), X = core.zeros(h, b), V = core.zeros(h, b),
+    U = core.zeros(n, b), Y = core.zeros(p, b), B0 = core.zeros(h, b), Yhat = core.zeros(p, b), X = core.zeros(h, b), V = core.zeros(h, b),
     dY = core.zeros(p, b), G = core.zeros(h, b), ones = core.ones(b, 1),
   }
   cache[b] = ws
@@ -60,10 +59,11 @@ function batch.is_fault(err) return getmetatable(err) == Fault end
 local EXPLICIT_INFO = {iterations = 0, converged = true}
 local ONE_STEP_INFO = {iterations = 1, converged = false, stop = "steps"}
 
---- batch.forward(theta, U, ws, x0, opts, guarded) -> X, info: fills
--- ws.B0 and ws.Yhat (opts.forward_tol, else opts.tol). guarded: a
--- non-finite E U + f raises a Fault. opts.explicit (D is 0): X = (B0)_+ in
--- ws.X, no solve.
+--- batch.forward(theta, U, ws, x0, opts, guarded) -> X, info: X (in ws.X)
+-- from the warm start x0 (the trainers pass ws.X itself, holding the warm
+-- starts, which the solve updates in place: no copy), filling ws.B0 and
+-- ws.Yhat (opts.forward_tol, else opts.tol). guarded: a non-finite E U + f
+-- raises a Fault. opts.explicit (D is 0): X = (B0)_+, no solve.
 function batch.forward(theta, U, ws, x0, opts, guarded)
   core.gemm(ws.B0, theta.E, U)
   core.add_col(ws.B0, 1, theta.f)
@@ -134,8 +134,9 @@ function batch.gradients(theta, U, Y, idx, st, opts, lossfn)
   local ws = batch.workspace(st.ws, theta, #idx)
   core.gather_cols(ws.U, U, idx)
   core.gather_cols(ws.Y, Y, idx)
-  core.gather_cols(ws.X0, st.xcache, idx)
-  local X, finfo = batch.forward(theta, ws.U, ws, ws.X0, opts, true)
+  -- the warm starts straight into ws.X, which the solve then updates in place
+  core.gather_cols(ws.X, st.xcache, idx)
+  local X, finfo = batch.forward(theta, ws.U, ws, ws.X, opts, true)
   -- forward_steps: stopping at the budget is the request, not a failure
   if not finfo.converged and finfo.stop ~= "steps" then st.eq_failures = st.eq_failures + 1 end
   local loss = lossfn(ws.Yhat, ws.Y, ws.dY)

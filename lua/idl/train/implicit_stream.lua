@@ -137,8 +137,8 @@ end
 local function batch_gradients(theta, U, Y, seen, st, opts, lossfn)
   local b = U:cols()
   local ws = workspace(st, theta, b)
-  fill_x0(st, ws.X0, seen, b)
-  local X, finfo = implicit.forward(theta, U, ws, ws.X0, opts, true)
+  fill_x0(st, ws.X, seen, b)
+  local X, finfo = implicit.forward(theta, U, ws, ws.X, opts, true)
   if not finfo.converged and finfo.stop ~= "steps" then st.eq_failures = st.eq_failures + 1 end
   local loss = lossfn(ws.Yhat, Y, ws.dY)
   if loss ~= loss or math.abs(loss) == math.huge then
