@@ -114,8 +114,6 @@ local function rings(seed, m)
   return X, labels
 end
 
---- The UCI digits (experiments/data/digits.csv, 1797 images, 10 classes):
--- the first m rows of a seeded permutation; labels a Lua array.
 --- A near-linear classification table: 4 classes, 10 features N(0, 1)
 -- around class means drawn N(0, 1) in the first 4 features (the other 6
 -- irrelevant); equal covariances, so linear boundaries are the best there is
@@ -146,17 +144,26 @@ local function xor(seed, m)
   return X, labels
 end
 
-local function digits(here)
-  return function(seed, m)
-    local D = idl.read_csv(here .. "/data/digits.csv", {header = false})
+--- compare.csv_problem(path, kind) -> a problem from a CSV file without a
+-- header whose last column is the target (kind "regression": an m x 1
+-- matrix; "classification": integer labels, a Lua array); make(seed, m) takes
+-- the first m rows of a seeded permutation. The UCI digits
+-- (experiments/data/digits.csv, 1797 images, 10 classes) are one.
+function compare.csv_problem(path, kind)
+  local rows = idl.read_csv(path, {header = false}):rows()
+  local function make(seed, m)
+    local D = idl.read_csv(path, {header = false})
+    local n = D:cols() - 1
     local order = idl.rng(seed + 1000):permutation(D:rows())
     m = math.min(m, D:rows())
-    local idx = table.move(order, 1, m, 1, {})
-    local rows = idl.data.select_rows(D, idx)
+    local picked = idl.data.select_rows(D, table.move(order, 1, m, 1, {}))
+    local X, y = picked:sub(1, m, 1, n):copy(), picked:sub(1, m, n + 1, n + 1):copy()
+    if kind == "regression" then return X, y end
     local labels = {}
-    for i = 1, m do labels[i] = math.floor(rows:get(i, 65)) end
-    return rows:sub(1, m, 1, 64):copy(), labels
+    for i = 1, m do labels[i] = math.floor(y:get(i, 1)) end
+    return X, labels
   end
+  return {make = make, m = rows, kind = kind, doc = path}
 end
 
 --- compare.problems(here) -> name -> {make = fn(seed, m), m = default size,
@@ -171,7 +178,7 @@ function compare.problems(here)
     noisy10 = {make = noisy_linear(10), m = 300, kind = "regression", doc = "noisy near-linear (n 10)"},
     noisy20 = {make = noisy_linear(20), m = 2000, kind = "regression", doc = "noisy near-linear (n 20)"},
     nonlinear5 = {make = nonlinear5, m = 500, kind = "regression", doc = "5-feature nonlinear CSV"},
-    digits = {make = digits(here), m = 1797, kind = "classification", doc = "UCI digits (n 64, 10 classes)"},
+    digits = compare.csv_problem(here .. "/data/digits.csv", "classification"),
     rings = {make = rings, m = 1000, kind = "classification",
       doc = "3 wavy radial classes (n 4, 5% flipped)"},
     blobs = {make = blobs, m = 400, kind = "classification", doc = "4 Gaussian classes (n 10, linear)"},

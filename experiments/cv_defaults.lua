@@ -4,6 +4,7 @@
 --
 --     idl experiments/cv_defaults.lua [--problems noisy5,noisy10,...] [--seeds 0,1]
 --         [--folds 5] [--configs base,h30,...] [--threads 1] [--sizes p=m,...]
+--         [--tables name=file.csv:classification,...]
 --
 -- Configurations (one factor at a time around `base`; h_rule = min(300,
 -- max(30, m_train / 10))):
@@ -81,6 +82,8 @@ local opts = cli.parse(arg, {
       .. "mlp,linear,sklearn", "comma-separated configurations"},
     {"threads", "integer", 1, "OpenBLAS threads"},
     {"sizes", "string", "", "problem=m overrides, e.g. friedman1=500,digits=900"},
+    {"tables", "string", "", "more problems from CSV files (no header, the target last): "
+      .. "name=path:regression or name=path:classification, comma-separated"},
   }})
 idl.set_threads(opts.threads)
 
@@ -91,6 +94,13 @@ local function list(text, number)
 end
 
 local problems = compare.problems(here)
+for name, path, kind in opts.tables:gmatch("([%w_]+)=([^,:]+):(%a+)") do
+  if kind ~= "regression" and kind ~= "classification" then
+    cli.exit(string.format("cv_defaults: --tables %s: the kind is regression or classification, not %s",
+      name, kind), 2)
+  end
+  problems[name] = compare.csv_problem(path, kind)
+end
 local sizes = {}
 for name, m in opts.sizes:gmatch("([%w_]+)=(%d+)") do sizes[name] = math.tointeger(tonumber(m)) end
 
