@@ -163,6 +163,20 @@ static void check_wellposed(lua_State *L, const idl_mat *d, const char *fn)
                    wp.norm_inf, wp.norm_2, wp.pf);
 }
 
+/* D's checks in one pass over D in the common case: ||D||_inf < 1, a finite
+ * number, says that D is finite and well-posed (a training batch's solve
+ * read D twice before, for each test). Otherwise D is checked for NaN or Inf,
+ * then, unless force, for well-posedness. */
+static void check_d(lua_State *L, const idl_mat *d, bool force, const char *fn, const char *what)
+{
+    double norm_inf;
+    if (idl_norm(d, IDL_NORM_INF, &norm_inf) == IDL_OK && norm_inf < 1.0)
+        return;
+    check_finite(L, d, fn, what);
+    if (!force)
+        check_wellposed(L, d, fn);
+}
+
 /* ---- solving ---------------------------------------------------------- */
 
 static const char *method_name(idl_eq_method m)
@@ -252,7 +266,8 @@ static void run_solver(lua_State *L, solve_kind kind, const idl_mat *d, const id
     push_info(L, &info, &o->eq);
 }
 
-/* theta.name as a matrix, or an error naming the field. */
+/* theta.name as a matrix, or an error naming the field; checked finite
+ * unless D (check_d). */
 static idl_mat *theta_field(lua_State *L, const char *name, const char *fn)
 {
     char what[16] = "theta.";
@@ -261,12 +276,14 @@ static idl_mat *theta_field(lua_State *L, const char *name, const char *fn)
         lidl_error(L, fn, "%s is missing", what);
     idl_mat *m = lidl_checkmat(L, -1, fn, what);
     lua_pop(L, 1); /* theta keeps the matrix alive */
-    check_finite(L, m, fn, what);
+    if (strcmp(name, "D") != 0)
+        check_finite(L, m, fn, what);
     return m;
 }
 
-/* For equilibrium(theta, U): checks theta.D, E, f against U and pushes
- * B0 = E U + f 1^T (one GEMM and one add_col); returns D. */
+/* For equilibrium(theta, U): checks theta.D's shape, E, f against U and
+ * pushes B0 = E U + f 1^T (one GEMM and one add_col); returns D (its values
+ * checked by the caller, check_d). */
 static idl_mat *push_theta_b0(lua_State *L, const char *fn, idl_mat **b0)
 {
     idl_mat *d = theta_field(L, "D", fn), *e = theta_field(L, "E", fn);
@@ -286,6 +303,7 @@ static idl_mat *push_theta_b0(lua_State *L, const char *fn, idl_mat **b0)
 static int l_equilibrium(lua_State *L)
 {
     const char *fn = "equilibrium";
+    const char *d_name = "theta.D";
     idl_mat *d, *b0;
     lua_settop(L, 3); /* opts stays at 3 below what is pushed */
     if (lua_istable(L, 1)) {
@@ -297,13 +315,12 @@ static int l_equilibrium(lua_State *L)
         if (b0->rows != d->rows)
             lidl_error(L, fn, "B0 is %dx%d, expected %d rows (D is %dx%d)", b0->rows, b0->cols,
                        d->rows, d->rows, d->cols);
-        check_finite(L, d, fn, "D");
         check_finite(L, b0, fn, "B0");
+        d_name = "D";
     }
     solve_opts o;
     read_opts(L, 3, fn, &o);
-    if (!o.force)
-        check_wellposed(L, d, fn);
+    check_d(L, d, o.force, fn, d_name);
     const idl_mat *in[] = {d, b0, NULL};
     idl_mat *x = push_start(L, &o, b0->rows, b0->cols, fn, in);
     run_solver(L, SOLVE_FORWARD, d, b0, NULL, x, &o, fn);
@@ -322,13 +339,11 @@ static int l_implicit_backward(lua_State *L)
         lidl_error(L, fn, "Z is %dx%d, expected %d rows (D is %dx%d)", z->rows, z->cols, d->rows,
                    d->rows, d->cols);
     check_shape(L, g, z->rows, z->cols, fn, "G");
-    check_finite(L, d, fn, "D");
     check_finite(L, z, fn, "Z");
     check_finite(L, g, fn, "G");
     solve_opts o;
     read_opts(L, 4, fn, &o);
-    if (!o.force)
-        check_wellposed(L, d, fn);
+    check_d(L, d, o.force, fn, "D");
     const idl_mat *in[] = {d, z, g, NULL};
     idl_mat *v = push_start(L, &o, z->rows, z->cols, fn, in);
     run_solver(L, SOLVE_BACKWARD, d, g, z, v, &o, fn);

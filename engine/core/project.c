@@ -125,16 +125,21 @@ idl_status idl_project_inf(idl_mat *d, double kappa, double *work)
 {
     if (!(kappa >= 0.0) || !isfinite(kappa))
         return IDL_EINVAL;
-    if (!idl_all_finite(d)) /* checked first: a failure leaves D untouched */
-        return IDL_ENONFINITE;
     int r = d->rows, c = d->cols;
     double *theta = work, *rows = work + r;
     /* Check first: during training most rows stay inside the ball, and only
      * the rows outside need a threshold. theta = 0 marks a row left alone. */
     row_l1_sums(d, theta);
-    bool any = false;
-    for (int i = 0; i < r; i++)
+    /* Finite row sums say that D is finite: one pass over D, not two. A NaN
+     * or infinite sum needs the full test (a finite row's sum can overflow);
+     * either way a failure leaves D untouched. */
+    bool any = false, sums_finite = true;
+    for (int i = 0; i < r; i++) {
         any = any || theta[i] > kappa;
+        sums_finite = sums_finite && isfinite(theta[i]);
+    }
+    if (!sums_finite && !idl_all_finite(d))
+        return IDL_ENONFINITE;
     if (!any)
         return IDL_OK;
     for (int i0 = 0; i0 < r; i0 += ROW_BLOCK) {
