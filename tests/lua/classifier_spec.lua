@@ -99,3 +99,39 @@ describe("IDLClassifier defaults", function()
     assert.are.equal("auto", idl.IDLClassifier{}:get_params().hidden_variables)
   end)
 end)
+
+describe("IDLClassifier on a table where linear boundaries are the best there are", function()
+  -- 4 Gaussian classes with one covariance in 10 features (6 irrelevant):
+  -- logistic regression is the right model, and the classifier, which starts
+  -- from it, must keep it unless training beats it on the hold-out
+  local function blobs(m, g, means)
+    local X, u = idl.randn(m, 10, g), idl.rand(m, 1, g)
+    local labels = {}
+    for i = 1, m do
+      local c = math.floor(u:get(i, 1) * 4)
+      for j = 1, 4 do X:set(i, j, X:get(i, j) + means:get(c + 1, j)) end
+      labels[i] = c
+    end
+    return X, labels
+  end
+
+  it("keeps the logistic regression in most fits and loses nothing to it on new data", function()
+    local kept, mine, theirs = 0, 0, 0
+    for seed = 1, 6 do
+      local g = idl.rng(seed)
+      local means = idl.randn(4, 4, g)
+      local X, labels = blobs(300, g, means)
+      local Xt, lt = blobs(3000, g, means)
+      local clf = idl.IDLClassifier{verbosity = false, random_state = seed}:fit(X, labels)
+      local lr = idl.LogisticRegression():fit(X, labels)
+      if clf.best_round == 0 then
+        kept = kept + 1
+        assert.is_true((clf:predict_proba(Xt) - lr:predict_proba(Xt)):norm("max") < 1e-8)
+      end
+      mine, theirs = mine + clf:score(Xt, lt) / 6, theirs + lr:score(Xt, lt) / 6
+    end
+    assert.is_true(kept >= 4, "kept the start in " .. kept .. " of 6 fits")
+    assert.is_true(mine >= theirs - 0.002, string.format("accuracy %.4f, logistic regression %.4f", mine,
+      theirs))
+  end)
+end)
