@@ -114,21 +114,13 @@ local function rings(seed, m)
   return X, labels
 end
 
---- A near-linear classification table: 4 classes, 10 features N(0, 1)
--- around class means drawn N(0, 1) in the first 4 features (the other 6
--- irrelevant); equal covariances, so linear boundaries are the best there is
--- (a logistic regression's table, where a network must not do worse).
+--- A near-linear classification table (idl.data.gaussian_classes): 4
+-- classes, 10 features N(0, 1) around class means drawn N(0, 1) in the first
+-- 4 (the other 6 irrelevant); equal covariances, so linear boundaries are the
+-- best there is (a logistic regression's table, where a network must not do
+-- worse).
 local function blobs(seed, m)
-  local rng = idl.rng(seed)
-  local means = idl.randn(4, 4, rng)
-  local X, u = idl.randn(m, 10, rng), uniform(m, 1, rng)
-  local labels = {}
-  for i = 1, m do
-    local class = math.floor(u:get(i, 1) * 4)
-    for j = 1, 4 do X:set(i, j, X:get(i, j) + means:get(class + 1, j)) end
-    labels[i] = class
-  end
-  return X, labels
+  return idl.data.gaussian_classes(m, idl.rng(seed))
 end
 
 --- An interaction classification table: 2 classes by the sign of x1 x2

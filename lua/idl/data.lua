@@ -249,6 +249,36 @@ data.implicit = api.public("idl.data.implicit", function(m, rng, opts)
   return U:t(), Y:t(), theta
 end)
 
+local GAUSSIAN_CLASSES_OPTIONS = {classes = true, n = true, informative = true, means = true}
+
+--- data.gaussian_classes(m, rng [, {classes = 4, n = 10, informative = 4, means}])
+-- -> X (m x n), labels, means: a classification table whose best boundaries
+-- are linear (logistic regression's table). Each sample's class is uniform
+-- over 0 .. classes - 1 (labels, a Lua array); its features are N(0, 1), the
+-- first `informative` of them shifted by its class's mean (means, classes x
+-- informative: given, to draw more samples of the same table, or drawn
+-- N(0, 1) first). One covariance for all the classes: the Bayes boundaries
+-- are hyperplanes.
+data.gaussian_classes = api.public("idl.data.gaussian_classes", function(m, rng, opts)
+  opts = api.options(opts, GAUSSIAN_CLASSES_OPTIONS, "options")
+  m = api.check(m, {"dim", min = 1}, "m")
+  api.check(rng, "rng", "rng")
+  local k = opts.classes == nil and 4 or api.check(opts.classes, {"dim", min = 2}, "classes")
+  local n = opts.n == nil and 10 or api.check(opts.n, {"dim", min = 1}, "n")
+  local r = opts.informative == nil and math.min(4, n)
+    or api.check(opts.informative, {"dim", min = 1, max = n}, "informative")
+  local means = opts.means == nil and core.randn(k, r, rng)
+    or api.check(opts.means, {"matrix", rows = k, cols = r}, "means")
+  local X, u = core.randn(m, n, rng), core.rand(m, 1, rng)
+  local y = {}
+  for i = 1, m do
+    local class = math.min(k - 1, math.floor(u:get(i, 1) * k))
+    for j = 1, r do X:set(i, j, X:get(i, j) + means:get(class + 1, j)) end
+    y[i] = class
+  end
+  return X, y, means
+end)
+
 data.load_csv = require("idl.csvload").load_csv
 
 return data

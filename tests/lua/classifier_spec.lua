@@ -104,24 +104,12 @@ describe("IDLClassifier on a table where linear boundaries are the best there ar
   -- 4 Gaussian classes with one covariance in 10 features (6 irrelevant):
   -- logistic regression is the right model, and the classifier, which starts
   -- from it, must keep it unless training beats it on the hold-out
-  local function gaussian_classes(m, g, means)
-    local X, u = idl.randn(m, 10, g), idl.rand(m, 1, g)
-    local labels = {}
-    for i = 1, m do
-      local c = math.floor(u:get(i, 1) * 4)
-      for j = 1, 4 do X:set(i, j, X:get(i, j) + means:get(c + 1, j)) end
-      labels[i] = c
-    end
-    return X, labels
-  end
-
   it("keeps the logistic regression in most fits and loses nothing to it on new data", function()
     local kept, mine, theirs = 0, 0, 0
     for seed = 1, 6 do
       local g = idl.rng(seed)
-      local means = idl.randn(4, 4, g)
-      local X, labels = gaussian_classes(300, g, means)
-      local Xt, lt = gaussian_classes(3000, g, means)
+      local X, labels, means = idl.data.gaussian_classes(300, g)
+      local Xt, lt = idl.data.gaussian_classes(3000, g, {means = means})
       local clf = idl.IDLClassifier{verbosity = false, random_state = seed}:fit(X, labels)
       local lr = idl.LogisticRegression():fit(X, labels)
       if clf.best_round == 0 then

@@ -102,6 +102,35 @@ describe("the report's generators", function()
     assert.is_true(idl.equal(X2, X:sub(1, 10, 1, 1)))
   end)
 
+  it("gaussian_classes: uniform classes, each N(its mean, I) in the informative features", function()
+    local m = 6000
+    local X, labels, means = data.gaussian_classes(m, idl.rng(5), {classes = 3, n = 5, informative = 2})
+    assert.are.equal(3, means:rows()); assert.are.equal(2, means:cols())
+    local count, sum, sq = {0, 0, 0}, {}, {}
+    for c = 1, 3 do sum[c], sq[c] = {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0} end
+    for i = 1, m do
+      local c = labels[i] + 1
+      count[c] = count[c] + 1
+      for j = 1, 5 do
+        local shift = j <= 2 and means:get(c, j) or 0
+        sum[c][j] = sum[c][j] + X:get(i, j)
+        sq[c][j] = sq[c][j] + (X:get(i, j) - shift) ^ 2
+      end
+    end
+    for c = 1, 3 do
+      assert.is_near(m / 3, count[c], 4 * math.sqrt(m / 3)) -- binomial sd ~ sqrt(m p (1 - p))
+      for j = 1, 5 do
+        local want = j <= 2 and means:get(c, j) or 0
+        assert.is_near(want, sum[c][j] / count[c], 4 / math.sqrt(count[c]))
+        assert.is_near(1, sq[c][j] / count[c], 0.1)
+      end
+    end
+    -- the same means give more samples of the same table
+    local _, _, again = data.gaussian_classes(10, idl.rng(9),
+      {classes = 3, n = 5, informative = 2, means = means})
+    assert.is_true(idl.equal(again, means))
+  end)
+
   it("sparse_random: the requested number of entries, uniform on [0, 1)", function()
     local M = data.sparse_random(30, 20, 0.1, idl.rng(3))
     local nz = 0

@@ -631,6 +631,8 @@ local COVERED = {
     names = {"load_csv"}},
   ["idl.data.implicit"] = {args = {K(6), RNG, F(function() return {n = 2, h = 4, p = 1, density = 0.5} end)}},
   ["idl.data.linear"] = {args = {K(6), RNG, F(function() return {a = 2, noise = 0.1} end)}},
+  ["idl.data.gaussian_classes"] = {args = {K(6), RNG, F(function() return {classes = 3, n = 4,
+    informative = 2, means = idl.zeros(3, 2)} end)}},
   ["idl.data.select_rows"] = {args = {M(4, 2), K({2, 1})}},
   ["idl.data.sin"] = {args = {K(6), RNG, F(function() return {noise = 0.1} end)}},
   ["idl.data.sparse_random"] = {args = {INT, K(3), NUM, RNG}},
