@@ -123,6 +123,14 @@ end
 --- api.failf(format, ...): api.fail(string.format(format, ...)).
 function api.failf(fmt, ...) api.fail(string.format(fmt, ...)) end
 
+--- api.check_features(X, n) -> X: raises "X has .. columns (features), the
+-- model was fitted on n" unless the rows-are-samples X has n columns (what
+-- every fitted model's predict checks first).
+function api.check_features(X, n)
+  if X:cols() ~= n then api.failf("X has %d columns (features), the model was fitted on %d", X:cols(), n) end
+  return X
+end
+
 -- ---------------------------------------------------------------------------
 -- The checker: each rule returns the (normalized) value, or nil and what is
 -- wrong. api.check raises; idl._util's older helpers share the same rules.

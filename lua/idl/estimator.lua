@@ -353,10 +353,7 @@ IDLModel.predict = method("idl.IDLModel:predict", function(self, X, opts)
     return path, rows
   end
   local Xm = inputs.x(X, "X")
-  if Xm:cols() ~= self.model.n then
-    api.fail(string.format("X has %d columns (features), the model was fitted on %d",
-      Xm:cols(), self.model.n))
-  end
+  api.check_features(Xm, self.model.n)
   local Yhat, info = self.model:predict_u(Xm:t(), solver)
   info.x = nil
   self.predict_info = info

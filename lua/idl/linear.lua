@@ -61,9 +61,7 @@ end)
 LinearRegression.predict = api.method(LinearRegression, "idl.LinearRegression:predict", function(self, X)
   if not self.coef then api.fail("the model is not fitted: call fit(X, y) first") end
   X = inputs(X)
-  if X:cols() ~= self.coef:rows() then
-    api.failf("X has %d columns (features), the model was fitted on %d", X:cols(), self.coef:rows())
-  end
+  api.check_features(X, self.coef:rows())
   return X * self.coef + core.ones(X:rows(), 1) * self.intercept
 end)
 
@@ -72,9 +70,7 @@ LinearRegression.score = api.method(LinearRegression, "idl.LinearRegression:scor
   if not self.coef then api.fail("the model is not fitted: call fit(X, y) first") end
   X, y = inputs(X, y)
   if y == nil then api.fail("y is missing") end
-  if X:cols() ~= self.coef:rows() then
-    api.failf("X has %d columns (features), the model was fitted on %d", X:cols(), self.coef:rows())
-  end
+  api.check_features(X, self.coef:rows())
   if y:cols() ~= self.coef:cols() then
     api.failf("y has %d columns (outputs), the model was fitted on %d", y:cols(), self.coef:cols())
   end

@@ -185,9 +185,7 @@ end)
 local function logits(self, X)
   if not self.coef then api.fail("the model is not fitted: call fit(X, labels) first") end
   X = api.check(X, "matrix_like", "X")
-  if X:cols() ~= self.coef:rows() then
-    api.failf("X has %d columns (features), the model was fitted on %d", X:cols(), self.coef:rows())
-  end
+  api.check_features(X, self.coef:rows())
   return X * self.coef + core.ones(X:rows(), 1) * self.intercept
 end
 
