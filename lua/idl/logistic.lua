@@ -32,8 +32,11 @@ local function dot(a, b) return a:hadamard(b):sum() end
 -- (standardized U), into G; reduce (data-parallel) sums a matrix over the
 -- ranks, which then all hold the same W.
 local function objective(W, Uc, Y, ridge, n, G, Z, dZ, reduce)
-  core.gemm(Z, W, Uc)
-  local value, m = core.softmax_xent(Z, Y, dZ), Y:cols()
+  local m, value = Y:cols(), 0
+  if m > 0 then -- (a rank's shard may be empty: it adds nothing to the sums)
+    core.gemm(Z, W, Uc)
+    value = core.softmax_xent(Z, Y, dZ)
+  end
   -- softmax_xent is the mean over the columns: the sums of a shard are m times it
   core.gemm(G, dZ, Uc, m, 0, false, true)
   local sums = core.full(1, 1, value * m)
@@ -78,14 +81,17 @@ local function fit_standardized(U, Y, ridge, reduce)
     local d = direction(G, pairs)
     local slope = dot(G, d)
     if slope >= 0 then d, slope, pairs = -G, -dot(G, G), {} end
-    local step, fn = 1, nil
+    local step, fn, accepted = 1, nil, false
     for _ = 1, 40 do
       core.copy(Wn, W)
       core.axpy(Wn, step, d)
       fn = objective(Wn, Uc, Y, ridge, n, Gn, Z, dZ, reduce)
-      if fn <= f + 1e-4 * step * slope then break end
+      accepted = fn <= f + 1e-4 * step * slope
+      if accepted then break end
       step = step / 2
     end
+    -- no step lowers the objective: W is the minimum to rounding
+    if not accepted then return W, iter end
     local s, y = Wn - W, Gn - G
     local sy = dot(s, y)
     if sy > 0 then
@@ -109,7 +115,7 @@ end
 -- its own columns of U and Y (m is then their total).
 logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge, mean, scale, reduce)
   local n, m = api.check(U, "matrix", "U"):rows(), U:cols()
-  if n == 0 or m == 0 then api.fail("U is empty") end
+  if n == 0 or (m == 0 and reduce == nil) then api.fail("U is empty") end
   local k = api.check(Y, {"matrix", cols = m}, "Y"):rows()
   api.check(B, {"matrix", rows = k, cols = n, finite = false}, "B")
   api.check(c, {"matrix", rows = k, cols = 1, finite = false}, "c")
@@ -120,6 +126,7 @@ logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge
     api.check(scale, {"matrix", rows = n, cols = 1}, "scale")
   end
   if reduce ~= nil then api.check(reduce, "function", "reduce") end
+  if m == 0 and mean == nil then api.fail("U is empty: an empty shard needs the union's mean and scale") end
   if not mean then
     mean = U:sum(2) / m
     local C = U - mean * core.ones(1, m)
@@ -132,10 +139,9 @@ logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge
     inv:set(i, 1, sd > 0 and 1 / sd or 1)
   end
   local S = core.scale_rows(U - mean * core.ones(1, m), inv)
-  if not ridge then
-    local total = reduce and reduce(core.full(1, 1, m)):get(1, 1) or m
-    ridge = 1 / total
-  end
+  local total = reduce and reduce(core.full(1, 1, m)):get(1, 1) or m
+  if total == 0 then api.fail("U is empty on every rank") end
+  ridge = ridge or 1 / total
   local W, iterations = fit_standardized(S, Y, ridge, reduce)
   -- raw coordinates: B_raw = B_std diag(1 / scale), c_raw = c_std - B_raw mean
   core.copy(B, core.scale_cols(W:sub(1, W:rows(), 1, n):copy(), inv:t()))
