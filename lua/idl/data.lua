@@ -178,6 +178,12 @@ data.sparse_random = api.public("idl.data.sparse_random", function(rows, cols, d
   return M
 end)
 
+-- opts[key] checked against spec (named key in the message), or default when absent.
+local function option(opts, key, default, spec)
+  if opts[key] == nil then return default end
+  return api.check(opts[key], spec, key)
+end
+
 local LINEAR_OPTIONS = {a = true, noise = true}
 
 --- data.linear(m, rng [, {a = 1, noise = 0.5}]) -> X (m x 1), y (m x 1): the
@@ -186,8 +192,7 @@ data.linear = api.public("idl.data.linear", function(m, rng, opts)
   opts = api.options(opts, LINEAR_OPTIONS, "options")
   m = api.check(m, {"dim", min = 1}, "m")
   api.check(rng, "rng", "rng")
-  local a = opts.a == nil and 1 or api.check(opts.a, "number", "a")
-  local noise = opts.noise == nil and 0.5 or api.check(opts.noise, {"number", min = 0}, "noise")
+  local a, noise = option(opts, "a", 1, "number"), option(opts, "noise", 0.5, {"number", min = 0})
   local X = core.rand(m, 1, rng)
   return X, X * a + core.randn(m, 1, rng, 0, noise)
 end)
@@ -201,7 +206,7 @@ data.sin = api.public("idl.data.sin", function(m, rng, opts)
   opts = api.options(opts, SIN_OPTIONS, "options")
   m = api.check(m, {"dim", min = 1}, "m")
   api.check(rng, "rng", "rng")
-  local noise = opts.noise == nil and 0.1 or api.check(opts.noise, {"number", min = 0}, "noise")
+  local noise = option(opts, "noise", 0.1, {"number", min = 0})
   local X = core.rand(m, 1, rng, 0, 2 * math.pi)
   local eps = core.randn(m, 1, rng, 0, noise)
   local y = core.zeros(m, 1)
@@ -224,13 +229,10 @@ data.implicit = api.public("idl.data.implicit", function(m, rng, opts)
   opts = api.options(opts, IMPLICIT_OPTIONS, "options")
   m = api.check(m, {"dim", min = 1}, "m")
   api.check(rng, "rng", "rng")
-  local n = opts.n == nil and 10 or api.check(opts.n, {"dim", min = 1}, "n")
-  local h = opts.h == nil and 500 or api.check(opts.h, {"dim", min = 1}, "h")
-  local p = opts.p == nil and 1 or api.check(opts.p, {"dim", min = 1}, "p")
-  local density = opts.density == nil and 0.01 or
-    api.check(opts.density, {"number", min = 0, max = 1}, "density")
-  local kappa = opts.kappa == nil and 0.9 or
-    api.check(opts.kappa, {"number", min = 0, max = 1}, "kappa")
+  local n, h = option(opts, "n", 10, {"dim", min = 1}), option(opts, "h", 500, {"dim", min = 1})
+  local p = option(opts, "p", 1, {"dim", min = 1})
+  local density = option(opts, "density", 0.01, {"number", min = 0, max = 1})
+  local kappa = option(opts, "kappa", 0.9, {"number", min = 0, max = 1})
   if kappa >= 1 then api.fail("kappa must be < 1 (a contraction), got " .. kappa) end
   local theta = {
     A = data.sparse_random(p, h, density, rng),
@@ -263,10 +265,8 @@ data.gaussian_classes = api.public("idl.data.gaussian_classes", function(m, rng,
   opts = api.options(opts, GAUSSIAN_CLASSES_OPTIONS, "options")
   m = api.check(m, {"dim", min = 1}, "m")
   api.check(rng, "rng", "rng")
-  local k = opts.classes == nil and 4 or api.check(opts.classes, {"dim", min = 2}, "classes")
-  local n = opts.n == nil and 10 or api.check(opts.n, {"dim", min = 1}, "n")
-  local r = opts.informative == nil and math.min(4, n)
-    or api.check(opts.informative, {"dim", min = 1, max = n}, "informative")
+  local k, n = option(opts, "classes", 4, {"dim", min = 2}), option(opts, "n", 10, {"dim", min = 1})
+  local r = option(opts, "informative", math.min(4, n), {"dim", min = 1, max = n})
   local means = opts.means == nil and core.randn(k, r, rng)
     or api.check(opts.means, {"matrix", rows = k, cols = r}, "means")
   local X, u = core.randn(m, n, rng), core.rand(m, 1, rng)
