@@ -68,9 +68,10 @@ local function direction(g, pairs)
   return -q
 end
 
--- W = [B c] (k x (n + 1)), iterations: the model for U (n x m, standardized
--- rows) and one-hot Y (k x m); reduce(M) -> M summed over the ranks
--- (data-parallel; nil alone).
+-- W = [B c] (k x (n + 1)), iterations, converged: the model for U (n x m,
+-- standardized rows) and one-hot Y (k x m); reduce(M) -> M summed over the
+-- ranks (data-parallel; nil alone). converged is false when MAX_ITER
+-- iterations ended it.
 local function fit_standardized(U, Y, ridge, reduce)
   local n, m, k = U:rows(), U:cols(), Y:rows()
   local Uc = U:vcat(core.ones(1, m))
@@ -91,7 +92,7 @@ local function fit_standardized(U, Y, ridge, reduce)
       step = step / 2
     end
     -- no step lowers the objective: W is the minimum to rounding
-    if not accepted then return W, iter end
+    if not accepted then return W, iter, true end
     local s, y = Wn - W, Gn - G
     local sy = dot(s, y)
     if sy > 0 then
@@ -101,16 +102,17 @@ local function fit_standardized(U, Y, ridge, reduce)
     W, Wn, G, Gn = Wn, W, Gn, G
     local done = f - fn <= 1e-10 * math.max(1, math.abs(fn)) or G:norm("max") <= 1e-7
     f = fn
-    if done then return W, iter end
+    if done then return W, iter, true end
   end
-  return W, MAX_ITER
+  return W, MAX_ITER, false
 end
 
 --- logistic.readout(B, c, U, Y [, ridge [, mean, scale [, reduce]]]) -> B, c,
--- iterations: the model for raw inputs U (n x m, columns are samples) and
--- class probabilities Y (k x m, one-hot columns), written into B (k x n) and
--- c (k x 1). mean and scale (n x 1) standardize U (nil: U's own mean and
--- standard deviation; data-parallel, the union's); ridge defaults to 1 / m.
+-- iterations, converged (false: 500 iterations ended it first): the model
+-- for raw inputs U (n x m, columns are samples) and class probabilities Y
+-- (k x m, one-hot columns), written into B (k x n) and c (k x 1). mean and
+-- scale (n x 1) standardize U (nil: U's own mean and standard deviation;
+-- data-parallel, the union's); ridge defaults to 1 / m.
 -- reduce(M) -> M summed over the ranks of a data-parallel job, each holding
 -- its own columns of U and Y (m is then their total).
 logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge, mean, scale, reduce)
@@ -142,12 +144,12 @@ logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge
   local total = reduce and reduce(core.full(1, 1, m)):get(1, 1) or m
   if total == 0 then api.fail("U is empty on every rank") end
   ridge = ridge or 1 / total
-  local W, iterations = fit_standardized(S, Y, ridge, reduce)
+  local W, iterations, converged = fit_standardized(S, Y, ridge, reduce)
   -- raw coordinates: B_raw = B_std diag(1 / scale), c_raw = c_std - B_raw mean
   core.copy(B, core.scale_cols(W:sub(1, W:rows(), 1, n):copy(), inv:t()))
   core.copy(c, W:sub(1, W:rows(), n + 1, n + 1))
   core.gemm(c, B, mean, -1, 1)
-  return B, c, iterations
+  return B, c, iterations, converged
 end)
 
 local LogisticRegression = {}
@@ -170,7 +172,9 @@ LogisticRegression.get_params = method("idl.LogisticRegression:get_params", func
 end)
 
 --- lr:fit(X, labels) -> lr, with lr.classes (the sorted distinct labels),
--- lr.coef (n x k), lr.intercept (1 x k) and lr.iterations (L-BFGS's). X is
+-- lr.coef (n x k), lr.intercept (1 x k), lr.iterations (L-BFGS's) and
+-- lr.converged (false: the iteration cap ended it, the model is not the
+-- minimum to the stopping tolerance). X is
 -- m x n (rows are samples), labels a Lua array (or a vector matrix) of m
 -- numbers or strings, at least two distinct.
 LogisticRegression.fit = method("idl.LogisticRegression:fit", function(self, X, labels)
@@ -183,8 +187,9 @@ LogisticRegression.fit = method("idl.LogisticRegression:fit", function(self, X, 
   if #classes < 2 then api.fail("labels has a single class: nothing to learn") end
   local B, c = core.zeros(#classes, X:cols()), core.zeros(#classes, 1)
   local Y = label_set.one_hot(labels, classes, "labels"):t()
-  local _, _, iterations = logistic.readout(B, c, X:t():copy(), Y, self.ridge)
-  self.classes, self.coef, self.intercept, self.iterations = classes, B:t():copy(), c:t():copy(), iterations
+  local _, _, iterations, converged = logistic.readout(B, c, X:t():copy(), Y, self.ridge)
+  self.classes, self.coef, self.intercept = classes, B:t():copy(), c:t():copy()
+  self.iterations, self.converged = iterations, converged
   return self
 end)
 

@@ -85,6 +85,7 @@ describe("idl.LogisticRegression", function()
       local lr = idl.LogisticRegression{ridge = ridge or nil}:fit(X, labels)
       assert.is_true(gradient_size(X, labels, lr, ridge or 1 / 400) < 1e-6)
       assert.is_true(lr.iterations < 500)
+      assert.is_true(lr.converged)
     end
   end)
 
