@@ -33,8 +33,9 @@ function batch.workspace(cache, theta, b)
   if ws then return ws end
   local h, n, p = theta.D:rows(), theta.E:cols(), theta.A:rows()
   ws = {
-    U = core.zeros(n, b), Y = core.zeros(p, b), B0 = core.zeros(h, b), Yhat = core.zeros(p, b), X = core.zeros(h, b), V = core.zeros(h, b),
-    dY = core.zeros(p, b), G = core.zeros(h, b), ones = core.ones(b, 1),
+    U = core.zeros(n, b), Y = core.zeros(p, b), B0 = core.zeros(h, b), Yhat = core.zeros(p, b),
+    X = core.zeros(h, b), V = core.zeros(h, b), dY = core.zeros(p, b), G = core.zeros(h, b),
+    ones = core.ones(b, 1),
   }
   cache[b] = ws
   return ws
