@@ -50,6 +50,10 @@ lua_Integer lidl_checkrange(lua_State *L, int idx, lua_Integer lo, lua_Integer h
 /* A finite number argument. */
 double lidl_checkfinite(lua_State *L, int idx, const char *fname, const char *what);
 
+/* The value at idx as text for a message: numbers and strings as they are,
+ * anything else by its type name. */
+const char *lidl_describe(lua_State *L, int idx);
+
 /* 0 or 1: which of the two names the string at idx is (nil: dflt), or an
  * error naming both. */
 int lidl_checkeither(lua_State *L, int idx, const char *fname, const char *what, const char *a,

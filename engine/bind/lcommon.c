@@ -136,18 +136,23 @@ double lidl_checkfinite(lua_State *L, int idx, const char *fname, const char *wh
     return v;
 }
 
+const char *lidl_describe(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx);
+    if (t == LUA_TNUMBER || t == LUA_TSTRING)
+        return luaL_tolstring(L, idx, NULL);
+    return luaL_typename(L, idx);
+}
+
 int lidl_checkeither(lua_State *L, int idx, const char *fname, const char *what, const char *a,
                      const char *b, int dflt)
 {
     if (lua_isnoneornil(L, idx))
         return dflt;
     const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "";
-    if (strcmp(s, a) != 0 && strcmp(s, b) != 0) {
-        int t = lua_type(L, idx);
-        const char *got = t == LUA_TNUMBER || t == LUA_TSTRING ? luaL_tolstring(L, idx, NULL)
-                                                               : luaL_typename(L, idx);
-        lidl_error(L, fname, "%s must be \"%s\" or \"%s\", got %s", what, a, b, got);
-    }
+    if (strcmp(s, a) != 0 && strcmp(s, b) != 0)
+        lidl_error(L, fname, "%s must be \"%s\" or \"%s\", got %s", what, a, b,
+                   lidl_describe(L, idx));
     return strcmp(s, b) == 0;
 }
 

@@ -646,7 +646,7 @@ static int k_gemm(lua_State *L)
     bool single = lidl_checkeither(L, 8, fn, "precision", "double", "single", 0);
     idl_status st;
     if (single) {
-        size_t n = idl_gemm_single_work_size(ta, a, b, c);
+        size_t n = idl_gemm_single_work_size(a, b, c);
         double *work = malloc(n * sizeof(double) + 1);
         if (!work)
             lidl_error(L, fn, "out of memory (the float copies need %.0f MB)",

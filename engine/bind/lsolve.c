@@ -14,16 +14,6 @@
 #include "equilibrium.h"
 #include "lbind.h"
 
-/* The value at idx as text for a message: numbers and strings as they are,
- * anything else by its type name. */
-static const char *describe(lua_State *L, int idx)
-{
-    int t = lua_type(L, idx);
-    if (t == LUA_TNUMBER || t == LUA_TSTRING)
-        return luaL_tolstring(L, idx, NULL);
-    return luaL_typename(L, idx);
-}
-
 /* ---- options ---------------------------------------------------------- */
 
 typedef struct solve_opts {
@@ -36,24 +26,17 @@ typedef struct solve_opts {
 
 #define KNOWN_OPTS "method, tol, max_iter, steps, x0, out, memory, force, precision"
 
-/* 0 or 1: which of the two names the option value at -1 (never nil: a
- * table's present key) is. */
-static int read_either(lua_State *L, const char *fn, const char *what, const char *a,
-                       const char *b)
-{
-    return lidl_checkeither(L, -1, fn, what, a, b, 0);
-}
-
 /* One key-value pair of the options table (the value at -1, the key at -2). */
 static void read_opt(lua_State *L, const char *fn, const char *key, solve_opts *o)
 {
     if (strcmp(key, "method") == 0) {
-        o->eq.method = read_either(L, fn, "opts.method", "picard", "anderson") ? IDL_EQ_ANDERSON
-                                                                               : IDL_EQ_PICARD;
+        bool anderson = lidl_checkeither(L, -1, fn, "opts.method", "picard", "anderson", 0);
+        o->eq.method = anderson ? IDL_EQ_ANDERSON : IDL_EQ_PICARD;
     } else if (strcmp(key, "tol") == 0) {
         double tol = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1.0;
         if (!(tol >= 0.0) || !isfinite(tol))
-            lidl_error(L, fn, "opts.tol must be a finite number >= 0, got %s", describe(L, -1));
+            lidl_error(L, fn, "opts.tol must be a finite number >= 0, got %s",
+                       lidl_describe(L, -1));
         o->eq.tol = tol;
     } else if (strcmp(key, "max_iter") == 0) {
         o->eq.max_iter = (int)lidl_checkrange(L, -1, 0, INT_MAX, fn, "opts.max_iter");
@@ -63,10 +46,10 @@ static void read_opt(lua_State *L, const char *fn, const char *key, solve_opts *
         o->eq.memory = (int)lidl_checkrange(L, -1, 1, IDL_EQ_MAX_MEMORY, fn, "opts.memory");
     } else if (strcmp(key, "force") == 0) {
         if (!lua_isboolean(L, -1))
-            lidl_error(L, fn, "opts.force must be a boolean, got %s", describe(L, -1));
+            lidl_error(L, fn, "opts.force must be a boolean, got %s", lidl_describe(L, -1));
         o->force = lua_toboolean(L, -1);
     } else if (strcmp(key, "precision") == 0) {
-        o->eq.precision = read_either(L, fn, "opts.precision", "double", "single")
+        o->eq.precision = lidl_checkeither(L, -1, fn, "opts.precision", "double", "single", 0)
                               ? IDL_EQ_SINGLE
                               : IDL_EQ_DOUBLE;
     } else if (strcmp(key, "x0") == 0) {
@@ -107,7 +90,7 @@ static void read_opts(lua_State *L, int idx, const char *fn, solve_opts *o)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            lidl_error(L, fn, "unknown option %s (known: " KNOWN_OPTS ")", describe(L, -2));
+            lidl_error(L, fn, "unknown option %s (known: " KNOWN_OPTS ")", lidl_describe(L, -2));
         read_opt(L, fn, lua_tostring(L, -2), o);
         lua_pop(L, 1);
     }

@@ -73,10 +73,8 @@ idl_status idl_gemm(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
     return IDL_OK;
 }
 
-size_t idl_gemm_single_work_size(bool trans_a, const idl_mat *a, const idl_mat *b,
-                                 const idl_mat *c)
+size_t idl_gemm_single_work_size(const idl_mat *a, const idl_mat *b, const idl_mat *c)
 {
-    (void)trans_a;
     size_t floats = idl_mat_numel(a) + idl_mat_numel(b) + idl_mat_numel(c);
     return (floats + 1) / 2;
 }

@@ -64,8 +64,7 @@ idl_status idl_gemm(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
  * is accumulated in float and scaled back in double: each entry is within
  * about k 2^-24 sum_l |a_il b_lj| of the exact product (k the inner size).
  * work: idl_gemm_single_work_size(...) doubles (the float copies). */
-size_t idl_gemm_single_work_size(bool trans_a, const idl_mat *a, const idl_mat *b,
-                                 const idl_mat *c);
+size_t idl_gemm_single_work_size(const idl_mat *a, const idl_mat *b, const idl_mat *c);
 idl_status idl_gemm_single(bool trans_a, bool trans_b, double alpha, const idl_mat *a,
                            const idl_mat *b, double beta, idl_mat *c, double *work);
 

@@ -72,7 +72,7 @@ static void check_single(bool ta, bool tb, const idl_mat *a, const idl_mat *b, d
     idl_copy(c0, &ref);
     naive_gemm(ta, tb, 0.7, a, b, beta, &ref);
     naive_gemm(ta, tb, 0.7, &aa, &ab, 0.0, &absref);
-    double *work = malloc(idl_gemm_single_work_size(ta, a, b, &c) * sizeof(double) + 1);
+    double *work = malloc(idl_gemm_single_work_size(a, b, &c) * sizeof(double) + 1);
     CHECK(idl_gemm_single(ta, tb, 0.7, a, b, beta, &c, work) == IDL_OK);
     int bad = 0;
     for (int j = 0; j < n; j++)
