@@ -9,6 +9,13 @@ local api = require "idl._api"
 
 local util = {}
 
+--- util.solve_tol(tol, precision) -> the tolerance an equilibrium solve in
+-- that precision can be asked for: single precision reaches 1e-6 relative at
+-- best (the solvers refuse less), so a tighter tol is raised to it there.
+function util.solve_tol(tol, precision)
+  return precision == "single" and math.max(tol, 1e-6) or tol
+end
+
 --- A deep copy of a table of matrices (and plain values); matrices are copied.
 function util.copy_matrices(t)
   local out = {}

@@ -7,16 +7,11 @@
 -- @module idl.train.implicit_batch
 
 local core = require "idl.core"
+local util = require "idl._util"
 local losses = require "idl.losses"
 local model_mod = require "idl.model"
 
 local batch = {}
-
--- A training solve's tolerance: single precision reaches 1e-6 at best (the
--- solvers refuse less), so a tighter one is raised to it.
-local function solve_tol(tol, opts)
-  return opts.precision == "single" and math.max(tol, 1e-6) or tol
-end
 
 -- fn(Yhat, Y, dY) -> loss, writing dL/dYhat into dY, for a registered loss.
 function batch.loss_function(name)
@@ -76,8 +71,8 @@ function batch.forward(theta, U, ws, x0, opts, guarded)
     local k = opts.forward_steps or 0
     -- into the batch's workspace (out): no new h x batch matrix per step
     X, info = core.equilibrium(theta.D, ws.B0, {x0 = x0, out = ws.X,
-      tol = solve_tol(opts.forward_tol or opts.tol, opts), max_iter = math.max(opts.max_iter, k),
-      method = opts.method, steps = k, precision = opts.precision})
+      tol = util.solve_tol(opts.forward_tol or opts.tol, opts.precision),
+      max_iter = math.max(opts.max_iter, k), method = opts.method, steps = k, precision = opts.precision})
   end
   core.gemm(ws.Yhat, theta.A, X)
   core.gemm(ws.Yhat, theta.B, U, 1, 1)
@@ -109,7 +104,8 @@ function batch.backward(theta, U, X, ws, grads, opts, guarded)
     -- one step, without its per-call conversions and checks: a tenth of a batch)
     V, info = core.relu_grad(ws.V, ws.G, X), ONE_STEP_INFO
   else
-    V, info = core.implicit_backward(theta.D, X, ws.G, {tol = solve_tol(opts.backward_tol or opts.tol, opts),
+    V, info = core.implicit_backward(theta.D, X, ws.G, {
+      tol = util.solve_tol(opts.backward_tol or opts.tol, opts.precision),
       max_iter = math.max(opts.max_iter, k), steps = k, precision = opts.precision})
   end
   if not opts.explicit then

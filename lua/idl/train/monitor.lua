@@ -6,6 +6,7 @@ local core = require "idl.core"
 local distributed = require "idl.distributed"
 local mpi = require "idl.mpi"
 local api = require "idl._api"
+local util = require "idl._util"
 local losses = require "idl.losses"
 local model_mod = require "idl.model"
 local state = require "idl.train.state"
@@ -29,10 +30,9 @@ function monitor.true_loss(s, config, U, Y, key)
     core.axpy(guess, -1, prev)
     x0 = guess
   end
-  local single = config.monitor_precision == "single"
-  local Yhat, info = s.model:predict_u(U, {x0 = x0, tol = single and math.max(config.monitor_tol, 1e-6)
-    or config.monitor_tol, max_iter = config.monitor_max_iter, method = config.monitor_method,
-    precision = config.monitor_precision})
+  local Yhat, info = s.model:predict_u(U, {x0 = x0,
+    tol = util.solve_tol(config.monitor_tol, config.monitor_precision), max_iter = config.monitor_max_iter,
+    method = config.monitor_method, precision = config.monitor_precision})
   s[key .. "_prev"] = s[key]
   s[key] = info.x
   s.eq_iterations = (s.eq_iterations or 0) + info.iterations
