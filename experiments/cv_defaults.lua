@@ -297,10 +297,10 @@ local CONFIGS = {
   today_picard = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, initialization = "picard_ls"}})
   end,
-  -- the learning rate halved after 2 stalled epochs instead of 3 (the default since it was measured)
-  lrp2 = function(kind, Xtr, ytr, _, seed)
+  -- the learning rate halved after 3 stalled epochs (the default until 2026-12), not 2
+  lrp3 = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
-      fit = {trainer_options = {lr_patience = 2}}})
+      fit = {trainer_options = {lr_patience = 3}}})
   end,
   ["ftol1e-3"] = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
@@ -334,17 +334,16 @@ local CONFIGS = {
     local lr = idl.LinearRegression{ridge = 1}:fit(Xtr, ytr)
     return function(X) return lr:predict(X) end
   end,
-  sklearn = "sklearn",
-  sklearn_es = "sklearn_es",
-  sklearn_logistic = "sklearn_logistic",
+  -- scikit-learn's models in a child python3: the variant compare.sklearn is given
+  sklearn = {sklearn = "converge"},
+  sklearn_es = {sklearn = "early"},
+  sklearn_logistic = {sklearn = "logistic", classification_only = true},
   logistic = function(kind, Xtr, ytr)
     if kind ~= "classification" then return nil end
     local lr = idl.LogisticRegression():fit(Xtr, ytr)
     return function(X) return lr:predict(X) end
   end,
 }
--- the configurations scikit-learn fits, and the variant compare.sklearn is given
-local SKLEARN_VARIANTS = {sklearn = "converge", sklearn_es = "early", sklearn_logistic = "logistic"}
 
 local configs = list(opts.configs)
 for _, c in ipairs(configs) do
@@ -366,14 +365,14 @@ local function record(p, c, score, secs)
 end
 
 local function fold_fit(pb, c, Xtr, ytr, Xte, yte, hr, seed)
-  if SKLEARN_VARIANTS[CONFIGS[c]] then
-    if CONFIGS[c] == "sklearn_logistic" and pb.kind ~= "classification" then return nil end
-    local sk_variant = SKLEARN_VARIANTS[CONFIGS[c]]
-    local s, secs = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, hr, seed, false, sk_variant)
+  local cfg = CONFIGS[c]
+  if type(cfg) == "table" then
+    if cfg.classification_only and pb.kind ~= "classification" then return nil end
+    local s, secs = compare.sklearn(pb.kind, Xtr, ytr, Xte, yte, hr, seed, false, cfg.sklearn)
     return s, s and secs
   end
   local t0 = idl.clock()
-  local ok, predict = pcall(CONFIGS[c], pb.kind, Xtr, ytr, hr, seed)
+  local ok, predict = pcall(cfg, pb.kind, Xtr, ytr, hr, seed)
   local secs = idl.clock() - t0
   if not ok then
     io.stderr:write(string.format("  %s failed: %s\n", c, tostring(predict)))
