@@ -238,15 +238,18 @@ end
 -- initialization and hold-out). Regression only when refit or k > 1.
 -- The mean of k classifiers' probabilities (k of today's fits, seeds s,
 -- s + 1000, ...), the labels of their largest.
-local function classifier_ensemble(Xtr, ytr, seed, k)
+local function classifier_ensemble(Xtr, ytr, seed, k, logits)
   local ests = {}
   for r = 1, k do
     local params = {random_state = seed + 1000 * (r - 1)}
     ests[r] = select(2, compare.idl_fit("classification", Xtr, ytr, {params = params}))
   end
   return function(X)
-    local P = ests[1]:predict_proba(X)
-    for r = 2, k do P = P + ests[r]:predict_proba(X) end
+    local function score(est)
+      return logits and idl.IDLModel.class.predict(est, X) or est:predict_proba(X)
+    end
+    local P = score(ests[1])
+    for r = 2, k do P = P + score(ests[r]) end
     local labels = {}
     for i = 1, P:rows() do
       local best = 1
@@ -257,20 +260,25 @@ local function classifier_ensemble(Xtr, ytr, seed, k)
   end
 end
 
-local function variant(fit, refit, k)
+local function variant(fit, refit, k, logits)
   return function(kind, Xtr, ytr, _, seed)
-    if kind == "classification" and not refit and k > 1 then return classifier_ensemble(Xtr, ytr, seed, k) end
+    if kind == "classification" and not refit and k > 1 then
+      return classifier_ensemble(Xtr, ytr, seed, k, logits)
+    end
     if kind == "classification" and (refit or k > 1) then return nil end
-    local predicts = {}
+    local predicts, trained = {}, {}
     for r = 1, k do
       local predict, est = fit(kind, Xtr, ytr, seed + 1000 * (r - 1))
       if refit == "lin0" or refit == "lin0_refit" then
         linear_again(est, Xtr, ytr, refit == "lin0_refit")
+      elseif refit == "trained" then
+        if est.best_round ~= 0 then trained[#trained + 1] = predict end
       elseif refit then
         refit_readout(est, Xtr, ytr)
       end
       predicts[r] = predict
     end
+    if refit == "trained" and #trained > 0 then predicts, k = trained, #trained end
     return function(X)
       local sum = predicts[1](X)
       for r = 2, k do sum = sum + predicts[r](X) end
@@ -286,12 +294,20 @@ local CONFIGS = {
   ens3_lin0 = variant(today_with(), "lin0", 3),
   full_refit = full_refit,
   ens3 = variant(today_with(), false, 3),
+  ens3_logits = variant(today_with(), false, 3, true),
+  ens5 = variant(today_with(), false, 5),
+  ens3_trained = variant(today_with(), "trained", 3),
   ens3_refit = variant(today_with(), true, 3),
   linloo = variant(today_with{initialization_options = {ridge = "loo", standardize = true}}, false, 1),
   proposed = proposed,
   linit = linit,
   today = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
+  end,
+  -- one model (ensemble_size = 1: the default above 2,000 samples, and below
+  -- until 2026-12)
+  single = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1}})
   end,
   -- the classifier started from picard_ls (its default until 2026-12)
   today_picard = function(kind, Xtr, ytr, _, seed)

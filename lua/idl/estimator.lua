@@ -21,7 +21,8 @@
 -- (training starts at the least-squares linear model, which early stopping
 -- can keep), and the implicit trainer's own (learning rate 1e-2, at most 200
 -- epochs, stopping when 15 epochs bring no 5% fall of the loss on a 20%
--- hold-out, 10% from 1,000 samples on).
+-- hold-out, 10% from 1,000 samples on), and ensemble_size = "auto": below
+-- 2,000 training samples the model is the mean of three fits (see fit).
 -- preset = "report" gives the report's settings instead (two_loops,
 -- hidden_variables = 1, dual_learning_rate = tol_fenchel = 0.1, inner_tol =
 -- 1e-3, picard_ls, centre_inputs = false: the report trained in raw input
@@ -40,7 +41,8 @@
 -- min_improvement 0.05, monitor_tol 1e-3, monitor_precision "single"); a
 -- value given, even the generic default, is used.
 --
--- After fit: est.model (an idl.model, columns-as-samples API), est.history
+-- After fit: est.model (an idl.model, columns-as-samples API), est.members
+-- (one record per model fitted), est.history
 -- (one entry per round, see idl.trainers.measure; entry 1 is the
 -- initialization), est.best_round, est.stop_reason (and est.stop_message after a
 -- fault or an interrupt, or when the round cap stopped a fit that was still
@@ -170,10 +172,10 @@ end
 -- Y_all), from the start drawn on them, for as many rounds as the hold-out
 -- chose and with the same settings, without early stopping: the fifth of
 -- the data the hold-out took back in the model (cv_defaults full_refit).
-local function retrained(s, p, o, run)
+local function retrained(p, o, run, rounds)
   local U_all, Y_all = run.refit[1], run.refit[2]
   local again = start.state(p, U_all, Y_all, nil, false, nil)
-  train(again, p, o, run, {rounds_number = s.best.round, early_stopping = false})
+  train(again, p, o, run, {rounds_number = rounds, early_stopping = false})
   return again.model
 end
 
@@ -215,6 +217,99 @@ local function memory_state(p, o, X, y)
   return s, run, Xm:cols(), ym:cols()
 end
 
+-- The number of models a fit trains: ensemble_size, or for "auto" the
+-- trainer's rule (fit_defaults.ensemble: size below `below` samples); one
+-- for a checkpointed, resumed or streamed fit, whose run is one trainer
+-- state, and "auto" gives one for a data-parallel fit (the same model on any
+-- number of ranks: its members would not be retrained to a common round).
+local function ensemble_size(p, o, X)
+  local one_run = stream.is_source(X) or o.checkpoint_path ~= nil or o.checkpoint ~= nil
+  if p.ensemble_size ~= "auto" then
+    if p.ensemble_size > 1 and one_run then
+      api.failf("ensemble_size = %d: a fit with checkpoint_path, resume or a data source trains one "
+        .. "model; set ensemble_size = 1", p.ensemble_size)
+    end
+    return p.ensemble_size
+  end
+  local rule = o.fit_defaults.ensemble
+  if rule == nil or one_run or o.distributed then return 1 end
+  return inputs.x(X, "X"):rows() < rule.below and rule.size or 1
+end
+
+-- One model's fit on (X, y) with the values p (its random_state), the
+-- progress line labelled `label`: the trainer run, then the start kept
+-- (keeps_start). Returns the member's record (est.members), what
+-- `retrain` needs (nil when the model is final: retrains) and its trainer
+-- state and data sizes.
+local function fit_member(p, o, X, y, label)
+  local fname = "idl.IDLModel:fit"
+  local s, run, n_features, n_outputs
+  if stream.is_source(X) then
+    s, run, n_features, n_outputs = stream_fit.state(p, o, X, y)
+  else
+    s, run, n_features, n_outputs = memory_state(p, o, X, y)
+  end
+  local bar = progress.new{total = o.rounds_number, label = label, enabled = o.verbose,
+    fields = {"G", "relaxed_l2", "train_l2", "eval_l2", "residual"}}
+  train(s, p, o, run, {rounds_number = math.max(o.rounds_number - s.round, 0),
+    early_stopping = p.early_stopping, callbacks = o.callbacks, on_step = o.on_step, progress = bar,
+    checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
+    checkpoint_meta = o.checkpoint_path and resume.checkpoint_meta(p, o), caller = fname})
+  bar:finish(string.format("%s: %d rounds, stopped by %s%s", label, s.round, s.stop_reason,
+    s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
+  if s.stop_reason == "interrupted" or (o.verbose and s.stop_reason == "rounds_number_still_improving") then
+    io.stderr:write(fname, ": ", s.stop_message, "\n")
+  end
+  local kept_start = run.refit and keeps_start(s, p, run.refit)
+  if kept_start then start.on_all(s, p, run.refit[1], run.refit[2]) end
+  local again = run.refit and not kept_start and retrains(s, o, run.refit[1]:cols()) and {p = p, run = run}
+  -- the trainer state stays available (s.X, s.x_eq, ...) without its h x m
+  -- workspaces, which the relaxed steps rebuild on demand
+  s.ws, s.x_eq_prev, s.x_eq_eval_prev = {}, nil, nil
+  if s.best then s.best.X = nil end
+  return {random_state = p.random_state, model = s.model, history = s.history,
+    best_round = kept_start and 0 or (s.best and s.best.round), stop_reason = s.stop_reason,
+    stop_message = s.stop_message, timing = s.timing}, again or nil, s, n_features, n_outputs
+end
+
+-- Member `member` trained again on all the samples for `rounds` rounds
+-- (again: fit_member's).
+local function retrain(member, again, o, rounds)
+  member.model = retrained(again.p, o, again.run, rounds)
+  member.refit_rounds = rounds
+end
+
+--- The round an ensemble's retrained members run to: the one where the
+-- mean of their hold-out losses (history's eval_l2; a member that stopped
+-- earlier counts with its last) is least: a cross-validated epoch count,
+-- where one member's small hold-out can stop it on a plateau the others
+-- pass (idl.IDLModel:fit, Ensembles).
+local function common_round(members)
+  local last = 0
+  for _, m in ipairs(members) do last = math.max(last, m.history[#m.history].round) end
+  local best, best_loss = 0, math.huge
+  for round = 0, last do
+    local sum = 0
+    for _, m in ipairs(members) do
+      local h = m.history
+      sum = sum + h[math.min(round, h[#h].round) + 1].eval_l2
+    end
+    if sum < best_loss then best, best_loss = round, sum end
+  end
+  return best
+end
+
+-- Whether a member's stop ends the ensemble's fit: a fault or an interrupt.
+local function stops_ensemble(member)
+  return member.stop_reason == "interrupted" or member.stop_reason == "non-finite"
+end
+
+-- The random_state of member r of an ensemble seeded by random_state (kept
+-- within the parameter's range).
+local function member_seed(random_state, r)
+  return (random_state + 1000 * (r - 1)) % 4294967296
+end
+
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
 -- "implicit" (the preset's: "two_loops" for "report"), eval_set = {X_eval,
 -- y_eval}, callbacks = fn or {fn, ...}, trainer_options = {...}, checkpoint_path = nil, checkpoint_every = 0,
@@ -238,6 +333,26 @@ end
 -- Initializes (params.initialization, or params.initialization_theta), then
 -- runs the trainer (idl.trainers). Callbacks are called after each round with
 -- (state, history_entry); one returning true stops training.
+--
+-- Ensembles: with ensemble_size = k > 1 (or "auto" and the trainer's rule:
+-- "implicit" fits 3 models below 2,000 training samples) fit trains k
+-- models as above, member r with random_state + 1000 (r - 1) (its own
+-- start, hold-out and batches), and est.model is their mean
+-- (idl.model.average: one implicit model whose hidden state stacks the
+-- members', h = the sum of theirs, predicting the mean of their outputs;
+-- for a classifier the mean of their logits). est.members[r] records member
+-- r: {random_state, model, history, best_round, stop_reason, stop_message,
+-- refit_rounds, timing}; est.history, best_round, refit_rounds, timing and
+-- state are member 1's (one member: est.members = {that record}). Members
+-- that would be trained again on all the samples (refit_below) are all
+-- trained for the same number of rounds: the round where the mean of their
+-- hold-out losses is least (a cross-validated epoch count: one member's
+-- hold-out of a few dozen samples can stop it on a plateau that the others
+-- show training passes). A member stopped by a fault or an interrupt ends
+-- the fit there: est.model is the mean of the members fitted so far and
+-- est.stop_reason that member's. checkpoint_path, resume and data sources
+-- train one model ("auto" gives 1; k > 1 raises), and so does "auto" with
+-- distributed = true.
 --
 -- Faults: a NaN or Inf loss or parameter stops training; the model keeps the
 -- parameters of the last good round (or the best, with early stopping), fit
@@ -263,8 +378,10 @@ end
 -- each rank holds out its own share for early stopping; rank 0 alone prints
 -- progress and writes checkpoints, with every rank's own state (warm starts,
 -- shuffling generator: idl.train.checkpoint), and resume continues on as many
--- ranks, each with its shard, bit for bit. In a job of one rank the option
--- changes nothing.
+-- ranks, each with its shard, bit for bit. With the option, ensemble_size
+-- "auto" trains one model (the same on any number of ranks; an explicit k >
+-- 1 trains k data-parallel fits in turn, each keeping its own best round);
+-- otherwise, in a job of one rank, the option changes nothing.
 -- Ctrl-C (SIGINT) during training stops it after the current round; fit
 -- returns normally with est.stop_reason = "interrupted" (the best model with
 -- early stopping, else the last), after writing a checkpoint when
@@ -277,48 +394,47 @@ end
 -- epoch per pass; idl.train.implicit_stream). Not with checkpoint_path,
 -- resume or distributed (yet).
 IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
-  local fname = "idl.IDLModel:fit"
   local o = fit_options.check(self.params, opts)
   -- the values this fit uses: the parameters set, else the trainer's declared
   -- defaults (fit_defaults), else the schema's
   local p = SCHEMA:resolve(self.params, o.fit_defaults)
-  local s, run, n_features, n_outputs
-  if stream.is_source(X) then
-    s, run, n_features, n_outputs = stream_fit.state(p, o, X, y)
-  else
-    s, run, n_features, n_outputs = memory_state(p, o, X, y)
+  local k = ensemble_size(p, o, X)
+  local members, again, state, n_features, n_outputs = {}, {}, nil, nil, nil
+  for r = 1, k do
+    local pr = p
+    if k > 1 then
+      pr = {}
+      for name, v in pairs(p) do pr[name] = v end
+      pr.random_state = member_seed(p.random_state, r)
+    end
+    local label = k > 1 and string.format("%s %d/%d", o.type_of_training, r, k) or o.type_of_training
+    local s
+    members[r], again[r], s, n_features, n_outputs = fit_member(pr, o, X, y, label)
+    state = state or s
+    if stops_ensemble(members[r]) then break end
   end
-  local bar = progress.new{total = o.rounds_number, label = o.type_of_training, enabled = o.verbose,
-    fields = {"G", "relaxed_l2", "train_l2", "eval_l2", "residual"}}
-  train(s, p, o, run, {rounds_number = math.max(o.rounds_number - s.round, 0),
-    early_stopping = p.early_stopping, callbacks = o.callbacks, on_step = o.on_step, progress = bar,
-    checkpoint_path = o.checkpoint_path, checkpoint_every = o.checkpoint_every,
-    checkpoint_meta = o.checkpoint_path and resume.checkpoint_meta(p, o), caller = fname})
-  bar:finish(string.format("%s: %d rounds, stopped by %s%s", o.type_of_training, s.round, s.stop_reason,
-    s.restored_round and (", best round " .. s.restored_round .. " restored") or ""))
-  if s.stop_reason == "interrupted" or (o.verbose and s.stop_reason == "rounds_number_still_improving") then
-    io.stderr:write(fname, ": ", s.stop_message, "\n")
+  local retrained_members = {}
+  for r, m in ipairs(members) do
+    if again[r] then retrained_members[#retrained_members + 1] = m end
   end
-  local kept_start = run.refit and keeps_start(s, p, run.refit)
-  if kept_start then start.on_all(s, p, run.refit[1], run.refit[2]) end
-  self.refit_rounds = nil
-  if run.refit and not kept_start and retrains(s, o, run.refit[1]:cols()) then
-    s.model = retrained(s, p, o, run)
-    self.refit_rounds = s.best.round
+  local rounds = #retrained_members > 1 and common_round(retrained_members)
+  for r, m in ipairs(members) do
+    if again[r] then retrain(m, again[r], o, rounds or m.best_round) end
   end
-  self.model = s.model
-  self.history = s.history
-  self.best_round = kept_start and 0 or (s.best and s.best.round)
-  self.stop_reason = s.stop_reason
-  self.stop_message = s.stop_message
-  self.timing = s.timing
+  local models = {}
+  for r, m in ipairs(members) do models[r] = m.model end
+  local first, stopped = members[1], members[#members]
+  if not stops_ensemble(stopped) then stopped = first end
+  self.model = #models == 1 and models[1] or model_mod.average(models)
+  self.members = members
+  self.history = first.history
+  self.best_round = first.best_round
+  self.refit_rounds = first.refit_rounds
+  self.stop_reason, self.stop_message = stopped.stop_reason, stopped.stop_message
+  self.timing = first.timing
   self.n_features = n_features
   self.n_outputs = n_outputs
-  -- the trainer state stays available (s.X, s.x_eq, ...) without its h x m
-  -- workspaces, which the relaxed steps rebuild on demand
-  s.ws, s.x_eq_prev, s.x_eq_eval_prev = {}, nil, nil
-  if s.best then s.best.X = nil end
-  self.state = s
+  self.state = state
   return self
 end)
 
@@ -419,11 +535,13 @@ end)
 -- rebuilt from a file written by est:save (or any idl.model file).
 estimator.load = api.public("idl.IDLModel.load", function(path)
   local m = model_mod.load(path)
-  local params = {hidden_variables = m.h, constraint = m.constraint, loss = m.loss}
+  local params = {constraint = m.constraint, loss = m.loss}
   for k, v in pairs(m.meta) do
     local name = type(k) == "string" and k:match("^param%.(.+)$")
     if name and SCHEMA.allowed[name] and params[name] == nil then params[name] = v end
   end
+  -- a file without the parameter: the model's (an ensemble's h is its members' sum)
+  params.hidden_variables = params.hidden_variables or m.h
   local est = construct(nil, params)
   est.model = m
   est.n_features, est.n_outputs = m.n, m.p

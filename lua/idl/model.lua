@@ -14,13 +14,15 @@
 -- rows-are-samples data and transposes at its boundary.
 --
 -- The pieces: idl.model.constraints (the constraint sets of D), idl.model.class
--- (the Model class) and idl.model.file (the file format, save and load); this
+-- (the Model class), idl.model.file (the file format, save and load) and
+-- idl.model.ensemble (model.average: the mean of models as one model); this
 -- module gathers them under the names scripts use (idl.model.new, .load, ...).
 -- @module idl.model
 
 local constraints = require "idl.model.constraints"
 local class = require "idl.model.class"
 local file = require "idl.model.file"
+local ensemble = require "idl.model.ensemble"
 
 local model = {}
 
@@ -34,5 +36,6 @@ for _, k in ipairs{"check_constraint", "constraint_value", "project_", "in_set"}
 end
 for _, k in ipairs{"theta_problem", "check_theta", "new", "DEFAULT_LOSS"} do model[k] = class[k] end
 for _, k in ipairs{"_checksum", "serialize", "parse", "read", "load"} do model[k] = file[k] end
+model.average = ensemble.average
 
 return model

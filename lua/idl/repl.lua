@@ -232,8 +232,13 @@ local function estimator_summary(obj, name, constructor)
     lines[#lines + 1] = "  not fitted"
     return table.concat(lines, "\n")
   end
+  -- an ensemble (est.members) is one model whose hidden state stacks its members'
+  local members = rawget(obj, "members")
+  local k = type(members) == "table" and #members or 1
+  local hidden = k > 1 and string.format("%d hidden (the mean of %d models of %d)", model.h, k, model.h // k)
+    or string.format("%d hidden", model.h)
   local sizes = type(model) == "table" and model.n
-    and string.format("n = %d features, h = %d hidden, p = %d outputs", model.n, model.h, model.p)
+    and string.format("n = %d features, h = %s, p = %d outputs", model.n, hidden, model.p)
     or tostring(model)
   lines[#lines + 1] = "  fitted: " .. sizes
   local classes = rawget(obj, "classes")
@@ -242,7 +247,8 @@ local function estimator_summary(obj, name, constructor)
   end
   local h = rawget(obj, "history")
   if type(h) == "table" and #h > 0 then
-    lines[#lines + 1] = string.format("  %d round%s, stop_reason = %s, best_round = %s", #h - 1,
+    lines[#lines + 1] = string.format("  %s%d round%s, stop_reason = %s, best_round = %s",
+      k > 1 and "model 1: " or "", #h - 1,
       #h == 2 and "" or "s", tostring(rawget(obj, "stop_reason")), tostring(rawget(obj, "best_round")))
     local last = h[#h]
     local parts = {}

@@ -92,7 +92,9 @@ for _, name in ipairs(registry.BUILTIN) do trainers[name] = registry.specs[name]
 -- fraction2}, ...}: the fraction of the last step with mi <= the number of
 -- training samples), refit_below (with fewer training samples, a fit whose
 -- hold-out chose a trained round trains again on all of them for as many
--- rounds: est.refit_rounds) and initialization_options.
+-- rounds: est.refit_rounds), ensemble ({size = k, below = m}: the
+-- ensemble_size "auto" gives, k models below m training samples, else one)
+-- and initialization_options.
 trainers.register = public("register", function(spec, fn, opts)
   if type(spec) == "table" then return registry.register(spec) end
   if type(spec) ~= "string" or not spec:match("^[%w_]+$") then

@@ -92,8 +92,9 @@ describe("idl.IDLModel{} with no options", function()
       local r, r_linear, est = rmses(100 + seed, nonlinear, 0.1)
       assert.is_true(r <= 0.5 * r_linear,
         string.format("seed %d: test RMSE %.4f, linear fit %.4f", seed, r, r_linear))
-      -- the documented rule: 300 training samples -> max(30, 300 / 10) = 30 units
-      assert.are.equal(30, est.model.h)
+      -- the documented rule: 300 training samples -> max(30, 300 / 10) = 30
+      -- units in each of the three models
+      assert.are.equal(90, est.model.h)
     end
   end)
 
@@ -104,7 +105,10 @@ describe("idl.IDLModel{} with no options", function()
     -- an explicit value always wins
     local Xtr, ytr = table_of(1, 100, linear, 0.1)
     local est = idl.IDLModel{hidden_variables = 7, verbosity = false}:fit(Xtr, ytr, {rounds_number = 1})
-    assert.are.equal(7, est.model.h)
+    -- (100 samples: the mean of three models, whose hidden states it stacks)
+    assert.are.equal(3, #est.members)
+    for _, member in ipairs(est.members) do assert.are.equal(7, member.model.h) end
+    assert.are.equal(21, est.model.h)
     assert.are.equal("auto", idl.IDLModel{}:get_params().hidden_variables)
   end)
 end)

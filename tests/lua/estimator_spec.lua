@@ -221,7 +221,7 @@ describe("idl.IDLModel parameter schema", function()
     -- tolerance 1e-3, the Picard least-squares start, the two-loop trainer,
     -- raw input coordinates
     local report = {hidden_variables = 1, dual_learning_rate = 0.1, tol_fenchel = 0.1, inner_tol = 1e-3,
-      initialization = "picard_ls", centre_inputs = false}
+      initialization = "picard_ls", centre_inputs = false, ensemble_size = 1}
     assert.are.same(report, est.SCHEMA:preset("report"))
     assert.are.same({type_of_training = "two_loops"}, est.FIT_SCHEMA:preset("report"))
     local e = idl.IDLModel{preset = "report", hidden_variables = 3, tol_fenchel = 0.25, verbosity = false}

@@ -49,7 +49,7 @@ describe("idl.estimator.select.trained_wins", function()
     local X, y = idl.randn(120, 3, g), idl.randn(120, 1, g)
     local kept = 0
     for seed = 0, 9 do
-      local est = idl.IDLModel{verbosity = false, random_state = seed}:fit(X, y)
+      local est = idl.IDLModel{verbosity = false, ensemble_size = 1, random_state = seed}:fit(X, y)
       if est.best_round == 0 then
         kept = kept + 1
         -- the start on all 120 samples: the least-squares linear model
@@ -65,10 +65,10 @@ describe("a small table's fit trained again on all its samples", function()
   local X, y = idl.data.implicit(300, idl.rng(11), {n = 3, h = 6, p = 1, density = 0.5, kappa = 0.8})
 
   it("runs the epochs the hold-out chose on all the samples, as a fit without hold-out would", function()
-    local est = idl.IDLModel{verbosity = false, random_state = 3}:fit(X, y)
+    local est = idl.IDLModel{verbosity = false, ensemble_size = 1, random_state = 3}:fit(X, y)
     assert.is_true(est.best_round > 0, "a trained round won")
     assert.are.equal(est.best_round, est.refit_rounds)
-    local again = idl.IDLModel{verbosity = false, random_state = 3, early_stopping = false}
+    local again = idl.IDLModel{verbosity = false, ensemble_size = 1, random_state = 3, early_stopping = false}
       :fit(X, y, {rounds_number = est.best_round})
     assert.are.same(again.model.theta.D:totable(), est.model.theta.D:totable())
     assert.are.same(again:predict(X):totable(), est:predict(X):totable())
@@ -78,10 +78,12 @@ describe("a small table's fit trained again on all its samples", function()
 
   it("not from 1,000 samples on, nor with checkpoints", function()
     local Xb, yb = idl.data.implicit(1000, idl.rng(12), {n = 3, h = 6, p = 1, density = 0.5, kappa = 0.8})
-    local big = idl.IDLModel{verbosity = false, random_state = 3}:fit(Xb, yb, {rounds_number = 5})
+    local big = idl.IDLModel{verbosity = false, ensemble_size = 1, random_state = 3}
+      :fit(Xb, yb, {rounds_number = 5})
     assert.is_nil(big.refit_rounds)
     local path = os.tmpname()
-    local ck = idl.IDLModel{verbosity = false, random_state = 3}:fit(X, y, {checkpoint_path = path})
+    local ck = idl.IDLModel{verbosity = false, ensemble_size = 1, random_state = 3}
+      :fit(X, y, {checkpoint_path = path})
     os.remove(path)
     assert.is_true(ck.best_round > 0)
     assert.is_nil(ck.refit_rounds)

@@ -50,10 +50,13 @@ describe("est:fit(X, y, {distributed = true})", function()
   it("alone (a job of size 1) trains exactly as without the option", function()
     if not mpi.available() then return end
     local X, y = problem(120)
-    local a = idl.IDLModel{hidden_variables = 5, random_state = 1, verbosity = false}
+    -- one model: ensemble_size "auto" fits three below 2,000 samples, but one
+    -- with distributed = true (the same model on any number of ranks)
+    local a = idl.IDLModel{hidden_variables = 5, random_state = 1, verbosity = false, ensemble_size = 1}
     a:fit(X, y, {rounds_number = 8})
     local b = idl.IDLModel{hidden_variables = 5, random_state = 1, verbosity = false}
     b:fit(X, y, {rounds_number = 8, distributed = true})
+    assert.are.equal(1, #b.members)
     for _, k in ipairs{"A", "B", "c", "D", "E", "f"} do
       assert.is_true(a.model.theta[k] == b.model.theta[k], "theta." .. k)
     end

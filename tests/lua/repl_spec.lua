@@ -141,7 +141,8 @@ describe("the idl REPL", function()
     assert.equal("IDLModel(hidden_variables = 4, random_state = 3, verbosity = false)\n  not fitted\n",
       before)
     assert.truthy(after:find("^IDLModel%(hidden_variables = 4, random_state = 3, verbosity = false%)\n"
-      .. "  fitted: n = 1 features, h = 4 hidden, p = 1 outputs\n  " .. (rounds - 1)
+      .. "  fitted: n = 1 features, h = 12 hidden %(the mean of 3 models of 4%), p = 1 outputs\n  model 1: "
+      .. (rounds - 1)
       .. (tonumber(rounds) == 2 and " round" or " rounds") .. ", stop_reason = "), after)
   end)
 
@@ -438,7 +439,7 @@ describe("the idl REPL on a terminal", function()
     assert.truthy(text:find("IDLModel:fit ", 1, true), text)
     -- the fit returns the estimator, printed as a summary with its sizes
     assert.truthy(text:find("IDLModel(hidden_variables = 10, verbosity = false)\n  fitted: n = 1 features, "
-      .. "h = 10 hidden, p = 1 outputs", 1, true), text)
+      .. "h = 30 hidden (the mean of 3 models of 10), p = 1 outputs", 1, true), text)
     -- plot_history wrote a PNG and returned its path
     local f = assert(io.open(png, "rb"), "no " .. png .. " in:\n" .. text)
     assert.equal("\137PNG", f:read(4))

@@ -54,10 +54,10 @@ describe("est:fit(source)", function()
     -- (differences of 1e-7 to begin with).
     local path, X, y = problem("full.csv", 200, 3)
     local src = idl.data.stream_csv(path, {target = "y", batch_size = 1000})
-    local a = idl.IDLModel{hidden_variables = 8, verbosity = false, early_stopping = false}
+    local a = idl.IDLModel{hidden_variables = 8, verbosity = false, early_stopping = false, ensemble_size = 1}
     -- 3 epochs of the MLP phase (D held at 0), then 12 with D trained
     a:fit(src, nil, {rounds_number = 15, trainer_options = {warmup_epochs = 3, precision = "double"}})
-    local b = idl.IDLModel{hidden_variables = 8, verbosity = false, early_stopping = false}
+    local b = idl.IDLModel{hidden_variables = 8, verbosity = false, early_stopping = false, ensemble_size = 1}
     b:fit(X, y, {rounds_number = 15,
       trainer_options = {batch_size = 0, warmup_epochs = 3, precision = "double"}})
     for _, k in ipairs{"A", "B", "c", "D", "E", "f"} do
@@ -76,7 +76,7 @@ describe("est:fit(source)", function()
     local _, Xt, yt = problem("mini_test.csv", 1000, 4, 3)
     local est = idl.IDLModel{hidden_variables = 20, verbosity = false}
     est:fit(idl.data.stream_csv(path, {target = "y", batch_size = 64}), nil, {rounds_number = 25})
-    local mem = idl.IDLModel{hidden_variables = 20, verbosity = false}
+    local mem = idl.IDLModel{hidden_variables = 20, verbosity = false, ensemble_size = 1}
     mem:fit(X, y, {rounds_number = 25, trainer_options = {batch_size = 64}})
     local r2, r2_mem = est:score(Xt, yt), mem:score(Xt, yt)
     assert.is_true(r2_mem > 0.9, "the in-memory fit learns the problem: " .. r2_mem)
@@ -117,7 +117,7 @@ describe("est:fit(source)", function()
       trainer_options = {holdout_max_rows = 25, warm_start_memory = 8 * 6 * 100}})
     assert.are.equal(25, est.state.eval.U:cols())
     assert.are.equal(100, est.state.trainer_state.st.xcache:cols()) -- 100 rows of h = 6 doubles
-    local cold = idl.IDLModel{hidden_variables = 6, verbosity = false}
+    local cold = idl.IDLModel{hidden_variables = 6, verbosity = false, ensemble_size = 1}
     cold:fit(idl.data.stream_csv(path, {target = "y", batch_size = 32}), nil, {rounds_number = 2,
       trainer_options = {warm_start_memory = 0}})
     assert.are.equal(0, cold.state.trainer_state.st.xcache:cols())

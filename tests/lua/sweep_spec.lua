@@ -780,6 +780,7 @@ local COVERED = {
   ["idl.model.check_theta"] = {args = {THETA, FIXED("check_theta"), FIXED(nil)}},
   ["idl.model.in_set"] = {args = {M(3, 3, "small"), F(function() return {kind = "lmi", kappa = 0.9} end),
     M(3, 1, "pos"), K(1e-9)}},
+  ["idl.model.average"] = {args = {F(function() return {new_model(), new_model()} end)}, nocompare = true},
   ["idl.model.new"] = {args = {F(function() return {theta = theta(), lambda = idl.ones(H, 1),
     constraint = {kind = "inf", kappa = 0.8}, loss = "squared", meta = {note = "x"}} end)}, nocompare = true},
   ["idl.model.read"] = {args = {K(MODEL_FILE)}, nocompare = true},

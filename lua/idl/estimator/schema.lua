@@ -48,7 +48,8 @@ function schema.auto_hidden(m)
   return math.min(300, math.max(30, m // 10))
 end
 
-local function hidden_value(v, what)
+-- "auto" or an integer >= 1 (hidden_variables, ensemble_size)
+local function auto_or_count(v, what)
   if v == "auto" then return v end
   return api.test(v, {"number", integer = true, min = 1}, what)
 end
@@ -62,7 +63,7 @@ end
 local SCHEMA = params_mod.schema{
   {"preset", nil, {"choice", choices = {"report"}}, "named settings: \"report\" = the 2019 report's "
     .. "(two_loops, hidden_variables = 1, its dual step and initialization); a value given explicitly wins"},
-  {"hidden_variables", "auto", hidden_value, "h, the number of hidden units (an integer >= 1), or \"auto\": "
+  {"hidden_variables", "auto", auto_or_count, "h, the number of hidden units (an integer >= 1), or \"auto\": "
     .. "min(300, max(30, floor(m / 10))) for m training samples", resume = true, presets = {report = 1}},
   training:entry("dual_learning_rate", {presets = {report = 0.1}}),
   training:entry("tol_fenchel", {presets = {report = 0.1}}),
@@ -70,6 +71,10 @@ local SCHEMA = params_mod.schema{
   {"starting_lambda", nil, starting_lambda_value,
     "lambda0 = starting_lambda * 1 (a number >= 0), or an h x 1 matrix / table; nil: tol_fenchel * 1"},
   {"initialization_theta", nil, theta_value, "a theta {A, B, c, D, E, f} to start from (copied)"},
+  {"ensemble_size", "auto", auto_or_count, "the number of models fitted (member r with random_state + "
+    .. "1000 (r - 1): its own start, hold-out and batches), whose mean is the model (idl.model.average); "
+    .. "\"auto\": the trainer's rule (\"implicit\": 3 below 2,000 samples, else 1; others 1)",
+    presets = {report = 1}},
   {"random_state", 0, {"number", integer = true, min = 0, max = 4294967295}, "seed of every random draw",
     resume = true},
   training:entry("early_stopping", {default = true, doc = "with an eval_set (or a trainer's holdout): stop "

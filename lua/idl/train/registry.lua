@@ -6,7 +6,7 @@
 --      round = function(s, config, opts) -> result,  -- one round, see below
 --      options = idl.params.schema{...} or nil,       -- its config.trainer_options
 --      fit_defaults = {rounds_number =, patience =, holdout =, refit_below =,
---                      initialization_options =},
+--                      ensemble =, initialization_options =},
 --      relaxed = true,                                -- it trains s.X (false: the history's
 --                                                     -- relaxed fields stay nil)
 --      save_state = function(s) -> table or nil,      -- its state for a checkpoint
