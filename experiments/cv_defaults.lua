@@ -23,13 +23,25 @@
 --   full_refit  today; when a trained round r > 0 won, fitted again on all
 --             the training part for r epochs (no hold-out); else as lin0
 --   ens3_lin0  the mean of 3 lin0 fits
---   ens3, ens3_refit  the mean prediction of 3 of today's fits (seeds s,
+--   ens3, ens3_refit  the mean prediction of 3 single fits (seeds s,
 --             s + 1000, s + 2000: other starts and hold-outs), without and
---             with the refit
+--             with the refit; each keeps its own best round (the estimator's
+--             ensembles retrain to a common one)
+--   ens3_logits  ens3 for classification by the mean of the logits (as
+--             idl.model.average does), not of the probabilities
+--   ens5      ens3 with five fits
+--   single    today with ensemble_size = 1: one model (the default until
+--             2026-12); single_rs1000, single_rs2000 the same at random_state
+--             s + 1000, s + 2000 (the three rows' mean: one fit's expected score)
+--   size5     today with ensemble_size = 5
+--   refit2000 today with the members retrained on all samples below 2,000
+--             of them (the implicit trainer's refit_below), not 1,000
 --   ftol1e-3  today with trainer_options {forward_tol = 1e-3} (loose forward
 --             solves during training; predict stays tight)
 --   bsteps1, bsteps2, bsteps3  today with trainer_options {backward_steps = k}
 --             (the k-step phantom gradient instead of the exact backward solve)
+--   (every configuration but today, size5 and refit2000 fits one model,
+--   ensemble_size = 1, as the defaults did when it was measured)
 --   report    idl.IDLModel{preset = "report"}: the report's settings, the
 --             defaults before they were chosen here (two_loops, h = 1)
 --   two_loops type_of_training = "two_loops", hidden_variables = h_rule
@@ -110,7 +122,7 @@ local function h_rule(m_train) return math.min(300, math.max(30, m_train // 10))
 -- when it does not apply; or the sklearn marker.
 local function implicit(h, extra_params, trainer_options, fit_extra)
   return function(kind, Xtr, ytr, hr, seed)
-    local params = {hidden_variables = h or hr, random_state = seed}
+    local params = {hidden_variables = h or hr, random_state = seed, ensemble_size = 1}
     for k, v in pairs(extra_params or {}) do params[k] = v end
     local fit = {type_of_training = "implicit", trainer_options = trainer_options}
     for k, v in pairs(fit_extra or {}) do fit[k] = v end
@@ -120,8 +132,8 @@ end
 
 local function trainer(name)
   return function(kind, Xtr, ytr, hr, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {hidden_variables = hr, random_state = seed},
-      fit = {type_of_training = name}})
+    return compare.idl_fit(kind, Xtr, ytr, {params = {hidden_variables = hr, random_state = seed,
+      ensemble_size = 1}, fit = {type_of_training = name}})
   end
 end
 
@@ -133,7 +145,7 @@ local function hold10(kind, Xtr, ytr, hr, seed)
   for k, i in ipairs(perm) do table.insert(k <= m // 10 and val_idx or fit_idx, i) end
   local ev = {idl.data.select_rows(Xtr, val_idx), compare.take(ytr, val_idx)}
   return compare.idl_fit(kind, idl.data.select_rows(Xtr, fit_idx), compare.take(ytr, fit_idx),
-    {params = {hidden_variables = hr, random_state = seed},
+    {params = {hidden_variables = hr, random_state = seed, ensemble_size = 1},
      fit = {type_of_training = "implicit", eval_set = ev}})
 end
 
@@ -158,7 +170,8 @@ end
 local function linit(kind, Xtr, ytr, hr, seed)
   if kind == "classification" then return nil end
   return compare.idl_fit(kind, Xtr, ytr, {params = {hidden_variables = hr, random_state = seed,
-    initialization_theta = linear_theta(Xtr, ytr, hr, seed)}, fit = {type_of_training = "implicit"}})
+    ensemble_size = 1, initialization_theta = linear_theta(Xtr, ytr, hr, seed)},
+    fit = {type_of_training = "implicit"}})
 end
 
 -- The candidate defaults: the linear start (fitted on the part trained on),
@@ -171,16 +184,16 @@ local function proposed(kind, Xtr, ytr, hr, seed)
   local n_val = m >= 1000 and m // 10 or m // 5
   for k, i in ipairs(perm) do table.insert(k <= n_val and val_idx or fit_idx, i) end
   local Xf, yf = idl.data.select_rows(Xtr, fit_idx), compare.take(ytr, fit_idx)
-  return compare.idl_fit(kind, Xf, yf, {params = {hidden_variables = hr, random_state = seed, patience = 20,
-    initialization_theta = linear_theta(Xf, yf, hr, seed)}, fit = {type_of_training = "implicit",
-    rounds_number = 200, trainer_options = {learning_rate = 1e-2},
+  return compare.idl_fit(kind, Xf, yf, {params = {hidden_variables = hr, random_state = seed,
+    ensemble_size = 1, patience = 20, initialization_theta = linear_theta(Xf, yf, hr, seed)},
+    fit = {type_of_training = "implicit", rounds_number = 200, trainer_options = {learning_rate = 1e-2},
     eval_set = {idl.data.select_rows(Xtr, val_idx), compare.take(ytr, val_idx)}}})
 end
 
 -- today with the k-step phantom gradient
 local function backward_steps(k)
   return function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1},
       fit = {trainer_options = {backward_steps = k}}})
   end
 end
@@ -189,7 +202,7 @@ end
 -- estimator parameters of `extra` added.
 local function today_with(extra)
   return function(kind, Xtr, ytr, seed)
-    local params = {random_state = seed}
+    local params = {random_state = seed, ensemble_size = 1}
     for k, v in pairs(extra or {}) do params[k] = v end
     return compare.idl_fit(kind, Xtr, ytr, {params = params})
   end
@@ -223,14 +236,14 @@ end
 -- linear model on all of it.
 local function full_refit(kind, Xtr, ytr, _, seed)
   if kind == "classification" then return nil end
-  local _, est = compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
+  local _, est = compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1}})
   local r = est.best_round
   if r == 0 then
     linear_again(est, Xtr, ytr, false)
     return function(X) return est:predict(X) end
   end
-  return (compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, early_stopping = false},
-    fit = {rounds_number = r}}))
+  return (compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1,
+    early_stopping = false}, fit = {rounds_number = r}}))
 end
 
 -- fit(kind, Xtr, ytr, seed) -> predict, est, then (refit) the readout
@@ -241,7 +254,7 @@ end
 local function classifier_ensemble(Xtr, ytr, seed, k, logits)
   local ests = {}
   for r = 1, k do
-    local params = {random_state = seed + 1000 * (r - 1)}
+    local params = {random_state = seed + 1000 * (r - 1), ensemble_size = 1}
     ests[r] = select(2, compare.idl_fit("classification", Xtr, ytr, {params = params}))
   end
   return function(X)
@@ -266,24 +279,35 @@ local function variant(fit, refit, k, logits)
       return classifier_ensemble(Xtr, ytr, seed, k, logits)
     end
     if kind == "classification" and (refit or k > 1) then return nil end
-    local predicts, trained = {}, {}
+    local predicts = {}
     for r = 1, k do
       local predict, est = fit(kind, Xtr, ytr, seed + 1000 * (r - 1))
       if refit == "lin0" or refit == "lin0_refit" then
         linear_again(est, Xtr, ytr, refit == "lin0_refit")
-      elseif refit == "trained" then
-        if est.best_round ~= 0 then trained[#trained + 1] = predict end
       elseif refit then
         refit_readout(est, Xtr, ytr)
       end
       predicts[r] = predict
     end
-    if refit == "trained" and #trained > 0 then predicts, k = trained, #trained end
     return function(X)
       local sum = predicts[1](X)
       for r = 2, k do sum = sum + predicts[r](X) end
       return sum / k
     end
+  end
+end
+
+-- today with the implicit trainer's fit_defaults changed for the fit (and
+-- restored after it)
+local function today_fit_defaults(overrides)
+  return function(kind, Xtr, ytr, _, seed)
+    local defaults = require("idl.trainers").registry.implicit.fit_defaults
+    local saved = {}
+    for k, v in pairs(overrides) do saved[k], defaults[k] = defaults[k], v end
+    local ok, predict, est = pcall(compare.idl_fit, kind, Xtr, ytr, {params = {random_state = seed}})
+    for k in pairs(overrides) do defaults[k] = saved[k] end
+    if not ok then error(predict, 0) end
+    return predict, est
   end
 end
 
@@ -296,7 +320,6 @@ local CONFIGS = {
   ens3 = variant(today_with(), false, 3),
   ens3_logits = variant(today_with(), false, 3, true),
   ens5 = variant(today_with(), false, 5),
-  ens3_trained = variant(today_with(), "trained", 3),
   ens3_refit = variant(today_with(), true, 3),
   linloo = variant(today_with{initialization_options = {ridge = "loo", standardize = true}}, false, 1),
   proposed = proposed,
@@ -309,17 +332,32 @@ local CONFIGS = {
   single = function(kind, Xtr, ytr, _, seed)
     return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1}})
   end,
+  -- one model at the second and third members' seeds: with single, what one
+  -- fit scores on average over seeds
+  single_rs1000 = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed + 1000, ensemble_size = 1}})
+  end,
+  single_rs2000 = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed + 2000, ensemble_size = 1}})
+  end,
+  -- five models instead of three
+  size5 = function(kind, Xtr, ytr, _, seed)
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 5}})
+  end,
+  -- the members retrained on all the samples below 2,000 of them, not 1,000
+  refit2000 = today_fit_defaults{refit_below = 2000},
   -- the classifier started from picard_ls (its default until 2026-12)
   today_picard = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, initialization = "picard_ls"}})
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1,
+      initialization = "picard_ls"}})
   end,
   -- the learning rate halved after 3 stalled epochs (the default until 2026-12), not 2
   lrp3 = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1},
       fit = {trainer_options = {lr_patience = 3}}})
   end,
   ["ftol1e-3"] = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1},
       fit = {trainer_options = {forward_tol = 1e-3}}})
   end,
   bsteps1 = backward_steps(1),
@@ -339,7 +377,7 @@ local CONFIGS = {
   ["wd1e-3"] = implicit(nil, nil, {weight_decay = 1e-3}),
   long = implicit(nil, {patience = 20}, nil, {rounds_number = 200}),
   pat50 = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, patience = 50},
+    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1, patience = 50},
       fit = {rounds_number = 400}})
   end,
   hold10 = hold10,

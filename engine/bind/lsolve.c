@@ -333,6 +333,22 @@ static int l_implicit_backward(lua_State *L)
     return 2;
 }
 
+static int l_diagonal_blocks(lua_State *L)
+{
+    const char *fn = "diagonal_blocks";
+    idl_mat *d = lidl_checkmat(L, 1, fn, "D");
+    check_square(L, d, fn, "D");
+    /* the workspace is a userdata: a memory error below frees it too */
+    int *ends = lua_newuserdatauv(L, 2 * (size_t)d->rows * sizeof(int) + 1, 0);
+    int count = idl_diagonal_blocks(d, ends, ends + d->rows);
+    lua_createtable(L, count, 0);
+    for (int k = 0; k < count; k++) {
+        lua_pushinteger(L, ends[k]);
+        lua_rawseti(L, -2, k + 1);
+    }
+    return 1;
+}
+
 static int l_wellposed(lua_State *L)
 {
     const char *fn = "wellposed";
@@ -363,6 +379,7 @@ void lidl_open_solve(lua_State *L)
     static const luaL_Reg fns[] = {{"equilibrium", l_equilibrium},
                                    {"implicit_backward", l_implicit_backward},
                                    {"wellposed", l_wellposed},
+                                   {"diagonal_blocks", l_diagonal_blocks},
                                    {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 }

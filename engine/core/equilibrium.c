@@ -820,3 +820,31 @@ idl_status idl_wellposed(const idl_mat *d, bool all, double *work, idl_wellposed
     out->wellposed = out->norm_inf < 1.0 || out->norm_2 < 1.0 || out->pf < 1.0;
     return IDL_OK;
 }
+
+int idl_diagonal_blocks(const idl_mat *d, int *ends, int *reach)
+{
+    int h = d->rows;
+    /* reach[i]: the farthest index that a nonzero entry links i to */
+    for (int i = 0; i < h; i++)
+        reach[i] = i;
+    for (int j = 0; j < h; j++) {
+        const double *col = d->data + (size_t)j * d->ld;
+        for (int i = 0; i < h; i++) {
+            if (col[i] == 0.0)
+                continue;
+            if (j > reach[i])
+                reach[i] = j;
+            if (i > reach[j])
+                reach[j] = i;
+        }
+    }
+    /* a range ends at t when nothing before t reaches past it */
+    int count = 0, far = 0;
+    for (int t = 0; t < h; t++) {
+        if (reach[t] > far)
+            far = reach[t];
+        if (far == t)
+            ends[count++] = t + 1;
+    }
+    return count;
+}

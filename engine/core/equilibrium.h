@@ -165,4 +165,16 @@ size_t idl_wellposed_work_size(int h);
  * norm goes through idl_norm, which allocates (this is not a loop kernel). */
 idl_status idl_wellposed(const idl_mat *d, bool all, double *work, idl_wellposedness *out);
 
+/* The diagonal blocks of the square D: the finest partition of 0..h-1 into
+ * consecutive ranges such that every nonzero entry of D (NaN counts as
+ * nonzero) has its row and its column in the same range. Then the equilibrium
+ * splits: each range's rows of X depend only on themselves, and solving each
+ * block on its own gives the same X as solving all of D (the mean of implicit
+ * models, D block-diagonal, costs the members' sum of h^2 per step, not the
+ * square of their sum). Writes the end (exclusive, 0-based) of the k-th
+ * range into ends[k] and returns the number of ranges; ends and reach (a
+ * workspace) have room for h ints each. Reads D once, O(h^2); allocates
+ * nothing. */
+int idl_diagonal_blocks(const idl_mat *d, int *ends, int *reach);
+
 #endif

@@ -374,6 +374,14 @@
 -- equilibrium; rho(D) <= rho(|D|)).
 -- @function wellposed
 
+--- idl.diagonal_blocks(D) -> {e1, e2, ...}: D's diagonal blocks, the finest
+-- split of 1..h into consecutive ranges (1..e1, e1+1..e2, ..., up to h) such
+-- that every nonzero entry of D (NaN included) lies in a range's rows and
+-- columns. The equilibrium splits along them (each block solved alone gives
+-- the same X): idl.model solves a block-diagonal D (an ensemble,
+-- idl.model.average) block by block. One pass over D.
+-- @function diagonal_blocks
+
 --- System: threads, time, the running program, Ctrl-C during training.
 -- @section system
 

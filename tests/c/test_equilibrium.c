@@ -688,6 +688,33 @@ static void test_zero_d(void)
     free(d.data), free(b.data), free(x.data), free(want.data), free(z.data), free(start.data);
 }
 
+/* The diagonal blocks of a D built from known blocks (on a padded ld): the
+ * ranges end where they were placed, a NaN links like any nonzero, a zero
+ * diagonal splits nothing it should not, and one entry across the ranges
+ * joins every range it spans. */
+static void test_diagonal_blocks(void)
+{
+    int h = 7, ends[7], reach[7];
+    idl_mat d = tu_alloc(h, h, 3);
+    idl_fill(&d, 0.0);
+    IDL_AT(&d, 0, 1) = 0.5;  /* block {0, 1}: one off-diagonal entry */
+    IDL_AT(&d, 2, 2) = -0.3; /* block {2} */
+    IDL_AT(&d, 4, 6) = 0.1;  /* block {3..6}: 3 reached from 6, 6 from 4 */
+    IDL_AT(&d, 6, 3) = NAN;
+    int want[] = {2, 3, 7};
+    int count = idl_diagonal_blocks(&d, ends, reach);
+    CHECK(count == 3);
+    for (int k = 0; k < 3 && k < count; k++)
+        CHECK(ends[k] == want[k]);
+    IDL_AT(&d, 5, 1) = 1e-300; /* a link from block {3..6} back to {0, 1} */
+    CHECK(idl_diagonal_blocks(&d, ends, reach) == 1 && ends[0] == 7);
+    idl_fill(&d, 0.0); /* D = 0: every unit alone */
+    CHECK(idl_diagonal_blocks(&d, ends, reach) == h && ends[h - 1] == h && ends[0] == 1);
+    idl_mat empty = idl_mat_wrap(NULL, 0, 0);
+    CHECK(idl_diagonal_blocks(&empty, ends, reach) == 0);
+    free(d.data);
+}
+
 int main(void)
 {
     test_picard_vs_naive();
@@ -706,5 +733,6 @@ int main(void)
     test_single_backward();
     test_single_scale_free();
     test_single_errors();
+    test_diagonal_blocks();
     return tu_finish("test_equilibrium");
 }

@@ -39,6 +39,31 @@ describe("idl.model.average", function()
     assert.is_true(avg:wellposed().in_constraint)
   end)
 
+  it("is solved block by block to the dense solve's equilibrium", function()
+    -- 20, 5 and 25 units: the 5 are solved with the 25 (blocks under 16 units
+    -- join the next), the 20 alone
+    local big = model.average{random_model(20, 4, 2, g), random_model(5, 4, 2, g), random_model(25, 4, 2, g)}
+    assert.are.same({20, 25, 50}, idl.diagonal_blocks(big.theta.D))
+    local U = idl.randn(4, 30, g)
+    local X, info = big:hidden(U, {tol = 1e-13})
+    local dense = idl.equilibrium(big.theta, U, {tol = 1e-13})
+    -- each within tol * scale / (1 - kappa) (about 1.2e-11 here) of the equilibrium
+    assert.is_true((X - dense):norm("max") < 1e-10)
+    assert.is_true(info.converged and info.residual < 1e-13 and info.iterations > 0)
+    -- from the solution: every block converged at once
+    local again, info0 = big:hidden(U, {tol = 1e-13, x0 = X})
+    assert.are.equal(0, info0.iterations)
+    assert.is_true(again == X)
+    -- a block that does not converge in the steps allowed says so, after one
+    -- that did (its D a tenth of the other's: contracting ten times faster)
+    local fast = random_model(20, 4, 2, g)
+    idl.scale(fast.theta.D, 0.1)
+    local mixed = model.average{fast, random_model(20, 4, 2, g)}
+    local _, short = mixed:hidden(U, {tol = 1e-13, max_iter = 30})
+    assert.is_false(short.converged)
+    assert.are.equal(30, short.iterations)
+  end)
+
   it("leaves the members as they were", function()
     local before = {}
     for r, m in ipairs(members) do before[r] = m.theta.A:copy() end

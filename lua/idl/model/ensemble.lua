@@ -50,7 +50,7 @@ end
 
 --- model.average(models) -> a new model whose prediction is the mean of the
 -- models' (a Lua array of idl.models with the same inputs, outputs, loss and
--- constraint): their hidden states stacked, D block-diagonal (above). Its
+-- constraint): their hidden states stacked, D block-diagonal (idl.model.ensemble). Its
 -- hidden size is the sum of theirs; lambda is stacked too; meta is empty.
 -- The models are not modified.
 ensemble.average = api.public("idl.model.average", function(models)
