@@ -604,6 +604,7 @@ local COVERED = {
   ["idl.implicit_backward"] = {args = {M(3, 3, "small"), M(3, 4), M(3, 4), F(function()
     return {tol = 1e-5, max_iter = 200, steps = 50, precision = "single"} end)}},
   ["idl.wellposed"] = {args = {M(3, 3, "small")}},
+  ["idl.diagonal_blocks"] = {args = {M(3, 3, "small")}},
   -- entry points of the Lua modules
   ["idl.IDLModel"] = {args = {F(function() return {hidden_variables = 2, random_state = 1} end)},
     nocompare = true},
