@@ -98,10 +98,13 @@ local function timed(fn, ...)
   return predict, idl.clock() - t0, est
 end
 
--- "N epochs (best B), epochs S s + monitoring M s": where an estimator's fit time went
+-- "N epochs (best B), epochs S s + monitoring M s": where an estimator's fit
+-- time went (an ensemble's first model, and how many models it has)
 local function profile(est)
-  return string.format("%d epochs (best %d, %s), epochs %.1f s + monitoring %.1f s", #est.history - 1,
-    est.best_round, est.stop_reason, est.timing.rounds, est.timing.monitor)
+  local k = #est.members
+  return string.format("%s%d epochs (best %d, %s), epochs %.1f s + monitoring %.1f s",
+    k > 1 and string.format("%d models; the first: ", k) or "", #est.history - 1, est.best_round,
+    est.stop_reason, est.timing.rounds, est.timing.monitor)
 end
 
 local function fmt(v, kind)

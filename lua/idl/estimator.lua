@@ -279,11 +279,10 @@ local function retrain(member, again, o, rounds)
   member.refit_rounds = rounds
 end
 
---- The round an ensemble's retrained members run to: the one where the
--- mean of their hold-out losses (history's eval_l2; a member that stopped
--- earlier counts with its last) is least: a cross-validated epoch count,
--- where one member's small hold-out can stop it on a plateau the others
--- pass (idl.IDLModel:fit, Ensembles).
+--- The round an ensemble's retrained members run to at least: the one where
+-- the mean of their hold-out losses (history's eval_l2; a member that
+-- stopped earlier counts with its last) is least, a cross-validated epoch
+-- count (idl.IDLModel:fit, Ensembles).
 local function common_round(members)
   local last = 0
   for _, m in ipairs(members) do last = math.max(last, m.history[#m.history].round) end
@@ -344,11 +343,11 @@ end
 -- r: {random_state, model, history, best_round, stop_reason, stop_message,
 -- refit_rounds, timing}; est.history, best_round, refit_rounds, timing and
 -- state are member 1's (one member: est.members = {that record}). Members
--- that would be trained again on all the samples (refit_below) are all
--- trained for the same number of rounds: the round where the mean of their
--- hold-out losses is least (a cross-validated epoch count: one member's
--- hold-out of a few dozen samples can stop it on a plateau that the others
--- show training passes). A member stopped by a fault or an interrupt ends
+-- that are trained again on all the samples (refit_below) run for their
+-- own best round or, when more, the round where the mean of their hold-out
+-- losses is least (a cross-validated epoch count: one member's hold-out of
+-- a few dozen samples can stop it on a plateau that the others show
+-- training passes). A member stopped by a fault or an interrupt ends
 -- the fit there: est.model is the mean of the members fitted so far and
 -- est.stop_reason that member's. checkpoint_path, resume and data sources
 -- train one model ("auto" gives 1; k > 1 raises), and so does "auto" with
@@ -419,7 +418,7 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   end
   local rounds = #retrained_members > 1 and common_round(retrained_members)
   for r, m in ipairs(members) do
-    if again[r] then retrain(m, again[r], o, rounds or m.best_round) end
+    if again[r] then retrain(m, again[r], o, math.max(rounds or 0, m.best_round)) end
   end
   local models = {}
   for r, m in ipairs(members) do models[r] = m.model end
