@@ -65,6 +65,7 @@ local start = require "idl.estimator.start"
 local model_mod = require "idl.model"
 local losses = require "idl.losses"
 local trainers = require "idl.trainers"
+local initializers = require "idl.initializers"
 local metrics = require "idl.metrics"
 local progress = require "idl.progress"
 local distributed = require "idl.distributed"
@@ -397,6 +398,10 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
   -- the values this fit uses: the parameters set, else the trainer's declared
   -- defaults (fit_defaults), else the schema's
   local p = SCHEMA:resolve(self.params, o.fit_defaults)
+  if self.params.initialization_options == nil and p.initialization_options ~= nil then
+    -- the trainer's default options, for the strategies that take them
+    p.initialization_options = initializers.accepted(p.initialization, p.initialization_options)
+  end
   local k = ensemble_size(p, o, X)
   local members, again, state, n_features, n_outputs = {}, {}, nil, nil, nil
   for r = 1, k do

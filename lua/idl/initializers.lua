@@ -39,16 +39,44 @@ local steps = require "idl.train.relaxed"
 local init = {}
 init.registry = {}
 
---- initializers.register(name, fn): fn(problem, rng, opts) -> theta, X.
--- (each strategy is public as idl.initializers.<name>)
-init.register = api.public("idl.initializers.register", function(name, fn)
+-- name -> the set of option names the strategy takes (nil: not declared)
+local option_names = {}
+
+--- initializers.register(name, fn [, options]): fn(problem, rng, opts) ->
+-- theta, X (each strategy is public as idl.initializers.<name>); options, the
+-- set of the option names it takes ({ridge = true, ...}), lets a trainer's
+-- default options reach only the strategies that take them
+-- (initializers.accepted).
+init.register = api.public("idl.initializers.register", function(name, fn, options)
   if type(name) ~= "string" or not name:match("^[%w_]+$") then
     api.fail("name must be a word (letters, digits, _), got " .. api.describe(name))
   end
   if type(fn) ~= "function" then api.fail("fn must be a function") end
+  if options ~= nil then api.check(options, "table", "options") end
   local public = api.public("idl.initializers." .. name, fn)
   init.registry[name] = public
   init[name] = public
+  option_names[name] = options
+end)
+
+--- initializers.accepted(name, opts) -> the entries of opts that strategy
+-- `name` takes (a new table), or nil when it takes none of them; opts whole
+-- when the strategy declared no option names. For defaults that name
+-- options of some strategies only (the implicit trainer's ridge and
+-- standardize, for "linear" and "picard_ls").
+init.accepted = api.public("idl.initializers.accepted", function(name, opts)
+  api.check(name, {"choice", choices = init.names()}, "name")
+  api.check(opts, "table", "opts")
+  local known = option_names[name]
+  if known == nil then return opts end
+  local out
+  for k, v in pairs(opts) do
+    if known[k] then
+      out = out or {}
+      out[k] = v
+    end
+  end
+  return out
 end)
 
 --- initializers.names() -> the sorted names of the strategies.
@@ -176,7 +204,7 @@ init.register("picard_ls", function(problem, rng, opts)
   local X = equilibrium(theta, P.U)
   init.least_squares_abc(theta, X, P.U, P.Y, ridge)
   return theta, X
-end)
+end, PICARD_LS_OPTIONS)
 
 local RANDOM_OPTIONS = {density = true, kappa = true}
 
@@ -208,7 +236,7 @@ init.register("random", function(problem, rng, opts)
     E = sparse_uniform(h, n, d, rng), f = sparse_uniform(h, 1, d, rng)}
   project_init(theta.D, P, kappa)
   return theta, equilibrium(theta, P.U)
-end)
+end, RANDOM_OPTIONS)
 
 local USER_OPTIONS = {theta = true}
 
@@ -230,7 +258,7 @@ init.register("user", function(problem, _rng, opts)
   local theta = util.copy_matrices(given)
   model_mod.project_(theta.D, P.constraint, P.lambda)
   return theta, equilibrium(theta, P.U)
-end)
+end, USER_OPTIONS)
 
 local LINEAR_OPTIONS = {ridge = true, standardize = true, scale_e = true}
 
@@ -272,7 +300,7 @@ init.register("linear", function(problem, rng, opts)
     init.least_squares_abc(readout, core.zeros(0, P.m), P.U, P.Y, ridge)
   end
   return theta, equilibrium(theta, P.U)
-end)
+end, LINEAR_OPTIONS)
 
 --- initializers.linear_from_moments(moments, h, rng [, opts]) -> theta: the
 -- "linear" start (same options, the same draws from rng) from the moments of
@@ -380,6 +408,6 @@ init.register("subproblems", function(problem, rng, opts)
   init.least_squares_abc(theta, X, U, Y)
   def_descent(ws, theta, X, U, Y, P, def_iterations, tol)
   return theta, X
-end)
+end, SUB_OPTIONS)
 
 return init

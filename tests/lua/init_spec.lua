@@ -98,4 +98,26 @@ describe("idl.initializers", function()
       "idl.initializers.user: theta has n = 2, h = 3, p = 1; "
       .. "the data and hidden_variables need n = 2, h = 8, p = 1")
   end)
+
+  it("accepted: the options a strategy takes, so that a trainer's defaults reach only those", function()
+    local defaults = {ridge = 1e-4, standardize = true}
+    assert.are.same(defaults, initializers.accepted("linear", defaults))
+    assert.are.same(defaults, initializers.accepted("picard_ls", defaults))
+    assert.is_nil(initializers.accepted("random", defaults))
+    assert.are.same({kappa = 0.5}, initializers.accepted("random", {kappa = 0.5, ridge = 1}))
+    assert.has_error(function() initializers.accepted("nope", defaults) end)
+    -- the estimator with a strategy that takes none of the implicit trainer's
+    -- default options (before: "unknown option 'ridge'")
+    local g = idl.rng(8)
+    local X, y = idl.randn(60, 2, g), idl.randn(60, 1, g)
+    for _, name in ipairs{"random", "subproblems"} do
+      local est = idl.IDLModel{initialization = name, hidden_variables = 4, ensemble_size = 1,
+        verbosity = false}:fit(X, y, {rounds_number = 2})
+      assert.are.equal(4, est.model.h)
+    end
+    -- options given explicitly are still checked
+    local est = idl.IDLModel{initialization = "random", initialization_options = {ridge = 1},
+      verbosity = false}
+    assert.has_error(function() est:fit(X, y, {rounds_number = 1}) end)
+  end)
 end)

@@ -707,6 +707,7 @@ local COVERED = {
   ["idl.initializers.least_squares_abc"] = {args = {THETA, M("h", "m", "pos"), M("n", "m"), M("p", "m"),
     K(1e-8)}},
   ["idl.initializers.names"] = {args = {}},
+  ["idl.initializers.accepted"] = {args = {K("linear"), F(function() return {ridge = 1e-4} end)}},
   ["idl.initializers.linear"] = {args = {F(problem), RNG, F(function() return {ridge = 1e-4} end)}},
   ["idl.initializers.linear_from_moments"] = {args = {F(function()
     local Z = randm(MS, N + P)

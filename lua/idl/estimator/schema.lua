@@ -84,7 +84,8 @@ local SCHEMA = params_mod.schema{
     "the set D is kept in: {kind = \"inf\" | \"spectral\" | \"lmi\", kappa < 1} (idl.model)"},
   {"initialization", "linear", {"choice", choices = initializers.names}, "idl.initializers strategy "
     .. "(\"linear\": training starts at the least-squares linear model)", presets = {report = "picard_ls"}},
-  {"initialization_options", nil, table_value, "the strategy's options table (nil: the trainer's)",
+  {"initialization_options", nil, table_value, "the strategy's options table (nil: the trainer's, "
+    .. "those the strategy takes: idl.initializers.accepted)",
     per_trainer = true},
   training:entry("inner_max_iter"),
   training:entry("patience"),

@@ -154,7 +154,8 @@ implicit.fit_defaults = {
   monitor_precision = "single",
   -- A least-squares readout with a tiny ridge has huge, cancelling weights
   -- that the first gradient steps wreck; a firmer ridge starts from a
-  -- readout that training can refine.
+  -- readout that training can refine. (For "linear" and "picard_ls"; a
+  -- strategy that takes neither option gets none: idl.initializers.accepted.)
   initialization_options = {ridge = 1e-4, standardize = true},
 }
 
