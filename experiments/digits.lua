@@ -104,7 +104,8 @@ res.summary = {columns = {"what", "value"}, rows = {
   {what = "train accuracy", value = string.format("%.2f%%", 100 * acc_train)},
   {what = "test accuracy", value = string.format("%.2f%%", 100 * acc_test)},
   {what = "fit seconds", value = string.format("%.1f", seconds)},
-  {what = "epochs (best restored)",
+  {what = "models (ensemble_size)", value = tostring(#clf.members)},
+  {what = "epochs of the first (best restored)",
    value = string.format("%d (%s)", #clf.history - 1, tostring(clf.best_round))},
 }}
 print("confusion matrix (rows: true class 0-9, columns: predicted):")
