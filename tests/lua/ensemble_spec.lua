@@ -3,6 +3,8 @@
 local idl = require "idl"
 local model = require "idl.model"
 
+local support = dofile((os.getenv("IDL_SOURCE_DIR") or ".") .. "/tests/lua/support.lua")
+
 local function random_model(h, n, p, g, kappa)
   local m = model.new{theta = {A = idl.randn(p, h, g), B = idl.randn(p, n, g), c = idl.randn(p, 1, g),
     D = idl.randn(h, h, g), E = idl.randn(h, n, g), f = idl.randn(h, 1, g)},
@@ -151,6 +153,26 @@ describe("an ensemble of idl.IDLModel", function()
       local Xb, yb = nonlinear_table(2000, 3)
       assert.are.equal(1, #idl.IDLModel{verbosity = false}:fit(Xb, yb, {rounds_number = 1}).members)
     end)
+
+  it("ends with the member that a fault stopped: the mean of the members fitted so far", function()
+    -- a callback writes Inf into the second member's D after its round 2
+    local runs = 0
+    local function corrupt(state)
+      if state.round == 1 then runs = runs + 1 end
+      if runs == 2 and state.round == 2 then state.model.theta.D:set(1, 1, math.huge) end
+    end
+    local warned, est = support.capture_stderr(function()
+      return idl.IDLModel{ensemble_size = 3, hidden_variables = 4, verbosity = false}
+        :fit(X, y, {rounds_number = 5, callbacks = corrupt})
+    end)
+    assert.matches("idl.IDLModel:fit: training stopped at round 2", warned)
+    assert.are.equal(2, #est.members)
+    assert.are.equal("non-finite", est.stop_reason)
+    assert.are.equal(est.members[2].stop_message, est.stop_message)
+    assert.are.equal(8, est.model.h)
+    assert.is_true(est.model.theta.D:all_finite())
+    assert.is_true(est.model.theta.D == model.average{est.members[1].model, est.members[2].model}.theta.D)
+  end)
 
   it("trains one model with checkpoints, and says so when asked for more", function()
     local path = os.tmpname()

@@ -31,9 +31,10 @@ local ACCURACY_TOLERANCE = 0.04
 local TIMEOUT = 120 -- seconds: a hang fails the test instead of stalling the suite
 local RMSE_TOLERANCE = 0.25 -- relative to the single-process fit
 
--- Runs the child on np ranks (nil: alone); returns exit status, stdout, stderr.
-local function run(np)
-  return support.mpirun(np, EXE, CHILD, nil, TIMEOUT)
+-- Runs the child on np ranks (nil: alone) with its arguments; returns exit
+-- status, stdout, stderr.
+local function run(np, args)
+  return support.mpirun(np, EXE, CHILD, args, TIMEOUT)
 end
 
 -- "<rank> <key> <value>" lines -> results[rank][key] = value (a number when it reads as one)
@@ -86,6 +87,20 @@ describe("est:fit(X, y, {distributed = true})", function()
     assert.are.equal(600, single.rows)
     assert.is_true(single.test_rmse < 0.2 * single.baseline_rmse, "test RMSE " .. single.test_rmse)
   end)
+
+  it("ensemble_size = 2 under mpirun -np 2: two data-parallel fits, their mean identical on the ranks",
+    function()
+      local c, out, err = run(2, "ensemble")
+      assert.are.equal(0, c, err)
+      local results = parse(out)
+      for r = 0, 1 do
+        assert.are.equal(2, results[r].models)
+        assert.are.equal(20, results[r].h)
+        assert.are.equal(0, results[r].theta_diff, "rank " .. r .. ": parameters differ from rank 0's")
+      end
+      assert.is_true(results[0].test_rmse < 0.2 * results[0].baseline_rmse,
+        "test RMSE " .. results[0].test_rmse)
+    end)
 
   for _, np in ipairs{2, 3} do
     it("under mpirun -np " .. np .. ": identical parameters, the same rounds, the accuracy of one process",

@@ -262,4 +262,7 @@ return {
   {id = "diagonal_blocks_one_way", file = "engine/core/equilibrium.c", test = "c/test_equilibrium",
     what = "the diagonal blocks follow entries above the diagonal only",
     from = "            if (i > reach[j])\n                reach[j] = i;\n", to = ""},
+  {id = "fault_does_not_stop_ensemble", file = "lua/idl/estimator.lua", test = "lua/ensemble",
+    what = "a member stopped by a fault or an interrupt does not end the ensemble's fit",
+    from = "    if stops_ensemble(members[r]) then break end\n", to = "\n"},
 }
