@@ -54,6 +54,7 @@
 -- (trainers.register(name, fn)): type_of_training = name.
 -- @module idl.estimator
 
+local core = require "idl.core"
 local util = require "idl._util"
 local api = require "idl._api"
 local schema = require "idl.estimator.schema"
@@ -234,7 +235,9 @@ local function ensemble_size(p, o, X)
   end
   local rule = o.fit_defaults.ensemble
   if rule == nil or one_run or o.distributed then return 1 end
-  return inputs.x(X, "X"):rows() < rule.below and rule.size or 1
+  -- the rows counted without a copy of X (a bad X raises in inputs.x)
+  local rows = core.is_matrix(X) and X:rows() or (type(X) == "table" and #X) or inputs.x(X, "X"):rows()
+  return rows < rule.below and rule.size or 1
 end
 
 -- One model's fit on (X, y) with the values p (its random_state), the
@@ -280,7 +283,7 @@ local function retrain(member, again, o, rounds)
   member.refit_rounds = rounds
 end
 
---- The round an ensemble's retrained members run to at least: the one where
+-- The round an ensemble's retrained members run to at least: the one where
 -- the mean of their hold-out losses (history's eval_l2; a member that
 -- stopped earlier counts with its last) is least, a cross-validated epoch
 -- count (idl.IDLModel:fit, Ensembles).
@@ -308,6 +311,40 @@ end
 -- within the parameter's range).
 local function member_seed(random_state, r)
   return (random_state + 1000 * (r - 1)) % 4294967296
+end
+
+-- Fits k models (member r seeded member_seed(p.random_state, r)) until one
+-- stops the ensemble; returns their records, what retraining each needs
+-- (fit_member's), member 1's trainer state and the data's sizes.
+local function fit_members(p, o, X, y, k)
+  local members, again, state, n_features, n_outputs = {}, {}, nil, nil, nil
+  for r = 1, k do
+    local pr = p
+    if k > 1 then
+      pr = {}
+      for name, v in pairs(p) do pr[name] = v end
+      pr.random_state = member_seed(p.random_state, r)
+    end
+    local label = k > 1 and string.format("%s %d/%d", o.type_of_training, r, k) or o.type_of_training
+    local s
+    members[r], again[r], s, n_features, n_outputs = fit_member(pr, o, X, y, label)
+    state = state or s
+    if stops_ensemble(members[r]) then break end
+  end
+  return members, again, state, n_features, n_outputs
+end
+
+-- The members that need it (again[r]) trained again on all the samples, each
+-- for its own best round or, when more, the members' common_round.
+local function retrain_members(members, again, o)
+  local retrained_members = {}
+  for r, m in ipairs(members) do
+    if again[r] then retrained_members[#retrained_members + 1] = m end
+  end
+  local rounds = #retrained_members > 1 and common_round(retrained_members) or 0
+  for r, m in ipairs(members) do
+    if again[r] then retrain(m, again[r], o, math.max(rounds, m.best_round)) end
+  end
 end
 
 --- est:fit(X, y [, {rounds_number = 100, verbose = verbosity, type_of_training =
@@ -402,29 +439,8 @@ IDLModel.fit = method("idl.IDLModel:fit", function(self, X, y, opts)
     -- the trainer's default options, for the strategies that take them
     p.initialization_options = initializers.accepted(p.initialization, p.initialization_options)
   end
-  local k = ensemble_size(p, o, X)
-  local members, again, state, n_features, n_outputs = {}, {}, nil, nil, nil
-  for r = 1, k do
-    local pr = p
-    if k > 1 then
-      pr = {}
-      for name, v in pairs(p) do pr[name] = v end
-      pr.random_state = member_seed(p.random_state, r)
-    end
-    local label = k > 1 and string.format("%s %d/%d", o.type_of_training, r, k) or o.type_of_training
-    local s
-    members[r], again[r], s, n_features, n_outputs = fit_member(pr, o, X, y, label)
-    state = state or s
-    if stops_ensemble(members[r]) then break end
-  end
-  local retrained_members = {}
-  for r, m in ipairs(members) do
-    if again[r] then retrained_members[#retrained_members + 1] = m end
-  end
-  local rounds = #retrained_members > 1 and common_round(retrained_members)
-  for r, m in ipairs(members) do
-    if again[r] then retrain(m, again[r], o, math.max(rounds or 0, m.best_round)) end
-  end
+  local members, again, state, n_features, n_outputs = fit_members(p, o, X, y, ensemble_size(p, o, X))
+  retrain_members(members, again, o)
   local models = {}
   for r, m in ipairs(members) do models[r] = m.model end
   local first, stopped = members[1], members[#members]
