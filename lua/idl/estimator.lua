@@ -380,7 +380,10 @@ end
 -- for a classifier the mean of their logits). est.members[r] records member
 -- r: {random_state, model, history, best_round, stop_reason, stop_message,
 -- refit_rounds, timing}; est.history, best_round, refit_rounds, timing and
--- state are member 1's (one member: est.members = {that record}). Members
+-- state are member 1's (one member: est.members = {that record});
+-- callbacks and on_step see every member's rounds (each member's round
+-- count starts again at 1; with an eval_set every member evaluates on it and
+-- none is retrained). Members
 -- that are trained again on all the samples (refit_below) run for their
 -- own best round or, when more, the round where the mean of their hold-out
 -- losses is least (a cross-validated epoch count: one member's hold-out of
