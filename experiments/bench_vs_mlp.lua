@@ -3,7 +3,7 @@
 --
 --     flock /work/bench.lock idl experiments/bench_vs_mlp.lua [--seeds 0,1]
 --         [--problems sec71,friedman1,noisy10,digits] [--threads 1] [--rounds 0]
---         [--trainer_options backward_steps=2,forward_tol=1e-3]
+--         [--trainer_options backward_steps=2,forward_tol=1e-3] [--ensemble 3]
 --
 -- Contenders, per problem and seed (test RMSE, or accuracy for digits, and
 -- fit seconds):
@@ -41,6 +41,7 @@ local opts = cli.parse(arg, {
     {"threads", "integer", 1, "OpenBLAS threads of idl (sklearn runs with one)"},
     {"rounds", "integer", 0, "epochs at most (0: the trainer's default)"},
     {"hidden", "integer", 0, "hidden units (0: the rule above)"},
+    {"ensemble", "integer", 0, "ensemble_size of idl and mlp (0: the default, \"auto\")"},
     {"sklearn_raw", "flag", false, "also scikit-learn's MLP on the raw (unstandardized) data"},
     {"trainer_options", "string", "", "name=value,... the implicit trainer's options for idl and mlp "
       .. "(numbers or words; empty: its defaults)"},
@@ -121,7 +122,8 @@ for _, name in ipairs(names) do
     local Xtr, ytr, Xte, yte = split(name, X, y, seed)
     local h = opts.hidden > 0 and opts.hidden or
       (name == "sec71" and 300 or math.min(300, math.max(30, Xtr:rows() // 10)))
-    local s = {params = {hidden_variables = h, random_state = seed},
+    local s = {params = {hidden_variables = h, random_state = seed,
+      ensemble_size = opts.ensemble > 0 and opts.ensemble or nil},
       fit = {type_of_training = "implicit", rounds_number = opts.rounds > 0 and opts.rounds or nil,
         trainer_options = trainer_options(opts.trainer_options)}}
     local p_idl, t_idl, e_idl = timed(compare.idl_fit, pb.kind, Xtr, ytr, s)
