@@ -174,6 +174,17 @@ describe("an ensemble of idl.IDLModel", function()
     assert.is_true(est.model.theta.D == model.average{est.members[1].model, est.members[2].model}.theta.D)
   end)
 
+  it("checks ensemble_size like every parameter", function()
+    assert.are.equal("auto", idl.IDLModel{}:get_params().ensemble_size)
+    for _, case in ipairs{{0, "ensemble_size must be >= 1, got 0"}, {1.5, "ensemble_size must be an integer, got 1.5"},
+      {"x", "ensemble_size must be \"auto\" or an integer >= 1, got \"x\""}} do
+      local ok, msg = pcall(idl.IDLModel, {ensemble_size = case[1]})
+      assert.is_false(ok)
+      assert.matches("idl.IDLModel: " .. case[2]:gsub("%p", "%%%0"), msg)
+      assert.matches("ensemble_spec.lua", msg)
+    end
+  end)
+
   it("trains one model with checkpoints, and says so when asked for more", function()
     local path = os.tmpname()
     local est = idl.IDLModel{hidden_variables = 4, verbosity = false}

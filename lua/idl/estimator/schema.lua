@@ -51,6 +51,9 @@ end
 -- "auto" or an integer >= 1 (hidden_variables, ensemble_size)
 local function auto_or_count(v, what)
   if v == "auto" then return v end
+  if type(v) ~= "number" then
+    return nil, string.format("%s must be \"auto\" or an integer >= 1, got %s", what, api.describe(v))
+  end
   return api.test(v, {"number", integer = true, min = 1}, what)
 end
 
