@@ -176,7 +176,8 @@ describe("an ensemble of idl.IDLModel", function()
 
   it("checks ensemble_size like every parameter", function()
     assert.are.equal("auto", idl.IDLModel{}:get_params().ensemble_size)
-    for _, case in ipairs{{0, "ensemble_size must be >= 1, got 0"}, {1.5, "ensemble_size must be an integer, got 1.5"},
+    for _, case in ipairs{{0, "ensemble_size must be >= 1, got 0"},
+      {1.5, "ensemble_size must be an integer, got 1.5"},
       {"x", "ensemble_size must be \"auto\" or an integer >= 1, got \"x\""}} do
       local ok, msg = pcall(idl.IDLModel, {ensemble_size = case[1]})
       assert.is_false(ok)
