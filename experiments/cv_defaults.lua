@@ -80,6 +80,7 @@
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. package.path
 local idl = require "idl"
+local labels_of = require "idl._labels"
 local cli = require "idl.cli"
 local ms = require "idl.model_selection"
 local compare = require "_compare"
@@ -193,22 +194,29 @@ local function proposed(kind, Xtr, ytr, hr, seed)
     eval_set = {idl.data.select_rows(Xtr, val_idx), compare.take(ytr, val_idx)}}})
 end
 
--- today with the k-step phantom gradient
-local function backward_steps(k)
+-- The estimator with the parameters `params` (random_state = the seed +
+-- offset) and the fit options `fit`: a configuration returning predict, est.
+local function estimator_with(params, fit, offset)
   return function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1},
-      fit = {trainer_options = {backward_steps = k}}})
+    local p = {random_state = seed + (offset or 0)}
+    for k, v in pairs(params or {}) do p[k] = v end
+    return compare.idl_fit(kind, Xtr, ytr, {params = p, fit = fit})
   end
 end
 
--- today's estimator (fn(kind, Xtr, ytr, seed) -> predict, est), with the
--- estimator parameters of `extra` added.
+-- one model (ensemble_size = 1)
+local ONE = {ensemble_size = 1}
+
+-- one model with trainer options
+local function one_with(trainer_options)
+  return estimator_with(ONE, {trainer_options = trainer_options})
+end
+
+-- one of today's models, with the estimator parameters of `extra` added
 local function today_with(extra)
-  return function(kind, Xtr, ytr, seed)
-    local params = {random_state = seed, ensemble_size = 1}
-    for k, v in pairs(extra or {}) do params[k] = v end
-    return compare.idl_fit(kind, Xtr, ytr, {params = params})
-  end
+  local params = {ensemble_size = 1}
+  for k, v in pairs(extra or {}) do params[k] = v end
+  return estimator_with(params)
 end
 
 -- The fitted model's readout (A, B, c) refitted on all of (Xtr, ytr), the
@@ -252,39 +260,30 @@ end
 -- fit(kind, Xtr, ytr, seed) -> predict, est, then (refit) the readout
 -- refitted, averaged over k seeds (seed, seed + 1000, ...: each its own
 -- initialization and hold-out). Regression only when refit or k > 1.
--- The mean of k classifiers' probabilities (k of today's fits, seeds s,
+-- The mean of k classifiers' probabilities (or logits) (k fits, seeds s,
 -- s + 1000, ...), the labels of their largest.
-local function classifier_ensemble(Xtr, ytr, seed, k, logits)
+local function classifier_ensemble(fit, Xtr, ytr, seed, k, logits)
   local ests = {}
-  for r = 1, k do
-    local params = {random_state = seed + 1000 * (r - 1), ensemble_size = 1}
-    ests[r] = select(2, compare.idl_fit("classification", Xtr, ytr, {params = params}))
-  end
+  for r = 1, k do ests[r] = select(2, fit("classification", Xtr, ytr, nil, seed + 1000 * (r - 1))) end
   return function(X)
     local function score(est)
       return logits and idl.IDLModel.class.predict(est, X) or est:predict_proba(X)
     end
     local P = score(ests[1])
     for r = 2, k do P = P + score(ests[r]) end
-    local labels = {}
-    for i = 1, P:rows() do
-      local best = 1
-      for j = 2, P:cols() do if P:get(i, j) > P:get(i, best) then best = j end end
-      labels[i] = ests[1].classes[best]
-    end
-    return labels
+    return labels_of.most_probable(P, ests[1].classes)
   end
 end
 
 local function variant(fit, refit, k, logits)
   return function(kind, Xtr, ytr, _, seed)
     if kind == "classification" and not refit and k > 1 then
-      return classifier_ensemble(Xtr, ytr, seed, k, logits)
+      return classifier_ensemble(fit, Xtr, ytr, seed, k, logits)
     end
     if kind == "classification" and (refit or k > 1) then return nil end
     local predicts = {}
     for r = 1, k do
-      local predict, est = fit(kind, Xtr, ytr, seed + 1000 * (r - 1))
+      local predict, est = fit(kind, Xtr, ytr, nil, seed + 1000 * (r - 1))
       if refit == "lin0" or refit == "lin0_refit" then
         linear_again(est, Xtr, ytr, refit == "lin0_refit")
       elseif refit then
@@ -307,7 +306,7 @@ local function today_fit_defaults(overrides)
     local defaults = require("idl.trainers").registry.implicit.fit_defaults
     local saved = {}
     for k, v in pairs(overrides) do saved[k], defaults[k] = defaults[k], v end
-    local ok, predict, est = pcall(compare.idl_fit, kind, Xtr, ytr, {params = {random_state = seed}})
+    local ok, predict, est = pcall(estimator_with(), kind, Xtr, ytr, nil, seed)
     for k in pairs(overrides) do defaults[k] = saved[k] end
     if not ok then error(predict, 0) end
     return predict, est
@@ -327,61 +326,35 @@ local CONFIGS = {
   linloo = variant(today_with{initialization_options = {ridge = "loo", standardize = true}}, false, 1),
   proposed = proposed,
   linit = linit,
-  today = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed}})
-  end,
+  today = estimator_with(),
   -- one model (ensemble_size = 1: the default above 2,000 samples, and below
   -- until 2026-12)
-  single = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1}})
-  end,
+  single = estimator_with(ONE),
   -- one model at the second and third members' seeds: with single, what one
   -- fit scores on average over seeds
-  single_rs1000 = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed + 1000, ensemble_size = 1}})
-  end,
-  single_rs2000 = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed + 2000, ensemble_size = 1}})
-  end,
+  single_rs1000 = estimator_with(ONE, nil, 1000),
+  single_rs2000 = estimator_with(ONE, nil, 2000),
   -- the learning rate never halved below 1e-3 (the default floor: 1e-5): the
   -- same scores as today on the eleven tables (seeds 0, 1), and so for one fit
   -- (single_minlr1e-3 against single): early stopping ends a fit on the
   -- plateau after D's release before the rate gets there
-  ["minlr1e-3"] = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed},
-      fit = {trainer_options = {min_lr = 1e-3}}})
-  end,
+  ["minlr1e-3"] = estimator_with(nil, {trainer_options = {min_lr = 1e-3}}),
   -- one fit, the learning rate never halved below 1e-3
-  ["single_minlr1e-3"] = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1},
-      fit = {trainer_options = {min_lr = 1e-3}}})
-  end,
+  ["single_minlr1e-3"] = one_with{min_lr = 1e-3},
   -- five models instead of three
-  size5 = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 5}})
-  end,
+  size5 = estimator_with{ensemble_size = 5},
   -- the members retrained on all the samples below 2,000 of them, not 1,000
   refit2000 = today_fit_defaults{refit_below = 2000},
   -- the classifier started from picard_ls (its default until 2026-12)
-  today_picard = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1,
-      initialization = "picard_ls"}})
-  end,
+  today_picard = today_with{initialization = "picard_ls"},
   -- the learning rate halved after 3 stalled epochs (the default until 2026-12), not 2
-  lrp3 = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1},
-      fit = {trainer_options = {lr_patience = 3}}})
-  end,
-  ["ftol1e-3"] = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1},
-      fit = {trainer_options = {forward_tol = 1e-3}}})
-  end,
-  bsteps1 = backward_steps(1),
-  bsteps2 = backward_steps(2),
-  bsteps3 = backward_steps(3),
-  report = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {preset = "report", random_state = seed}})
-  end,
+  lrp3 = one_with{lr_patience = 3},
+  ["ftol1e-3"] = one_with{forward_tol = 1e-3},
+  -- the k-step phantom gradient
+  bsteps1 = one_with{backward_steps = 1},
+  bsteps2 = one_with{backward_steps = 2},
+  bsteps3 = one_with{backward_steps = 3},
+  report = estimator_with{preset = "report"},
   two_loops = trainer("two_loops"),
   hybrid = trainer("hybrid"),
   base = implicit(),
@@ -392,10 +365,7 @@ local CONFIGS = {
   ["wd1e-4"] = implicit(nil, nil, {weight_decay = 1e-4}),
   ["wd1e-3"] = implicit(nil, nil, {weight_decay = 1e-3}),
   long = implicit(nil, {patience = 20}, nil, {rounds_number = 200}),
-  pat50 = function(kind, Xtr, ytr, _, seed)
-    return compare.idl_fit(kind, Xtr, ytr, {params = {random_state = seed, ensemble_size = 1, patience = 50},
-      fit = {rounds_number = 400}})
-  end,
+  pat50 = estimator_with({ensemble_size = 1, patience = 50}, {rounds_number = 400}),
   hold10 = hold10,
   mlp = implicit(nil, {constraint = {kind = "inf", kappa = 0}}),
   linear = function(kind, Xtr, ytr) return compare.linear_fit(kind, Xtr, ytr) end,
