@@ -20,6 +20,7 @@
 local core = require "idl.core"
 local api = require "idl._api"
 local label_set = require "idl._labels"
+local standardize = require "idl.standardize"
 
 local logistic = {}
 
@@ -111,8 +112,8 @@ end
 -- iterations, converged (false: 500 iterations ended it first): the model
 -- for raw inputs U (n x m, columns are samples) and class probabilities Y
 -- (k x m, one-hot columns), written into B (k x n) and c (k x 1). mean and
--- scale (n x 1) standardize U (nil: U's own mean and standard deviation;
--- data-parallel, the union's); ridge defaults to 1 / m.
+-- scale (n x 1, scale > 0) standardize U (nil: idl.standardize.row_scaler
+-- of U; data-parallel, the union's); ridge defaults to 1 / m.
 -- reduce(M) -> M summed over the ranks of a data-parallel job, each holding
 -- its own columns of U and Y (m is then their total).
 logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge, mean, scale, reduce)
@@ -126,26 +127,21 @@ logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge
   if mean ~= nil then
     api.check(mean, {"matrix", rows = n, cols = 1}, "mean")
     api.check(scale, {"matrix", rows = n, cols = 1}, "scale")
+    for i = 1, n do
+      if not (scale:get(i, 1) > 0) then api.failf("scale has a non-positive entry at row %d", i) end
+    end
   end
   if reduce ~= nil then api.check(reduce, "function", "reduce") end
   if m == 0 and mean == nil then api.fail("U is empty: an empty shard needs the union's mean and scale") end
-  if not mean then
-    mean = U:sum(2) / m
-    local C = U - mean * core.ones(1, m)
-    scale = C:hadamard(C):sum(2) / m
-    for i = 1, n do scale:set(i, 1, math.sqrt(scale:get(i, 1))) end
-  end
-  local inv = scale:copy()
-  for i = 1, n do
-    local sd = inv:get(i, 1)
-    inv:set(i, 1, sd > 0 and 1 / sd or 1)
-  end
-  local S = core.scale_rows(U - mean * core.ones(1, m), inv)
+  if not mean then mean, scale = standardize.row_scaler(U) end
+  local S = standardize.standardize(U, mean, scale)
   local total = reduce and reduce(core.full(1, 1, m)):get(1, 1) or m
   if total == 0 then api.fail("U is empty on every rank") end
   ridge = ridge or 1 / total
   local W, iterations, converged = fit_standardized(S, Y, ridge, reduce)
   -- raw coordinates: B_raw = B_std diag(1 / scale), c_raw = c_std - B_raw mean
+  local inv = scale:copy()
+  for i = 1, n do inv:set(i, 1, 1 / inv:get(i, 1)) end
   core.copy(B, core.scale_cols(W:sub(1, W:rows(), 1, n):copy(), inv:t()))
   core.copy(c, W:sub(1, W:rows(), n + 1, n + 1))
   core.gemm(c, B, mean, -1, 1)
