@@ -139,12 +139,13 @@ end
 --- compare.csv_problem(path, kind) -> a problem from a CSV file without a
 -- header whose last column is the target (kind "regression": an m x 1
 -- matrix; "classification": integer labels, a Lua array); make(seed, m) takes
--- the first m rows of a seeded permutation. The UCI digits
+-- the first m rows of a seeded permutation (all of them for the default m).
+-- The file is read on the first make, once. The UCI digits
 -- (experiments/data/digits.csv, 1797 images, 10 classes) are one.
 function compare.csv_problem(path, kind)
-  local rows = idl.read_csv(path, {header = false}):rows()
+  local D
   local function make(seed, m)
-    local D = idl.read_csv(path, {header = false})
+    D = D or idl.read_csv(path, {header = false})
     local n = D:cols() - 1
     local order = idl.rng(seed + 1000):permutation(D:rows())
     m = math.min(m, D:rows())
@@ -155,7 +156,7 @@ function compare.csv_problem(path, kind)
     for i = 1, m do labels[i] = math.floor(y:get(i, 1)) end
     return X, labels
   end
-  return {make = make, m = rows, kind = kind, doc = path}
+  return {make = make, m = math.huge, kind = kind, doc = path}
 end
 
 --- compare.problems(here) -> name -> {make = fn(seed, m), m = default size,

@@ -115,6 +115,9 @@ for name, path, kind in opts.tables:gmatch("([%w_]+)=([^,:]+):(%a+)") do
     cli.exit(string.format("cv_defaults: --tables %s: the kind is regression or classification, not %s",
       name, kind), 2)
   end
+  local f = io.open(path, "r")
+  if not f then cli.exit(string.format("cv_defaults: --tables %s: cannot read %s", name, path), 2) end
+  f:close()
   problems[name] = compare.csv_problem(path, kind)
 end
 local sizes = {}
