@@ -128,7 +128,7 @@ logistic.readout = api.public("idl.logistic.readout", function(B, c, U, Y, ridge
     api.check(mean, {"matrix", rows = n, cols = 1}, "mean")
     api.check(scale, {"matrix", rows = n, cols = 1}, "scale")
     for i = 1, n do
-      if not (scale:get(i, 1) > 0) then api.failf("scale has a non-positive entry at row %d", i) end
+      if scale:get(i, 1) <= 0 then api.failf("scale has a non-positive entry at row %d", i) end
     end
   end
   if reduce ~= nil then api.check(reduce, "function", "reduce") end
