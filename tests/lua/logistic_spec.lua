@@ -140,6 +140,11 @@ describe("idl.LogisticRegression", function()
       err(lr.predict, lr, idl.zeros(3, 2)))
     assert.matches("idl.logistic.readout: B is 2x2, expected 3x4",
       err(logistic.readout, idl.zeros(2, 2), idl.zeros(3, 1), X:t(), idl.zeros(3, 400)))
+    -- a given scale must be positive (a zero would divide the inputs by it)
+    local scale = idl.ones(4, 1):set(2, 1, 0)
+    assert.matches("idl.logistic.readout: scale has a non%-positive entry at row 2",
+      err(logistic.readout, idl.zeros(3, 4), idl.zeros(3, 1), X:t(), idl.zeros(3, 400), nil, idl.zeros(4, 1),
+        scale))
   end)
 end)
 
