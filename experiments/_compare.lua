@@ -268,7 +268,7 @@ else:
 print("%.17g %.6f %d" % (score, secs, np.max(est.n_iter_)))
 ]]
 
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local shell_quote = require("idl._util").sh_quote
 
 local python
 --- compare.python() -> a python3 that imports sklearn (IDL_PYTHON, python3,
